@@ -1,0 +1,2 @@
+// Package authz decides who may do what, where. (Work in progress.)
+package authz

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the README's configuration reference")
+
+const (
+	refBegin = "<!-- config-reference:begin (generated from cmd/qlikbot/config.go; TestREADMEConfigReference keeps it true) -->\n"
+	refEnd   = "<!-- config-reference:end -->"
+)
+
+// TestREADMEConfigReference keeps the README's table of QLIKBOT_* variables
+// identical to the Config struct. Run with -update to regenerate it.
+func TestREADMEConfigReference(t *testing.T) {
+	var want bytes.Buffer
+	if err := markdownReference(&want); err != nil {
+		t.Fatal(err)
+	}
+	const path = "../../README.md"
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, rest, ok1 := strings.Cut(string(readme), refBegin)
+	got, after, ok2 := strings.Cut(rest, refEnd)
+	if !ok1 || !ok2 {
+		t.Fatalf("README.md lacks the config-reference markers")
+	}
+	if got == want.String() {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(before+refBegin+want.String()+refEnd+after), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md configuration reference is stale; run: go test ./cmd/qlikbot -run TestREADMEConfigReference -update\nwant:\n%s", want.String())
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	base := func() Config {
+		return Config{QlikQRSPort: 4242, QlikQPSPort: 4243, QlikUser: `INTERNAL\sa_api`, QlikTimeout: 1,
+			QlikConcurrency: 1, QlikRPS: 1, Workers: 1, QueueSize: 1, UserRate: 1, UserBurst: 1,
+			RequestTimeout: 1, ShutdownTimeout: 1, PageSize: 50, LogLevel: "info", LogFormat: "auto"}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"demo defaults", func(*Config) {}, ""},
+		{"qlik host without policy", func(c *Config) { c.QlikHost = "qlik.example" }, "QLIKBOT_POLICY"},
+		{"qlik host with policy", func(c *Config) { c.QlikHost = "qlik.example"; c.Policy = "p.yaml" }, ""},
+		{"bad port", func(c *Config) { c.QlikQPSPort = 70000 }, "QLIKBOT_QLIK_QPS_PORT"},
+		{"bad user", func(c *Config) { c.QlikUser = "sa_api" }, "QLIKBOT_QLIK_USER"},
+		{"bad slack mode", func(c *Config) { c.SlackMode = "rtm" }, "QLIKBOT_SLACK_MODE"},
+		{"bad page size", func(c *Config) { c.PageSize = 101 }, "QLIKBOT_PAGE_SIZE"},
+		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "QLIKBOT_LOG_LEVEL"},
+		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "QLIKBOT_LOG_FORMAT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := base()
+			tt.mutate(&c)
+			err := c.validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, errConfig) {
+				t.Fatalf("validate = %v, want a configuration error naming %s", err, tt.want)
+			}
+		})
+	}
+}

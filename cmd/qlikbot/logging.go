@@ -1,0 +1,43 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+)
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, configErr("QLIKBOT_LOG_LEVEL must be debug, info, warn or error, not %q", s)
+	}
+	return l, nil
+}
+
+// newLogger logs JSON unless told otherwise or writing to a terminal.
+func newLogger(c Config, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel) // validated in loadConfig
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.LogFormat
+	if format == "auto" {
+		format = "json"
+		if isTerminal(w) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// isTerminal reports whether f is a character device (a TTY), without a
+// dependency for one bit of information.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,43 @@
+// Package qliksim is a Qlik Sense QRS/QPS simulator that works like httptest:
+// Start it in-process, point a client at it, Close it via t.Cleanup.
+//
+// It is an independent implementation of the wire protocol described in
+// qlik-api.md (it deliberately does not import package qlik, so a codec bug
+// in the client is not mirrored here):
+//
+//   - Every node listens on its own loopback IP (127.0.0.1, 127.0.0.2, ...)
+//     with the same QPS port; QRS listens on the first node's IP. Both speak
+//     HTTPS (HTTP/1.1) and require a client certificate signed by the
+//     simulator's CA (tls.RequireAndVerifyClientCert): without one the TLS
+//     handshake fails.
+//   - Each node's server certificate carries its advertised host name and its
+//     loopback IP as SANs. By default the lab's FQDNs are advertised (map them
+//     with Resolve, like curl --resolve); WithAdvertiseLoopback advertises the
+//     IPs themselves.
+//   - Every call needs an Xrfkey: a query parameter named xrfkey (any case)
+//     of exactly 16 characters [0-9A-Za-z] and an equal X-Qlik-Xrfkey header,
+//     else 403 "XSRF prevention check failed. Possible XSRF discovered."
+//   - QRS: GET /qrs/virtualproxyconfig/full, /qrs/proxyservice/full (with the
+//     QRS filter subset `field eq 'value' or ...`) and /qrs/about.
+//     settings.restListenPort reports the QPS port actually listened on.
+//   - QPS: /qps/{prefix}/session[/{id}] and /qps/{prefix}/user/{dir}/{id};
+//     "/qps//session" and "/qps/session" both mean the default virtual proxy.
+//     Prefixes match case-insensitively. An unknown prefix, or a virtual proxy
+//     not linked to the node that was asked, answers 404 (Qlik's behaviour
+//     here is unverified). A POST for a session id that already exists on the
+//     node answers 409.
+//   - Licensing: one user (directory + id, case-insensitive) may hold at most
+//     5 sessions across the site; the 6th POST or AddSession is refused with
+//     403 "No available access type". Lab sessions are loaded as given, even
+//     beyond the limit (Generate respects it when Users allow).
+//   - Faults per node (SetFault): latency and jitter honour the request
+//     context; Down closes the node's listeners and open connections (QRS too
+//     when the node is the first one, as on a real central node) and reopens
+//     them when cleared; ErrorRate answers 500 from a seeded RNG (WithSeed);
+//     HandshakeDelay stalls the TLS handshake.
+//   - Every request that reached a handler is in the request log (Requests),
+//     faulted ones included; a request whose client gave up during injected
+//     latency is logged with status 499.
+//
+// A Server is safe for concurrent use.
+package qliksim
