@@ -1,2 +1,38 @@
-// Package authz decides who may do what, where. (Work in progress.)
+// Package authz decides who may do what, where: it parses the policy file
+// (roles, grants scoped to virtual proxies, proxy hosts and chat channels,
+// approval rules) and answers Decide questions. Deny by default.
+//
+// The policy file (YAML; JSON is valid YAML):
+//
+//	roles:
+//	  viewer: [list]
+//	  lead:   [list, delete, kick, logout, approve]
+//	  admin:  [list, delete, kick, logout, approve, audit]
+//	grants:
+//	  - subjects: ["slack:U0ONCALL", "email:oncall@example.com"]
+//	    roles: [viewer]
+//	    virtualProxies: ["*"]   # "*" any; "" (or "default") = the default virtual proxy
+//	    hosts: []               # optional; empty = any proxy node
+//	    channels: []            # optional; empty = any channel
+//	approval:
+//	  required: [kick, logout]  # need a second person (default kick, logout; only delete/kick/logout)
+//	  ttl: 30m                  # pending approvals expire (default 30m, at most 168h)
+//
+// Subjects are "slack:<user id>", "teams:<AAD object id>", "console:<name>"
+// and "email:<address>". Emails and Teams object ids (GUIDs) are compared
+// case-insensitively, the others exactly. The caller adds an "email:"
+// subject only when the platform verified the address. The subject "*" (and
+// any wildcard in a subject) is refused: a grant to everyone is too easy to
+// make by accident, so every person or address is named.
+//
+// Parsing is strict: unknown keys, unknown permissions, roles used but not
+// defined, malformed subjects, grants without subjects, roles or virtual
+// proxies, and bad durations are errors (wrapping ErrInvalid); so is an
+// empty file, so that a half-written file is never read as "deny all".
+//
+// Matching rules, including what a Scope without a Host means for a grant
+// limited to hosts, are documented on Policy.Decide. A Policy is immutable;
+// an Authorizer holds the current one and swaps it on Reload (SIGHUP) or
+// when Watch sees the file change, keeping the last good policy when the new
+// file is invalid.
 package authz

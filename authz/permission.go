@@ -1,5 +1,7 @@
 package authz
 
+import "slices"
+
 // Permission is one thing a role lets its holders do.
 type Permission string
 
@@ -18,7 +20,7 @@ const (
 var allPermissions = [...]Permission{List, Delete, Kick, Logout, Approve, Audit}
 
 // Permissions returns every known permission in canonical order.
-func Permissions() []Permission { return allPermissions[:] }
+func Permissions() []Permission { return slices.Clone(allPermissions[:]) }
 
 // Valid reports whether p is one of the known permissions.
 func (p Permission) Valid() bool { return permIndex(p) >= 0 }

@@ -3,4 +3,57 @@
 // against the built-in Qlik Sense simulator.
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs and outputs passed in; it returns the exit
+// code: 0 done, 1 failed while running, 2 bad configuration or usage.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help", "help":
+			if err := usage(stdout); err != nil {
+				fmt.Fprintln(stderr, "qlikbot:", err)
+				return 1
+			}
+			return 0
+		default:
+			fmt.Fprintf(stderr, "qlikbot: unknown argument %q: qlikbot takes no arguments; settings are QLIKBOT_* variables (qlikbot -h lists them)\n", a)
+			return 2
+		}
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		fmt.Fprintln(stderr, "qlikbot:", err)
+		return 2
+	}
+	logger := newLogger(cfg, stderr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a, err := newApp(ctx, cfg, logger, stdin, stdout, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "qlikbot:", err)
+		if errors.Is(err, errConfig) {
+			return 2
+		}
+		return 1
+	}
+	if err := a.run(ctx); err != nil {
+		logger.Error("qlikbot stopped", "err", err)
+		return 1
+	}
+	return 0
+}

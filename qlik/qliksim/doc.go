@@ -30,11 +30,15 @@
 //     5 sessions across the site; the 6th POST or AddSession is refused with
 //     403 "No available access type". Lab sessions are loaded as given, even
 //     beyond the limit (Generate respects it when Users allow).
+//   - QPS user calls (GET/DELETE /qps/{prefix}/user/{dir}/{id}) see the
+//     user's sessions on that node and virtual proxy only.
 //   - Faults per node (SetFault): latency and jitter honour the request
 //     context; Down closes the node's listeners and open connections (QRS too
 //     when the node is the first one, as on a real central node) and reopens
-//     them when cleared; ErrorRate answers 500 from a seeded RNG (WithSeed);
-//     HandshakeDelay stalls the TLS handshake.
+//     them when cleared; ErrorRate answers 500 from one RNG seeded by
+//     WithSeed (the same sequential calls meet the same faults in every run);
+//     HandshakeDelay stalls the TLS handshake. QRS runs on the first node and
+//     shares its faults. Faults come before the Xrfkey check.
 //   - Every request that reached a handler is in the request log (Requests),
 //     faulted ones included; a request whose client gave up during injected
 //     latency is logged with status 499.

@@ -1,0 +1,26 @@
+package authz
+
+import (
+	_ "embed"
+	"fmt"
+	"slices"
+)
+
+//go:embed demo-policy.yaml
+var demoPolicyYAML []byte
+
+// DemoPolicyYAML returns (a copy of) the demo policy file, e.g. to write it
+// out as a starting point.
+func DemoPolicyYAML() []byte { return slices.Clone(demoPolicyYAML) }
+
+// DemoPolicy returns the demo policy for the console users console:oncall
+// (viewer everywhere), console:lead (lead on "finance", viewer everywhere)
+// and console:admin (everything, audit included, everywhere).
+func DemoPolicy() *Policy {
+	p, err := Parse(demoPolicyYAML)
+	if err != nil {
+		// The file is compiled in and parsed by the tests: a programming error.
+		panic(fmt.Sprintf("authz: embedded demo policy: %v", err))
+	}
+	return p
+}

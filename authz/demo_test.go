@@ -1,0 +1,50 @@
+package authz
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
+
+func TestDemoPolicy(t *testing.T) {
+	t.Parallel()
+	p := DemoPolicy()
+	if _, err := Parse(DemoPolicyYAML()); err != nil {
+		t.Fatalf("demo policy YAML does not parse: %v", err)
+	}
+	tests := []struct {
+		name    string
+		subject string
+		scope   Scope
+		allowed []Permission
+	}{
+		{"oncall finance", "console:oncall", Scope{VirtualProxy: "finance"}, []Permission{List}},
+		{"oncall default", "console:oncall", Scope{}, []Permission{List}},
+		{"lead finance", "console:lead", Scope{VirtualProxy: "finance", Host: "n1", Channel: "console"}, []Permission{List, Delete, Kick, Logout, Approve}},
+		{"lead default", "console:lead", Scope{}, []Permission{List}},
+		{"lead hr", "console:lead", Scope{VirtualProxy: "hr"}, []Permission{List}},
+		{"admin finance", "console:admin", Scope{VirtualProxy: "finance"}, Permissions()},
+		{"admin default", "console:admin", Scope{}, Permissions()},
+		{"stranger", "console:mallory", Scope{VirtualProxy: "finance"}, nil},
+		{"commented-out slack example is not live", "slack:U0ONCALL", Scope{}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, pm := range Permissions() {
+				d := p.Decide([]string{tc.subject}, pm, tc.scope)
+				if want := slices.Contains(tc.allowed, pm); d.Allowed != want {
+					t.Errorf("%s: Allowed = %v, want %v (%s)", pm, d.Allowed, want, d.Reason)
+				}
+			}
+		})
+	}
+	if !p.NeedsApproval(Kick) || !p.NeedsApproval(Logout) || p.NeedsApproval(Delete) || p.ApprovalTTL().Minutes() != 30 {
+		t.Error("demo approval rules are not kick+logout for 30m")
+	}
+	y := DemoPolicyYAML()
+	y[0] = '!'
+	if bytes.Equal(y, DemoPolicyYAML()) {
+		t.Error("DemoPolicyYAML exposes the embedded bytes")
+	}
+}

@@ -1,0 +1,189 @@
+// Package slackbot connects qlikbot to Slack: slash commands and button
+// clicks arrive over Socket Mode (no public URL needed) or signed HTTP
+// requests, become bot.Requests handed to a Submitter (the dispatcher),
+// and answers are rendered as Block Kit and posted to response_url, then
+// with the bot token once response_url is used up or expired.
+//
+// Every inbound HTTP request is size-capped, signature-checked with an
+// injected clock and replay-guarded before anything is parsed; every
+// inbound request is acknowledged within Slack's 3 s deadline before the
+// work starts.
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+// Modes of connecting to Slack.
+const (
+	ModeSocket = "socket"
+	ModeHTTP   = "http"
+)
+
+// Config is the Slack side of qlikbot's configuration.
+type Config struct {
+	Mode          string     // "socket" (default) or "http"
+	BotToken      bot.Secret // xoxb-...
+	AppToken      bot.Secret // xapp-... (socket mode)
+	SigningSecret bot.Secret // HTTP mode
+	APIURL        string     // default Slack's; tests point it at slacktest
+	Command       string     // default "/qlik"
+}
+
+// Submitter hands a request to the work queue without blocking;
+// *bot.Dispatcher implements it and answers "busy" itself.
+type Submitter interface {
+	Submit(ctx context.Context, r bot.Request) error
+}
+
+// Option configures an Adapter.
+type Option func(*Adapter) error
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(a *Adapter) error {
+		if l == nil {
+			return errors.New("slack: nil logger")
+		}
+		a.log = l
+		return nil
+	}
+}
+
+// WithClock sets the clock used for signature windows and response_url
+// expiry (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(a *Adapter) error {
+		if now == nil {
+			return errors.New("slack: nil clock")
+		}
+		a.now = now
+		return nil
+	}
+}
+
+// WithHTTPClient sets the client used for Slack's Web API and response_url.
+func WithHTTPClient(c *http.Client) Option {
+	return func(a *Adapter) error {
+		if c == nil {
+			return errors.New("slack: nil HTTP client")
+		}
+		a.httpClient = c
+		return nil
+	}
+}
+
+// Adapter is the Slack connection. It is safe for concurrent use.
+type Adapter struct {
+	cfg        Config
+	sub        Submitter
+	verify     verifier
+	log        *slog.Logger
+	now        func() time.Time
+	httpClient *http.Client
+	api        *slack.Client
+	post       *poster
+	apiOrigin  *url.URL
+}
+
+var _ bot.Adapter = (*Adapter)(nil)
+
+// New checks cfg and builds the adapter. It does no network I/O.
+func New(cfg Config, sub Submitter, guard ReplayGuard, opts ...Option) (*Adapter, error) {
+	if cfg.Mode == "" {
+		cfg.Mode = ModeSocket
+	}
+	if cfg.Command == "" {
+		cfg.Command = "/qlik"
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = slack.APIURL
+	}
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/"
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if sub == nil {
+		return nil, errors.New("slack: nil Submitter")
+	}
+	if cfg.Mode == ModeHTTP && guard == nil {
+		return nil, errors.New("slack: HTTP mode needs a replay guard")
+	}
+	a := &Adapter{
+		cfg:        cfg,
+		sub:        sub,
+		verify:     verifier{secret: []byte(cfg.SigningSecret.Reveal()), guard: guard},
+		log:        slog.New(slog.DiscardHandler),
+		now:        time.Now,
+		httpClient: &http.Client{Timeout: 30 * time.Second},
+	}
+	for _, o := range opts {
+		if err := o(a); err != nil {
+			return nil, err
+		}
+	}
+	a.log = a.log.With("platform", string(bot.Slack))
+	origin, err := url.Parse(cfg.APIURL)
+	if err != nil {
+		return nil, fmt.Errorf("slack: QLIKBOT_SLACK_API_URL: %w", err)
+	}
+	a.apiOrigin = origin
+	sopts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(a.httpClient)}
+	if cfg.AppToken != "" {
+		sopts = append(sopts, slack.OptionAppLevelToken(cfg.AppToken.Reveal()))
+	}
+	a.api = slack.New(cfg.BotToken.Reveal(), sopts...)
+	a.post = newPoster(a.api, a.log)
+	return a, nil
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Mode != ModeSocket && c.Mode != ModeHTTP:
+		return fmt.Errorf("slack: QLIKBOT_SLACK_MODE must be %q or %q, not %q", ModeSocket, ModeHTTP, c.Mode)
+	case c.BotToken == "":
+		return errors.New("slack: QLIKBOT_SLACK_BOT_TOKEN is required")
+	case !strings.HasPrefix(c.BotToken.Reveal(), "xoxb-"):
+		return errors.New("slack: QLIKBOT_SLACK_BOT_TOKEN must start with xoxb-")
+	case c.Mode == ModeSocket && c.AppToken == "":
+		return errors.New("slack: QLIKBOT_SLACK_APP_TOKEN is required in socket mode")
+	case c.Mode == ModeSocket && !strings.HasPrefix(c.AppToken.Reveal(), "xapp-"):
+		return errors.New("slack: QLIKBOT_SLACK_APP_TOKEN must start with xapp-")
+	case c.Mode == ModeHTTP && c.SigningSecret == "":
+		return errors.New("slack: QLIKBOT_SLACK_SIGNING_SECRET is required in HTTP mode")
+	case !strings.HasPrefix(c.Command, "/") || strings.ContainsAny(c.Command, " \t\n"):
+		return fmt.Errorf("slack: command must look like /qlik, not %q", c.Command)
+	}
+	u, err := url.Parse(c.APIURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("slack: QLIKBOT_SLACK_API_URL must be an http(s) URL")
+	}
+	return nil
+}
+
+// Name returns bot.Slack.
+func (a *Adapter) Name() bot.Platform { return bot.Slack }
+
+// Start runs the adapter until ctx is done. In socket mode it connects and
+// serves events; in HTTP mode the caller mounts Handler and Start only
+// waits for ctx.
+func (a *Adapter) Start(ctx context.Context) error {
+	if a.cfg.Mode == ModeHTTP {
+		<-ctx.Done()
+		return nil
+	}
+	return a.runSocket(ctx)
+}

@@ -1,0 +1,307 @@
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+func httpAdapter(t *testing.T, sub Submitter, guard ReplayGuard, now func() time.Time, command string) *Adapter {
+	t.Helper()
+	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, Command: command,
+		APIURL: "http://127.0.0.1:1/api/"}, sub, guard, WithClock(now))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return a
+}
+
+// TestSignatureVector runs every refusal against Slack's documented vector
+// at its own time, and checks nothing reaches the Submitter.
+func TestSignatureVector(t *testing.T) {
+	t.Parallel()
+	vecReq := func(mod func(r *http.Request)) func() *http.Request {
+		return func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(vecBody))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("X-Slack-Request-Timestamp", vecTS)
+			r.Header.Set("X-Slack-Signature", vecSig)
+			if mod != nil {
+				mod(r)
+			}
+			return r
+		}
+	}
+	tests := []struct {
+		name    string
+		clock   time.Time
+		reqs    []func() *http.Request // sent in order; the last one's status is checked
+		status  int
+		submits int
+	}{
+		{"valid", vecTime, []func() *http.Request{vecReq(nil)}, http.StatusOK, 1},
+		{"valid within skew", vecTime.Add(4 * time.Minute), []func() *http.Request{vecReq(nil)}, http.StatusOK, 1},
+		{"bad signature", vecTime, []func() *http.Request{vecReq(func(r *http.Request) {
+			r.Header.Set("X-Slack-Signature", strings.Replace(vecSig, "a2114d", "a2114e", 1))
+		})}, http.StatusUnauthorized, 0},
+		{"tampered body", vecTime, []func() *http.Request{vecReq(func(r *http.Request) {
+			r.Body = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Replace(vecBody, "U2CERLKJA", "U2CERLKJB", 1))).Body
+		})}, http.StatusUnauthorized, 0},
+		{"stale timestamp", vecTime.Add(5*time.Minute + time.Second), []func() *http.Request{vecReq(nil)}, http.StatusUnauthorized, 0},
+		{"future timestamp", vecTime.Add(-6 * time.Minute), []func() *http.Request{vecReq(nil)}, http.StatusUnauthorized, 0},
+		{"replay", vecTime, []func() *http.Request{vecReq(nil), vecReq(nil)}, http.StatusUnauthorized, 1},
+		{"missing signature", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Del("X-Slack-Signature") })}, http.StatusUnauthorized, 0},
+		{"missing timestamp", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Del("X-Slack-Request-Timestamp") })}, http.StatusUnauthorized, 0},
+		{"no v0 prefix", vecTime, []func() *http.Request{vecReq(func(r *http.Request) {
+			r.Header.Set("X-Slack-Signature", strings.TrimPrefix(vecSig, "v0="))
+		})}, http.StatusUnauthorized, 0},
+		{"not hex", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Set("X-Slack-Signature", "v0=zz") })}, http.StatusUnauthorized, 0},
+		{"timestamp not a number", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Set("X-Slack-Request-Timestamp", "1531420618.5") })}, http.StatusUnauthorized, 0},
+		{"oversized body", vecTime, []func() *http.Request{func() *http.Request {
+			body := vecBody + "&pad=" + strings.Repeat("x", maxBody)
+			return signedRequest("/slack/commands", vecSecret, vecTime, body)
+		}}, http.StatusRequestEntityTooLarge, 0},
+		{"signed with another secret", vecTime, []func() *http.Request{func() *http.Request {
+			return signedRequest("/slack/commands", "not-the-secret", vecTime, vecBody)
+		}}, http.StatusUnauthorized, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			now := func() time.Time { return tc.clock }
+			sub := newRecorder()
+			h := httpAdapter(t, sub, openBolt(t, now), now, "/webhook-collect").Handler()
+			var rec *httptest.ResponseRecorder
+			for _, mk := range tc.reqs {
+				rec = httptest.NewRecorder()
+				h.ServeHTTP(rec, mk())
+			}
+			if rec.Code != tc.status {
+				t.Errorf("status %d, want %d (body %q)", rec.Code, tc.status, rec.Body)
+			}
+			got := sub.got()
+			if len(got) != tc.submits {
+				t.Fatalf("%d requests reached the Submitter, want %d", len(got), tc.submits)
+			}
+			if tc.submits > 0 {
+				r := got[0]
+				if r.Platform != bot.Slack || r.User.ID != "U2CERLKJA" || r.User.Name != "roadrunner" || r.Channel != "G8PSS9T3V" || r.Text != "" || r.ReplyTo == nil {
+					t.Errorf("request = %+v", r)
+				}
+				if r.Subject() != "slack:U2CERLKJA" {
+					t.Errorf("subject %q", r.Subject())
+				}
+			}
+		})
+	}
+}
+
+// TestVerifierAgreesWithSlackGo cross-checks the injected-clock verifier
+// with slack.NewSecretsVerifier on fresh requests (it reads the real clock).
+func TestVerifierAgreesWithSlackGo(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	body := []byte(commandBody("U1", "C1", "sessions finance", ""))
+	tests := []struct {
+		name   string
+		secret string
+		body   []byte
+		at     time.Time
+		ok     bool
+	}{
+		{"good", "s3cret", body, now, true},
+		{"wrong secret", "other", body, now, false},
+		{"old", "s3cret", body, now.Add(-10 * time.Minute), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := strconv.FormatInt(tc.at.Unix(), 10)
+			h := http.Header{}
+			h.Set("X-Slack-Request-Timestamp", ts)
+			h.Set("X-Slack-Signature", sign(tc.secret, ts, tc.body))
+			theirs := func() error {
+				sv, err := slack.NewSecretsVerifier(h, "s3cret")
+				if err != nil {
+					return err
+				}
+				_, _ = sv.Write(tc.body)
+				return sv.Ensure()
+			}()
+			ours := verifier{secret: []byte("s3cret"), guard: neverSeen{}}.verify(t.Context(), h, tc.body, now)
+			if (theirs == nil) != tc.ok || (ours == nil) != tc.ok {
+				t.Errorf("slack-go: %v, ours: %v; want ok=%v", theirs, ours, tc.ok)
+			}
+		})
+	}
+}
+
+// neverSeen is a replay guard for verifier unit tests only.
+type neverSeen struct{}
+
+func (neverSeen) SeenBefore(context.Context, string, time.Duration) (bool, error) { return false, nil }
+
+type brokenGuard struct{}
+
+func (brokenGuard) SeenBefore(context.Context, string, time.Duration) (bool, error) {
+	return false, errors.New("disk on fire")
+}
+
+func TestGuardDownRefuses(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return vecTime }
+	sub := newRecorder()
+	h := httpAdapter(t, sub, brokenGuard{}, now, "/webhook-collect").Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime, vecBody))
+	if rec.Code != http.StatusServiceUnavailable || len(sub.got()) != 0 {
+		t.Errorf("status %d with %d submitted; want 503 and none", rec.Code, len(sub.got()))
+	}
+}
+
+func TestInboundRequests(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	const secret = vecSecret
+	tests := []struct {
+		name   string
+		path   string
+		query  string
+		body   func(t *testing.T) string
+		status int
+		check  func(t *testing.T, reqs []bot.Request, body string)
+	}{
+		{"slash command", "/slack/commands", "", func(*testing.T) string {
+			return commandBody("U123", "C999", "  /qlik sessions finance ", "https://hooks.slack.com/commands/T1/1/x")
+		}, http.StatusOK, func(t *testing.T, reqs []bot.Request, _ string) {
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests", len(reqs))
+			}
+			r := reqs[0]
+			if r.Text != "sessions finance" || r.User.ID != "U123" || r.Channel != "C999" || r.Action != nil || r.ID == "" || !r.ReceivedAt.Equal(at) {
+				t.Errorf("request = %+v", r)
+			}
+			if rs := r.ReplyTo.(*responder); rs.responseURL == "" {
+				t.Errorf("trusted response_url was dropped")
+			}
+		}},
+		{"untrusted response_url is ignored", "/slack/commands", "", func(*testing.T) string {
+			return commandBody("U123", "C999", "sessions", "https://evil.example.com/hook")
+		}, http.StatusOK, func(t *testing.T, reqs []bot.Request, _ string) {
+			if rs := reqs[0].ReplyTo.(*responder); rs.responseURL != "" {
+				t.Errorf("response_url %q kept", rs.responseURL)
+			}
+		}},
+		{"other command", "/slack/commands", "", func(*testing.T) string {
+			return strings.Replace(commandBody("U123", "C999", "x", ""), "%2Fqlik", "%2Fother", 1)
+		}, http.StatusOK, func(t *testing.T, reqs []bot.Request, body string) {
+			if len(reqs) != 0 || !strings.Contains(body, "answers /qlik only") {
+				t.Errorf("%d requests, body %q", len(reqs), body)
+			}
+		}},
+		{"bad user id", "/slack/commands", "", func(*testing.T) string {
+			return commandBody("u<script>", "C999", "x", "")
+		}, http.StatusBadRequest, func(t *testing.T, reqs []bot.Request, _ string) {
+			if len(reqs) != 0 {
+				t.Errorf("%d requests", len(reqs))
+			}
+		}},
+		{"click by another user", "/slack/interactions", "", func(t *testing.T) string {
+			return clickBody(t, "UAPPROVER", "C999", "1700000000.000100", "qlik.approve#0", "p-42", "https://hooks.slack.com/actions/T1/2/y")
+		}, http.StatusOK, func(t *testing.T, reqs []bot.Request, _ string) {
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests", len(reqs))
+			}
+			r := reqs[0]
+			want := bot.Action{ID: "qlik.approve", Value: "p-42", MessageRef: "C999/1700000000.000100"}
+			if r.Action == nil || *r.Action != want || r.User.ID != "UAPPROVER" || r.Channel != "C999" {
+				t.Errorf("request = %+v action %+v", r, r.Action)
+			}
+		}},
+		{"payload only in query string", "/slack/interactions", "", func(t *testing.T) string {
+			return "" // the payload goes in the URL below, the signed body is empty
+		}, http.StatusBadRequest, func(t *testing.T, reqs []bot.Request, _ string) {
+			if len(reqs) != 0 {
+				t.Errorf("query-string payload reached the Submitter")
+			}
+		}},
+		{"not a click", "/slack/interactions", "", func(t *testing.T) string {
+			return "payload=" + `%7B%22type%22%3A%22view_submission%22%7D`
+		}, http.StatusOK, func(t *testing.T, reqs []bot.Request, _ string) {
+			if len(reqs) != 0 {
+				t.Errorf("%d requests", len(reqs))
+			}
+		}},
+		{"payload not json", "/slack/interactions", "", func(t *testing.T) string { return "payload=%7Bnope" },
+			http.StatusBadRequest, func(t *testing.T, reqs []bot.Request, _ string) {
+				if len(reqs) != 0 {
+					t.Errorf("%d requests", len(reqs))
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			now := func() time.Time { return at }
+			sub := newRecorder()
+			h := httpAdapter(t, sub, openBolt(t, now), now, "").Handler()
+			req := signedRequest(tc.path, secret, at, tc.body(t))
+			if tc.name == "payload only in query string" {
+				req.URL.RawQuery = clickBody(t, "U1", "C1", "1.2", "qlik.approve", "p", "")
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Errorf("status %d, want %d (%q)", rec.Code, tc.status, rec.Body)
+			}
+			tc.check(t, sub.got(), rec.Body.String())
+		})
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // substring of the error; "" = ok
+	}{
+		{"socket ok", Config{BotToken: "xoxb-1", AppToken: "xapp-1"}, ""},
+		{"http ok", Config{Mode: "http", BotToken: "xoxb-1", SigningSecret: "s"}, ""},
+		{"bad mode", Config{Mode: "rtm", BotToken: "xoxb-1"}, "QLIKBOT_SLACK_MODE"},
+		{"no bot token", Config{AppToken: "xapp-1"}, "QLIKBOT_SLACK_BOT_TOKEN is required"},
+		{"user token", Config{BotToken: "xoxp-secret-value", AppToken: "xapp-1"}, "QLIKBOT_SLACK_BOT_TOKEN must start with xoxb-"},
+		{"no app token", Config{BotToken: "xoxb-1"}, "QLIKBOT_SLACK_APP_TOKEN is required"},
+		{"bot token as app token", Config{BotToken: "xoxb-1", AppToken: "xoxb-secret-value"}, "QLIKBOT_SLACK_APP_TOKEN must start with xapp-"},
+		{"no signing secret", Config{Mode: "http", BotToken: "xoxb-1"}, "QLIKBOT_SLACK_SIGNING_SECRET"},
+		{"bad api url", Config{BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: "ftp://x"}, "QLIKBOT_SLACK_API_URL"},
+		{"bad command", Config{BotToken: "xoxb-1", AppToken: "xapp-1", Command: "qlik"}, "command"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := New(tc.cfg, newRecorder(), neverSeen{})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret-value") {
+				t.Errorf("error leaks a token: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,345 @@
+package slackbot
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+// Block Kit limits (docs.slack.dev, Block Kit reference). Slack rejects a
+// whole message with invalid_blocks when one is exceeded, so render keeps
+// every one of them.
+const (
+	maxBlocks        = 50
+	maxHeaderText    = 150
+	maxSectionText   = 3000
+	maxContextElems  = 10
+	maxTableRows     = 100 // including the header row
+	maxTableCols     = 20
+	maxCellText      = 3000 // not documented; kept at the section limit
+	maxButtonText    = 75
+	maxButtonValue   = 2000
+	maxActionID      = 255
+	maxActionsElems  = 25
+	maxConfirmTitle  = 100
+	maxConfirmText   = 300
+	maxConfirmLabel  = 30
+	maxMessageText   = 40000
+	maxSummaryBlocks = 10
+	maxWarnBlocks    = 3
+	maxActionBlocks  = 2
+	maxChartPoints   = 25
+	chartBarWidth    = 20
+)
+
+// kindEmoji prefixes the header so a reply's nature shows at a glance.
+var kindEmoji = map[bot.Kind]string{
+	bot.Success: ":white_check_mark: ",
+	bot.Warning: ":warning: ",
+	bot.Error:   ":x: ",
+	bot.Denied:  ":no_entry: ",
+	bot.Usage:   ":grey_question: ",
+	bot.Pending: ":hourglass_flowing_sand: ",
+}
+
+// render turns a neutral reply into Block Kit blocks plus the fallback text
+// Slack shows in notifications. It is pure: same reply, same blocks.
+func render(r bot.Reply) ([]slack.Block, string) {
+	var blocks []slack.Block
+	if r.Title != "" {
+		blocks = append(blocks, slack.NewHeaderBlock(
+			plain(truncate(kindEmoji[r.Kind]+r.Title, maxHeaderText)), slack.HeaderBlockOptionBlockID("title")))
+	}
+	blocks = append(blocks, summaryBlocks(r.Summary)...)
+	if r.Table != nil {
+		blocks = append(blocks, tableBlocks(r.Table)...)
+	}
+	if r.Chart != nil && len(r.Chart.Points) > 0 {
+		blocks = append(blocks, chartBlock(r.Chart))
+	}
+	blocks = append(blocks, warningBlocks(r.Warnings)...)
+	actions, dropped := actionBlocks(r.Buttons)
+	if dropped > 0 {
+		blocks = append(blocks, slack.NewContextBlock("buttons_dropped",
+			plain(fmt.Sprintf("%d button(s) left out: too many or too long for Slack.", dropped))))
+	}
+	blocks = append(blocks, actions...)
+	if len(blocks) > maxBlocks { // cannot happen with the per-part caps; kept as the last line of defence
+		blocks = blocks[:maxBlocks]
+	}
+	return blocks, truncate(bot.PlainText(r), maxMessageText)
+}
+
+// summaryBlocks packs summary lines into as few sections as the 3000-char
+// limit allows, splitting only at line breaks.
+func summaryBlocks(lines []string) []slack.Block {
+	var out []slack.Block
+	var cur strings.Builder
+	curLen := 0
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, section(fmt.Sprintf("summary_%d", len(out)), cur.String()))
+			cur.Reset()
+			curLen = 0
+		}
+	}
+	for i, line := range lines {
+		line = truncate(line, maxSectionText)
+		n := runeLen(line)
+		if curLen > 0 && curLen+1+n > maxSectionText {
+			if len(out) == maxSummaryBlocks-2 { // room for this block and a note
+				flush()
+				return append(out, section("summary_more", fmt.Sprintf("… %d more line(s) not shown", len(lines)-i)))
+			}
+			flush()
+		}
+		if curLen > 0 {
+			cur.WriteByte('\n')
+			curLen++
+		}
+		cur.WriteString(line)
+		curLen += n
+	}
+	flush()
+	return out
+}
+
+// tableBlocks renders the table block (one per message, Slack's rule), a
+// note when rows or columns had to be cut, and the paging line.
+func tableBlocks(t *bot.Table) []slack.Block {
+	if len(t.Columns) == 0 {
+		return nil
+	}
+	cols := min(len(t.Columns), maxTableCols)
+	tb := slack.NewTableBlock("table")
+	header := make([]slack.TableCell, cols)
+	for i := range cols {
+		header[i] = slack.NewTableRawTextCell(truncate(t.Columns[i], maxCellText))
+	}
+	tb.AddRow(header...)
+	rows := min(len(t.Rows), maxTableRows-1)
+	for _, row := range t.Rows[:rows] {
+		cells := make([]slack.TableCell, cols)
+		for i := range cols {
+			v := ""
+			if i < len(row) {
+				v = row[i]
+			}
+			cells[i] = slack.NewTableRawTextCell(truncate(v, maxCellText)) // numbers as text: raw_number was once rejected
+		}
+		tb.AddRow(cells...)
+	}
+	out := []slack.Block{tb}
+	var notes []string
+	if len(t.Rows) > rows {
+		notes = append(notes, fmt.Sprintf("Showing %d of %d rows.", rows, len(t.Rows)))
+	}
+	if len(t.Columns) > cols {
+		notes = append(notes, fmt.Sprintf("Showing %d of %d columns.", cols, len(t.Columns)))
+	}
+	if t.Pages > 0 {
+		notes = append(notes, fmt.Sprintf("Page %d of %d · %d rows in all.", t.Page, t.Pages, t.TotalRows))
+	}
+	if len(notes) > 0 {
+		out = append(out, slack.NewContextBlock("table_notes", plain(strings.Join(notes, " "))))
+	}
+	return out
+}
+
+// chartBlock draws the series as a short text bar list in a code block,
+// which keeps the bars aligned in every Slack client.
+func chartBlock(c *bot.Chart) slack.Block {
+	pts := c.Points[:min(len(c.Points), maxChartPoints)]
+	maxVal, width := 0.0, 0
+	for _, p := range pts {
+		maxVal = math.Max(maxVal, p.Value)
+		width = max(width, runeLen(chartLabel(p.Label)))
+	}
+	var b strings.Builder
+	if c.Title != "" {
+		b.WriteString("*" + slackEscape(oneLine(truncate(c.Title, 200))) + "*\n")
+	}
+	b.WriteString("```\n")
+	for _, p := range pts {
+		n := 0
+		if maxVal > 0 && p.Value > 0 {
+			n = max(1, int(math.Round(p.Value/maxVal*chartBarWidth)))
+		}
+		label := chartLabel(p.Label)
+		b.WriteString(label + strings.Repeat(" ", width-runeLen(label)) + " " +
+			strings.Repeat("█", n) + " " + strconv.FormatFloat(p.Value, 'f', -1, 64) + "\n")
+	}
+	if len(c.Points) > len(pts) {
+		fmt.Fprintf(&b, "… %d more\n", len(c.Points)-len(pts))
+	}
+	b.WriteString("```")
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, b.String(), false, true),
+		nil, nil, slack.SectionBlockOptionBlockID("chart"))
+}
+
+// chartLabel keeps a label on one line, short, and unable to end the code
+// block it sits in.
+func chartLabel(s string) string {
+	return slackEscape(strings.ReplaceAll(oneLine(truncate(s, 40)), "`", "'"))
+}
+
+// warningBlocks puts warnings in context blocks: up to 10 elements each,
+// each element within the text limit.
+func warningBlocks(ws []string) []slack.Block {
+	var out []slack.Block
+	var elems []slack.MixedElement
+	for i, w := range ws {
+		if len(out) == maxWarnBlocks-1 && len(elems) == maxContextElems-1 && i < len(ws)-1 {
+			elems = append(elems, plain(fmt.Sprintf("… %d more warning(s) not shown", len(ws)-i)))
+			break
+		}
+		elems = append(elems, plain(truncate("⚠ "+w, maxSectionText)))
+		if len(elems) == maxContextElems {
+			out = append(out, slack.NewContextBlock(fmt.Sprintf("warnings_%d", len(out)), elems...))
+			elems = nil
+		}
+	}
+	if len(elems) > 0 {
+		out = append(out, slack.NewContextBlock(fmt.Sprintf("warnings_%d", len(out)), elems...))
+	}
+	return out
+}
+
+// actionBlocks renders buttons, 25 to an actions block. A button whose value
+// or action id is too long is left out rather than cut: both are opaque to
+// us, and a cut value would mean something else. Duplicate action ids in
+// one message are made unique with a "#n" suffix (Slack rejects
+// duplicates) that parseActionID strips again.
+func actionBlocks(bs []bot.Button) ([]slack.Block, int) {
+	var out []slack.Block
+	var elems []slack.BlockElement
+	count := map[string]int{}
+	for _, b := range bs {
+		count[b.ActionID]++
+	}
+	dropped := 0
+	for i, b := range bs {
+		id := b.ActionID
+		if count[id] > 1 || looksSuffixed(id) {
+			id += "#" + strconv.Itoa(i)
+		}
+		if b.ActionID == "" || len(id) > maxActionID || len(b.Value) > maxButtonValue ||
+			len(out) == maxActionBlocks || !utf8.ValidString(b.Value) {
+			dropped++
+			continue
+		}
+		label := b.Label
+		if label == "" {
+			label = b.ActionID
+		}
+		btn := slack.NewButtonBlockElement(id, b.Value, plain(truncate(oneLine(label), maxButtonText)))
+		switch b.Style {
+		case bot.Primary:
+			btn.WithStyle(slack.StylePrimary)
+		case bot.Danger:
+			btn.WithStyle(slack.StyleDanger)
+		}
+		if b.Confirm != "" {
+			btn.WithConfirm(confirmFor(b))
+		}
+		elems = append(elems, btn)
+		if len(elems) == maxActionsElems {
+			out = append(out, slack.NewActionBlock(fmt.Sprintf("actions_%d", len(out)), elems...))
+			elems = nil
+		}
+	}
+	if len(elems) > 0 {
+		out = append(out, slack.NewActionBlock(fmt.Sprintf("actions_%d", len(out)), elems...))
+	}
+	return out, dropped
+}
+
+func confirmFor(b bot.Button) *slack.ConfirmationBlockObject {
+	label := truncate(oneLine(b.Label), maxConfirmLabel)
+	if label == "" {
+		label = "Yes"
+	}
+	c := slack.NewConfirmationBlockObject(
+		plain(truncate("Are you sure?", maxConfirmTitle)),
+		plain(truncate(b.Confirm, maxConfirmText)),
+		plain(label),
+		plain("Cancel"),
+	)
+	if b.Style == bot.Danger {
+		c.WithStyle(slack.StyleDanger)
+	} else {
+		c.WithStyle(slack.StylePrimary)
+	}
+	return c
+}
+
+// parseActionID undoes the uniqueness suffix added by actionBlocks.
+func parseActionID(id string) string {
+	i := strings.LastIndexByte(id, '#')
+	if i < 0 || !isDigits(id[i+1:]) {
+		return id
+	}
+	return id[:i]
+}
+
+func looksSuffixed(id string) bool { return parseActionID(id) != id }
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+// section uses plain_text: summary lines carry names from Qlik, which must
+// not be able to mention @channel or forge links.
+func section(id, text string) *slack.SectionBlock {
+	return slack.NewSectionBlock(plain(text), nil, nil, slack.SectionBlockOptionBlockID(id))
+}
+
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// truncate cuts s to at most n characters, ending with "…" when cut. It
+// counts runes and never splits one; invalid UTF-8 is replaced first so
+// Slack never receives a broken sequence.
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if n <= 0 {
+		return ""
+	}
+	if runeLen(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for j := range s {
+		if count == n-1 {
+			i = j
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
+}

@@ -1,0 +1,146 @@
+package slackbot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+// Errors of inbound payloads that verified but do not make a request.
+var (
+	ErrUnknownCommand = errors.New("slack: not our slash command")
+	ErrBadPayload     = errors.New("slack: malformed payload")
+	ErrNotAClick      = errors.New("slack: interaction is not a button click")
+)
+
+// maxIDLen bounds Slack ids we pass on; real ones are about 11 characters.
+const maxIDLen = 64
+
+// parseCommandForm reads a slash command from a form-encoded body. Only the
+// body counts: there is no query string to smuggle values through.
+func parseCommandForm(body []byte) (slack.SlashCommand, error) {
+	r, err := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	if err != nil {
+		return slack.SlashCommand{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
+	}
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil {
+		return slack.SlashCommand{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
+	}
+	return cmd, nil
+}
+
+// parseInteractionForm reads the interaction JSON from the body's
+// "payload" field (never from a query string: slack-go v0.35 stopped that
+// because a signed body could be paired with a smuggled query).
+func parseInteractionForm(body []byte) (slack.InteractionCallback, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return slack.InteractionCallback{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
+	}
+	payload := form.Get("payload")
+	if payload == "" {
+		return slack.InteractionCallback{}, fmt.Errorf("%w: no payload", ErrBadPayload)
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(payload), &cb); err != nil {
+		return slack.InteractionCallback{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
+	}
+	return cb, nil
+}
+
+// validID accepts Slack-looking ids: upper-case letters and digits.
+func validID(s string) bool {
+	if s == "" || len(s) > maxIDLen {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// fromCommand turns a verified slash command into a request.
+func (a *Adapter) fromCommand(cmd slack.SlashCommand, received time.Time) (bot.Request, error) {
+	if !strings.EqualFold(cmd.Command, a.cfg.Command) {
+		return bot.Request{}, fmt.Errorf("%w: %q", ErrUnknownCommand, cmd.Command)
+	}
+	if !validID(cmd.UserID) || (cmd.ChannelID != "" && !validID(cmd.ChannelID)) {
+		return bot.Request{}, fmt.Errorf("%w: bad user or channel id", ErrBadPayload)
+	}
+	req := bot.Request{
+		ID:         bot.NewRequestID(),
+		Platform:   bot.Slack,
+		User:       bot.User{ID: cmd.UserID, Name: cmd.UserName},
+		Channel:    cmd.ChannelID,
+		Text:       bot.TrimCommand(cmd.Text),
+		ReceivedAt: received,
+	}
+	req.ReplyTo = a.newResponder(req, cmd.ResponseURL, messageRef{})
+	return req, nil
+}
+
+// fromInteraction turns a verified button click into a request. The user
+// is the one who clicked: anyone in the channel can click any button.
+func (a *Adapter) fromInteraction(cb slack.InteractionCallback, received time.Time) (bot.Request, error) {
+	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+		return bot.Request{}, ErrNotAClick
+	}
+	act := cb.ActionCallback.BlockActions[0] // Slack sends one action per click
+	channel := cb.Channel.ID
+	if channel == "" {
+		channel = cb.Container.ChannelID
+	}
+	if act == nil || act.ActionID == "" || !validID(cb.User.ID) || (channel != "" && !validID(channel)) {
+		return bot.Request{}, fmt.Errorf("%w: bad click", ErrBadPayload)
+	}
+	ts := cb.Container.MessageTs
+	if ts == "" {
+		ts = cb.Message.Timestamp
+	}
+	ref := messageRef{Channel: channel, TS: ts, Ephemeral: cb.Container.IsEphemeral}
+	req := bot.Request{
+		ID:       bot.NewRequestID(),
+		Platform: bot.Slack,
+		User:     bot.User{ID: cb.User.ID, Name: cb.User.Name},
+		Channel:  channel,
+		Action: &bot.Action{
+			ID:         parseActionID(act.ActionID),
+			Value:      act.Value,
+			MessageRef: ref.String(),
+		},
+		ReceivedAt: received,
+	}
+	req.ReplyTo = a.newResponder(req, cb.ResponseURL, ref)
+	return req, nil
+}
+
+func (a *Adapter) newResponder(req bot.Request, responseURL string, ref messageRef) *responder {
+	if responseURL != "" && !trustedResponseURL(responseURL, a.apiOrigin) {
+		a.log.Warn("ignoring an untrusted response_url", "request_id", req.ID)
+		responseURL = ""
+	}
+	log := a.log.With("request_id", req.ID, "user", req.User.ID, "channel", req.Channel)
+	return &responder{
+		post:        a.post,
+		now:         a.now,
+		log:         log.WarnContext,
+		channel:     req.Channel,
+		user:        req.User.ID,
+		responseURL: responseURL,
+		issued:      req.ReceivedAt,
+		ref:         ref,
+	}
+}

@@ -1,0 +1,108 @@
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+// runSocket connects with the app token and serves envelopes until ctx is
+// done. socketmode reconnects by itself when Slack asks it to.
+func (a *Adapter) runSocket(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client := socketmode.New(a.api, socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)))
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			<-errc
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("slack socket mode: %w", err)
+		case evt := <-client.Events:
+			a.onSocketEvent(ctx, client, evt)
+		}
+	}
+}
+
+// acker is the part of the socket-mode client the event handler needs.
+type acker interface {
+	AckCtx(ctx context.Context, envelopeID string, payload any) error
+}
+
+// onSocketEvent acks an envelope first (Slack's 3 s deadline), then hands
+// the request to the Submitter.
+func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmode.Event) {
+	received := a.now()
+	envelope := ""
+	if evt.Request != nil {
+		envelope = evt.Request.EnvelopeID
+	}
+	ack := func(payload any) bool {
+		if envelope == "" {
+			return true
+		}
+		if err := client.AckCtx(ctx, envelope, payload); err != nil {
+			a.log.ErrorContext(ctx, "slack ack failed", "envelope", envelope, "err", err)
+			return false
+		}
+		return true
+	}
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			ack(nil)
+			return
+		}
+		req, err := a.fromCommand(cmd, received)
+		if err != nil {
+			a.log.WarnContext(ctx, "slack slash command refused", "err", err)
+			ack(slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: "This app answers " + a.cfg.Command + " only."})
+			return
+		}
+		if ack(nil) {
+			a.submitSocket(ctx, req)
+		}
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok {
+			ack(nil)
+			return
+		}
+		req, err := a.fromInteraction(cb, received)
+		if !ack(nil) || err != nil {
+			if err != nil && !errors.Is(err, ErrNotAClick) {
+				a.log.WarnContext(ctx, "slack interaction refused", "err", err)
+			}
+			return
+		}
+		a.submitSocket(ctx, req)
+	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		a.log.DebugContext(ctx, "slack socket mode", "event", string(evt.Type))
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError,
+		socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
+		a.log.WarnContext(ctx, "slack socket mode problem", "event", string(evt.Type))
+		ack(nil)
+	default:
+		ack(nil) // events we do not use are still acknowledged, or Slack retries them
+	}
+}
+
+func (a *Adapter) submitSocket(ctx context.Context, req bot.Request) {
+	if err := a.sub.Submit(ctx, req); err != nil {
+		// The dispatcher answers "busy" / "slow down" through ReplyTo itself.
+		a.log.InfoContext(ctx, "slack request not queued", "request_id", req.ID, "err", err)
+	}
+}

@@ -1,0 +1,103 @@
+package teams
+
+import "github.com/infracloudio/msbotbuilder-go/schema"
+
+// Adaptive Card 1.5 wire types: only the properties the renderer uses, in
+// a fixed order so golden files are stable.
+
+const (
+	cardContentType = "application/vnd.microsoft.card.adaptive"
+	cardSchema      = "http://adaptivecards.io/schemas/adaptive-card.json"
+	cardVersion     = "1.5"
+)
+
+type card struct {
+	Type    string       `json:"type"`
+	Schema  string       `json:"$schema"`
+	Version string       `json:"version"`
+	MSTeams *cardMSTeams `json:"msteams,omitempty"`
+	Body    []element    `json:"body"`
+	Actions []cardAction `json:"actions,omitempty"`
+}
+
+type cardMSTeams struct {
+	Width string `json:"width,omitempty"`
+}
+
+// element is a TextBlock, FactSet or Table; unused fields stay empty.
+type element struct {
+	Type     string `json:"type"`
+	Text     string `json:"text,omitempty"`
+	Size     string `json:"size,omitempty"`
+	Weight   string `json:"weight,omitempty"`
+	Color    string `json:"color,omitempty"`
+	FontType string `json:"fontType,omitempty"`
+	IsSubtle bool   `json:"isSubtle,omitempty"`
+	Wrap     bool   `json:"wrap,omitempty"`
+	Spacing  string `json:"spacing,omitempty"`
+
+	Facts []fact `json:"facts,omitempty"`
+
+	Columns          []tableColumn `json:"columns,omitempty"`
+	Rows             []tableRow    `json:"rows,omitempty"`
+	FirstRowAsHeader bool          `json:"firstRowAsHeader,omitempty"`
+	GridStyle        string        `json:"gridStyle,omitempty"`
+}
+
+type fact struct {
+	Title string `json:"title"`
+	Value string `json:"value"`
+}
+
+type tableColumn struct {
+	Width int `json:"width"`
+}
+
+type tableRow struct {
+	Type  string      `json:"type"`
+	Style string      `json:"style,omitempty"`
+	Cells []tableCell `json:"cells"`
+}
+
+type tableCell struct {
+	Type  string    `json:"type"`
+	Items []element `json:"items"`
+}
+
+// cardAction is an Action.Execute (with an Action.Submit fallback for
+// clients without Universal Actions) or an Action.Submit. Data carries only
+// the button's action id and value.
+type cardAction struct {
+	Type     string      `json:"type"`
+	Title    string      `json:"title"`
+	Verb     string      `json:"verb,omitempty"`
+	Data     clickData   `json:"data"`
+	Style    string      `json:"style,omitempty"`
+	Fallback *cardAction `json:"fallback,omitempty"`
+}
+
+// outActivity is a message the bot sends to the connector.
+type outActivity struct {
+	Type        string              `json:"type"`
+	ID          string              `json:"id,omitempty"`
+	ReplyToID   string              `json:"replyToId,omitempty"`
+	Summary     string              `json:"summary,omitempty"`
+	Attachments []schema.Attachment `json:"attachments"`
+}
+
+// invokeResponse is the HTTP body answering an adaptiveCard/action invoke.
+type invokeResponse struct {
+	StatusCode int    `json:"statusCode"`
+	Type       string `json:"type"`
+	Value      any    `json:"value"`
+}
+
+const invokeMessageType = "application/vnd.microsoft.activity.message"
+
+func cardActivity(c *card, summary string) outActivity {
+	return outActivity{
+		Type:        "message",
+		Summary:     clip(summary, 100), // the notification preview
+		Attachments: []schema.Attachment{{ContentType: cardContentType, Content: c}},
+	}
+}

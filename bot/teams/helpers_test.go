@@ -1,0 +1,382 @@
+package teams
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+const (
+	testAppID  = "9f2d7c1e-0000-4000-8000-00000000a001"
+	testTenant = "contoso.onmicrosoft.com"
+	testSecret = "s3cr3t-app-password-never-logged"
+	testAAD    = "0b8d1c7e-1111-4222-8333-444455556666"
+	testToken  = "connector-access-token-never-logged"
+)
+
+// t0 is the injected "now" of every test.
+var t0 = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// Generating RSA keys is slow under -race: share two across tests. They
+// are never written after creation.
+var testKeys = sync.OnceValue(func() [2]*rsa.PrivateKey {
+	var ks [2]*rsa.PrivateKey
+	for i := range ks {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		ks[i] = k
+	}
+	return ks
+})
+
+// publishedKey is one key the fake identity provider serves.
+type publishedKey struct {
+	kid          string
+	pub          *rsa.PublicKey
+	endorsements []string
+}
+
+// fakeIdP serves OpenID metadata and a JWKS with endorsements over TLS
+// and counts hits.
+type fakeIdP struct {
+	srv       *httptest.Server
+	metaHits  atomic.Int64
+	keysHits  atomic.Int64
+	mu        sync.Mutex
+	published []publishedKey
+}
+
+func newFakeIdP(t *testing.T, keys ...publishedKey) *fakeIdP {
+	t.Helper()
+	f := &fakeIdP{published: keys}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", func(w http.ResponseWriter, r *http.Request) {
+		f.metaHits.Add(1)
+		writeJSON(w, map[string]any{
+			"issuer":   "https://api.botframework.com",
+			"jwks_uri": f.srv.URL + "/v1/.well-known/keys",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	})
+	mux.HandleFunc("GET /v1/.well-known/keys", func(w http.ResponseWriter, r *http.Request) {
+		f.keysHits.Add(1)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var ks []map[string]any
+		for _, k := range f.published {
+			ks = append(ks, map[string]any{
+				"kty": "RSA", "use": "sig", "kid": k.kid,
+				"n":            base64.RawURLEncoding.EncodeToString(k.pub.N.Bytes()),
+				"e":            base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.pub.E)).Bytes()),
+				"endorsements": k.endorsements,
+			})
+		}
+		writeJSON(w, map[string]any{"keys": ks})
+	})
+	f.srv = httptest.NewTLSServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeIdP) publish(k publishedKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.published = append(f.published, k)
+}
+
+func (f *fakeIdP) metadataURL() string { return f.srv.URL + "/v1/.well-known/openidconfiguration" }
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// tokenClaims builds Bot Framework claims valid at t0.
+func tokenClaims(serviceURL string) jwt.MapClaims { return tokenClaimsAt(serviceURL, t0) }
+
+// tokenClaimsAt builds Bot Framework claims valid at now.
+func tokenClaimsAt(serviceURL string, t0 time.Time) jwt.MapClaims {
+	return jwt.MapClaims{
+		"iss":        "https://api.botframework.com",
+		"aud":        testAppID,
+		"exp":        t0.Add(time.Hour).Unix(),
+		"nbf":        t0.Add(-time.Minute).Unix(),
+		"serviceurl": serviceURL,
+	}
+}
+
+func sign(t *testing.T, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatalf("sign token: %v", err)
+	}
+	return s
+}
+
+// recordingDispatcher records what reaches it and answers Do with a fixed
+// reply.
+type recordingDispatcher struct {
+	mu        sync.Mutex
+	submitted []bot.Request
+	done      []bot.Request
+	reply     bot.Reply
+	doHook    func(ctx context.Context, req bot.Request) bot.Reply
+}
+
+func (d *recordingDispatcher) Submit(_ context.Context, req bot.Request) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.submitted = append(d.submitted, req)
+	return nil
+}
+
+func (d *recordingDispatcher) Do(ctx context.Context, req bot.Request) bot.Reply {
+	d.mu.Lock()
+	d.done = append(d.done, req)
+	hook, rep := d.doHook, d.reply
+	d.mu.Unlock()
+	if hook != nil {
+		return hook(ctx, req)
+	}
+	return rep
+}
+
+func (d *recordingDispatcher) calls() (submitted, done []bot.Request) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]bot.Request(nil), d.submitted...), append([]bot.Request(nil), d.done...)
+}
+
+// fakeConnector is a token endpoint plus the Bot Connector's activity
+// endpoints. It records every activity and can answer with scripted
+// statuses first.
+type fakeConnector struct {
+	srv       *httptest.Server
+	tokenHits atomic.Int64
+	mu        sync.Mutex
+	calls     []connectorCall
+	script    []scripted // consumed one per activity call
+	nextID    int
+}
+
+type scripted struct {
+	status     int
+	retryAfter string
+}
+
+type connectorCall struct {
+	Method   string
+	Path     string // unescaped
+	Auth     string
+	Activity map[string]any
+	Status   int
+}
+
+func newFakeConnector(t *testing.T) *fakeConnector {
+	t.Helper()
+	f := &fakeConnector{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /tenant/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
+		f.tokenHits.Add(1)
+		if r.ParseForm() != nil || r.PostForm.Get("client_secret") != testSecret ||
+			r.PostForm.Get("client_id") != testAppID || r.PostForm.Get("grant_type") != "client_credentials" ||
+			r.PostForm.Get("scope") != "https://api.botframework.com/.default" {
+			w.WriteHeader(http.StatusUnauthorized)
+			writeJSON(w, map[string]string{"error": "invalid_client"})
+			return
+		}
+		writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": testToken})
+	})
+	mux.HandleFunc("/amer/v3/conversations/", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var act map[string]any
+		_ = json.Unmarshal(body, &act)
+		path, _ := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/amer"))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		call := connectorCall{Method: r.Method, Path: path, Auth: r.Header.Get("Authorization"), Activity: act, Status: http.StatusOK}
+		if r.Header.Get("Authorization") != "Bearer "+testToken {
+			call.Status = http.StatusUnauthorized
+		} else if len(f.script) > 0 {
+			s := f.script[0]
+			f.script = f.script[1:]
+			call.Status = s.status
+			if s.retryAfter != "" {
+				w.Header().Set("Retry-After", s.retryAfter)
+			}
+		}
+		f.calls = append(f.calls, call)
+		if call.Status != http.StatusOK {
+			w.WriteHeader(call.Status)
+			writeJSON(w, map[string]any{"error": map[string]string{"code": "Throttled", "message": "slow down"}})
+			return
+		}
+		f.nextID++
+		writeJSON(w, map[string]string{"id": "act-" + itoa(f.nextID)})
+	})
+	f.srv = httptest.NewTLSServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func itoa(i int) string { return big.NewInt(int64(i)).String() }
+
+func (f *fakeConnector) tokenURL() string   { return f.srv.URL + "/tenant/oauth2/v2.0/token" }
+func (f *fakeConnector) serviceURL() string { return f.srv.URL + "/amer/" }
+
+func (f *fakeConnector) setScript(s ...scripted) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.script = s
+}
+
+func (f *fakeConnector) recorded() []connectorCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]connectorCall(nil), f.calls...)
+}
+
+// waitCalls polls until the connector has seen n calls or the deadline
+// passes (async replies: no sleeps, a bounded wait).
+func (f *fakeConnector) waitCalls(t *testing.T, n int) []connectorCall {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		calls := f.recorded()
+		if len(calls) >= n {
+			return calls
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connector saw %d calls, want %d: %+v", len(calls), n, calls)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testEnv is an adapter wired to a fake IdP and a fake connector.
+type testEnv struct {
+	a    *Adapter
+	idp  *fakeIdP
+	conn *fakeConnector
+	d    *recordingDispatcher
+	key  *rsa.PrivateKey
+	now  *fakeClock
+	logs *syncWriter
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncWriter is a goroutine-safe log sink.
+type syncWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func newTestEnv(t *testing.T, d Dispatcher, opts ...Option) *testEnv {
+	t.Helper()
+	key := testKeys()[0]
+	idp := newFakeIdP(t, publishedKey{kid: "k1", pub: &key.PublicKey, endorsements: []string{"msteams"}})
+	conn := newFakeConnector(t)
+	clock := &fakeClock{t: t0}
+	logs := &syncWriter{b: &strings.Builder{}}
+	rd, _ := d.(*recordingDispatcher)
+	if d == nil {
+		rd = &recordingDispatcher{}
+		d = rd
+	}
+	base := []Option{
+		WithHTTPClient(idp.srv.Client()), // httptest TLS servers share one certificate
+		WithClock(clock.Now),
+		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+	}
+	a, err := New(Config{
+		AppID: testAppID, AppPassword: testSecret, TenantID: testTenant,
+		OpenIDMetadataURL: idp.metadataURL(), TokenURL: conn.tokenURL(),
+	}, d, append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	a.conn.sleep = func(context.Context, time.Duration) error { return nil }
+	return &testEnv{a: a, idp: idp, conn: conn, d: rd, key: key, now: clock, logs: logs}
+}
+
+// post sends an activity to the adapter's handler with the given token.
+func (e *testEnv) post(t *testing.T, token string, act map[string]any) *httptest.ResponseRecorder {
+	t.Helper()
+	body, err := json.Marshal(act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/messages", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	e.a.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// validToken signs a token for the fake connector's serviceUrl.
+func (e *testEnv) validToken(t *testing.T) string {
+	return sign(t, e.key, "k1", tokenClaimsAt(e.conn.serviceURL(), e.now.Now()))
+}
+
+func messageActivity(serviceURL, text string) map[string]any {
+	return map[string]any{
+		"type": "message", "id": "1700000000001", "channelId": "msteams", "serviceUrl": serviceURL,
+		"from":         map[string]any{"id": "29:1abc", "name": "Ann Admin", "aadObjectId": testAAD},
+		"recipient":    map[string]any{"id": "28:" + testAppID, "name": "qlikbot"},
+		"conversation": map[string]any{"id": "19:ops@thread.tacv2;messageid=1700000000000", "conversationType": "channel", "tenantId": "t1"},
+		"text":         text,
+	}
+}

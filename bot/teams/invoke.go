@@ -1,0 +1,103 @@
+package teams
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+// onInvoke answers an Action.Execute click in the HTTP body: the outcome
+// card replaces the clicked card; a reply that does not replace the
+// original (a denial, a usage error) is shown to the clicker only and the
+// card stays. Work that outlasts the invoke deadline gets a "working on it"
+// card now and the outcome as an update of that card later.
+func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity) {
+	ctx := r.Context()
+	if act.Name != invokeAdaptiveCardAction {
+		http.Error(w, "invoke not supported", http.StatusNotImplemented)
+		return
+	}
+	click, err := act.executeClick()
+	if err != nil {
+		a.log.WarnContext(ctx, "teams: bad invoke", "err", err)
+		http.Error(w, "bad invoke", http.StatusBadRequest)
+		return
+	}
+	req, ok := a.request(act)
+	if !ok {
+		writeInvoke(w, invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType,
+			Value: "qlikbot cannot tell who you are (no Azure AD object id), so it cannot act on this click."})
+		return
+	}
+	req.Action = &bot.Action{ID: click.Action, Value: click.Value, MessageRef: act.ReplyToID}
+
+	// The work must not die with the HTTP request when it runs late.
+	workCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateWorkTimeout)
+	done := make(chan bot.Reply, 1)
+	go func() { done <- a.d.Do(workCtx, req) }()
+	timer := time.NewTimer(a.invokeDeadline)
+	defer timer.Stop()
+	select {
+	case rep := <-done:
+		cancel()
+		writeInvoke(w, invokeAnswer(rep))
+	case <-ctx.Done():
+		// Teams hung up: finish the work and update the card.
+		go a.finishLate(workCtx, cancel, req, done)
+	case <-timer.C:
+		writeInvoke(w, invokeResponse{StatusCode: http.StatusOK, Type: cardContentType,
+			Value: render(bot.Reply{Kind: bot.Pending, Title: "Working on it …",
+				Summary: []string{"This card will show the outcome when it is done."}})})
+		go a.finishLate(workCtx, cancel, req, done)
+	}
+}
+
+// finishLate waits for a slow invoke and puts its outcome on the card
+// that now says "working on it".
+func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req bot.Request, done <-chan bot.Reply) {
+	defer cancel()
+	var rep bot.Reply
+	select {
+	case rep = <-done:
+	case <-ctx.Done():
+		rep = bot.Reply{Kind: bot.Error, Title: "The action did not finish in time", Summary: []string{"Request " + req.ID + "."}}
+	}
+	if isZero(rep) {
+		rep = bot.Reply{Kind: bot.Info, Title: "Done"}
+	}
+	rep.ReplaceOriginal = true // the "working on it" card must not stay
+	if err := req.ReplyTo.Respond(context.WithoutCancel(ctx), rep); err != nil {
+		a.log.ErrorContext(ctx, "teams: deliver late invoke outcome", "request", req.ID, "err", err)
+	}
+}
+
+// invokeAnswer turns a reply into the invoke response body.
+func invokeAnswer(rep bot.Reply) invokeResponse {
+	if isZero(rep) {
+		// The handler answered through ReplyTo itself.
+		return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: "Done."}
+	}
+	if rep.ReplaceOriginal {
+		return invokeResponse{StatusCode: http.StatusOK, Type: cardContentType, Value: render(rep)}
+	}
+	return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: clip(bot.PlainText(rep), 4000)}
+}
+
+func isZero(r bot.Reply) bool {
+	return r.Title == "" && len(r.Summary) == 0 && r.Table == nil && len(r.Warnings) == 0 &&
+		r.Chart == nil && len(r.Buttons) == 0 && len(r.Files) == 0
+}
+
+func writeInvoke(w http.ResponseWriter, resp invokeResponse) {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		http.Error(w, "cannot encode invoke response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}

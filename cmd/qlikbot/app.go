@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/bot/console"
+	slackbot "github.com/qlikbot/qlikbot/bot/slack"
+	"github.com/qlikbot/qlikbot/bot/teams"
+	"github.com/qlikbot/qlikbot/commands"
+	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// app is the wired program: every part built, nothing started.
+type app struct {
+	cfg      Config
+	log      *slog.Logger
+	metrics  *metrics
+	sim      *qliksim.Server // demo only
+	qlik     *qlik.Client
+	store    store.Store
+	tempDir  string // demo state, removed at exit
+	authz    *authz.Authorizer
+	engine   *commands.Engine
+	disp     *bot.Dispatcher
+	adapters []bot.Adapter
+	console  *console.Console
+	listener net.Listener
+	server   *http.Server
+	stderr   io.Writer
+}
+
+// newApp builds every part from cfg. It does no network I/O beyond
+// starting the in-process simulator and binding the HTTP listener, so a
+// bad setting fails here, before anything runs.
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) (a *app, err error) {
+	a = &app{cfg: cfg, log: log, metrics: newMetrics(), stderr: stderr}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := a.buildQlik(); err != nil {
+		return nil, err
+	}
+	if err := a.buildStore(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.buildAuthz(); err != nil {
+		return nil, err
+	}
+	a.engine, err = commands.New(a.qlik, a.store, a.authz,
+		commands.WithLogger(log.With("component", "commands")),
+		commands.WithPageSize(cfg.PageSize),
+		commands.WithObserver(a.metrics.observeCommand))
+	if err != nil {
+		return nil, fmt.Errorf("commands: %w", err)
+	}
+	a.disp, err = bot.NewDispatcher(a.engine,
+		bot.WithWorkers(cfg.Workers),
+		bot.WithQueueSize(cfg.QueueSize),
+		bot.WithUserRate(rate.Limit(cfg.UserRate), cfg.UserBurst),
+		bot.WithTimeout(cfg.RequestTimeout),
+		bot.WithLogger(log.With("component", "dispatcher")),
+		bot.WithObserver(a.metrics.observeDispatch))
+	if err != nil {
+		return nil, configErr("dispatcher: %v", err)
+	}
+	if err := a.buildChat(stdin, stdout); err != nil {
+		return nil, err
+	}
+	return a, a.buildHTTP()
+}
+
+func (a *app) buildQlik() error {
+	cfg := a.cfg
+	qc := qlik.Config{
+		QRSHost:            cfg.QlikHost,
+		QRSPort:            cfg.QlikQRSPort,
+		QPSPort:            cfg.QlikQPSPort,
+		CertFile:           cfg.QlikCert,
+		KeyFile:            cfg.QlikKey,
+		RootFile:           cfg.QlikRoot,
+		InsecureSkipVerify: cfg.QlikInsecure,
+		Timeout:            cfg.QlikTimeout,
+		Concurrency:        cfg.QlikConcurrency,
+		RequestsPerSecond:  cfg.QlikRPS,
+		TopologyTTL:        cfg.QlikTopologyTTL,
+		Resolve:            cfg.QlikResolve,
+		Logger:             a.log.With("component", "qlik"),
+		Observe:            a.metrics.observeQlik,
+	}
+	qc.UserDirectory, qc.UserID, _ = splitQlikUser(cfg.QlikUser) // validated in loadConfig
+	if cfg.Demo() {
+		sim, err := qliksim.Start(qliksim.WithLogger(a.log))
+		if err != nil {
+			return fmt.Errorf("start the built-in Qlik simulator: %w", err)
+		}
+		a.sim = sim
+		qc.QRSHost, qc.QRSPort, qc.QPSPort = sim.QRSHost(), sim.QRSPort(), sim.QPSPort()
+		qc.CertPEM, qc.KeyPEM, qc.RootPEM = sim.CertPEM(), sim.KeyPEM(), sim.RootPEM()
+		qc.CertFile, qc.KeyFile, qc.RootFile = "", "", ""
+		qc.Resolve = sim.Resolve()
+		fmt.Fprintf(a.stderr, "qlikbot: QLIKBOT_QLIK_HOST is not set: using the built-in Qlik Sense simulator (seed lab: %d nodes, QRS at %s:%d)\n",
+			len(sim.Hosts()), sim.QRSHost(), sim.QRSPort())
+	}
+	c, err := qlik.New(qc)
+	if err != nil {
+		return configErr("qlik: %v", err)
+	}
+	a.qlik = c
+	return nil
+}
+
+func (a *app) buildStore(ctx context.Context) error {
+	url := a.cfg.Store
+	if url == "" && a.cfg.Demo() {
+		dir, err := os.MkdirTemp("", "qlikbot-demo-")
+		if err != nil {
+			return fmt.Errorf("demo state dir: %w", err)
+		}
+		a.tempDir = dir
+		url = "bolt://" + filepath.Join(dir, "state.db")
+	} else if url == "" {
+		url = "bolt://qlikbot.db"
+	}
+	st, err := store.Open(ctx, url, store.WithLogger(a.log.With("component", "store")))
+	if err != nil {
+		return configErr("QLIKBOT_STORE: %v", err)
+	}
+	a.store = st
+	return nil
+}
+
+func (a *app) buildAuthz() error {
+	if a.cfg.Policy == "" {
+		// Only the demo gets here (validate requires a policy otherwise).
+		a.authz = authz.NewStatic(authz.DemoPolicy())
+		fmt.Fprintln(a.stderr, "qlikbot: QLIKBOT_POLICY is not set: using the demo policy (console users oncall, lead, admin)")
+		return nil
+	}
+	az, err := authz.NewAuthorizer(a.cfg.Policy, authz.WithLogger(a.log.With("component", "authz")))
+	if err != nil {
+		return configErr("QLIKBOT_POLICY: %v", err)
+	}
+	a.authz = az
+	return nil
+}
+
+func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
+	cfg := a.cfg
+	if cfg.SlackMode != "" {
+		s, err := slackbot.New(slackbot.Config{
+			Mode:          cfg.SlackMode,
+			BotToken:      cfg.SlackBotToken,
+			AppToken:      cfg.SlackAppToken,
+			SigningSecret: cfg.SlackSigningSecret,
+			APIURL:        cfg.SlackAPIURL,
+		}, a.disp, a.store, slackbot.WithLogger(a.log.With("platform", "slack")))
+		if err != nil {
+			return configErr("%v", err)
+		}
+		a.adapters = append(a.adapters, s)
+	}
+	if cfg.TeamsAppID != "" {
+		t, err := teams.New(teams.Config{
+			AppID:             cfg.TeamsAppID,
+			AppPassword:       cfg.TeamsAppPassword,
+			TenantID:          cfg.TeamsTenantID,
+			OpenIDMetadataURL: cfg.TeamsOpenIDURL,
+			TokenURL:          cfg.TeamsTokenURL,
+		}, a.disp, teams.WithLogger(a.log.With("platform", "teams")))
+		if err != nil {
+			return configErr("teams: %v", err)
+		}
+		a.adapters = append(a.adapters, t)
+	}
+	if cfg.ChatConfigured() {
+		return nil
+	}
+	c, err := console.New(a.disp, stdin, stdout,
+		console.WithUser(bot.User{ID: cfg.ConsoleUser, Name: cfg.ConsoleUser}),
+		console.WithInteractive(isTerminal(stdin) && isTerminal(stdout)),
+		console.WithLogger(a.log.With("platform", "console")))
+	if err != nil {
+		return configErr("console: %v", err)
+	}
+	a.console = c
+	return nil
+}
+
+// buildHTTP binds the listener for health, metrics and the chat webhooks.
+// The console demo runs without one unless QLIKBOT_HTTP_ADDR asks for it.
+func (a *app) buildHTTP() error {
+	addr := a.cfg.HTTPAddr
+	if addr == "" {
+		if !a.cfg.ChatConfigured() {
+			return nil
+		}
+		addr = ":8080"
+	}
+	mux := http.NewServeMux()
+	checks := []check{
+		{"qlik", a.qlik.Ping},
+		{"store", a.store.Ping},
+	}
+	for _, ad := range a.adapters {
+		if h, ok := ad.(interface{ Handler() http.Handler }); ok {
+			switch ad.Name() {
+			case bot.Slack:
+				mux.Handle("/slack/", h.Handler())
+			case bot.Teams:
+				mux.Handle("/api/messages", h.Handler())
+			}
+		}
+		if r, ok := ad.(interface{ Ready(context.Context) error }); ok {
+			checks = append(checks, check{string(ad.Name()), r.Ready})
+		}
+	}
+	opsHandlers(mux, a.metrics, checks)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return configErr("QLIKBOT_HTTP_ADDR %s: %v", addr, err)
+	}
+	a.listener = l
+	a.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// close releases what newApp acquired; safe on a partly built app.
+func (a *app) close() {
+	if a.listener != nil && a.server == nil {
+		a.listener.Close()
+	}
+	if a.qlik != nil {
+		a.qlik.Close()
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Warn("close store", "err", err)
+		}
+	}
+	if a.sim != nil {
+		a.sim.Close()
+	}
+	if a.tempDir != "" {
+		os.RemoveAll(a.tempDir)
+	}
+}
+
+// errStopped is the cause of the run context's end when a part stops on
+// its own (the console reached end of input).
+var errStopped = errors.New("stopped")

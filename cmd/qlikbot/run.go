@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// expirySweep is how often expired approvals are recorded as such.
+const expirySweep = 30 * time.Second
+
+// run starts every part and blocks until ctx ends (SIGINT/SIGTERM), a part
+// fails, or the console reaches end of input. Then it shuts down
+// gracefully: no new work, in-flight requests (deletes included) get up to
+// QLIKBOT_SHUTDOWN_TIMEOUT to finish, sockets are closed.
+func (a *app) run(ctx context.Context) error {
+	defer a.close()
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	// The workers get a context of their own so that in-flight work can
+	// finish after runCtx ends; Shutdown bounds how long.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	dispDone := make(chan struct{})
+	go func() {
+		defer close(dispDone)
+		if err := a.disp.Run(workCtx); err != nil {
+			a.log.Error("dispatcher", "err", err)
+		}
+	}()
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failure error
+	start := func(name string, fn func(context.Context) error) {
+		wg.Go(func() {
+			err := fn(runCtx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				mu.Lock()
+				if failure == nil {
+					failure = fmt.Errorf("%s: %w", name, err)
+				}
+				mu.Unlock()
+				cancel(err)
+			}
+		})
+	}
+	for _, ad := range a.adapters {
+		start(string(ad.Name()), ad.Start)
+	}
+	if a.server != nil {
+		a.log.Info("http listening", "addr", a.listener.Addr().String())
+		start("http", func(context.Context) error {
+			if err := a.server.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	if a.cfg.Policy != "" {
+		start("policy watch", a.authz.Watch)
+		start("policy reload on SIGHUP", a.reloadOnHangup)
+	}
+	start("approval expiry", a.sweepExpired)
+	if a.console != nil {
+		start("console", func(ctx context.Context) error {
+			err := a.console.Start(ctx)
+			cancel(errStopped)
+			return err
+		})
+	}
+
+	<-runCtx.Done()
+	if cause := context.Cause(runCtx); !errors.Is(cause, errStopped) {
+		a.log.Info("shutting down", "cause", cause)
+	}
+	shCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancelShutdown()
+	if a.server != nil {
+		if err := a.server.Shutdown(shCtx); err != nil {
+			a.log.Warn("http shutdown", "err", err)
+		}
+	}
+	if err := a.disp.Shutdown(shCtx); err != nil {
+		a.log.Warn("in-flight requests did not finish in time", "timeout", a.cfg.ShutdownTimeout, "err", err)
+	}
+	stopWork()
+	<-dispDone
+	wg.Wait()
+	return failure
+}
+
+func (a *app) reloadOnHangup(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			if err := a.authz.Reload(); err != nil {
+				a.log.Error("policy reload on SIGHUP failed; keeping the last good policy", "err", err)
+			} else {
+				a.log.Info("policy reloaded on SIGHUP")
+			}
+		}
+	}
+}
+
+func (a *app) sweepExpired(ctx context.Context) error {
+	t := time.NewTicker(expirySweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := a.engine.ExpireDue(ctx); err != nil {
+				a.log.Warn("expire approvals", "err", err)
+			} else if n > 0 {
+				a.log.Info("approvals expired", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var (
+	curlURL     = regexp.MustCompile(`'(https://[^']+/qps/[^']+)'`)
+	curlResolve = regexp.MustCompile(`--resolve ([^: ]+):(\d+):([0-9.]+) -H 'X-Qlik-Xrfkey`)
+)
+
+func TestRunPrintsAWorkingRecipe(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		args        []string
+		wantResolve bool
+		wantPrefix  string
+		wantCount   int
+	}{
+		{"seed lab with FQDNs", nil, true, "/qps/finance/session", 2},
+		{"generated lab, advertise loopback", []string{"--advertise-loopback", "--nodes", "2", "--vproxies", "3", "--users", "10", "--sessions", "12"}, false, "/qps/vp2/session", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "certs")
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var stdout, stderr syncBuffer
+			done := make(chan int, 1)
+			args := append([]string{"--certs", dir, "--qrs-port", "0", "--qps-port", "0"}, tc.args...)
+			go func() { done <- run(ctx, args, &stdout, &stderr) }()
+
+			waitFor(t, "the usage text", done, func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") })
+			out := stdout.String()
+			m := curlURL.FindStringSubmatch(out)
+			if m == nil || !strings.Contains(m[1], tc.wantPrefix) {
+				t.Fatalf("no curl line for %s in:\n%s", tc.wantPrefix, out)
+			}
+			resolve := map[string]string{}
+			if r := curlResolve.FindStringSubmatch(out); r != nil {
+				resolve[r[1]] = r[3]
+			}
+			if (len(resolve) > 0) != tc.wantResolve {
+				t.Fatalf("--resolve in curl line: %v, want %v\n%s", resolve, tc.wantResolve, out)
+			}
+			c := clientFromDir(t, dir, resolve)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m[1], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-Qlik-Xrfkey", "abcdefghijklmnop")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("the printed recipe fails: %v", err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			var sessions []map[string]any
+			if err := json.Unmarshal(body, &sessions); err != nil || resp.StatusCode != 200 || len(sessions) != tc.wantCount {
+				t.Fatalf("status %d, %d sessions (%v), want 200 and %d: %s", resp.StatusCode, len(sessions), err, tc.wantCount, body)
+			}
+
+			cancel() // as SIGINT does
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("exit code %d, stderr:\n%s", code, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("run did not stop after the signal")
+			}
+		})
+	}
+}
+
+func TestRunBadFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"unknown flag", []string{"--nope"}},
+		{"negative latency", []string{"--latency", "-1s"}},
+		{"negative size", []string{"--users", "-3"}},
+		{"stray argument", []string{"extra"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr syncBuffer
+			if code := run(t.Context(), tc.args, &stdout, &stderr); code != 2 {
+				t.Fatalf("exit code %d, want 2", code)
+			}
+			if stderr.String() == "" {
+				t.Fatal("no explanation on stderr")
+			}
+		})
+	}
+}
+
+func clientFromDir(t *testing.T, dir string, resolve map[string]string) *http.Client {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "client.pem"), filepath.Join(dir, "client_key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM, err := os.ReadFile(filepath.Join(dir, "root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(rootPEM)
+	var d net.Dialer
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: roots, MinVersion: tls.VersionTLS12},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, _ := net.SplitHostPort(addr)
+			if ip, ok := resolve[host]; ok {
+				addr = net.JoinHostPort(ip, port)
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// waitFor polls cond with a bounded deadline; it fails early if run exits.
+func waitFor(t *testing.T, what string, done <-chan int, cond func() bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case code := <-done:
+			t.Fatalf("run exited with %d before %s", code, what)
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,47 @@
+// Package commands is qlikbot's brain, shared by every chat platform: it
+// parses the /qlik language, asks authz who may do what, runs the Qlik
+// calls, keeps pending approvals and the audit trail in the store, and
+// answers with a bot.Reply. It never imports a platform package.
+//
+// Grammar (see Parse and "help"):
+//
+//	help [COMMAND]
+//	sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]
+//	users    [PREFIX ...] [--min N] [--page N]
+//	proxies
+//	delete   PREFIX SESSION_ID ...
+//	kick     PREFIX [--proxy HOST ...]
+//	kick     --user DIR\ID [PREFIX ...] [--proxy HOST ...]
+//	audit    [N]
+//	whoami
+//
+// Choices worth knowing:
+//   - The default virtual proxy (prefix "") is written default, "" or -.
+//     A virtual proxy whose prefix is literally "default" (or "-") is
+//     written =default: a leading "=" always means "this exact prefix".
+//   - Flags take --flag value or --flag=value. Every value is validated
+//     before any Qlik call: prefixes [A-Za-z0-9._~-]{1,64} but not "." or
+//     "..", RFC 1123 host names, DIR\ID without / \ % ? # spaces or control
+//     characters, session ids as UUIDs.
+//   - Lists (sessions, users, proxies) are posted in the channel, since
+//     on-call visibility is the point, and stay private when asked in a
+//     direct message. Denials, usage errors, whoami and audit are private.
+//     A paging button shows the next page to the clicker only.
+//   - Only what the caller may List is asked of Qlik: the selection is cut
+//     to the permitted (virtual proxy, node) pairs before the call.
+//   - Destructive commands (delete, kick) act on the permitted pairs only
+//     and say what was left out. A kick (and kick --user) snapshots the
+//     session ids the requester saw; the approval ends exactly those
+//     (one DELETE per session), never "whatever is there now", so kick
+//     --user deletes the snapshot rather than calling the QPS user logout.
+//   - Approve needs the approve right on every (virtual proxy, node) of
+//     the action and someone other than the requester (two-person rule,
+//     compared on every subject including the verified email). The
+//     requester or an approver may reject. The store's Claim makes a
+//     decision happen exactly once across replicas.
+//   - audit needs the audit right on every virtual proxy (scope "*"): the
+//     trail covers them all.
+//   - Every command, decision, approval step and deleted session goes to
+//     the audit trail; a failed audit write is logged at error level and
+//     never undoes the action.
+package commands

@@ -1,0 +1,336 @@
+package commands
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// Qlik is what the engine asks of the Qlik client (*qlik.Client).
+type Qlik interface {
+	Topology(ctx context.Context) (*qlik.Topology, error)
+	Sessions(ctx context.Context, sel qlik.Selection) (*qlik.SessionList, error)
+	DeleteSessions(ctx context.Context, ts []qlik.DeleteTarget) []qlik.Outcome
+}
+
+// Store is what the engine keeps: pending approvals and the audit trail.
+type Store interface {
+	CreatePending(ctx context.Context, p store.Pending) error
+	GetPending(ctx context.Context, id string) (store.Pending, error)
+	Claim(ctx context.Context, id string, decision store.State, by string, now time.Time) (store.Pending, error)
+	ExpireDue(ctx context.Context, now time.Time) ([]store.Pending, error)
+	AppendAudit(ctx context.Context, e store.Event) error
+	RecentAudit(ctx context.Context, n int) ([]store.Event, error)
+}
+
+// Policies gives the current authorization policy (*authz.Authorizer).
+type Policies interface {
+	Policy() *authz.Policy
+}
+
+// Event tells an observer (metrics) what one request came to.
+type Event struct {
+	Command  string // verb, or "approve" / "reject" / "expire" for approvals
+	Outcome  string // the reply kind: "info", "success", "denied" ...
+	Approval string // "requested", "approved", "rejected", "expired" or ""
+}
+
+// Button action ids.
+const (
+	ActionApprove = "qlik.approve"
+	ActionReject  = "qlik.reject"
+	ActionRun     = "qlik.run"
+)
+
+// Engine runs /qlik commands and button clicks. It implements bot.Handler
+// and is safe for concurrent use: all shared state lives in the Store.
+type Engine struct {
+	q        Qlik
+	st       Store
+	pol      Policies
+	log      *slog.Logger
+	now      func() time.Time
+	pageSize int
+	cmdName  string
+	observe  func(Event)
+}
+
+var _ bot.Handler = (*Engine)(nil)
+
+type options struct {
+	log      *slog.Logger
+	now      func() time.Time
+	pageSize int
+	cmdName  string
+	observe  func(Event)
+}
+
+// Option configures an Engine.
+type Option func(*options) error
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		o.log = l
+		return nil
+	}
+}
+
+// WithClock injects the clock used for approvals and the audit trail.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("nil clock")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// WithPageSize sets the rows per page of long tables (default 50; Slack's
+// table block holds at most 100 rows).
+func WithPageSize(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > 100 {
+			return fmt.Errorf("page size %d: want 1 to 100", n)
+		}
+		o.pageSize = n
+		return nil
+	}
+}
+
+// WithCommandName sets the command name shown in usage text (default "/qlik").
+func WithCommandName(name string) Option {
+	return func(o *options) error {
+		o.cmdName = strings.TrimSpace(name)
+		return nil
+	}
+}
+
+// WithObserver gets one Event per handled request (for metrics). It must
+// be quick and safe for concurrent use.
+func WithObserver(f func(Event)) Option {
+	return func(o *options) error {
+		o.observe = f
+		return nil
+	}
+}
+
+// New returns an Engine. It does no I/O.
+func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
+	if q == nil || st == nil || pol == nil {
+		return nil, errors.New("commands: qlik client, store and policies are required")
+	}
+	o := options{
+		log:      slog.New(slog.DiscardHandler),
+		now:      time.Now,
+		pageSize: 50,
+		cmdName:  "/qlik",
+		observe:  func(Event) {},
+	}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("commands: %w", err)
+		}
+	}
+	if o.observe == nil {
+		o.observe = func(Event) {}
+	}
+	return &Engine{q: q, st: st, pol: pol, log: o.log, now: o.now, pageSize: o.pageSize, cmdName: o.cmdName, observe: o.observe}, nil
+}
+
+// call is one request in flight: who asked, from where, when.
+type call struct {
+	req      bot.Request
+	id       string // request id
+	subject  string
+	subjects []string
+	text     string // the command line as typed (or run by a button)
+	policy   *authz.Policy
+}
+
+func (e *Engine) newCall(req bot.Request, text string) *call {
+	id := req.ID
+	if id == "" {
+		id = newID(8)
+	}
+	subjects := []string{req.Subject()}
+	if req.User.Email != "" {
+		subjects = append(subjects, "email:"+strings.ToLower(req.User.Email))
+	}
+	return &call{req: req, id: id, subject: req.Subject(), subjects: subjects, text: text, policy: e.pol.Policy()}
+}
+
+// Handle answers one request: a command line or a button click.
+func (e *Engine) Handle(ctx context.Context, req bot.Request) bot.Reply {
+	if req.Action != nil {
+		return e.handleAction(ctx, req)
+	}
+	c := e.newCall(req, req.Text)
+	return e.run(ctx, c, false)
+}
+
+// run parses and runs c.text. byButton marks a qlik.run click.
+func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
+	e.audit(ctx, c, store.Event{Action: "command", Command: clipAudit(c.text)})
+	cmd, err := Parse(c.text)
+	if err != nil {
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			ue = &UsageError{Problem: err.Error()}
+		}
+		return e.done("usage", e.usage(ue), "")
+	}
+	var r bot.Reply
+	switch cmd.Verb {
+	case VerbHelp:
+		r = e.help(cmd.Topic)
+	case VerbWhoami:
+		r = e.whoami(c)
+	case VerbAudit:
+		r = e.auditTrail(ctx, c, cmd)
+	case VerbProxies:
+		r = e.proxies(ctx, c, cmd)
+	case VerbSessions:
+		r = e.sessions(ctx, c, cmd)
+	case VerbUsers:
+		r = e.users(ctx, c, cmd)
+	case VerbDelete, VerbKick:
+		r = e.act(ctx, c, cmd)
+	}
+	// A paging click shows the next page to the clicker only: it must not
+	// rewrite a list others are reading.
+	if byButton && cmd.Page != 0 {
+		r.Visibility = bot.Ephemeral
+	}
+	return e.done(cmd.Verb, r, approvalOf(r))
+}
+
+func approvalOf(r bot.Reply) string {
+	if r.Kind == bot.Pending {
+		return "requested"
+	}
+	return ""
+}
+
+func (e *Engine) done(command string, r bot.Reply, approval string) bot.Reply {
+	e.observe(Event{Command: command, Outcome: r.Kind.String(), Approval: approval})
+	return r
+}
+
+// visibility: lists go to the channel (on-call visibility is the point),
+// answers in a direct message stay there.
+func listVisibility(c *call) bot.Visibility {
+	if c.req.Channel == "" {
+		return bot.Ephemeral
+	}
+	return bot.InChannel
+}
+
+// decide asks the policy and records the decision in the audit trail.
+func (e *Engine) decide(ctx context.Context, c *call, perm authz.Permission, s authz.Scope, target string) authz.Decision {
+	d := c.policy.Decide(c.subjects, perm, s)
+	dec := "denied"
+	if d.Allowed {
+		dec = "allowed"
+	}
+	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: d.Reason, Target: target})
+	return d
+}
+
+// denied is the reply to a refusal: ephemeral, naming the asker's id and
+// what to ask an admin for.
+func (e *Engine) denied(c *call, d authz.Decision) bot.Reply {
+	where := "virtual proxy " + prefixLabel(d.Scope.VirtualProxy)
+	if d.Scope.VirtualProxy == "*" {
+		where = "every virtual proxy"
+	}
+	if d.Scope.Host != "" {
+		where += " on " + d.Scope.Host
+	}
+	reason := d.Reason
+	if reason == "" {
+		reason = fmt.Sprintf("no grant with %q on %s", d.Permission, where)
+	}
+	return bot.Reply{
+		Kind:  bot.Denied,
+		Title: "Not allowed",
+		Summary: []string{fmt.Sprintf("Not allowed: %s. Your id: %s, ask an admin to grant %q on %s.",
+			reason, strings.Join(c.subjects, ", "), d.Permission, where)},
+		Visibility: bot.Ephemeral,
+	}
+}
+
+// qlikError is the reply to a failed Qlik call: the client's error text
+// (which carries its operator hint and no secrets), no stack.
+func (e *Engine) qlikError(c *call, what string, err error) bot.Reply {
+	e.log.Warn("qlik call failed", "request", c.id, "what", what, "err", err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return bot.Reply{Kind: bot.Error, Title: "Qlik did not answer in time", Summary: []string{what + ": " + err.Error()}, Visibility: bot.Ephemeral}
+	}
+	return bot.Reply{Kind: bot.Error, Title: "Qlik request failed", Summary: []string{what + ": " + err.Error()}, Visibility: bot.Ephemeral}
+}
+
+// audit appends one event, filling in who and when. A failed write is
+// logged loudly and never undoes or hides the action itself.
+func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
+	ev.Time = e.now()
+	ev.RequestID = c.id
+	ev.Platform = string(c.req.Platform)
+	ev.Subject = c.subject
+	ev.UserName = c.req.User.Name
+	ev.Channel = c.req.Channel
+	// The trail must be written even when the request's context is gone.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := e.st.AppendAudit(wctx, ev); err != nil {
+		e.log.Error("AUDIT WRITE FAILED", "request", c.id, "action", ev.Action, "target", ev.Target,
+			"outcome", ev.Outcome, "subject", ev.Subject, "err", err)
+	}
+}
+
+func clipAudit(s string) string {
+	if len(s) > 500 {
+		return clip(s[:500]) + "..."
+	}
+	return s
+}
+
+func newID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// ExpireDue records the approvals that passed their deadline unanswered
+// and returns how many. cmd calls it periodically.
+func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
+	ps, err := e.st.ExpireDue(ctx, e.now())
+	if err != nil {
+		return 0, fmt.Errorf("expire due approvals: %w", err)
+	}
+	for _, p := range ps {
+		a, err := decodeAction(p.Data)
+		c := &call{id: newID(8), subject: "system"}
+		if err == nil {
+			c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
+		}
+		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: clipAudit(a.Command),
+			Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})
+		e.observe(Event{Command: "expire", Outcome: bot.Info.String(), Approval: "expired"})
+	}
+	return len(ps), nil
+}

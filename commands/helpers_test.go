@@ -1,0 +1,237 @@
+package commands
+
+import (
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// Seed lab facts the tests quote.
+const (
+	central    = "pro2-win1.lab.ptarmiganlabs.net"
+	dev1       = "pro2-win2.lab.ptarmiganlabs.net"
+	goranID    = "a906ee6b-a8da-4c66-9700-48036c96de7b"
+	user1ID    = "55142b14-8d2d-43b3-a522-4b2fb46b2798"
+	user2ID    = "d1b5d953-4312-4cf2-a106-1992a84dd82b"
+	user3ID    = "e9a9c1d3-2d75-4559-9a68-48d1180b3859"
+	user4ID    = "6ac3b0ea-7d87-41d6-bede-89eb43c63e38"
+	testPolicy = `
+roles:
+  viewer: [list]
+  lead:   [list, delete, kick, logout, approve]
+  admin:  [list, delete, kick, logout, approve, audit]
+grants:
+  - subjects: ["slack:UVIEWER"]
+    roles: [viewer]
+    virtualProxies: ["*"]
+  - subjects: ["slack:ULEAD", "slack:ULEAD2", "email:lead3@example.com"]
+    roles: [lead]
+    virtualProxies: ["finance"]
+  - subjects: ["slack:ULEAD", "slack:ULEAD2", "email:lead3@example.com"]
+    roles: [viewer]
+    virtualProxies: ["*"]
+  - subjects: ["slack:UADMIN", "slack:UADMIN2"]
+    roles: [admin]
+    virtualProxies: ["*"]
+  - subjects: ["slack:UFIN"]
+    roles: [viewer]
+    virtualProxies: ["finance"]
+approval:
+  required: [kick, logout]
+  ttl: 30m
+`
+)
+
+// clock is an injected, settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is one engine wired to real parts: the simulator over mutual TLS,
+// the real Qlik client, a bolt file and a parsed policy.
+type env struct {
+	sim    *qliksim.Server
+	client *qlik.Client
+	st     *store.Bolt
+	dbPath string
+	pol    *authz.Policy
+	clk    *clock
+	eng    *Engine
+	events chan Event
+}
+
+type envConfig struct {
+	lab      *qliksim.Lab
+	policy   string
+	pageSize int
+}
+
+func newEnv(t *testing.T, cfg envConfig) *env {
+	t.Helper()
+	var simOpts []qliksim.Option
+	if cfg.lab != nil {
+		simOpts = append(simOpts, qliksim.WithLab(*cfg.lab))
+	}
+	sim, err := qliksim.Start(simOpts...)
+	if err != nil {
+		t.Fatalf("start simulator: %v", err)
+	}
+	t.Cleanup(sim.Close)
+	client, err := qlik.New(qlik.Config{
+		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
+		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
+		Resolve: sim.Resolve(), Timeout: 5 * time.Second, ReadRetries: -1, TopologyTTL: -1,
+		RequestsPerSecond: -1, Concurrency: 32,
+	})
+	if err != nil {
+		t.Fatalf("qlik client: %v", err)
+	}
+	t.Cleanup(client.Close)
+	e := &env{sim: sim, client: client, clk: &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}, events: make(chan Event, 1000)}
+	e.dbPath = filepath.Join(t.TempDir(), "state.db")
+	e.st, err = store.OpenBolt(e.dbPath)
+	if err != nil {
+		t.Fatalf("open bolt: %v", err)
+	}
+	t.Cleanup(func() { _ = e.st.Close() })
+	src := cfg.policy
+	if src == "" {
+		src = testPolicy
+	}
+	e.pol, err = authz.Parse([]byte(src))
+	if err != nil {
+		t.Fatalf("parse policy: %v", err)
+	}
+	e.eng = e.newEngine(t, e.st, cfg.pageSize)
+	return e
+}
+
+func (e *env) newEngine(t *testing.T, st Store, pageSize int) *Engine {
+	t.Helper()
+	opts := []Option{WithClock(e.clk.Now), WithObserver(func(ev Event) {
+		select {
+		case e.events <- ev:
+		default:
+		}
+	})}
+	if pageSize > 0 {
+		opts = append(opts, WithPageSize(pageSize))
+	}
+	eng, err := New(e.client, st, authz.NewStatic(e.pol), opts...)
+	if err != nil {
+		t.Fatalf("new engine: %v", err)
+	}
+	return eng
+}
+
+// ask runs a command line as slack user id in channel C1.
+func (e *env) ask(t *testing.T, user, text string) bot.Reply {
+	t.Helper()
+	return e.eng.Handle(t.Context(), bot.Request{ID: "req-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1", Text: text})
+}
+
+// click sends a button click as slack user id.
+func (e *env) click(t *testing.T, user, actionID, value string) bot.Reply {
+	t.Helper()
+	return e.eng.Handle(t.Context(), bot.Request{ID: "click-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1",
+		Action: &bot.Action{ID: actionID, Value: value, MessageRef: "m1"}})
+}
+
+// deletes returns the DELETE requests the simulator received.
+func (e *env) deletes() []qliksim.Request {
+	var out []qliksim.Request
+	for _, r := range e.sim.Requests() {
+		if r.Method == "DELETE" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// qpsCalls returns the QPS requests the simulator received.
+func (e *env) qpsCalls() []qliksim.Request {
+	var out []qliksim.Request
+	for _, r := range e.sim.Requests() {
+		if r.Service == "qps" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (e *env) audit(t *testing.T) []store.Event {
+	t.Helper()
+	evs, err := e.st.RecentAudit(t.Context(), 10000)
+	if err != nil {
+		t.Fatalf("read audit: %v", err)
+	}
+	return evs
+}
+
+func countAudit(evs []store.Event, action, outcome string) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Action == action && (outcome == "" || ev.Outcome == outcome) {
+			n++
+		}
+	}
+	return n
+}
+
+func sessionCount(e *env) int { return e.sim.AllSessions() }
+
+// column returns the values of one column of a reply's table.
+func column(t *testing.T, r bot.Reply, name string) []string {
+	t.Helper()
+	if r.Table == nil {
+		t.Fatalf("reply %q has no table: %+v", r.Title, r)
+	}
+	i := -1
+	for j, c := range r.Table.Columns {
+		if c == name {
+			i = j
+		}
+	}
+	if i < 0 {
+		t.Fatalf("no column %q in %v", name, r.Table.Columns)
+	}
+	var out []string
+	for _, row := range r.Table.Rows {
+		out = append(out, row[i])
+	}
+	return out
+}
+
+func joined(r bot.Reply) string {
+	return r.Title + "\n" + strings.Join(r.Summary, "\n") + "\n" + strings.Join(r.Warnings, "\n")
+}
+
+func pendingID(t *testing.T, r bot.Reply) string {
+	t.Helper()
+	if r.Kind != bot.Pending {
+		t.Fatalf("want a pending reply, got %v: %s", r.Kind, joined(r))
+	}
+	for _, b := range r.Buttons {
+		if b.ActionID == ActionApprove {
+			return b.Value
+		}
+	}
+	t.Fatalf("no approve button in %+v", r.Buttons)
+	return ""
+}

@@ -1,0 +1,152 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// proxies shows the topology: nodes, and the virtual proxies the caller
+// may list, with their links.
+func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
+	v, r := e.resolve(ctx, c, cmd, authz.List)
+	if r != nil {
+		return *r
+	}
+	dec, reason := v.decisionText(authz.List)
+	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: reason})
+	if v.empty() {
+		if v.denial == nil {
+			return bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Summary: []string{"No virtual proxies."}, Visibility: bot.Ephemeral}
+		}
+		return e.denied(c, *v.denial)
+	}
+	topo := v.topo
+	reply := bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Visibility: listVisibility(c)}
+	reply.Summary = append(reply.Summary, fmt.Sprintf("Nodes: %d, virtual proxies: %d (%d unlinked)", len(topo.ProxyServices), len(topo.VirtualProxies), len(topo.Unlinked())))
+	for _, ps := range topo.ProxyServices {
+		reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %d linked virtual proxies, QPS port %d", nodeLabel(ps.Node), len(ps.LinkedVirtualProxyIDs), ps.RESTPort))
+	}
+	var rows [][]string
+	shown := append(append([]qlik.VirtualProxy{}, v.vps...), v.unlinked...)
+	for _, vp := range topo.VirtualProxies {
+		if !containsVP(shown, vp.ID) {
+			continue
+		}
+		var linked, lb []string
+		for _, ps := range topo.LinkedProxies(vp.ID) {
+			linked = append(linked, ps.Node.Name)
+		}
+		for _, n := range vp.LoadBalancingNodes {
+			lb = append(lb, n.Name)
+		}
+		l := strings.Join(linked, ", ")
+		if l == "" {
+			l = "(not linked)"
+		}
+		rows = append(rows, []string{prefixLabel(vp.Prefix), vp.Description, vp.SessionCookieHeader, l, strings.Join(lb, ", ")})
+	}
+	reply.Warnings = topoWarnings(topo, v.vps, v.unlinked, v.hidden)
+	if n := len(topo.VirtualProxies) - len(shown); n > 0 {
+		reply.Summary = append(reply.Summary, fmt.Sprintf("%d virtual proxies not shown: you may not list them", n))
+	}
+	e.paginate(&reply, cmd, []string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}, rows, "proxies.csv")
+	return reply
+}
+
+func containsVP(vps []qlik.VirtualProxy, id string) bool {
+	for _, vp := range vps {
+		if vp.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// auditScope is where the audit permission is checked: the trail covers
+// every virtual proxy, so it takes a grant on all of them ("*").
+var auditScope = authz.Scope{VirtualProxy: "*"}
+
+func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply {
+	s := auditScope
+	s.Channel = c.req.Channel
+	d := e.decide(ctx, c, authz.Audit, s, "audit trail")
+	if !d.Allowed {
+		return e.denied(c, d)
+	}
+	evs, err := e.st.RecentAudit(ctx, cmd.N)
+	if err != nil {
+		e.log.Error("read audit trail", "request", c.id, "err", err)
+		return bot.Reply{Kind: bot.Error, Title: "Audit trail unavailable", Summary: []string{"Could not read the audit trail; the operators have the details in the log (request " + c.id + ")."}, Visibility: bot.Ephemeral}
+	}
+	t := &bot.Table{Columns: []string{"Time (UTC)", "Platform", "User", "Channel", "Action", "Decision", "Target", "Outcome"}}
+	for _, ev := range evs {
+		user := ev.Subject
+		if ev.UserName != "" {
+			user += " (" + ev.UserName + ")"
+		}
+		target := ev.Target
+		if ev.Action == "command" {
+			target = ev.Command
+		}
+		if ev.Pending != "" {
+			target = strings.TrimSpace(target + " [approval " + ev.Pending + "]")
+		}
+		outcome := ev.Outcome
+		if ev.Decision != "" && ev.Reason != "" {
+			outcome = strings.TrimSpace(outcome + " " + ev.Reason)
+		}
+		t.Rows = append(t.Rows, []string{ev.Time.UTC().Format(time.DateTime), ev.Platform, user, ev.Channel, ev.Action, ev.Decision, target, outcome})
+	}
+	t.TotalRows = len(t.Rows)
+	return bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: []string{"Most recent " + strconv.Itoa(len(evs)) + " events, newest first"}, Table: t, Visibility: bot.Ephemeral}
+}
+
+func (e *Engine) whoami(c *call) bot.Reply {
+	pol := c.policy
+	grants := pol.Grants(c.subjects)
+	reply := bot.Reply{Kind: bot.Info, Title: "Who you are", Visibility: bot.Ephemeral}
+	reply.Summary = []string{"Your ids: " + strings.Join(c.subjects, ", ")}
+	var need []string
+	for _, p := range []authz.Permission{authz.Delete, authz.Kick, authz.Logout} {
+		if pol.NeedsApproval(p) {
+			need = append(need, string(p))
+		}
+	}
+	if len(need) > 0 {
+		reply.Summary = append(reply.Summary, fmt.Sprintf("Needs a second person's approval: %s (requests expire after %s)", strings.Join(need, ", "), pol.ApprovalTTL()))
+	}
+	if len(grants) == 0 {
+		reply.Summary = append(reply.Summary, "You have no grants: ask an admin to add one of your ids to the policy.")
+		return reply
+	}
+	t := &bot.Table{Columns: []string{"Id", "Role", "Permissions", "Virtual proxies", "Hosts", "Channels"}}
+	for _, g := range grants {
+		perms := make([]string, 0, len(g.Permissions))
+		for _, p := range g.Permissions {
+			perms = append(perms, string(p))
+		}
+		vps := make([]string, 0, len(g.VirtualProxies))
+		for _, vp := range g.VirtualProxies {
+			vps = append(vps, prefixLabel(vp))
+		}
+		t.Rows = append(t.Rows, []string{g.Subject, g.Role, strings.Join(perms, ", "), strings.Join(vps, ", "), anyIfEmpty(g.Hosts), anyIfEmpty(g.Channels)})
+	}
+	t.TotalRows = len(t.Rows)
+	reply.Table = t
+	return reply
+}
+
+func anyIfEmpty(xs []string) string {
+	if len(xs) == 0 {
+		return "any"
+	}
+	return strings.Join(xs, ", ")
+}

@@ -1,0 +1,289 @@
+package commands
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// accessPassLimit is how many concurrent proxy sessions a user access
+// pass allows; the next one gets "No available access type".
+const accessPassLimit = 5
+
+var sessionColumns = []string{"Virtual proxy", "Node", "User", "User name", "Attributes", "Session ID"}
+
+// listed resolves, authorizes and lists for sessions and users.
+func (e *Engine) listed(ctx context.Context, c *call, cmd Command) (*view, *qlik.SessionList, *bot.Reply) {
+	v, r := e.resolve(ctx, c, cmd, authz.List)
+	if r != nil {
+		return nil, nil, r
+	}
+	dec, reason := v.decisionText(authz.List)
+	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: reason})
+	if v.empty() {
+		if v.denial == nil {
+			r := bot.Reply{Kind: bot.Info, Title: "Nothing to list", Summary: []string{"No selected virtual proxy is linked to the selected proxy hosts."}, Visibility: bot.Ephemeral}
+			return nil, nil, &r
+		}
+		r := e.denied(c, *v.denial)
+		return nil, nil, &r
+	}
+	sl, r := e.list(ctx, c, v, cmd.User)
+	if r != nil {
+		return nil, nil, r
+	}
+	return v, sl, nil
+}
+
+func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
+	v, sl, r := e.listed(ctx, c, cmd)
+	if r != nil {
+		return *r
+	}
+	ss := slices.Clone(sl.Sessions)
+	sortSessions(ss, v.topo, cmd.Sort)
+	rows := make([][]string, 0, len(ss))
+	perNode := map[string]int{}
+	perVP := map[string]int{}
+	for _, s := range ss {
+		rows = append(rows, []string{vpLabel(v.topo, s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), s.ID})
+		perNode[s.Proxy.Node.HostName]++
+		perVP[s.VirtualProxy.ID]++
+	}
+	reply := bot.Reply{Kind: bot.Info, Title: "Sessions", Visibility: listVisibility(c)}
+	reply.Summary = append(reply.Summary, fmt.Sprintf("Total sessions: %d", len(ss)))
+	for _, ps := range v.topo.ProxyServices {
+		if asked(sl, ps.Node.HostName) {
+			reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %d", nodeLabel(ps.Node), perNode[ps.Node.HostName]))
+		}
+	}
+	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
+	var per []string
+	for _, vp := range v.vps {
+		if n := perVP[vp.ID]; n > 0 {
+			per = append(per, fmt.Sprintf("%s %d", vpLabel(v.topo, vp), n))
+			chart.Points = append(chart.Points, bot.Point{Label: vpLabel(v.topo, vp), Value: float64(n)})
+		}
+	}
+	if len(per) > 0 {
+		reply.Summary = append(reply.Summary, "Per virtual proxy: "+strings.Join(per, ", "))
+		reply.Chart = chart
+	}
+	reply.Warnings = topoWarnings(v.topo, v.vps, v.unlinked, v.hidden)
+	for _, pe := range sl.Errors {
+		reply.Warnings = append(reply.Warnings, "No answer: "+pe.Error())
+	}
+	if len(sl.Errors) > 0 {
+		reply.Kind = bot.Warning
+	}
+	e.paginate(&reply, cmd, sessionColumns, rows, "sessions.csv")
+	return reply
+}
+
+func asked(sl *qlik.SessionList, host string) bool {
+	return slices.ContainsFunc(sl.Selected, func(l qlik.Location) bool { return l.Proxy.Node.HostName == host })
+}
+
+func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) {
+	lower := strings.ToLower
+	field := func(s qlik.LocatedSession, k string) string {
+		switch k {
+		case "proxyhost":
+			return lower(s.Proxy.Node.HostName)
+		case "proxyname":
+			return lower(s.Proxy.Node.Name)
+		case "userdir":
+			return lower(s.UserDirectory)
+		case "userid":
+			return lower(s.UserID)
+		case "username":
+			return lower(s.UserName)
+		}
+		return lower(vpLabel(topo, s.VirtualProxy))
+	}
+	if key == "" {
+		key = "prefix"
+	}
+	order := []string{key, "prefix", "proxyhost", "userdir", "userid"}
+	slices.SortStableFunc(ss, func(a, b qlik.LocatedSession) int {
+		for _, k := range order {
+			if c := cmp.Compare(field(a, k), field(b, k)); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+func attrText(as []qlik.Attribute) string {
+	parts := make([]string, 0, len(as))
+	for _, a := range as {
+		parts = append(parts, a.Key+"="+a.Value)
+	}
+	return strings.Join(parts, "; ")
+}
+
+type userRow struct {
+	user  qlik.UserRef
+	name  string
+	count int
+	vps   []string
+	locs  []qlik.Location
+}
+
+func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
+	v, sl, r := e.listed(ctx, c, cmd)
+	if r != nil {
+		return *r
+	}
+	var urs []*userRow
+	byKey := map[string]*userRow{}
+	for _, s := range sl.Sessions {
+		k := strings.ToLower(s.User().String())
+		u := byKey[k]
+		if u == nil {
+			u = &userRow{user: s.User()}
+			byKey[k] = u
+			urs = append(urs, u)
+		}
+		u.count++
+		if u.name == "" {
+			u.name = s.UserName
+		}
+		u.vps = appendFold(u.vps, vpLabel(v.topo, s.VirtualProxy))
+		u.locs = append(u.locs, s.Location)
+	}
+	slices.SortStableFunc(urs, func(a, b *userRow) int {
+		if c := cmp.Compare(b.count, a.count); c != 0 {
+			return c
+		}
+		return cmp.Compare(strings.ToLower(a.user.String()), strings.ToLower(b.user.String()))
+	})
+	var rows [][]string
+	var shown []*userRow
+	flagged := 0
+	for _, u := range urs {
+		if u.count < cmd.Min {
+			continue
+		}
+		note := ""
+		if u.count >= accessPassLimit {
+			note = fmt.Sprintf("at the access-pass limit of %d", accessPassLimit)
+			flagged++
+		}
+		rows = append(rows, []string{u.user.String(), u.name, strconv.Itoa(u.count), strings.Join(u.vps, ", "), note})
+		shown = append(shown, u)
+	}
+	reply := bot.Reply{Kind: bot.Info, Title: "Users by session count", Visibility: listVisibility(c)}
+	reply.Summary = []string{
+		fmt.Sprintf("Users: %d, sessions: %d", len(urs), len(sl.Sessions)),
+		fmt.Sprintf("At the access-pass limit of %d sessions: %d", accessPassLimit, flagged),
+	}
+	if cmd.Min > 0 {
+		reply.Summary = append(reply.Summary, fmt.Sprintf("Showing users with at least %d sessions: %d", cmd.Min, len(rows)))
+	}
+	reply.Warnings = topoWarnings(v.topo, v.vps, nil, v.hidden)
+	for _, pe := range sl.Errors {
+		reply.Warnings = append(reply.Warnings, "No answer: "+pe.Error())
+	}
+	if len(sl.Errors) > 0 {
+		reply.Kind = bot.Warning
+	}
+	first, last := e.paginate(&reply, cmd, []string{"User", "User name", "Sessions", "Virtual proxies", "Note"}, rows, "users.csv")
+	// One Kick button per listed row the caller could log out, at most 10
+	// (chat platforms cap buttons per message).
+	var kicks []bot.Button
+	for _, u := range shown[first:last] {
+		if len(kicks) == 10 || !e.mayLogout(c, u.locs) {
+			continue
+		}
+		uu := u.user
+		kicks = append(kicks, bot.Button{Label: clipLabel("Kick " + uu.String()), ActionID: ActionRun, Value: Command{Verb: VerbKick, User: &uu}.String()})
+	}
+	reply.Buttons = append(kicks, reply.Buttons...)
+	return reply
+}
+
+func (e *Engine) mayLogout(c *call, locs []qlik.Location) bool {
+	for _, l := range locs {
+		if c.policy.Decide(c.subjects, authz.Logout, authz.Scope{VirtualProxy: l.VirtualProxy.Prefix, Host: l.Proxy.Node.HostName, Channel: c.req.Channel}).Allowed {
+			return true
+		}
+	}
+	return false
+}
+
+func clipLabel(s string) string {
+	if len(s) > 70 {
+		return clip(s[:60])
+	}
+	return s
+}
+
+// paginate puts one page of rows in r.Table; when there is more than one
+// page it adds paging buttons (qlik.run) and the whole list as CSV. It
+// returns the row range shown.
+func (e *Engine) paginate(r *bot.Reply, cmd Command, cols []string, rows [][]string, file string) (int, int) {
+	t := &bot.Table{Columns: cols, Rows: rows, TotalRows: len(rows)}
+	r.Table = t
+	if len(rows) <= e.pageSize {
+		return 0, len(rows)
+	}
+	pages := (len(rows) + e.pageSize - 1) / e.pageSize
+	page := max(cmd.Page, 1)
+	if page > pages {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("There are only %d pages; showing the last.", pages))
+		page = pages
+	}
+	first, last := (page-1)*e.pageSize, min(page*e.pageSize, len(rows))
+	t.Rows, t.Page, t.Pages = rows[first:last], page, pages
+	r.Files = append(r.Files, bot.File{Name: file, Type: "text/csv", Data: tableCSV(cols, rows)})
+	button := func(label string, p int) {
+		next := cmd
+		next.Page = p
+		v := next.String()
+		if len(v) >= 2000 {
+			r.Warnings = appendFold(r.Warnings, "Command too long for paging buttons: add --page N to see another page.")
+			return
+		}
+		r.Buttons = append(r.Buttons, bot.Button{Label: label, ActionID: ActionRun, Value: v})
+	}
+	if page > 1 {
+		button("Previous page", page-1)
+	}
+	if page < pages {
+		button("Next page", page+1)
+	}
+	return first, last
+}
+
+// tableCSV writes a header and rows as CSV. Cells that a spreadsheet
+// would run as a formula get a leading quote: attributes and user names
+// come from outside.
+func tableCSV(cols []string, rows [][]string) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(cols) // writes to a bytes.Buffer cannot fail
+	for _, row := range rows {
+		safe := make([]string, len(row))
+		for i, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				cell = "'" + cell
+			}
+			safe[i] = cell
+		}
+		_ = w.Write(safe)
+	}
+	w.Flush()
+	return b.Bytes()
+}

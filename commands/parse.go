@@ -1,0 +1,472 @@
+package commands
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/qlikbot/qlikbot/qlik"
+)
+
+// The verbs of the /qlik language.
+const (
+	VerbHelp     = "help"
+	VerbSessions = "sessions"
+	VerbUsers    = "users"
+	VerbProxies  = "proxies"
+	VerbDelete   = "delete"
+	VerbKick     = "kick"
+	VerbAudit    = "audit"
+	VerbWhoami   = "whoami"
+)
+
+// Limits on what a command line may hold; generous for people, small
+// enough that nobody can make the bot do unbounded work.
+const (
+	maxTextLen    = 4000
+	maxTokens     = 200
+	maxPage       = 100000
+	maxMin        = 1000
+	maxAudit      = 200
+	defaultAudit  = 20
+	maxSessionIDs = 100
+	maxUserPart   = 128
+)
+
+// Command is one parsed command line. Parse fills only the fields its
+// verb uses; Validate checks them again.
+type Command struct {
+	Verb  string
+	Topic string // help: the verb asked about ("" = all)
+	// Prefixes are virtual proxy prefixes; "" is the default virtual proxy.
+	Prefixes   []string
+	Hosts      []string      // --proxy: proxy node host names
+	User       *qlik.UserRef // --user DIR\ID
+	Sort       string        // --sort field (sessions)
+	Page       int           // --page N, 1-based; 0 = first page
+	Min        int           // --min N (users)
+	SessionIDs []string      // delete
+	N          int           // audit: number of events
+}
+
+// UsageError is a mistake in a command line. It names the mistake and the
+// right form of the command.
+type UsageError struct {
+	Verb    string // the command it concerns; "" when the command is unknown
+	Problem string
+}
+
+func (e *UsageError) Error() string {
+	if s, ok := specs[e.Verb]; ok {
+		return e.Problem + "; usage: " + s.form
+	}
+	return e.Problem + "; commands: " + strings.Join(verbOrder, ", ")
+}
+
+var (
+	prefixRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,64}$`)
+	uuidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	sortKeys = []string{"prefix", "proxyhost", "proxyname", "userdir", "userid", "username"}
+)
+
+// Parse turns a command line (without "/qlik") into a Command. Mistakes
+// come back as *UsageError.
+func Parse(text string) (Command, error) {
+	if len(text) > maxTextLen {
+		return Command{}, &UsageError{Problem: fmt.Sprintf("command too long (%d bytes, at most %d)", len(text), maxTextLen)}
+	}
+	if !utf8.ValidString(text) {
+		return Command{}, &UsageError{Problem: "command is not valid UTF-8"}
+	}
+	toks := strings.Fields(text)
+	if len(toks) > maxTokens {
+		return Command{}, &UsageError{Problem: fmt.Sprintf("too many words (%d, at most %d)", len(toks), maxTokens)}
+	}
+	if len(toks) == 0 {
+		return Command{Verb: VerbHelp}, nil
+	}
+	verb := strings.ToLower(toks[0])
+	spec, ok := specs[verb]
+	if !ok {
+		return Command{}, &UsageError{Problem: fmt.Sprintf("unknown command %q", clip(toks[0]))}
+	}
+	c := Command{Verb: verb}
+	var pos []string
+	seen := map[string]bool{}
+	args := toks[1:]
+	for i := 0; i < len(args); i++ {
+		tok := args[i]
+		if tok == "--help" || tok == "-h" {
+			return Command{Verb: VerbHelp, Topic: verb}, nil
+		}
+		if !strings.HasPrefix(tok, "-") || tok == "-" {
+			pos = append(pos, tok)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(tok, "--"), "=")
+		name = strings.ToLower(name)
+		if !strings.HasPrefix(tok, "--") || !spec.flags[name] {
+			return Command{}, &UsageError{Verb: verb, Problem: fmt.Sprintf("unknown flag %q for %s", clip(tok), verb)}
+		}
+		if !hasVal {
+			if i+1 >= len(args) || strings.HasPrefix(args[i+1], "--") {
+				return Command{}, &UsageError{Verb: verb, Problem: fmt.Sprintf("--%s needs a value", name)}
+			}
+			i++
+			val = args[i]
+		}
+		if seen[name] && name != "proxy" {
+			return Command{}, &UsageError{Verb: verb, Problem: fmt.Sprintf("--%s given twice", name)}
+		}
+		seen[name] = true
+		if err := c.setFlag(name, val); err != nil {
+			return Command{}, err
+		}
+	}
+	if err := c.setPositional(pos); err != nil {
+		return Command{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Command{}, err
+	}
+	return c, nil
+}
+
+func (c *Command) setFlag(name, val string) error {
+	bad := func(format string, a ...any) error {
+		return &UsageError{Verb: c.Verb, Problem: fmt.Sprintf(format, a...)}
+	}
+	switch name {
+	case "proxy":
+		if !validHost(val) {
+			return bad("--proxy %q is not a host name", clip(val))
+		}
+		c.Hosts = appendFold(c.Hosts, val)
+	case "user":
+		u, err := parseUser(val)
+		if err != nil {
+			return bad("--user: %v", err)
+		}
+		c.User = &u
+	case "sort":
+		k := strings.ToLower(val)
+		if !contains(sortKeys, k) {
+			return bad("--sort %q: sort by one of %s", clip(val), strings.Join(sortKeys, ", "))
+		}
+		c.Sort = k
+	case "page":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 || n > maxPage {
+			return bad("--page %q: give a page number from 1 to %d", clip(val), maxPage)
+		}
+		c.Page = n
+	case "min":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 || n > maxMin {
+			return bad("--min %q: give a session count from 1 to %d", clip(val), maxMin)
+		}
+		c.Min = n
+	}
+	return nil
+}
+
+func (c *Command) setPositional(pos []string) error {
+	bad := func(format string, a ...any) error {
+		return &UsageError{Verb: c.Verb, Problem: fmt.Sprintf(format, a...)}
+	}
+	switch c.Verb {
+	case VerbHelp:
+		if len(pos) > 1 {
+			return bad("help takes at most one command name")
+		}
+		if len(pos) == 1 {
+			t := strings.ToLower(pos[0])
+			if _, ok := specs[t]; !ok {
+				return &UsageError{Problem: fmt.Sprintf("no help for unknown command %q", clip(pos[0]))}
+			}
+			c.Topic = t
+		}
+	case VerbProxies, VerbWhoami:
+		if len(pos) > 0 {
+			return bad("%s takes no arguments, got %q", c.Verb, clip(pos[0]))
+		}
+	case VerbAudit:
+		if len(pos) > 1 {
+			return bad("audit takes at most one number")
+		}
+		c.N = defaultAudit
+		if len(pos) == 1 {
+			n, err := strconv.Atoi(pos[0])
+			if err != nil || n < 1 || n > maxAudit {
+				return bad("audit %q: give a number of events from 1 to %d", clip(pos[0]), maxAudit)
+			}
+			c.N = n
+		}
+	case VerbSessions, VerbUsers:
+		return c.addPrefixes(pos)
+	case VerbDelete:
+		if len(pos) == 0 {
+			return bad("delete needs a virtual proxy prefix and at least one session id")
+		}
+		if err := c.addPrefixes(pos[:1]); err != nil {
+			return err
+		}
+		ids := pos[1:]
+		if len(ids) == 0 {
+			return bad("delete needs at least one session id after the prefix")
+		}
+		if len(ids) > maxSessionIDs {
+			return bad("delete takes at most %d session ids, got %d", maxSessionIDs, len(ids))
+		}
+		for _, id := range ids {
+			if !uuidRE.MatchString(id) {
+				return bad("%q is not a session id (a UUID like 2734806e-c2e6-4d72-8c84-8a1964638fc3)", clip(id))
+			}
+			c.SessionIDs = appendFold(c.SessionIDs, strings.ToLower(id))
+		}
+	case VerbKick:
+		if err := c.addPrefixes(pos); err != nil {
+			return err
+		}
+		if c.User == nil && len(c.Prefixes) != 1 {
+			return bad("kick needs exactly one virtual proxy prefix (or --user DIR\\ID)")
+		}
+	}
+	return nil
+}
+
+func (c *Command) addPrefixes(toks []string) error {
+	for _, t := range toks {
+		p, err := parsePrefix(t)
+		if err != nil {
+			return &UsageError{Verb: c.Verb, Problem: err.Error()}
+		}
+		c.Prefixes = appendFold(c.Prefixes, p)
+	}
+	return nil
+}
+
+// parsePrefix reads a virtual proxy prefix. The default virtual proxy
+// (prefix "") is spelled default, "" or -. A real virtual proxy whose
+// prefix is literally "default" (or "-") is written with a leading "=":
+// =default.
+func parsePrefix(tok string) (string, error) {
+	switch {
+	case strings.EqualFold(tok, "default"), tok == "-", tok == `""`, tok == "''", tok == "\u201c\u201d", tok == "\u2018\u2019":
+		return "", nil
+	}
+	lit := strings.TrimPrefix(tok, "=")
+	if err := checkPrefix(lit); err != nil {
+		return "", fmt.Errorf("%q is not a virtual proxy prefix (letters, digits and . _ ~ -, at most 64; default for the default proxy)", clip(tok))
+	}
+	return lit, nil
+}
+
+func checkPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	// "." and ".." pass the character rule but would climb out of their
+	// URL path segment.
+	if !prefixRE.MatchString(p) || p == "." || p == ".." {
+		return fmt.Errorf("bad prefix %q", clip(p))
+	}
+	return nil
+}
+
+func parseUser(s string) (qlik.UserRef, error) {
+	dir, id, ok := strings.Cut(s, `\`)
+	if !ok {
+		return qlik.UserRef{}, fmt.Errorf("%q: write the user as DIRECTORY\\ID, e.g. LAB\\testuser_1", clip(s))
+	}
+	u := qlik.UserRef{Directory: dir, ID: id}
+	if err := checkUser(u); err != nil {
+		return qlik.UserRef{}, err
+	}
+	return u, nil
+}
+
+// checkUser keeps a user directory and id inside their URL path segments
+// (/qps/{prefix}/user/{dir}/{id}).
+func checkUser(u qlik.UserRef) error {
+	for _, part := range []struct{ name, v string }{{"directory", u.Directory}, {"user id", u.ID}} {
+		switch {
+		case part.v == "":
+			return fmt.Errorf("the %s is empty: write DIRECTORY\\ID, e.g. LAB\\testuser_1", part.name)
+		case len(part.v) > maxUserPart:
+			return fmt.Errorf("the %s is longer than %d bytes", part.name, maxUserPart)
+		case part.v == "." || part.v == "..":
+			return fmt.Errorf("the %s %q is not allowed", part.name, part.v)
+		case !utf8.ValidString(part.v):
+			return fmt.Errorf("the %s is not valid UTF-8", part.name)
+		case strings.IndexFunc(part.v, badUserRune) >= 0:
+			return fmt.Errorf("the %s %q holds a character that is not allowed (/ \\ %% ? # space or control)", part.name, clip(part.v))
+		}
+	}
+	return nil
+}
+
+func badUserRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.IsSpace(r) || strings.ContainsRune(`/\%?#`, r) || r == utf8.RuneError
+}
+
+// validHost applies RFC 1123 host name rules (which also admit dotted IPv4
+// addresses).
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Validate checks every field against the rules Parse applies, so a
+// Command built by hand (or decoded) is as safe as a parsed one.
+func (c Command) Validate() error {
+	spec, ok := specs[c.Verb]
+	if !ok {
+		return &UsageError{Problem: fmt.Sprintf("unknown command %q", clip(c.Verb))}
+	}
+	bad := func(format string, a ...any) error {
+		return &UsageError{Verb: c.Verb, Problem: fmt.Sprintf(format, a...)}
+	}
+	if c.Topic != "" {
+		if _, ok := specs[c.Topic]; !ok || c.Verb != VerbHelp {
+			return bad("bad help topic %q", clip(c.Topic))
+		}
+	}
+	for _, p := range c.Prefixes {
+		if err := checkPrefix(p); err != nil {
+			return bad("%v", err)
+		}
+	}
+	for _, h := range c.Hosts {
+		if !validHost(h) {
+			return bad("bad host %q", clip(h))
+		}
+	}
+	if c.User != nil {
+		if err := checkUser(*c.User); err != nil {
+			return bad("%v", err)
+		}
+	}
+	for _, id := range c.SessionIDs {
+		if !uuidRE.MatchString(id) {
+			return bad("bad session id %q", clip(id))
+		}
+	}
+	if c.Sort != "" && !contains(sortKeys, c.Sort) {
+		return bad("bad sort field %q", clip(c.Sort))
+	}
+	switch {
+	case c.Page < 0 || c.Page > maxPage, c.Min < 0 || c.Min > maxMin, c.N < 0 || c.N > maxAudit:
+		return bad("number out of range")
+	case len(c.Hosts) > 0 && !spec.flags["proxy"], c.User != nil && !spec.flags["user"],
+		c.Sort != "" && !spec.flags["sort"], c.Page != 0 && !spec.flags["page"], c.Min != 0 && !spec.flags["min"]:
+		return bad("flag not valid for %s", c.Verb)
+	case len(c.Prefixes) > 0 && !spec.prefixes, len(c.SessionIDs) > 0 && c.Verb != VerbDelete:
+		return bad("arguments not valid for %s", c.Verb)
+	case c.Verb == VerbDelete && (len(c.Prefixes) != 1 || len(c.SessionIDs) == 0 || len(c.SessionIDs) > maxSessionIDs):
+		return bad("delete needs one prefix and 1 to %d session ids", maxSessionIDs)
+	case c.Verb == VerbKick && c.User == nil && len(c.Prefixes) != 1:
+		return bad("kick needs exactly one virtual proxy prefix (or --user DIR\\ID)")
+	case c.Verb == VerbAudit && c.N == 0:
+		return bad("audit needs a number of events")
+	}
+	return nil
+}
+
+// String renders the command as a canonical command line that Parse reads
+// back to the same Command (used for paging and "Kick" buttons).
+func (c Command) String() string {
+	if c.Verb == VerbHelp {
+		return strings.TrimSpace(VerbHelp + " " + c.Topic)
+	}
+	parts := []string{c.Verb}
+	for _, p := range c.Prefixes {
+		parts = append(parts, prefixWord(p))
+	}
+	parts = append(parts, c.SessionIDs...)
+	if c.Verb == VerbAudit && c.N != 0 {
+		parts = append(parts, strconv.Itoa(c.N))
+	}
+	for _, h := range c.Hosts {
+		parts = append(parts, "--proxy", h)
+	}
+	if c.User != nil {
+		parts = append(parts, "--user", c.User.String())
+	}
+	if c.Sort != "" {
+		parts = append(parts, "--sort", c.Sort)
+	}
+	if c.Min != 0 {
+		parts = append(parts, "--min", strconv.Itoa(c.Min))
+	}
+	if c.Page != 0 {
+		parts = append(parts, "--page", strconv.Itoa(c.Page))
+	}
+	return strings.Join(parts, " ")
+}
+
+// prefixWord is how a prefix is typed: "default" for the default virtual
+// proxy, "=default" for a virtual proxy literally named default.
+func prefixWord(p string) string {
+	switch {
+	case p == "":
+		return "default"
+	case strings.EqualFold(p, "default"), p == "-":
+		return "=" + p
+	}
+	return p
+}
+
+// prefixLabel is how a prefix is shown.
+func prefixLabel(p string) string {
+	if p == "" {
+		return "(default)"
+	}
+	return p
+}
+
+func appendFold(list []string, v string) []string {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// clip shortens user input quoted back in messages.
+func clip(s string) string {
+	const n = 60
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}

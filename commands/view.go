@@ -1,0 +1,211 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik"
+)
+
+// view is what one caller may touch with one permission: the selected
+// virtual proxies and, for each, the linked nodes the policy allows.
+type view struct {
+	topo     *qlik.Topology
+	vps      []qlik.VirtualProxy // selected, permitted and linked, topology order
+	hosts    map[string][]string // vp id -> permitted hosts (topology order)
+	unlinked []qlik.VirtualProxy // selected, permitted, linked to no node
+	hidden   []string            // requested virtual proxies left out for lack of permission
+	denial   *authz.Decision     // the first refusal, for a Denied reply
+	allowed  int                 // permitted (vp, host) pairs
+	refused  int                 // refused (vp, host) pairs
+}
+
+// resolve reads the topology and narrows it to what c may do with perm.
+// A non-nil reply means stop and answer it (unknown prefix or host, Qlik
+// error). Refusals are counted, not answered: callers decide.
+func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.Permission) (*view, *bot.Reply) {
+	topo, err := e.q.Topology(ctx)
+	if err != nil {
+		r := e.qlikError(c, "read the Qlik topology", err)
+		return nil, &r
+	}
+	var hosts []string
+	for _, h := range cmd.Hosts {
+		i := slices.IndexFunc(topo.Hosts(), func(x string) bool { return strings.EqualFold(x, h) })
+		if i < 0 {
+			r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("unknown proxy host %q; the proxy hosts are: %s", h, strings.Join(topo.Hosts(), ", "))})
+			return nil, &r
+		}
+		hosts = append(hosts, topo.Hosts()[i])
+	}
+	candidates := topo.VirtualProxies
+	if len(cmd.Prefixes) > 0 {
+		candidates = nil
+		for _, p := range cmd.Prefixes {
+			found := topo.ByPrefix(p)
+			if len(found) == 0 {
+				r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("no virtual proxy has the prefix %q; known prefixes: %s", p, knownPrefixes(topo))})
+				return nil, &r
+			}
+			for _, vp := range found {
+				if !slices.ContainsFunc(candidates, func(x qlik.VirtualProxy) bool { return x.ID == vp.ID }) {
+					candidates = append(candidates, vp)
+				}
+			}
+		}
+	}
+	v := &view{topo: topo, hosts: map[string][]string{}}
+	pol := c.policy
+	for _, vp := range topo.VirtualProxies { // topology order, whatever order was typed
+		if !slices.ContainsFunc(candidates, func(x qlik.VirtualProxy) bool { return x.ID == vp.ID }) {
+			continue
+		}
+		linked := topo.LinkedProxies(vp.ID)
+		if len(linked) == 0 {
+			d := pol.Decide(c.subjects, perm, authz.Scope{VirtualProxy: vp.Prefix, Channel: c.req.Channel})
+			if d.Allowed {
+				v.unlinked = append(v.unlinked, vp)
+			} else {
+				v.refuse(d, vp, len(cmd.Prefixes) > 0)
+			}
+			continue
+		}
+		var ok []string
+		var first *authz.Decision
+		for _, ps := range linked {
+			h := ps.Node.HostName
+			if len(hosts) > 0 && !slices.Contains(hosts, h) {
+				continue
+			}
+			d := pol.Decide(c.subjects, perm, authz.Scope{VirtualProxy: vp.Prefix, Host: h, Channel: c.req.Channel})
+			if d.Allowed {
+				ok = append(ok, h)
+				v.allowed++
+			} else {
+				v.refused++
+				if first == nil {
+					first = &d
+				}
+			}
+		}
+		if len(ok) > 0 {
+			v.vps = append(v.vps, vp)
+			v.hosts[vp.ID] = ok
+		} else if first != nil {
+			v.refuse(*first, vp, len(cmd.Prefixes) > 0)
+		}
+	}
+	return v, nil
+}
+
+func (v *view) refuse(d authz.Decision, vp qlik.VirtualProxy, explicit bool) {
+	if v.denial == nil {
+		v.denial = &d
+	}
+	if explicit {
+		v.hidden = append(v.hidden, vpLabel(v.topo, vp))
+	}
+}
+
+// empty reports whether nothing at all is visible.
+func (v *view) empty() bool { return len(v.vps) == 0 && len(v.unlinked) == 0 }
+
+// decisionText sums up a view's decisions for the audit trail (one event
+// per command rather than one per virtual proxy and node).
+func (v *view) decisionText(perm authz.Permission) (string, string) {
+	reason := fmt.Sprintf("%s: %d virtual proxies, %d (virtual proxy, node) pairs allowed, %d refused", perm, len(v.vps)+len(v.unlinked), v.allowed, v.refused)
+	if v.denial != nil {
+		reason += "; first refusal: " + v.denial.Reason
+	}
+	if v.empty() {
+		return "denied", reason
+	}
+	return "allowed", reason
+}
+
+// list asks Qlik for the sessions of every permitted pair. Virtual proxies
+// with the same permitted hosts share one Selection, so no pair outside
+// the view is ever asked.
+func (e *Engine) list(ctx context.Context, c *call, v *view, user *qlik.UserRef) (*qlik.SessionList, *bot.Reply) {
+	out := &qlik.SessionList{Topology: v.topo, Unlinked: v.unlinked}
+	var groups []qlik.Selection
+	for _, vp := range v.vps {
+		hs := v.hosts[vp.ID]
+		i := slices.IndexFunc(groups, func(s qlik.Selection) bool { return slices.Equal(s.Hosts, hs) })
+		if i < 0 {
+			groups = append(groups, qlik.Selection{Hosts: hs, User: user})
+			i = len(groups) - 1
+		}
+		groups[i].VirtualProxyIDs = append(groups[i].VirtualProxyIDs, vp.ID)
+	}
+	for _, sel := range groups {
+		sl, err := e.q.Sessions(ctx, sel)
+		if err != nil {
+			r := e.qlikError(c, "list sessions", err)
+			return nil, &r
+		}
+		out.Selected = append(out.Selected, sl.Selected...)
+		out.Errors = append(out.Errors, sl.Errors...)
+		for _, s := range sl.Sessions {
+			// Belt and braces: never show a pair outside the view.
+			if slices.Contains(v.hosts[s.VirtualProxy.ID], s.Proxy.Node.HostName) {
+				out.Sessions = append(out.Sessions, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+// topoWarnings: unlinked virtual proxies (with the cookie header, as
+// Ctrl-Q shows them), shared prefixes, and what was left out.
+func topoWarnings(topo *qlik.Topology, shown []qlik.VirtualProxy, unlinked []qlik.VirtualProxy, hidden []string) []string {
+	var w []string
+	for _, vp := range unlinked {
+		w = append(w, fmt.Sprintf("Virtual proxy %s (%s, cookie %s) is not linked to any proxy: it can hold no sessions",
+			prefixLabel(vp.Prefix), vp.Description, vp.SessionCookieHeader))
+	}
+	done := map[string]bool{}
+	for _, vp := range append(slices.Clone(shown), unlinked...) {
+		key := strings.ToLower(vp.Prefix)
+		same := topo.ByPrefix(vp.Prefix)
+		if len(same) < 2 || done[key] {
+			continue
+		}
+		done[key] = true
+		var parts []string
+		for _, s := range same {
+			parts = append(parts, fmt.Sprintf("%q (cookie %s)", s.Description, s.SessionCookieHeader))
+		}
+		w = append(w, fmt.Sprintf("Prefix %s is shared by %d virtual proxies: %s", prefixLabel(vp.Prefix), len(same), strings.Join(parts, ", ")))
+	}
+	if len(hidden) > 0 {
+		w = append(w, "Not shown, you lack the permission: "+strings.Join(hidden, ", "))
+	}
+	return w
+}
+
+// vpLabel names a virtual proxy; a shared prefix gets its cookie header.
+func vpLabel(topo *qlik.Topology, vp qlik.VirtualProxy) string {
+	l := prefixLabel(vp.Prefix)
+	if len(topo.ByPrefix(vp.Prefix)) > 1 {
+		l += " (" + vp.SessionCookieHeader + ")"
+	}
+	return l
+}
+
+func knownPrefixes(topo *qlik.Topology) string {
+	var ps []string
+	for _, vp := range topo.VirtualProxies {
+		ps = appendFold(ps, prefixWord(vp.Prefix))
+	}
+	if len(ps) > 40 {
+		return strings.Join(ps[:40], ", ") + fmt.Sprintf(" and %d more (see proxies)", len(ps)-40)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func nodeLabel(n qlik.Node) string { return n.Name + " (" + n.HostName + ")" }

@@ -1,0 +1,268 @@
+package qlik
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// maxBody caps what the client reads from one answer: a site with tens of
+// thousands of sessions stays far below it, a runaway answer does not.
+const maxBody = 64 << 20
+
+// Client talks to one Qlik Sense site. It is safe for concurrent use.
+//
+// Every HTTP call first takes one of Concurrency slots, then waits on a
+// rate.Limiter (RequestsPerSecond, Burst) and on a one-second window that
+// admits at most floor(RequestsPerSecond) calls: a slot of that window is
+// given back one second after its call ended, so the server never sees
+// more than RequestsPerSecond calls in any one-second window, bursts
+// included.
+type Client struct {
+	cfg       Config
+	log       *slog.Logger
+	transport *http.Transport
+	http      *http.Client
+	sem       chan struct{}
+	limiter   *rate.Limiter
+	window    chan struct{} // nil: no rate limit
+	topo      topoCache
+
+	beforeSend func(*http.Request) // tests only (export_test.go)
+}
+
+// New checks cfg, loads the certificates and builds the one transport the
+// client uses. It does no network I/O.
+func New(cfg Config) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	tr, err := NewTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "qlik", "qrs", cfg.QRSHost),
+		transport: tr,
+		http:      &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		sem:       make(chan struct{}, cfg.Concurrency),
+		limiter:   rate.NewLimiter(rate.Inf, cfg.Burst),
+	}
+	if cfg.RequestsPerSecond > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), cfg.Burst)
+		c.window = make(chan struct{}, max(1, int(math.Floor(cfg.RequestsPerSecond))))
+	}
+	if cfg.InsecureSkipVerify {
+		c.log.Warn("TLS verification of the Qlik server certificates is switched off (InsecureSkipVerify)")
+	}
+	return c, nil
+}
+
+// noRedirect: a redirected DELETE can turn into a GET; Qlik's REST ports
+// do not redirect, so a redirect is reported, not followed.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Close drops the idle connections.
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
+
+// Ping checks that QRS answers over mutual TLS with a valid Xrfkey:
+// GET /qrs/about, a few bytes of build information. For readiness probes.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.do(ctx, request{
+		service: "qrs", endpoint: "qrs.about", method: http.MethodGet,
+		path: "/qrs/about",
+	})
+	if err != nil {
+		return fmt.Errorf("ping QRS at %s: %w", net.JoinHostPort(c.cfg.QRSHost, strconv.Itoa(c.cfg.QRSPort)), err)
+	}
+	return nil
+}
+
+// request is one logical call; do may send it more than once.
+type request struct {
+	service  string // "qrs" or "qps"
+	host     string // QPS node; QRS calls go to cfg.QRSHost
+	endpoint string
+	method   string
+	path     string     // already escaped
+	query    url.Values // besides xrfkey
+}
+
+func (c *Client) addr(r request) string {
+	if r.service == "qrs" {
+		return net.JoinHostPort(c.cfg.QRSHost, strconv.Itoa(c.cfg.QRSPort))
+	}
+	return net.JoinHostPort(r.host, strconv.Itoa(c.cfg.QPSPort))
+}
+
+// do sends r and returns the body of a 2xx answer. GETs are retried on 5xx
+// and timeouts with exponential backoff and jitter; nothing else is.
+func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
+	retries := 0
+	if r.method == http.MethodGet {
+		retries = c.cfg.ReadRetries
+	}
+	for attempt := 0; ; attempt++ {
+		body, err := c.attempt(ctx, r)
+		if err == nil || attempt >= retries || !retryable(err) || ctx.Err() != nil {
+			if err != nil && attempt > 0 {
+				err = fmt.Errorf("after %d attempts: %w", attempt+1, err)
+			}
+			return body, err
+		}
+		d := c.cfg.RetryBackoff << attempt
+		d = d/2 + mrand.N(d/2+1) // jitter: spread retries of a fan-out
+		c.log.Warn("retrying Qlik call", "endpoint", r.endpoint, "host", c.addr(r), "attempt", attempt+1, "backoff", d, "err", err)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("after %d attempts: %w", attempt+1, err)
+		case <-t.C:
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Temporary()
+	}
+	var ce *ConnError
+	return errors.As(err, &ce) && ce.Timeout()
+}
+
+// attempt sends r once, within the concurrency, rate and per-call limits.
+func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	if c.window != nil {
+		select {
+		case c.window <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		// The window slot comes back one second after the call ends, so
+		// the server logs at most cap(window) calls in any second.
+		defer time.AfterFunc(time.Second, func() { <-c.window })
+	}
+	if err := c.limiter.Wait(ctx); err != nil {
+		return nil, err
+	}
+
+	key := newXrfkey()
+	addr := c.addr(r)
+	q := url.Values{}
+	for k, v := range r.query {
+		q[k] = v
+	}
+	q.Set("xrfkey", key)
+	rawURL := "https://" + addr + r.path + "?" + q.Encode()
+	q.Set("xrfkey", "REDACTED")
+	shownURL := "https://" + addr + r.path + "?" + q.Encode()
+
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, r.method, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("build request %s %s: %w", r.method, shownURL, err)
+	}
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	req.Header.Set("X-Qlik-User", "UserDirectory="+c.cfg.UserDirectory+"; UserId="+c.cfg.UserID)
+	req.Header.Set("Accept", "application/json")
+
+	if c.beforeSend != nil {
+		c.beforeSend(req)
+	}
+	start := time.Now()
+	body, status, err := c.send(ctx, req, addr)
+	if err == nil && (status < 200 || status > 299) {
+		snippet := body
+		if len(snippet) > 200 {
+			snippet = snippet[:200]
+		}
+		err = &HTTPError{Method: r.method, URL: shownURL, Status: status, Body: string(snippet), Hint: statusHint(status)}
+		body = nil
+	}
+	elapsed := time.Since(start)
+	c.log.Debug("qlik call", "endpoint", r.endpoint, "method", r.method, "addr", addr, "status", status, "duration", elapsed, "err", err)
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(Call{Service: r.service, Node: hostOf(addr), Endpoint: r.endpoint, Method: r.method, Status: status, Duration: elapsed, Err: err})
+	}
+	return body, err
+}
+
+func (c *Client) send(ctx context.Context, req *http.Request, addr string) ([]byte, int, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, 0, connError(ctx, err, addr, c.cfg.Timeout)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, resp.StatusCode, connError(ctx, err, addr, c.cfg.Timeout)
+	}
+	if len(body) > maxBody {
+		return nil, resp.StatusCode, fmt.Errorf("answer from %s is larger than %d bytes", addr, maxBody)
+	}
+	return body, resp.StatusCode, nil
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+const xrfAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// newXrfkey returns 16 random characters of [0-9A-Za-z], fresh per call.
+func newXrfkey() string {
+	var out [16]byte
+	var buf [32]byte
+	n := 0
+	for n < len(out) {
+		_, _ = rand.Read(buf[:]) // never fails (crypto/rand panics instead)
+		for _, b := range buf {
+			if b >= 248 { // 248 = 4*62: reject to keep the choice uniform
+				continue
+			}
+			out[n] = xrfAlphabet[int(b)%len(xrfAlphabet)]
+			n++
+			if n == len(out) {
+				break
+			}
+		}
+	}
+	return string(out[:])
+}
+
+// segment escapes one path segment typed by a user so it cannot reach past
+// its own segment. what names it in the error.
+func segment(what, s string) (string, error) {
+	if s == "" || s == "." || s == ".." || strings.TrimSpace(s) != s {
+		return "", fmt.Errorf("invalid %s %q", what, s)
+	}
+	return url.PathEscape(s), nil
+}

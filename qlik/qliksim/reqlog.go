@@ -1,0 +1,61 @@
+package qliksim
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Request is one request the simulator answered, for assertions (the rate
+// a client kept, one DELETE per session, which node was asked).
+type Request struct {
+	Time    time.Time // when it arrived
+	Node    string    // advertised host name of the node that received it
+	Service string    // "qrs" or "qps"
+	Method  string
+	Path    string // raw path as received, e.g. "/qps//session"
+	Query   string // raw query
+	Status  int
+	User    string // X-Qlik-User header as received
+}
+
+type requestLog struct {
+	mu    sync.Mutex
+	limit int // 0: unlimited
+	reqs  []Request
+}
+
+func (s *Server) record(n *node, service string, r *http.Request, start time.Time, status int) {
+	path, query, _ := strings.Cut(r.RequestURI, "?")
+	req := Request{
+		Time: start, Node: n.advertised, Service: service, Method: r.Method,
+		Path: path, Query: query, Status: status, User: r.Header.Get("X-Qlik-User"),
+	}
+	l := s.reqlog
+	l.mu.Lock()
+	l.reqs = append(l.reqs, req)
+	if l.limit > 0 && len(l.reqs) > l.limit {
+		// Drop the oldest half at once so trimming stays amortised O(1).
+		keep := max(l.limit/2, 1)
+		l.reqs = append([]Request(nil), l.reqs[len(l.reqs)-keep:]...)
+	}
+	l.mu.Unlock()
+	// The query is not logged: it holds the xrfkey.
+	s.log.Debug("request", "service", service, "node", n.advertised, "method", r.Method,
+		"path", path, "status", status, "took", time.Since(start))
+}
+
+// Requests returns a copy of the request log, oldest first.
+func (s *Server) Requests() []Request {
+	s.reqlog.mu.Lock()
+	defer s.reqlog.mu.Unlock()
+	return append([]Request(nil), s.reqlog.reqs...)
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.reqlog.mu.Lock()
+	defer s.reqlog.mu.Unlock()
+	s.reqlog.reqs = nil
+}

@@ -1,0 +1,206 @@
+package qlik
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// topoCache holds the last topology for TopologyTTL. Concurrent callers
+// that find it cold share one fetch.
+type topoCache struct {
+	mu      sync.Mutex
+	topo    *Topology
+	flight  *topoFlight
+	gen     uint64 // bumped by InvalidateTopology; stale fetches are not stored
+	expires int64  // unix nanos by cfg.Clock
+}
+
+type topoFlight struct {
+	done chan struct{}
+	topo *Topology
+	err  error
+}
+
+// Topology returns the site's virtual proxies and proxy services, read
+// with both QRS calls at once and cached for TopologyTTL. The result is a
+// deep copy: the caller may keep or change it.
+func (c *Client) Topology(ctx context.Context) (*Topology, error) {
+	t, err := c.topology(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.clone(), nil
+}
+
+// topology is Topology without the copy, for read-only use inside the
+// package.
+func (c *Client) topology(ctx context.Context) (*Topology, error) {
+	if c.cfg.TopologyTTL < 0 {
+		return c.fetchTopology(ctx, "")
+	}
+	tc := &c.topo
+	tc.mu.Lock()
+	if tc.topo != nil && c.cfg.Clock().UnixNano() < tc.expires {
+		t := tc.topo
+		tc.mu.Unlock()
+		return t, nil
+	}
+	f := tc.flight
+	if f == nil {
+		f = &topoFlight{done: make(chan struct{})}
+		tc.flight = f
+		gen := tc.gen
+		// The fetch outlives any one caller's cancellation: others wait on
+		// it too. Per-call timeouts bound it.
+		fctx := context.WithoutCancel(ctx)
+		go func() {
+			f.topo, f.err = c.fetchTopology(fctx, "")
+			tc.mu.Lock()
+			if tc.flight == f {
+				tc.flight = nil
+			}
+			if f.err == nil && tc.gen == gen {
+				tc.topo = f.topo
+				tc.expires = c.cfg.Clock().Add(c.cfg.TopologyTTL).UnixNano()
+			}
+			tc.mu.Unlock()
+			close(f.done)
+		}()
+	}
+	tc.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.topo, f.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read topology from QRS: %w", ctx.Err())
+	}
+}
+
+// InvalidateTopology drops the cached topology; the next call reads QRS.
+func (c *Client) InvalidateTopology() {
+	c.topo.mu.Lock()
+	c.topo.topo = nil
+	c.topo.flight = nil
+	c.topo.gen++
+	c.topo.mu.Unlock()
+}
+
+// FilterTopology reads the topology with a server-side QRS filter on the
+// virtual proxy prefixes (compared case-insensitively by QRS), bypassing
+// the cache. No prefixes means no filter. Quotes in a prefix are doubled
+// as the QRS filter language escapes them.
+func (c *Client) FilterTopology(ctx context.Context, prefixes []string) (*Topology, error) {
+	return c.fetchTopology(ctx, prefixFilter(prefixes))
+}
+
+func prefixFilter(prefixes []string) string {
+	terms := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		terms[i] = "prefix eq '" + strings.ReplaceAll(p, "'", "''") + "'"
+	}
+	return strings.Join(terms, " or ")
+}
+
+// fetchTopology runs both QRS calls concurrently.
+func (c *Client) fetchTopology(ctx context.Context, filter string) (*Topology, error) {
+	var (
+		wg       sync.WaitGroup
+		vps      []VirtualProxy
+		pss      []ProxyService
+		vpErr    error
+		psErr    error
+		vpReq    = request{service: "qrs", endpoint: "qrs.virtualproxy.list", method: http.MethodGet, path: "/qrs/virtualproxyconfig/full"}
+		psReq    = request{service: "qrs", endpoint: "qrs.proxyservice.list", method: http.MethodGet, path: "/qrs/proxyservice/full"}
+		qrsLabel = c.cfg.QRSHost
+	)
+	if filter != "" {
+		vpReq.query = url.Values{"filter": {filter}}
+	}
+	wg.Go(func() {
+		var b []byte
+		if b, vpErr = c.do(ctx, vpReq); vpErr == nil {
+			vps, vpErr = decodeVirtualProxies(b)
+		}
+	})
+	wg.Go(func() {
+		var b []byte
+		if b, psErr = c.do(ctx, psReq); psErr == nil {
+			pss, psErr = decodeProxyServices(b)
+		}
+	})
+	wg.Wait()
+	if vpErr != nil {
+		return nil, fmt.Errorf("read virtual proxies from QRS %s: %w", qrsLabel, vpErr)
+	}
+	if psErr != nil {
+		return nil, fmt.Errorf("read proxy services from QRS %s: %w", qrsLabel, psErr)
+	}
+	return &Topology{VirtualProxies: vps, ProxyServices: pss, FetchedAt: c.cfg.Clock()}, nil
+}
+
+func (t *Topology) clone() *Topology {
+	out := &Topology{FetchedAt: t.FetchedAt}
+	out.VirtualProxies = make([]VirtualProxy, len(t.VirtualProxies))
+	for i, vp := range t.VirtualProxies {
+		vp.LoadBalancingNodes = append([]Node(nil), vp.LoadBalancingNodes...)
+		out.VirtualProxies[i] = vp
+	}
+	out.ProxyServices = make([]ProxyService, len(t.ProxyServices))
+	for i, ps := range t.ProxyServices {
+		ps.LinkedVirtualProxyIDs = append([]string(nil), ps.LinkedVirtualProxyIDs...)
+		out.ProxyServices[i] = ps
+	}
+	return out
+}
+
+// proxyByHost finds the proxy service on host (case-insensitive: host
+// names are) or returns an *UnknownHostError.
+func (t *Topology) proxyByHost(host string) (ProxyService, error) {
+	for _, ps := range t.ProxyServices {
+		if strings.EqualFold(ps.Node.HostName, host) {
+			return ps, nil
+		}
+	}
+	return ProxyService{}, &UnknownHostError{Host: host, Valid: t.Hosts()}
+}
+
+// prefixes returns the distinct prefixes, sorted.
+func (t *Topology) prefixes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, vp := range t.VirtualProxies {
+		if k := strings.ToLower(vp.Prefix); !seen[k] {
+			seen[k] = true
+			out = append(out, vp.Prefix)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// linkedOn returns the virtual proxies with prefix that are linked to ps,
+// or an *UnknownPrefixError when the site has no such prefix.
+func (t *Topology) linkedOn(prefix string, ps ProxyService) ([]VirtualProxy, error) {
+	vps := t.ByPrefix(prefix)
+	if len(vps) == 0 {
+		return nil, &UnknownPrefixError{Prefix: prefix, Valid: t.prefixes()}
+	}
+	var out []VirtualProxy
+	for _, vp := range vps {
+		for _, id := range ps.LinkedVirtualProxyIDs {
+			if id == vp.ID {
+				out = append(out, vp)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("virtual proxy %s is not linked to the proxy on %s, so it holds no sessions there", quotePrefix(prefix), ps.Node.HostName)
+	}
+	return out, nil
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults for the options below.
+const (
+	DefaultKeyPrefix  = "qlikbot:"
+	DefaultAuditLimit = 10000
+	DefaultRetention  = 7 * 24 * time.Hour
+	// DefaultBoltTimeout bounds the wait for the bolt file lock, which another
+	// process (a second qlikbot on the same file) may hold.
+	DefaultBoltTimeout = 5 * time.Second
+)
+
+// Option configures a backend. Options fill a private struct, so their order
+// never matters; a bad value makes the constructor return an error.
+type Option func(*options) error
+
+type options struct {
+	logger      *slog.Logger
+	keyPrefix   string
+	auditLimit  int
+	retention   time.Duration
+	clock       func() time.Time
+	boltTimeout time.Duration
+}
+
+func newOptions(opts []Option) (*options, error) {
+	o := &options{
+		logger:      slog.New(slog.DiscardHandler),
+		keyPrefix:   DefaultKeyPrefix,
+		auditLimit:  DefaultAuditLimit,
+		retention:   DefaultRetention,
+		clock:       time.Now,
+		boltTimeout: DefaultBoltTimeout,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return nil, fmt.Errorf("store option: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("nil logger")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithKeyPrefix sets the prefix of every Redis key (default "qlikbot:"), so
+// several bots or environments can share one Redis. Ignored by Bolt.
+func WithKeyPrefix(p string) Option {
+	return func(o *options) error {
+		if p == "" {
+			return fmt.Errorf("empty key prefix")
+		}
+		o.keyPrefix = p
+		return nil
+	}
+}
+
+// WithAuditLimit keeps only the newest n audit events (default 10000).
+func WithAuditLimit(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("audit limit %d: must be at least 1", n)
+		}
+		o.auditLimit = n
+		return nil
+	}
+}
+
+// WithRetention sets how long decided and expired pending actions are kept,
+// so a late click can still be answered "already approved by X" (default 7
+// days). Redis uses a key TTL; Bolt prunes them in ExpireDue.
+func WithRetention(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("retention %s: must be positive", d)
+		}
+		o.retention = d
+		return nil
+	}
+}
+
+// WithClock sets the clock Bolt uses for SeenBefore expiry (default
+// time.Now); tests inject one. Redis keeps replay keys with a server-side TTL
+// and does not use it.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return fmt.Errorf("nil clock")
+		}
+		o.clock = now
+		return nil
+	}
+}
+
+// WithBoltTimeout bounds how long OpenBolt waits for the file lock (default
+// 5s). Open uses the context deadline instead when there is one.
+func WithBoltTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("bolt timeout %s: must be positive", d)
+		}
+		o.boltTimeout = d
+		return nil
+	}
+}
