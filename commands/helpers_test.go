@@ -97,7 +97,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
 		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
 		Resolve: sim.Resolve(), Timeout: 5 * time.Second, ReadRetries: -1, TopologyTTL: -1,
-		RequestsPerSecond: -1, Concurrency: 32,
+		RequestsPerSecond: -1, Concurrency: 8,
 	})
 	if err != nil {
 		t.Fatalf("qlik client: %v", err)

@@ -30,7 +30,10 @@ const maxBody = 64 << 20
 // admits at most floor(RequestsPerSecond) calls: a slot of that window is
 // given back one second after its call ended, so the server never sees
 // more than RequestsPerSecond calls in any one-second window, bursts
-// included.
+// included. Each call has its own Timeout, which starts when it is sent.
+//
+// The default virtual proxy (prefix "") is called as "/qps//session",
+// Ctrl-Q's form, which no other prefix can be mistaken for.
 type Client struct {
 	cfg       Config
 	log       *slog.Logger
@@ -166,7 +169,7 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 		defer time.AfterFunc(time.Second, func() { <-c.window })
 	}
 	if err := c.limiter.Wait(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("wait for the Qlik rate limit: %w", err)
 	}
 
 	key := newXrfkey()
@@ -194,7 +197,7 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 		c.beforeSend(req)
 	}
 	start := time.Now()
-	body, status, err := c.send(ctx, req, addr)
+	body, status, err := c.send(ctx, req, addr, shownURL)
 	if err == nil && (status < 200 || status > 299) {
 		snippet := body
 		if len(snippet) > 200 {
@@ -211,9 +214,13 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 	return body, err
 }
 
-func (c *Client) send(ctx context.Context, req *http.Request, addr string) ([]byte, int, error) {
+func (c *Client) send(ctx context.Context, req *http.Request, addr, shownURL string) ([]byte, int, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = shownURL // keep the xrfkey out of errors and logs
+		}
 		return nil, 0, connError(ctx, err, addr, c.cfg.Timeout)
 	}
 	defer resp.Body.Close()

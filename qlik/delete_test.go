@@ -7,9 +7,9 @@ import (
 	"slices"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -164,26 +164,9 @@ func TestRateLimit(t *testing.T) {
 	if len(reqs) != len(ts)+2 {
 		t.Errorf("%d requests logged, want %d", len(reqs), len(ts)+2)
 	}
-	if peak := PeakPerSecond(reqs); peak > rps {
+	if peak := qlikbench.PeakPerSecond(reqs); peak > rps {
 		t.Errorf("peak %d requests in one second, limit %d", peak, rps)
 	} else {
 		t.Logf("peak %d requests in one second (limit %d)", peak, rps)
 	}
-}
-
-// PeakPerSecond is the most requests logged in any window [t, t+1s).
-func PeakPerSecond(reqs []qliksim.Request) int {
-	times := make([]time.Time, len(reqs))
-	for i, r := range reqs {
-		times[i] = r.Time
-	}
-	slices.SortFunc(times, time.Time.Compare)
-	peak, lo := 0, 0
-	for hi := range times {
-		for times[hi].Sub(times[lo]) >= time.Second {
-			lo++
-		}
-		peak = max(peak, hi-lo+1)
-	}
-	return peak
 }

@@ -1,6 +1,7 @@
 package qlik_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -187,4 +188,41 @@ func TestSessionsBadSelection(t *testing.T) {
 			t.Errorf("%d QPS calls for bad selections", n)
 		}
 	})
+}
+
+// TestAdvertiseLoopback: a simulator that advertises plain addresses is
+// reached without a Resolve map, and the certificates' IP names verify.
+func TestAdvertiseLoopback(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, qliksim.WithAdvertiseLoopback())
+	c := newClient(t, s, func(c *qlik.Config) { c.Resolve = nil })
+	list, err := c.Sessions(t.Context(), qlik.Selection{Prefixes: []string{"finance"}})
+	if err != nil || len(list.Errors) > 0 {
+		t.Fatalf("Sessions: %v %v", err, list.Errors)
+	}
+	if len(list.Sessions) != 2 || list.Sessions[0].Proxy.Node.HostName != s.Hosts()[0] {
+		t.Errorf("got %d sessions on %v", len(list.Sessions), list.Selected)
+	}
+}
+
+// TestCancelled: a caller that gave up gets its context's error and
+// nothing is sent.
+func TestCancelled(t *testing.T) {
+	t.Parallel()
+	s := startSim(t)
+	c := newClient(t, s, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := c.Sessions(ctx, qlik.Selection{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Sessions: %v, want context.Canceled", err)
+	}
+	if o := c.DeleteSession(ctx, qlik.DeleteTarget{Prefix: "finance", Host: central, SessionID: testuser1ID}); o.Status != qlik.Failed || !errors.Is(o.Err, context.Canceled) {
+		t.Errorf("DeleteSession: %s %v, want failed with context.Canceled", o.Status, o.Err)
+	}
+	if err := c.Ping(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Ping: %v, want context.Canceled", err)
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("%d requests sent for cancelled calls", n)
+	}
 }

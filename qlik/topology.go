@@ -40,6 +40,9 @@ func (c *Client) Topology(ctx context.Context) (*Topology, error) {
 // topology is Topology without the copy, for read-only use inside the
 // package.
 func (c *Client) topology(ctx context.Context) (*Topology, error) {
+	if err := ctx.Err(); err != nil { // start no shared fetch for a caller that gave up
+		return nil, fmt.Errorf("read topology from QRS: %w", err)
+	}
 	if c.cfg.TopologyTTL < 0 {
 		return c.fetchTopology(ctx, "")
 	}

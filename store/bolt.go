@@ -147,6 +147,8 @@ func (b *Bolt) Claim(ctx context.Context, id string, decision State, by string, 
 			outcome = ErrExpired
 			return nil
 		default:
+			outcome = ErrDecided
+			return nil
 		}
 		if p.ExpiresAt.Before(now) {
 			p.State, p.DecidedAt = StateExpired, now
@@ -213,124 +215,6 @@ func (b *Bolt) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) 
 		b.o.logger.Debug("store sweep", "backend", "bolt", "expired", len(expired), "pruned", pruned)
 	}
 	return expired, nil
-}
-
-// AppendAudit adds e under the next sequence number and drops the oldest
-// events beyond the audit limit.
-func (b *Bolt) AppendAudit(ctx context.Context, e Event) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("append audit: %w", err)
-	}
-	val, err := encodeEvent(e)
-	if err != nil {
-		return err
-	}
-	err = b.db.Update(func(tx *bolt.Tx) error {
-		ab := tx.Bucket(bktAudit)
-		seq, err := ab.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := ab.Put(seqKey(seq), val); err != nil {
-			return err
-		}
-		// Keys are consecutive from the oldest kept one, so the count is
-		// arithmetic rather than a scan.
-		first, _ := ab.Cursor().First()
-		excess := int(seq-binary.BigEndian.Uint64(first)+1) - b.o.auditLimit
-		if excess <= 0 {
-			return nil
-		}
-		var drop [][]byte
-		c := ab.Cursor()
-		for k, _ := c.First(); k != nil && len(drop) < excess; k, _ = c.Next() {
-			drop = append(drop, k)
-		}
-		for _, k := range drop {
-			if err := ab.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("append audit: %w", err)
-	}
-	return nil
-}
-
-// RecentAudit returns up to n events, newest first.
-func (b *Bolt) RecentAudit(ctx context.Context, n int) ([]Event, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("recent audit: %w", err)
-	}
-	if n < 0 {
-		return nil, fmt.Errorf("recent audit: count %d is negative", n)
-	}
-	n = min(n, b.o.auditLimit)
-	events := make([]Event, 0, n)
-	err := b.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bktAudit).Cursor()
-		for k, v := c.Last(); k != nil && len(events) < n; k, v = c.Prev() {
-			e, err := decodeEvent(v)
-			if err != nil {
-				return err
-			}
-			events = append(events, e)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("recent audit: %w", err)
-	}
-	return events, nil
-}
-
-// SeenBefore records key until now+ttl (now from the injected clock). A key
-// whose time has passed counts as unseen and is recorded afresh.
-func (b *Bolt) SeenBefore(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("replay check: %w", err)
-	}
-	if err := checkSeen(key, ttl); err != nil {
-		return false, fmt.Errorf("replay check: %w", err)
-	}
-	now := b.o.clock()
-	until := now.Add(ttl)
-	if err := checkTime("replay expiry", until); err != nil {
-		return false, fmt.Errorf("replay check: %w", err)
-	}
-	seen := false
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		sb, eb := tx.Bucket(bktSeen), tx.Bucket(bktSeenExp)
-		// Drop stale entries first, so the lookup below never sees one.
-		for _, k := range keysBefore(eb, now.Add(time.Nanosecond), seenPruneBatch) {
-			if err := eb.Delete(k); err != nil {
-				return err
-			}
-			if err := sb.Delete(k[timeKeyLen:]); err != nil {
-				return err
-			}
-		}
-		if old := sb.Get([]byte(key)); old != nil {
-			if string(old) > timeKey(now) {
-				seen = true
-				return nil
-			}
-			// Stale but beyond this call's prune batch.
-			if err := eb.Delete(append(append([]byte(nil), old...), key...)); err != nil {
-				return err
-			}
-		}
-		if err := sb.Put([]byte(key), []byte(timeKey(until))); err != nil {
-			return err
-		}
-		return eb.Put(indexKey(until, key), nil)
-	})
-	if err != nil {
-		return false, fmt.Errorf("replay check: %w", err)
-	}
-	return seen, nil
 }
 
 // Ping checks the file is open and readable.

@@ -119,6 +119,9 @@ func (r *Redis) Claim(ctx context.Context, id string, decision State, by string,
 	if err != nil {
 		return Pending{}, fmt.Errorf("claim %q on redis %s: %w", id, r.addr, err)
 	}
+	if len(res) == 0 {
+		return Pending{}, fmt.Errorf("claim %q: empty script reply", id)
+	}
 	outcome, _ := res[0].(string)
 	if outcome == "notfound" {
 		return Pending{}, fmt.Errorf("claim %q: %w", id, ErrNotFound)
@@ -153,6 +156,9 @@ func (r *Redis) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error)
 			// Batches already run stay expired; report them with the error so
 			// the caller can still record them.
 			return expired, fmt.Errorf("expire due on redis %s: %w", r.addr, err)
+		}
+		if len(res) == 0 {
+			return expired, fmt.Errorf("expire due: empty script reply")
 		}
 		examined, _ := res[0].(int64)
 		for _, item := range res[1:] {

@@ -38,7 +38,7 @@ local st = redis.call('HGET', KEYS[1], 'state')
 if not st then
   return {'notfound'}
 end
-if st == 'never' then
+if st ~= 'pending' then
   local outcome = 'decided'
   if st == 'expired' then outcome = 'expired' end
   return {outcome, unpack(redis.call('HGETALL', KEYS[1]))}

@@ -94,6 +94,7 @@ func (f *fakeSlack) hookURL(name string) string { return f.GetAPIURL() + "hooks/
 
 func (f *fakeSlack) handle(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	println("FAKE", path)
 	f.mu.Lock()
 	if f.limited[path] > 0 {
 		f.limited[path]--

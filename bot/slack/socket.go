@@ -82,6 +82,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			return
 		}
 		req, err := a.fromInteraction(cb, received)
+		println("CLICK", err)
 		if !ack(nil) || err != nil {
 			if err != nil && !errors.Is(err, ErrNotAClick) {
 				a.log.WarnContext(ctx, "slack interaction refused", "err", err)
@@ -101,6 +102,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 }
 
 func (a *Adapter) submitSocket(ctx context.Context, req bot.Request) {
+	println("SUBMIT", req.Text)
 	if err := a.sub.Submit(ctx, req); err != nil {
 		// The dispatcher answers "busy" / "slow down" through ReplyTo itself.
 		a.log.InfoContext(ctx, "slack request not queued", "request_id", req.ID, "err", err)

@@ -309,3 +309,29 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+func TestStartWarmsKeysAndStopsWithContext(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	res := make(chan error, 1)
+	go func() { res <- e.a.Start(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.idp.keysHits.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Start did not fetch the signing keys")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-res; err != nil {
+		t.Fatalf("Start returned %v after cancel, want nil", err)
+	}
+	// The warm cache serves the first activity without another fetch.
+	if rec := e.post(t, e.validToken(t), messageActivity(e.conn.serviceURL(), "help")); rec.Code != http.StatusAccepted {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if n := e.idp.metaHits.Load(); n != 1 {
+		t.Fatalf("metadata fetched %d times, want 1", n)
+	}
+}

@@ -118,8 +118,10 @@ func TestInboundAuthMatrix(t *testing.T) {
 			wantStatus: http.StatusUnauthorized,
 		},
 		{
-			name:       "unknown kid",
-			token:      func(t *testing.T, e *testEnv) string { return sign(t, e.key, "k-unknown", tokenClaims(e.conn.serviceURL())) },
+			name: "unknown kid",
+			token: func(t *testing.T, e *testEnv) string {
+				return sign(t, e.key, "k-unknown", tokenClaims(e.conn.serviceURL()))
+			},
 			wantStatus: http.StatusUnauthorized,
 		},
 		{
@@ -157,8 +159,8 @@ func TestInboundAuthMatrix(t *testing.T) {
 			wantStatus: http.StatusForbidden,
 		},
 		{
-			name:  "garbage bearer",
-			token: func(*testing.T, *testEnv) string { return "not.a.jwt" },
+			name:       "garbage bearer",
+			token:      func(*testing.T, *testEnv) string { return "not.a.jwt" },
 			wantStatus: http.StatusUnauthorized,
 		},
 	}

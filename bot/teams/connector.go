@@ -20,15 +20,16 @@ import (
 )
 
 // Connector call policy. Teams allows 7 messages per second, 8 per 2 s and
-// 60 per 30 s per bot per conversation: 2/s with a burst of 4 stays inside
-// all three; the hourly cap is left to the 429 handling.
+// 60 per 30 s per bot per conversation: one per 550 ms with a burst of 4
+// stays inside all three (TestConversationLimiterWithinTeamsLimits); the
+// hourly cap is left to the 429 handling.
 const (
 	callTimeout      = 15 * time.Second
 	maxAttempts      = 5
 	backoffBase      = 500 * time.Millisecond
 	backoffMax       = 20 * time.Second
 	maxRetryAfter    = 60 * time.Second
-	defaultConvRate  = rate.Limit(2)
+	defaultConvRate  = rate.Limit(float64(time.Second) / float64(550*time.Millisecond))
 	defaultConvBurst = 4
 	maxLimiters      = 10000
 	maxTrustedURLs   = 64

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -65,15 +66,15 @@ type fakeIdP struct {
 	published []publishedKey
 }
 
-func newFakeIdP(t *testing.T, keys ...publishedKey) *fakeIdP {
+func newFakeIdP(t testing.TB, keys ...publishedKey) *fakeIdP {
 	t.Helper()
 	f := &fakeIdP{published: keys}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", func(w http.ResponseWriter, r *http.Request) {
 		f.metaHits.Add(1)
 		writeJSON(w, map[string]any{
-			"issuer":   "https://api.botframework.com",
-			"jwks_uri": f.srv.URL + "/v1/.well-known/keys",
+			"issuer":                                "https://api.botframework.com",
+			"jwks_uri":                              f.srv.URL + "/v1/.well-known/keys",
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	})
@@ -92,9 +93,18 @@ func newFakeIdP(t *testing.T, keys ...publishedKey) *fakeIdP {
 		}
 		writeJSON(w, map[string]any{"keys": ks})
 	})
-	f.srv = httptest.NewTLSServer(mux)
-	t.Cleanup(f.srv.Close)
+	f.srv = startTLS(t, mux)
 	return f
+}
+
+// startTLS starts an httptest TLS server whose handshake noise (clients
+// dropping idle connections at cleanup) stays out of the test output.
+func startTLS(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func (f *fakeIdP) publish(k publishedKey) {
@@ -124,7 +134,7 @@ func tokenClaimsAt(serviceURL string, t0 time.Time) jwt.MapClaims {
 	}
 }
 
-func sign(t *testing.T, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) string {
+func sign(t testing.TB, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = kid
@@ -194,7 +204,7 @@ type connectorCall struct {
 	Status   int
 }
 
-func newFakeConnector(t *testing.T) *fakeConnector {
+func newFakeConnector(t testing.TB) *fakeConnector {
 	t.Helper()
 	f := &fakeConnector{}
 	mux := http.NewServeMux()
@@ -236,8 +246,7 @@ func newFakeConnector(t *testing.T) *fakeConnector {
 		f.nextID++
 		writeJSON(w, map[string]string{"id": "act-" + itoa(f.nextID)})
 	})
-	f.srv = httptest.NewTLSServer(mux)
-	t.Cleanup(f.srv.Close)
+	f.srv = startTLS(t, mux)
 	return f
 }
 
@@ -321,7 +330,7 @@ func (w *syncWriter) String() string {
 	return w.b.String()
 }
 
-func newTestEnv(t *testing.T, d Dispatcher, opts ...Option) *testEnv {
+func newTestEnv(t testing.TB, d Dispatcher, opts ...Option) *testEnv {
 	t.Helper()
 	key := testKeys()[0]
 	idp := newFakeIdP(t, publishedKey{kid: "k1", pub: &key.PublicKey, endorsements: []string{"msteams"}})

@@ -35,7 +35,7 @@ func run(ctx context.Context, out io.Writer, ms []qlikbench.Measurement, o qlikb
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}
-		fmt.Fprintf(tw, "%s\t\t\n", m.Name)
+		fmt.Fprintln(tw, m.Name)
 		for _, f := range figs {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Label, format(f.Value), f.Unit)
 		}

@@ -106,7 +106,7 @@ func (a *app) buildQlik() error {
 	}
 	qc.UserDirectory, qc.UserID, _ = splitQlikUser(cfg.QlikUser) // validated in loadConfig
 	if cfg.Demo() {
-		sim, err := qliksim.Start(qliksim.WithLogger(a.log))
+		sim, err := qliksim.Start(qliksim.WithLogger(a.log), qliksim.WithRequestLogLimit(10000))
 		if err != nil {
 			return fmt.Errorf("start the built-in Qlik simulator: %w", err)
 		}

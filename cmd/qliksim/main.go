@@ -47,10 +47,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.qrsPort, "qrs-port", 4242, "QRS port (falls back to a free port if the default is taken)")
 	fs.IntVar(&o.qpsPort, "qps-port", 4243, "QPS port on every node address (same fallback)")
 	fs.BoolVar(&o.advertiseLoopback, "advertise-loopback", false, "advertise node IPs instead of the lab's FQDNs (no --resolve needed)")
-	fs.IntVar(&o.users, "users", 0, "generate a lab with this many users (0 with all sizes 0: the seed lab)")
+	fs.IntVar(&o.users, "users", 0, "generated lab: users (default: enough for 5 sessions each); all sizes 0 = the seed lab")
 	fs.IntVar(&o.sessions, "sessions", 0, "generated lab: sessions")
-	fs.IntVar(&o.vproxies, "vproxies", 0, "generated lab: virtual proxies")
-	fs.IntVar(&o.nodes, "nodes", 0, "generated lab: nodes")
+	fs.IntVar(&o.vproxies, "vproxies", 0, "generated lab: virtual proxies (default 10)")
+	fs.IntVar(&o.nodes, "nodes", 0, "generated lab: nodes (default 2)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the generated lab and the fault RNG")
 	fs.DurationVar(&o.latency, "latency", 0, "latency added to every request")
 	fs.DurationVar(&o.jitter, "jitter", 0, "random extra latency in [0, jitter)")
@@ -95,8 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	lab, labName := qliksim.SeedLab(), "the seed lab"
 	if o.users+o.sessions+o.vproxies+o.nodes > 0 {
-		lab = qliksim.Generate(qliksim.GenOptions{Users: o.users, Sessions: o.sessions,
-			VirtualProxies: o.vproxies, Nodes: o.nodes, Seed: o.seed})
+		lab = qliksim.Generate(genOptions(o))
 		labName = "a generated lab"
 	}
 	opts := []qliksim.Option{qliksim.WithLab(lab), qliksim.WithLogger(logger),
@@ -128,6 +127,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "qliksim: stopping")
 	return 0
+}
+
+// genOptions fills sizes left at 0: 2 nodes, 10 virtual proxies, and
+// enough users that nobody passes the 5-session limit.
+func genOptions(o options) qliksim.GenOptions {
+	g := qliksim.GenOptions{Users: o.users, Sessions: o.sessions, VirtualProxies: o.vproxies, Nodes: o.nodes, Seed: o.seed}
+	if g.Nodes == 0 {
+		g.Nodes = 2
+	}
+	if g.VirtualProxies == 0 {
+		g.VirtualProxies = 10
+	}
+	if g.Users == 0 {
+		g.Users = max(1, (g.Sessions+qliksim.SessionLimit-1)/qliksim.SessionLimit)
+	}
+	return g
 }
 
 func printUsage(w io.Writer, s *qliksim.Server, lab qliksim.Lab, labName, certDir string) {

@@ -175,3 +175,25 @@ func waitFor(t *testing.T, what string, done <-chan int, cond func() bool) {
 		}
 	}
 }
+
+func TestGenOptionsDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                       string
+		in                         options
+		users, sessions, vps, node int
+	}{
+		{"only sessions", options{sessions: 101}, 21, 101, 10, 2},
+		{"all given", options{users: 3, sessions: 9, vproxies: 4, nodes: 5}, 3, 9, 4, 5},
+		{"only nodes", options{nodes: 3}, 1, 0, 10, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := genOptions(tc.in)
+			if g.Users != tc.users || g.Sessions != tc.sessions || g.VirtualProxies != tc.vps || g.Nodes != tc.node {
+				t.Fatalf("genOptions = %+v", g)
+			}
+		})
+	}
+}

@@ -127,6 +127,7 @@ func (e *endpoint) serve(ln net.Listener) {
 	srv := &http.Server{
 		Handler:           e.handler,
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute, // a long-running simulator should not collect dead keep-alives
 		// Handshake failures (a client without a certificate) are expected
 		// in tests: debug level, not noise.
 		ErrorLog: slog.NewLogLogger(e.s.log.With("service", e.service, "node", e.n.advertised).Handler(), slog.LevelDebug),

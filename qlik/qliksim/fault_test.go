@@ -49,7 +49,7 @@ func TestLatency(t *testing.T) {
 			return len(reqs) == 1 && reqs[0].Status == 499
 		})
 	})
-	t.Run("jitter stays within bounds", func(t *testing.T) {
+	t.Run("jitter adds to latency", func(t *testing.T) {
 		t.Parallel()
 		s := start(t)
 		c := newClient(t, s, tlsConfig(t, s))

@@ -17,6 +17,10 @@ import (
 // RedisSkipMessage is what StartRedis skips with when there is no server.
 const RedisSkipMessage = "redis-server not on PATH; install it (apt-get install redis-server) to run the Redis suite"
 
+// RequireRedisEnv, when set, turns the skip for a missing redis-server into
+// a failure, so a CI run cannot pass without the Redis suite.
+const RequireRedisEnv = "QLIKBOT_TEST_REQUIRE_REDIS"
+
 // redisReadyWithin bounds the wait for a fresh redis-server to answer PING;
 // it normally takes a few milliseconds.
 const redisReadyWithin = 10 * time.Second
@@ -24,11 +28,15 @@ const redisReadyWithin = 10 * time.Second
 // StartRedis starts a private redis-server on a free loopback port (no
 // persistence, data in t.TempDir()), waits until it answers PING, stops it in
 // t.Cleanup and returns its "host:port". It skips the test when
-// redis-server is not on PATH. Any package's tests may use it.
+// redis-server is not on PATH, unless QLIKBOT_TEST_REQUIRE_REDIS is set
+// (CI sets it), when it fails instead. Any package's tests may use it.
 func StartRedis(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
+		if os.Getenv(RequireRedisEnv) != "" {
+			t.Fatalf("%s is set but redis-server is not on PATH", RequireRedisEnv)
+		}
 		t.Skip(RedisSkipMessage)
 	}
 	// The free port is found by listening and closing, so another process

@@ -6,7 +6,6 @@ package storetest
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -366,39 +365,4 @@ func CheckOneWinner(t *testing.T, s store.Store, id string, result func(i int) (
 		checkPending(t, p, winner)
 	}
 	checkPending(t, mustGet(t, s, id), winner)
-}
-
-func testPingClose(t *testing.T, open func(t *testing.T) store.Store) {
-	s := open(t)
-	if err := s.Ping(t.Context()); err != nil {
-		t.Fatalf("Ping: %v", err)
-	}
-	mustCreate(t, s, newPending("x", time.Hour))
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	// After Close every call fails cleanly rather than panicking.
-	ctx := t.Context()
-	checks := map[string]error{
-		"Ping":          s.Ping(ctx),
-		"CreatePending": s.CreatePending(ctx, newPending("y", time.Hour)),
-		"AppendAudit":   s.AppendAudit(ctx, store.Event{Time: base}),
-	}
-	_, checks["GetPending"] = s.GetPending(ctx, "x")
-	_, checks["Claim"] = s.Claim(ctx, "x", store.StateApproved, "slack:U1", base)
-	_, checks["ExpireDue"] = s.ExpireDue(ctx, base)
-	_, checks["RecentAudit"] = s.RecentAudit(ctx, 1)
-	_, checks["SeenBefore"] = s.SeenBefore(ctx, "k", time.Minute)
-	for name, err := range checks {
-		if err == nil {
-			t.Errorf("%s after Close succeeded", name)
-		}
-	}
-}
-
-// ctxCanceled returns a context that is already canceled.
-func ctxCanceled(t *testing.T) context.Context {
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	return ctx
 }

@@ -1,0 +1,130 @@
+package slackbot
+
+import (
+	"log/slog"
+	"os"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack/slacktest"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+func TestSocketMode(t *testing.T) {
+	t.Parallel()
+	acks := make(chan map[string]any, 8)
+	var f *fakeSlack
+	envelopes := func(apiURL string) []map[string]any {
+		return []map[string]any{
+			{"type": "slash_commands", "envelope_id": "env-cmd", "accepts_response_payload": true, "payload": map[string]any{
+				"command": "/qlik", "text": "sessions finance", "user_id": "U1", "user_name": "ann", "channel_id": "C1",
+				"response_url": apiURL + "hooks/cmd",
+			}},
+			{"type": "slash_commands", "envelope_id": "env-other", "payload": map[string]any{
+				"command": "/other", "text": "x", "user_id": "U1", "channel_id": "C1",
+			}},
+			{"type": "interactive", "envelope_id": "env-click", "payload": map[string]any{
+				"type": "block_actions", "user": map[string]any{"id": "U2", "name": "bob"}, "channel": map[string]any{"id": "C1"},
+				"container":    map[string]any{"type": "message", "message_ts": "1.5", "channel_id": "C1"},
+				"response_url": apiURL + "hooks/click",
+				"actions":      []any{map[string]any{"type": "button", "block_id": "actions_0", "action_id": "qlik.run#1", "value": "sessions finance --page 2"}},
+			}},
+			{"type": "events_api", "envelope_id": "env-event", "payload": map[string]any{"type": "event_callback", "event": map[string]any{"type": "app_mention"}}},
+		}
+	}
+	// The server must exist before its URL can go into the envelopes, so the
+	// /ws handler reads them through a channel.
+	envCh := make(chan []map[string]any, 1)
+	f = newFakeSlack(t, func(c slacktest.Customize) {
+		c.Handle("/ws", slacktest.Websocket(func(conn *websocket.Conn) {
+			wsServe(conn, <-envCh, acks)
+		}))
+	})
+	envCh <- envelopes(f.GetAPIURL())
+
+	d, err := bot.NewDispatcher(bot.HandlerFunc(func(_ context.Context, req bot.Request) bot.Reply {
+		if req.Action != nil {
+			return bot.Reply{Title: "page 2 for " + req.User.ID, ReplaceOriginal: true, Visibility: bot.InChannel}
+		}
+		return bot.Reply{Title: "answer to " + req.Text, Visibility: bot.InChannel}
+	}), bot.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: f.GetAPIURL()}, d, nil, WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	dispDone := make(chan error, 1)
+	go func() { dispDone <- d.Run(ctx) }()
+	done := make(chan error, 1)
+	go func() { done <- a.Start(ctx) }()
+
+	got := map[string]map[string]any{}
+	for len(got) < 4 {
+		select {
+		case m := <-acks:
+			id, _ := m["envelope_id"].(string)
+			got[id] = m
+		case err := <-done:
+			t.Fatalf("Start returned early: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("acks so far: %v", got)
+		}
+	}
+	for _, id := range []string{"env-cmd", "env-other", "env-click", "env-event"} {
+		if _, ok := got[id]; !ok {
+			t.Errorf("envelope %s not acked", id)
+		}
+	}
+	if p, _ := json.Marshal(got["env-other"]["payload"]); !strings.Contains(string(p), "answers /qlik only") {
+		t.Errorf("unknown command ack payload %s", p)
+	}
+	answers := map[string]apiCall{}
+	for len(answers) < 2 {
+		c := f.next(t)
+		answers[c.Path] = c
+	}
+	if c := answers["/hooks/cmd"]; !strings.Contains(c.text(), "answer to sessions finance") || c.JSON["response_type"] != "in_channel" {
+		t.Errorf("command answer %v", c.JSON)
+	}
+	if c := answers["/hooks/click"]; !strings.Contains(c.text(), "page 2 for U2") || c.JSON["replace_original"] != true {
+		t.Errorf("click answer %v", c.JSON)
+	}
+	cancel()
+	for _, ch := range []chan error{done, dispDone} {
+		select {
+		case err := <-ch:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("stopped with %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("did not stop within 10s of cancel")
+		}
+	}
+}
+
+func wsServe(conn *websocket.Conn, envelopes []map[string]any, acks chan<- map[string]any) {
+	if err := conn.WriteJSON(map[string]any{"type": "hello", "num_connections": 1}); err != nil {
+		return
+	}
+	for _, e := range envelopes {
+		if err := conn.WriteJSON(e); err != nil {
+			return
+		}
+	}
+	for {
+		var m map[string]any
+		if err := conn.ReadJSON(&m); err != nil {
+			return
+		}
+		acks <- m
+	}
+}

@@ -1,0 +1,34 @@
+package teams
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// BenchmarkRender10000Sessions renders a 10,000-row list into a card.
+func BenchmarkRender10000Sessions(b *testing.B) {
+	rep := goldenReplies()["sessions"]
+	rep.Table = sessionsTable(10000, 10000)
+	for b.Loop() {
+		_ = render(rep)
+	}
+}
+
+// BenchmarkAuthenticatedMessage measures one message through the handler:
+// JWT check on cached keys, parsing, building the request.
+func BenchmarkAuthenticatedMessage(b *testing.B) {
+	e := newTestEnv(b, nil)
+	body := mustJSON(messageActivity(e.conn.serviceURL(), "<at>qlikbot</at> sessions finance"))
+	tok := sign(b, e.key, "k1", tokenClaims(e.conn.serviceURL()))
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/api/messages", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		e.a.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusAccepted {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}

@@ -1,0 +1,397 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+func TestApprovalFlow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	r := e.ask(t, "ULEAD", "kick finance")
+	id := pendingID(t, r)
+	if r.Title != "Approval needed: end 2 sessions on finance" || r.Visibility != bot.InChannel {
+		t.Errorf("title %q visibility %v", r.Title, r.Visibility)
+	}
+	if got := column(t, r, "Session ID"); len(got) != 2 || got[0] != user1ID || got[1] != user2ID {
+		t.Errorf("targets %v", got)
+	}
+	if !strings.Contains(joined(r), "expires in 30m0s") {
+		t.Errorf("no expiry in %s", joined(r))
+	}
+	var approve, reject bot.Button
+	for _, b := range r.Buttons {
+		switch b.ActionID {
+		case ActionApprove:
+			approve = b
+		case ActionReject:
+			reject = b
+		}
+	}
+	if approve.Style != bot.Primary || approve.Confirm == "" || reject.Style != bot.Danger || reject.Value != id || len(id) >= 2000 {
+		t.Errorf("buttons %+v", r.Buttons)
+	}
+
+	steps := []struct {
+		name  string
+		user  string
+		email string
+		kind  bot.Kind
+		want  string
+	}{
+		{"requester cannot approve", "ULEAD", "", bot.Denied, "two-person rule"},
+		{"requester under another platform id with the same email", "UOTHER", "Lead3@Example.com", bot.Denied, "two-person rule"},
+		{"viewer cannot approve", "UVIEWER", "", bot.Denied, "Your id: slack:UVIEWER"},
+		{"lead elsewhere cannot approve", "UFIN", "", bot.Denied, `"approve"`},
+	}
+	e.eng = e.newEngine(t, e.st, 0) // same store, fresh engine: nothing lives in memory
+	reqWithEmail := func(user, email string) bot.Request {
+		return bot.Request{Platform: bot.Slack, User: bot.User{ID: user, Email: email}, Channel: "C1", Action: &bot.Action{ID: ActionApprove, Value: id}}
+	}
+	// The requester had email lead3@example.com in this variant: ask again.
+	r2 := e.eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UX", Email: "lead3@example.com"}, Channel: "C1", Text: "kick finance"})
+	id2 := pendingID(t, r2)
+	for _, st := range steps {
+		pid := id
+		if st.email != "" {
+			pid = id2
+		}
+		req := reqWithEmail(st.user, st.email)
+		req.Action.Value = pid
+		got := e.eng.Handle(t.Context(), req)
+		if got.Kind != st.kind || !strings.Contains(joined(got), st.want) || got.Visibility != bot.Ephemeral {
+			t.Errorf("%s: kind %v vis %v: %s", st.name, got.Kind, got.Visibility, joined(got))
+		}
+		p, err := e.st.GetPending(t.Context(), pid)
+		if err != nil || p.State != store.StatePending {
+			t.Errorf("%s: pending state %v, %v; want still pending", st.name, p.State, err)
+		}
+	}
+	if len(e.deletes()) != 0 || sessionCount(e) != 5 {
+		t.Fatalf("refused approvals changed Qlik")
+	}
+
+	done := e.click(t, "ULEAD2", ActionApprove, id)
+	if done.Kind != bot.Success || !done.ReplaceOriginal || done.Visibility != bot.InChannel || len(done.Buttons) != 0 {
+		t.Fatalf("approve: kind %v replace %v vis %v buttons %v: %s", done.Kind, done.ReplaceOriginal, done.Visibility, done.Buttons, joined(done))
+	}
+	if !strings.Contains(joined(done), "Approved by ulead2 (slack:ULEAD2); requested by ulead (slack:ULEAD)") {
+		t.Errorf("approval text: %s", joined(done))
+	}
+	if got := column(t, done, "Outcome"); len(got) != 2 || got[0] != "deleted" || got[1] != "deleted" {
+		t.Errorf("outcomes %v", got)
+	}
+	if n := len(e.sim.Sessions(central, "finance")); n != 0 || len(e.deletes()) != 2 {
+		t.Errorf("finance sessions left %d, DELETEs %d", n, len(e.deletes()))
+	}
+	evs := e.audit(t)
+	if countAudit(evs, "delete", "deleted") != 2 || countAudit(evs, "approve", "") != 1 || countAudit(evs, "request-approval", "") != 2 {
+		t.Errorf("audit: %d deletes, %d approves, %d requests", countAudit(evs, "delete", "deleted"), countAudit(evs, "approve", ""), countAudit(evs, "request-approval", ""))
+	}
+	for _, ev := range evs {
+		if ev.Action == "delete" && (ev.Pending != id || ev.Subject != "slack:ULEAD2" || !strings.HasPrefix(ev.Target, "finance@"+central+"/")) {
+			t.Errorf("delete event %+v", ev)
+		}
+	}
+	again := e.click(t, "UADMIN", ActionApprove, id)
+	if again.Kind != bot.Info || !strings.Contains(joined(again), "Already approved by slack:ULEAD2") || again.Visibility != bot.Ephemeral {
+		t.Errorf("second approve: %v %s", again.Kind, joined(again))
+	}
+	if len(e.deletes()) != 2 {
+		t.Errorf("second approve deleted again")
+	}
+}
+
+func TestRejection(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		rejecter string
+		kind     bot.Kind
+	}{
+		{"requester withdraws", "ULEAD", bot.Info},
+		{"approver rejects", "UADMIN", bot.Info},
+		{"viewer may not reject", "UVIEWER", bot.Denied},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{})
+			id := pendingID(t, e.ask(t, "ULEAD", `kick --user LAB\testuser_1`))
+			r := e.click(t, tc.rejecter, ActionReject, id)
+			if r.Kind != tc.kind {
+				t.Fatalf("kind %v: %s", r.Kind, joined(r))
+			}
+			p, err := e.st.GetPending(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.kind == bot.Denied {
+				if p.State != store.StatePending {
+					t.Errorf("state %v after a refused reject", p.State)
+				}
+				return
+			}
+			if !r.ReplaceOriginal || !strings.Contains(joined(r), "Rejected by "+strings.ToLower(tc.rejecter)+" (slack:"+tc.rejecter+")") || p.State != store.StateRejected {
+				t.Errorf("reject reply %s, state %v", joined(r), p.State)
+			}
+			late := e.click(t, "ULEAD2", ActionApprove, id)
+			if !strings.Contains(joined(late), "Already rejected by slack:"+tc.rejecter) || len(e.deletes()) != 0 {
+				t.Errorf("approve after reject: %s, DELETEs %d", joined(late), len(e.deletes()))
+			}
+			if countAudit(e.audit(t), "reject", "rejected") != 1 {
+				t.Errorf("reject not audited")
+			}
+		})
+	}
+}
+
+func TestApprovalExpires(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	clicked := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	swept := pendingID(t, e.ask(t, "UADMIN", "kick win"))
+	e.clk.Add(31 * time.Minute)
+	r := e.click(t, "ULEAD2", ActionApprove, clicked)
+	if r.Kind != bot.Warning || !strings.Contains(r.Title, "Expired") || !r.ReplaceOriginal || len(e.deletes()) != 0 {
+		t.Fatalf("late approve: %v %s, DELETEs %d", r.Kind, joined(r), len(e.deletes()))
+	}
+	n, err := e.eng.ExpireDue(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("ExpireDue = %d, %v; want 1 (the unclicked one)", n, err)
+	}
+	if p, err := e.st.GetPending(t.Context(), swept); err != nil || p.State != store.StateExpired {
+		t.Errorf("swept state %v, %v", p.State, err)
+	}
+	if n, err := e.eng.ExpireDue(t.Context()); err != nil || n != 0 {
+		t.Errorf("second ExpireDue = %d, %v; want 0", n, err)
+	}
+	if got := countAudit(e.audit(t), "expire", ""); got != 2 {
+		t.Errorf("expire events %d, want 2", got)
+	}
+	if sessionCount(e) != 5 {
+		t.Errorf("expired approvals ended sessions")
+	}
+	var approvals []string
+	for len(e.events) > 0 {
+		if ev := <-e.events; ev.Approval != "" {
+			approvals = append(approvals, ev.Approval)
+		}
+	}
+	if strings.Join(approvals, ",") != "requested,requested,expired,expired" {
+		t.Errorf("observed approvals %v", approvals)
+	}
+}
+
+// TestConcurrentApprovals: 50 approvers click at once; exactly one wins,
+// and the simulator sees exactly one DELETE per session.
+func TestConcurrentApprovals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	id := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	approvers := []string{"ULEAD2", "UADMIN", "UADMIN2"}
+	replies := make([]bot.Reply, 50)
+	var wg sync.WaitGroup
+	for i := range replies {
+		wg.Go(func() { replies[i] = e.click(t, approvers[i%len(approvers)], ActionApprove, id) })
+	}
+	wg.Wait()
+	wins, already := 0, 0
+	for _, r := range replies {
+		switch {
+		case r.Kind == bot.Success:
+			wins++
+		case strings.Contains(joined(r), "Already approved by"):
+			already++
+		default:
+			t.Errorf("unexpected reply %v: %s", r.Kind, joined(r))
+		}
+	}
+	if wins != 1 || already != 49 {
+		t.Fatalf("wins %d, already decided %d", wins, already)
+	}
+	perSession := map[string]int{}
+	for _, d := range e.deletes() {
+		perSession[d.Path[strings.LastIndex(d.Path, "/")+1:]]++
+	}
+	if len(perSession) != 2 || perSession[user1ID] != 1 || perSession[user2ID] != 1 {
+		t.Errorf("DELETEs per session %v, want one each for the two finance sessions", perSession)
+	}
+}
+
+// TestRestartKeepsPendingApproval: a pending kick survives closing and
+// reopening the bolt file; a new engine approves it.
+func TestRestartKeepsPendingApproval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	id := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	if err := e.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenBolt(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e.st = st
+	e.eng = e.newEngine(t, st, 0)
+	r := e.click(t, "UADMIN", ActionApprove, id)
+	if r.Kind != bot.Success {
+		t.Fatalf("approve after restart: %v %s", r.Kind, joined(r))
+	}
+	if n := len(e.sim.Sessions(central, "finance")); n != 0 {
+		t.Errorf("%d finance sessions left", n)
+	}
+}
+
+func TestDeleteOutcomes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	const unknown = "11111111-2222-4333-8444-555555555555"
+	r := e.ask(t, "ULEAD", "delete finance "+user1ID+" "+unknown+" "+user3ID)
+	if r.Kind != bot.Warning {
+		t.Fatalf("kind %v: %s", r.Kind, joined(r))
+	}
+	out := column(t, r, "Outcome")
+	if len(out) != 3 || out[0] != "deleted" || out[1] != "not found on virtual proxy finance" || out[2] != "not found on virtual proxy finance" {
+		t.Errorf("outcomes %v", out)
+	}
+	if !strings.Contains(joined(r), "Deleted 1, already gone 0, failed 0, not found 2") {
+		t.Errorf("summary %v", r.Summary)
+	}
+	if len(e.deletes()) != 1 || len(e.sim.Sessions(central, "win")) != 2 {
+		t.Errorf("DELETEs %d; a win session named under finance must not be touched", len(e.deletes()))
+	}
+	var del []store.Event
+	for _, ev := range e.audit(t) {
+		if ev.Action == "delete" {
+			del = append(del, ev)
+		}
+	}
+	if len(del) != 1 || del[0].Target != "finance@"+central+"/"+user1ID+` LAB\testuser_1` || del[0].Outcome != "deleted" || del[0].Subject != "slack:ULEAD" {
+		t.Errorf("delete audit %+v", del)
+	}
+}
+
+func TestKickUserApproved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	r := e.ask(t, "UADMIN", `kick --user LAB\testuser_3`)
+	id := pendingID(t, r)
+	if r.Title != `Approval needed: log LAB\testuser_3 out (1 session)` {
+		t.Errorf("title %q", r.Title)
+	}
+	done := e.click(t, "UADMIN2", ActionApprove, id)
+	if done.Kind != bot.Success || len(e.deletes()) != 1 || len(e.sim.Sessions(central, "win")) != 1 {
+		t.Fatalf("approve: %v %s; DELETEs %d", done.Kind, joined(done), len(e.deletes()))
+	}
+}
+
+func TestClicksAndErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		action *bot.Action
+		text   string
+		user   string
+		kind   bot.Kind
+		want   string
+	}{
+		{name: "approve with a path for id", action: &bot.Action{ID: ActionApprove, Value: "../../etc"}, user: "UADMIN", kind: bot.Usage, want: "does not name an approval"},
+		{name: "approve unknown id", action: &bot.Action{ID: ActionApprove, Value: strings.Repeat("ab", 16)}, user: "UADMIN", kind: bot.Info, want: "unknown or expired"},
+		{name: "unknown button", action: &bot.Action{ID: "x.y"}, user: "UADMIN", kind: bot.Usage, want: "not one of mine"},
+		{name: "run button runs as the clicker", action: &bot.Action{ID: ActionRun, Value: "delete finance " + user1ID}, user: "UVIEWER", kind: bot.Denied, want: "Your id: slack:UVIEWER"},
+		{name: "usage error", text: "sessions --foo", user: "UVIEWER", kind: bot.Usage, want: "Usage: /qlik sessions [PREFIX ...]"},
+		{name: "unknown prefix", text: "sessions nope", user: "UVIEWER", kind: bot.Usage, want: `no virtual proxy has the prefix "nope"; known prefixes: default, finance`},
+		{name: "unknown host", text: "sessions --proxy nowhere.example.com", user: "UVIEWER", kind: bot.Usage, want: "the proxy hosts are: " + central + ", " + dev1},
+		{name: "help", text: "help", user: "UNOBODY", kind: bot.Info, want: "qlikbot commands"},
+		{name: "help kick", text: "help kick", user: "UNOBODY", kind: bot.Info, want: `Example: /qlik kick --user LAB\testuser_1`},
+		{name: "nothing to kick", text: "kick dev", user: "UADMIN", kind: bot.Info, want: "No sessions to end"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{})
+			r := e.eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: tc.user}, Channel: "C1", Text: tc.text, Action: tc.action})
+			if r.Kind != tc.kind || !strings.Contains(joined(r), tc.want) {
+				t.Fatalf("kind %v, want %v; text lacks %q:\n%s", r.Kind, tc.kind, tc.want, joined(r))
+			}
+			if tc.kind == bot.Usage && r.Visibility != bot.Ephemeral {
+				t.Errorf("usage reply not ephemeral")
+			}
+			if len(e.deletes()) != 0 || (tc.kind == bot.Usage && len(e.qpsCalls()) != 0) {
+				t.Errorf("Qlik touched: DELETEs %d, QPS calls %d", len(e.deletes()), len(e.qpsCalls()))
+			}
+		})
+	}
+}
+
+func TestQlikDownIsAnErrorWithoutSecrets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	e.sim.Close()
+	r := e.ask(t, "UADMIN", "sessions finance")
+	if r.Kind != bot.Error || r.Visibility != bot.Ephemeral {
+		t.Fatalf("kind %v: %s", r.Kind, joined(r))
+	}
+	s := joined(r)
+	if strings.Contains(s, "PRIVATE KEY") || strings.Contains(s, "goroutine") || strings.Contains(s, string(e.sim.KeyPEM())) {
+		t.Errorf("error reply leaks: %s", s)
+	}
+	if !strings.Contains(s, central) {
+		t.Errorf("error does not say which host failed: %s", s)
+	}
+}
+
+// failingStore fails every audit write: actions still happen, the
+// failure is logged, not shown as success of anything.
+type failingStore struct{ Store }
+
+func (failingStore) AppendAudit(context.Context, store.Event) error {
+	return errors.New("disk full")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestAuditFailureDoesNotLoseTheDeletion(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	var logs syncBuffer
+	eng, err := New(e.client, failingStore{e.st}, authz.NewStatic(e.pol), WithClock(e.clk.Now),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN"}, Channel: "C1", Text: "delete finance " + user1ID})
+	if r.Kind != bot.Success || sessionCount(e) != 4 {
+		t.Fatalf("delete with a broken audit trail: %v %s; sessions %d", r.Kind, joined(r), sessionCount(e))
+	}
+	if l := logs.String(); !strings.Contains(l, "AUDIT WRITE FAILED") || !strings.Contains(l, "disk full") || !strings.Contains(l, "action=delete") {
+		t.Errorf("audit failure not logged loudly:\n%s", l)
+	}
+}
