@@ -119,8 +119,8 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 		return *r
 	}
 	dec, reason := v.decisionText(a.Permission)
-	if len(v.vps) == 0 {
-		dec = "denied"
+	if len(v.vps) == 0 && v.denial != nil {
+		dec = "denied" // unlinked proxies alone leave nothing to act on
 	}
 	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: reason, Target: a.scopeText()})
 	if len(v.vps) == 0 {
@@ -180,7 +180,6 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 		rep.Kind = bot.Warning
 	}
 	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
-	rep.Buttons = nil // an outcome is not paged by buttons; the CSV has it all
 	return rep
 }
 
@@ -220,15 +219,23 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	}
 	e.paginate(&rep, Command{}, targetColumns, rows, "sessions.csv")
 	rep.Buttons = []bot.Button{
-		{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: "End " + plural(len(a.Targets), "session") + " (" + a.scopeText() + ")?"},
+		{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: clip("End "+plural(len(a.Targets), "session")+" ("+a.scopeText()) + ")?"},
 		{Label: "Reject", ActionID: ActionReject, Value: p.ID, Style: bot.Danger},
 	}
 	return rep
 }
 
+// executeTimeout bounds the deletes of one action (thousands of sessions
+// at the client's rate limit take minutes).
+const executeTimeout = 10 * time.Minute
+
 // execute ends the action's sessions in one DeleteSessions call and audits
-// each one. It returns outcome rows and how many failed.
+// each one. It returns outcome rows and how many failed. The deletes run
+// detached from the request's context: once authorized (and claimed), an
+// action must not stop half-way because the chat platform stopped waiting.
 func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID string) ([][]string, int) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executeTimeout)
+	defer cancel()
 	ts := make([]qlik.DeleteTarget, 0, len(a.Targets))
 	for _, t := range a.Targets {
 		ts = append(ts, qlik.DeleteTarget{Prefix: t.Prefix, Host: t.Host, SessionID: t.SessionID, User: t.user()})

@@ -15,11 +15,6 @@ import (
 
 var pendingIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// executeTimeout bounds the deletes that follow a successful claim. They
-// run detached from the click's context: once claimed, an approval must
-// not be lost because the chat platform stopped waiting.
-const executeTimeout = 2 * time.Minute
-
 // handleAction answers a button click.
 func (e *Engine) handleAction(ctx context.Context, req bot.Request) bot.Reply {
 	act := req.Action
@@ -106,9 +101,7 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return *r
 	}
 	e.audit(ctx, c, store.Event{Action: "approve", Command: clipAudit(a.Command), Pending: id, Target: a.scopeText(), Decision: "allowed", Outcome: "approved"})
-	xctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executeTimeout)
-	defer cancel()
-	rows, failed := e.execute(xctx, c, a, id)
+	rows, failed := e.execute(ctx, c, a, id)
 	rep := bot.Reply{Kind: bot.Success, Title: "Approved: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true}
 	rep.Summary = []string{
 		fmt.Sprintf("Approved by %s; requested by %s", whoText(c.req.User.Name, c.subject), whoText(a.Requester.Name, a.Requester.Subject)),
@@ -119,7 +112,6 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		rep.Warnings = []string{fmt.Sprintf("%s could not be ended; see the table", plural(failed, "session"))}
 	}
 	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
-	rep.Buttons = nil
 	return e.done("approve", rep, "approved")
 }
 

@@ -1,17 +1,13 @@
 package commands
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
 )
 
@@ -297,101 +293,91 @@ func TestKickUserApproved(t *testing.T) {
 	}
 }
 
-func TestClicksAndErrors(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name   string
-		action *bot.Action
-		text   string
-		user   string
-		kind   bot.Kind
-		want   string
-	}{
-		{name: "approve with a path for id", action: &bot.Action{ID: ActionApprove, Value: "../../etc"}, user: "UADMIN", kind: bot.Usage, want: "does not name an approval"},
-		{name: "approve unknown id", action: &bot.Action{ID: ActionApprove, Value: strings.Repeat("ab", 16)}, user: "UADMIN", kind: bot.Info, want: "unknown or expired"},
-		{name: "unknown button", action: &bot.Action{ID: "x.y"}, user: "UADMIN", kind: bot.Usage, want: "not one of mine"},
-		{name: "run button runs as the clicker", action: &bot.Action{ID: ActionRun, Value: "delete finance " + user1ID}, user: "UVIEWER", kind: bot.Denied, want: "Your id: slack:UVIEWER"},
-		{name: "usage error", text: "sessions --foo", user: "UVIEWER", kind: bot.Usage, want: "Usage: /qlik sessions [PREFIX ...]"},
-		{name: "unknown prefix", text: "sessions nope", user: "UVIEWER", kind: bot.Usage, want: `no virtual proxy has the prefix "nope"; known prefixes: default, finance`},
-		{name: "unknown host", text: "sessions --proxy nowhere.example.com", user: "UVIEWER", kind: bot.Usage, want: "the proxy hosts are: " + central + ", " + dev1},
-		{name: "help", text: "help", user: "UNOBODY", kind: bot.Info, want: "qlikbot commands"},
-		{name: "help kick", text: "help kick", user: "UNOBODY", kind: bot.Info, want: `Example: /qlik kick --user LAB\testuser_1`},
-		{name: "nothing to kick", text: "kick dev", user: "UADMIN", kind: bot.Info, want: "No sessions to end"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, envConfig{})
-			r := e.eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: tc.user}, Channel: "C1", Text: tc.text, Action: tc.action})
-			if r.Kind != tc.kind || !strings.Contains(joined(r), tc.want) {
-				t.Fatalf("kind %v, want %v; text lacks %q:\n%s", r.Kind, tc.kind, tc.want, joined(r))
-			}
-			if tc.kind == bot.Usage && r.Visibility != bot.Ephemeral {
-				t.Errorf("usage reply not ephemeral")
-			}
-			if len(e.deletes()) != 0 || (tc.kind == bot.Usage && len(e.qpsCalls()) != 0) {
-				t.Errorf("Qlik touched: DELETEs %d, QPS calls %d", len(e.deletes()), len(e.qpsCalls()))
-			}
-		})
-	}
-}
-
-func TestQlikDownIsAnErrorWithoutSecrets(t *testing.T) {
+// TestApprovalEndsOnlyTheSnapshot: the approval ends what the requester
+// saw; a session that started since is left alone, one that ended since
+// is reported as already gone.
+func TestApprovalEndsOnlyTheSnapshot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{})
-	e.sim.Close()
-	r := e.ask(t, "UADMIN", "sessions finance")
-	if r.Kind != bot.Error || r.Visibility != bot.Ephemeral {
-		t.Fatalf("kind %v: %s", r.Kind, joined(r))
-	}
-	s := joined(r)
-	if strings.Contains(s, "PRIVATE KEY") || strings.Contains(s, "goroutine") || strings.Contains(s, string(e.sim.KeyPEM())) {
-		t.Errorf("error reply leaks: %s", s)
-	}
-	if !strings.Contains(s, central) {
-		t.Errorf("error does not say which host failed: %s", s)
-	}
-}
-
-// failingStore fails every audit write: actions still happen, the
-// failure is logged, not shown as success of anything.
-type failingStore struct{ Store }
-
-func (failingStore) AppendAudit(context.Context, store.Event) error {
-	return errors.New("disk full")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func TestAuditFailureDoesNotLoseTheDeletion(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envConfig{})
-	var logs syncBuffer
-	eng, err := New(e.client, failingStore{e.st}, authz.NewStatic(e.pol), WithClock(e.clk.Now),
-		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	id := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	newer, err := e.sim.AddSession(central, "finance", qliksim.Session{UserDirectory: "LAB", UserID: "latecomer"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN"}, Channel: "C1", Text: "delete finance " + user1ID})
-	if r.Kind != bot.Success || sessionCount(e) != 4 {
-		t.Fatalf("delete with a broken audit trail: %v %s; sessions %d", r.Kind, joined(r), sessionCount(e))
+	if r := e.ask(t, "UADMIN", "delete finance "+user2ID); r.Kind != bot.Success {
+		t.Fatalf("direct delete: %v %s", r.Kind, joined(r))
 	}
-	if l := logs.String(); !strings.Contains(l, "AUDIT WRITE FAILED") || !strings.Contains(l, "disk full") || !strings.Contains(l, "action=delete") {
-		t.Errorf("audit failure not logged loudly:\n%s", l)
+	r := e.click(t, "ULEAD2", ActionApprove, id)
+	if r.Kind != bot.Success {
+		t.Fatalf("approve: %v %s", r.Kind, joined(r))
+	}
+	if got := column(t, r, "Outcome"); len(got) != 2 || got[0] != "deleted" || got[1] != "already gone" {
+		t.Errorf("outcomes %v, want deleted and already gone", got)
+	}
+	left := e.sim.Sessions(central, "finance")
+	if len(left) != 1 || left[0].ID != newer.ID {
+		t.Errorf("finance sessions left %+v, want only the latecomer", left)
+	}
+}
+
+func TestApprovalWithFailingDeletes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	id := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	if err := e.sim.SetFault(central, qliksim.Fault{ErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.click(t, "ULEAD2", ActionApprove, id)
+	if r.Kind != bot.Warning || !strings.Contains(joined(r), "2 sessions could not be ended") {
+		t.Fatalf("kind %v: %s", r.Kind, joined(r))
+	}
+	for _, o := range column(t, r, "Outcome") {
+		if !strings.HasPrefix(o, "failed: ") {
+			t.Errorf("outcome %q, want failed with a reason", o)
+		}
+	}
+	failed := 0
+	for _, ev := range e.audit(t) {
+		if ev.Action == "delete" && strings.HasPrefix(ev.Outcome, "failed") {
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Errorf("audited failed deletes %d, want 2", failed)
+	}
+}
+
+// TestLargeKickIsPagedWithCSV: a kick bigger than a page shows one page of
+// targets plus the full CSV, keeps only Approve/Reject buttons, and ends
+// every snapshotted session exactly once.
+func TestLargeKickIsPagedWithCSV(t *testing.T) {
+	t.Parallel()
+	lab := qliksim.Generate(qliksim.GenOptions{Users: 40, Sessions: 120, VirtualProxies: 3, Nodes: 2, Seed: 3})
+	e := newEnv(t, envConfig{lab: &lab, pageSize: 10})
+	want := len(e.sim.Sessions(e.sim.Hosts()[0], "vp2")) + len(e.sim.Sessions(e.sim.Hosts()[1], "vp2"))
+	r := e.ask(t, "UADMIN", "kick vp2")
+	id := pendingID(t, r)
+	if len(r.Buttons) != 2 || r.Table.TotalRows != want || len(r.Table.Rows) != 10 || r.Table.Pages != (want+9)/10 || len(r.Files) != 1 {
+		t.Fatalf("pending: buttons %d total %d rows %d pages %d files %d (want %d targets)", len(r.Buttons), r.Table.TotalRows, len(r.Table.Rows), r.Table.Pages, len(r.Files), want)
+	}
+	if lines := strings.Count(string(r.Files[0].Data), "\n"); lines != want+1 {
+		t.Errorf("CSV has %d lines, want %d", lines, want+1)
+	}
+	done := e.click(t, "UADMIN2", ActionApprove, id)
+	if done.Kind != bot.Success || done.Table.TotalRows != want || len(done.Buttons) != 0 {
+		t.Fatalf("approve: %v total %d buttons %d: %s", done.Kind, done.Table.TotalRows, len(done.Buttons), joined(done))
+	}
+	seen := map[string]int{}
+	for _, d := range e.deletes() {
+		if !strings.HasPrefix(d.Path, "/qps/vp2/session/") {
+			t.Errorf("DELETE outside vp2: %s", d.Path)
+		}
+		seen[d.Path]++
+	}
+	if len(seen) != want || len(e.deletes()) != want {
+		t.Errorf("DELETEs %d for %d distinct sessions, want %d each", len(e.deletes()), len(seen), want)
+	}
+	if n := countAudit(e.audit(t), "delete", "deleted"); n != want {
+		t.Errorf("audited deletes %d, want %d", n, want)
 	}
 }

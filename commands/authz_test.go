@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
 // TestAuthorizationMatrix runs every action as every role on three
@@ -148,4 +149,63 @@ func countPending(t *testing.T, e *env) string {
 		acts = append(acts, ev.Action)
 	}
 	return strings.Join(acts, " ")
+}
+
+const hostPolicy = `
+roles:
+  lead: [list, delete, kick, logout, approve]
+grants:
+  - subjects: ["slack:UHOST"]
+    roles: [lead]
+    virtualProxies: ["butler"]
+    hosts: ["pro2-win2.lab.ptarmiganlabs.net"]
+  - subjects: ["slack:UHOST2"]
+    roles: [lead]
+    virtualProxies: ["butler", "finance"]
+approval:
+  required: [delete]
+`
+
+// TestHostScopedGrantsAndApprovalSettings: a grant limited to one node
+// sees and acts on that node only (the other node is never asked), and the
+// policy decides which actions need approval.
+func TestHostScopedGrantsAndApprovalSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{policy: hostPolicy})
+	var onDev1 string
+	for _, h := range []string{central, dev1} {
+		s, err := e.sim.AddSession(h, "butler", qliksim.Session{UserDirectory: "LAB", UserID: "svc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == dev1 {
+			onDev1 = s.ID
+		}
+	}
+	e.sim.ResetRequests()
+	r := e.ask(t, "UHOST", "sessions butler")
+	if got := column(t, r, "Session ID"); len(got) != 1 || got[0] != onDev1 {
+		t.Fatalf("host-limited list %v, want only %s", got, onDev1)
+	}
+	for _, q := range e.qpsCalls() {
+		if q.Node != dev1 {
+			t.Errorf("QPS asked %s %s outside the grant", q.Node, q.Path)
+		}
+	}
+	// kick needs no approval under this policy: it runs at once, on dev1 only.
+	k := e.ask(t, "UHOST", "kick butler")
+	if k.Kind != bot.Success || len(e.deletes()) != 1 || e.deletes()[0].Node != dev1 || len(e.sim.Sessions(central, "butler")) != 1 {
+		t.Fatalf("kick: %v %s; DELETEs %+v", k.Kind, joined(k), e.deletes())
+	}
+	if !strings.Contains(joined(k), "Not included: 1 (virtual proxy, node) places where you may not kick") {
+		t.Errorf("kick does not say what it left out: %s", joined(k))
+	}
+	// delete needs approval under this policy.
+	d := e.ask(t, "UHOST2", "delete finance "+user1ID)
+	if d.Kind != bot.Pending || len(e.deletes()) != 1 {
+		t.Fatalf("delete under required [delete]: %v %s", d.Kind, joined(d))
+	}
+	if w := e.ask(t, "UHOST2", "whoami"); !strings.Contains(joined(w), "Needs a second person's approval: delete (requests expire after 30m0s)") {
+		t.Errorf("whoami: %s", joined(w))
+	}
 }

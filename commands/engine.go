@@ -165,7 +165,7 @@ type call struct {
 func (e *Engine) newCall(req bot.Request, text string) *call {
 	id := req.ID
 	if id == "" {
-		id = newID(8)
+		id = bot.NewRequestID()
 	}
 	subjects := []string{req.Subject()}
 	if req.User.Email != "" {
@@ -324,11 +324,13 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 	}
 	for _, p := range ps {
 		a, err := decodeAction(p.Data)
-		c := &call{id: newID(8), subject: "system"}
+		c := &call{id: bot.NewRequestID(), subject: "system"}
+		reason := "undecoded request"
 		if err == nil {
 			c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
+			reason = "requested by " + a.Requester.Subject
 		}
-		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: clipAudit(a.Command),
+		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: clipAudit(a.Command), Reason: reason,
 			Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})
 		e.observe(Event{Command: "expire", Outcome: bot.Info.String(), Approval: "expired"})
 	}

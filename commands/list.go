@@ -1,10 +1,8 @@
 package commands
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"slices"
 	"strconv"
@@ -247,8 +245,11 @@ func (e *Engine) paginate(r *bot.Reply, cmd Command, cols []string, rows [][]str
 	}
 	first, last := (page-1)*e.pageSize, min(page*e.pageSize, len(rows))
 	t.Rows, t.Page, t.Pages = rows[first:last], page, pages
-	r.Files = append(r.Files, bot.File{Name: file, Type: "text/csv", Data: tableCSV(cols, rows)})
+	r.Files = append(r.Files, bot.File{Name: file, Type: "text/csv", Data: bot.TableCSV(&bot.Table{Columns: cols, Rows: rows})})
 	button := func(label string, p int) {
+		if cmd.Verb == "" { // not a command's list (an outcome, a snapshot): the CSV has it all
+			return
+		}
 		next := cmd
 		next.Page = p
 		v := next.String()
@@ -265,25 +266,4 @@ func (e *Engine) paginate(r *bot.Reply, cmd Command, cols []string, rows [][]str
 		button("Next page", page+1)
 	}
 	return first, last
-}
-
-// tableCSV writes a header and rows as CSV. Cells that a spreadsheet
-// would run as a formula get a leading quote: attributes and user names
-// come from outside.
-func tableCSV(cols []string, rows [][]string) []byte {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write(cols) // writes to a bytes.Buffer cannot fail
-	for _, row := range rows {
-		safe := make([]string, len(row))
-		for i, cell := range row {
-			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-				cell = "'" + cell
-			}
-			safe[i] = cell
-		}
-		_ = w.Write(safe)
-	}
-	w.Flush()
-	return b.Bytes()
 }

@@ -44,6 +44,32 @@ func TestSessionsSeedLab(t *testing.T) {
 	if r.Chart == nil || len(r.Chart.Points) != 3 || r.Chart.Points[1] != (bot.Point{Label: "finance", Value: 2}) {
 		t.Errorf("chart %+v", r.Chart)
 	}
+	if ev := <-e.events; ev != (Event{Command: "sessions", Outcome: "info"}) {
+		t.Errorf("observed %+v", ev)
+	}
+}
+
+// TestSessionsAsksOnlyPermittedProxies: a viewer of finance alone lists
+// everything it may see, and Qlik is asked about finance only.
+func TestSessionsAsksOnlyPermittedProxies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	r := e.ask(t, "UFIN", "sessions")
+	if got := column(t, r, "Session ID"); !reflect.DeepEqual(got, []string{user1ID, user2ID}) {
+		t.Fatalf("ids %v", got)
+	}
+	calls := e.qpsCalls()
+	if len(calls) == 0 {
+		t.Fatal("no QPS call at all")
+	}
+	for _, q := range calls {
+		if !strings.HasPrefix(q.Path, "/qps/finance/") {
+			t.Errorf("QPS asked %s", q.Path)
+		}
+	}
+	if w := strings.Join(r.Warnings, " "); strings.Contains(w, "mobile") || strings.Contains(w, "hdr") {
+		t.Errorf("warnings mention proxies the caller may not see: %s", w)
+	}
 }
 
 func TestSessionsSelections(t *testing.T) {

@@ -48,7 +48,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 		for _, p := range cmd.Prefixes {
 			found := topo.ByPrefix(p)
 			if len(found) == 0 {
-				r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("no virtual proxy has the prefix %q; known prefixes: %s", p, knownPrefixes(topo))})
+				r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("no virtual proxy has the prefix %q; prefixes you may see: %s", p, knownPrefixes(c, topo))})
 				return nil, &r
 			}
 			for _, vp := range found {
@@ -197,10 +197,17 @@ func vpLabel(topo *qlik.Topology, vp qlik.VirtualProxy) string {
 	return l
 }
 
-func knownPrefixes(topo *qlik.Topology) string {
+// knownPrefixes lists the prefixes c may list, so a mistyped prefix does
+// not hand the whole configuration to someone without rights.
+func knownPrefixes(c *call, topo *qlik.Topology) string {
 	var ps []string
 	for _, vp := range topo.VirtualProxies {
-		ps = appendFold(ps, prefixWord(vp.Prefix))
+		if c.policy.Decide(c.subjects, authz.List, authz.Scope{VirtualProxy: vp.Prefix, Channel: c.req.Channel}).Allowed {
+			ps = appendFold(ps, prefixWord(vp.Prefix))
+		}
+	}
+	if len(ps) == 0 {
+		return "none"
 	}
 	if len(ps) > 40 {
 		return strings.Join(ps[:40], ", ") + fmt.Sprintf(" and %d more (see proxies)", len(ps)-40)

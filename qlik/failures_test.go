@@ -22,6 +22,7 @@ func TestSessionsPartial(t *testing.T) {
 		fault qliksim.Fault
 		mod   func(*qlik.Config)
 		sel   qlik.Selection
+		warm  bool // list once first: topology cached, connections open
 		// want: sessions from the healthy node and failed pairs on dev1
 		wantSessions, wantErrors int
 		check                    func(t *testing.T, pe *qlik.PairError)
@@ -35,9 +36,9 @@ func TestSessionsPartial(t *testing.T) {
 		}},
 		// Few pairs, so the healthy ones finish well within the timeout even
 		// on a loaded machine: butler on both nodes, win on central.
-		{name: "node slower than the timeout", fault: qliksim.Fault{Latency: time.Minute},
+		{name: "node slower than the timeout", fault: qliksim.Fault{Latency: time.Minute}, warm: true,
 			sel: qlik.Selection{Prefixes: []string{"butler", "win"}}, wantSessions: 2, wantErrors: 1,
-			mod: func(c *qlik.Config) { c.Timeout, c.ReadRetries = 2*time.Second, -1 },
+			mod: func(c *qlik.Config) { c.Timeout, c.ReadRetries, c.TopologyTTL = 2*time.Second, -1, time.Hour },
 			check: func(t *testing.T, pe *qlik.PairError) {
 				var ce *qlik.ConnError
 				if !errors.As(pe, &ce) || !ce.Timeout() || !errors.Is(pe, context.DeadlineExceeded) {
@@ -45,19 +46,26 @@ func TestSessionsPartial(t *testing.T) {
 				}
 				mustContain(t, pe.Error(), dev1, "no answer from", "within the timeout of 2s", "xrfkey=REDACTED")
 			}},
-		{name: "node answering 500", fault: qliksim.Fault{ErrorRate: 1}, wantSessions: 5, wantErrors: 5, check: func(t *testing.T, pe *qlik.PairError) {
-			var he *qlik.HTTPError
-			if !errors.As(pe, &he) || he.Status != http.StatusInternalServerError {
-				t.Fatalf("err = %v, want a 500 *HTTPError", pe)
-			}
-			mustContain(t, pe.Error(), "after 3 attempts", "xrfkey=REDACTED")
-		}},
+		{name: "node answering 500", fault: qliksim.Fault{ErrorRate: 1}, wantSessions: 5, wantErrors: 5,
+			mod: func(c *qlik.Config) { c.ReadRetries = 0 }, // the default: 2
+			check: func(t *testing.T, pe *qlik.PairError) {
+				var he *qlik.HTTPError
+				if !errors.As(pe, &he) || he.Status != http.StatusInternalServerError {
+					t.Fatalf("err = %v, want a 500 *HTTPError", pe)
+				}
+				mustContain(t, pe.Error(), "after 3 attempts", "xrfkey=REDACTED")
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := startSim(t)
 			c := newClient(t, s, tt.mod)
+			if tt.warm {
+				if _, err := c.Sessions(t.Context(), tt.sel); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := s.SetFault(dev1, tt.fault); err != nil {
 				t.Fatal(err)
 			}

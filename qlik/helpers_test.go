@@ -37,14 +37,17 @@ func startSim(t testing.TB, opts ...qliksim.Option) *qliksim.Server {
 // names through s.Resolve().
 func simConfig(s *qliksim.Server) qlik.Config {
 	return qlik.Config{
-		QRSHost:           s.QRSHost(),
-		QRSPort:           s.QRSPort(),
-		QPSPort:           s.QPSPort(),
-		CertPEM:           s.CertPEM(),
-		KeyPEM:            s.KeyPEM(),
-		RootPEM:           s.RootPEM(),
-		Resolve:           s.Resolve(),
-		Timeout:           5 * time.Second,
+		QRSHost: s.QRSHost(),
+		QRSPort: s.QRSPort(),
+		QPSPort: s.QPSPort(),
+		CertPEM: s.CertPEM(),
+		KeyPEM:  s.KeyPEM(),
+		RootPEM: s.RootPEM(),
+		Resolve: s.Resolve(),
+		// A loaded 2-core machine running -race can take seconds per call;
+		// tests that count calls must not see a retry caused by that.
+		Timeout:           30 * time.Second,
+		ReadRetries:       -1,
 		RequestsPerSecond: -1, // most tests are not about the rate limit
 		RetryBackoff:      time.Millisecond,
 		Logger:            slog.New(slog.DiscardHandler),

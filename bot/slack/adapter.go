@@ -95,6 +95,7 @@ type Adapter struct {
 	api        *slack.Client
 	post       *poster
 	apiOrigin  *url.URL
+	users      *userCache // nil: no e-mail lookups
 }
 
 var _ bot.Adapter = (*Adapter)(nil)

@@ -94,7 +94,6 @@ func (f *fakeSlack) hookURL(name string) string { return f.GetAPIURL() + "hooks/
 
 func (f *fakeSlack) handle(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
-	println("FAKE", path)
 	f.mu.Lock()
 	if f.limited[path] > 0 {
 		f.limited[path]--
@@ -150,11 +149,16 @@ func (f *fakeSlack) handle(w http.ResponseWriter, r *http.Request) {
 // next returns the next recorded call, waiting at most 10 s.
 func (f *fakeSlack) next(t *testing.T) apiCall {
 	t.Helper()
+	return f.nextWithin(t, 10*time.Second)
+}
+
+func (f *fakeSlack) nextWithin(t *testing.T, d time.Duration) apiCall {
+	t.Helper()
 	select {
 	case c := <-f.calls:
 		return c
-	case <-time.After(10 * time.Second):
-		t.Fatal("no Slack API call within 10s")
+	case <-time.After(d):
+		t.Fatalf("no Slack API call within %s", d)
 		return apiCall{}
 	}
 }
@@ -163,9 +167,14 @@ func (f *fakeSlack) next(t *testing.T) apiCall {
 // calls it skipped too.
 func (f *fakeSlack) nextPath(t *testing.T, prefix string) (apiCall, []apiCall) {
 	t.Helper()
+	return f.nextPathWithin(t, prefix, 10*time.Second)
+}
+
+func (f *fakeSlack) nextPathWithin(t *testing.T, prefix string, d time.Duration) (apiCall, []apiCall) {
+	t.Helper()
 	var skipped []apiCall
 	for {
-		c := f.next(t)
+		c := f.nextWithin(t, d)
 		if strings.HasPrefix(c.Path, prefix) {
 			return c, skipped
 		}

@@ -104,13 +104,22 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 // submit queues the request and acks at once: the work and its answer go
 // through the dispatcher and the responder, never this response.
 func (a *Adapter) submit(w http.ResponseWriter, r *http.Request, req bot.Request) {
+	a.withEmail(r.Context(), &req)
 	// WithoutCancel: the work outlives this HTTP exchange, which ends with the ack.
-	if err := a.sub.Submit(context.WithoutCancel(r.Context()), req); err != nil {
+	err := a.sub.Submit(context.WithoutCancel(r.Context()), req)
+	switch {
+	case errors.Is(err, bot.ErrClosed):
+		ackText(w, restartingText)
+		return
+	case err != nil:
 		// The dispatcher answers "busy" / "slow down" through ReplyTo itself.
 		a.log.InfoContext(r.Context(), "slack request not queued", "request_id", req.ID, "err", err)
 	}
 	w.WriteHeader(http.StatusOK)
 }
+
+// restartingText answers a request that arrives while qlikbot shuts down.
+const restartingText = "qlikbot is restarting; please try again in a minute."
 
 // ackText answers in the HTTP response with an ephemeral message.
 func ackText(w http.ResponseWriter, text string) {

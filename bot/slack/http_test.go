@@ -59,6 +59,9 @@ func TestSignatureVector(t *testing.T) {
 		{"stale timestamp", vecTime.Add(5*time.Minute + time.Second), []func() *http.Request{vecReq(nil)}, http.StatusUnauthorized, 0},
 		{"future timestamp", vecTime.Add(-6 * time.Minute), []func() *http.Request{vecReq(nil)}, http.StatusUnauthorized, 0},
 		{"replay", vecTime, []func() *http.Request{vecReq(nil), vecReq(nil)}, http.StatusUnauthorized, 1},
+		{"replay with upper-case hex", vecTime, []func() *http.Request{vecReq(nil), vecReq(func(r *http.Request) {
+			r.Header.Set("X-Slack-Signature", "v0="+strings.ToUpper(strings.TrimPrefix(vecSig, "v0=")))
+		})}, http.StatusUnauthorized, 1},
 		{"missing signature", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Del("X-Slack-Signature") })}, http.StatusUnauthorized, 0},
 		{"missing timestamp", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Del("X-Slack-Request-Timestamp") })}, http.StatusUnauthorized, 0},
 		{"no v0 prefix", vecTime, []func() *http.Request{vecReq(func(r *http.Request) {
@@ -301,6 +304,39 @@ func TestNewValidates(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "secret-value") {
 				t.Errorf("error leaks a token: %v", err)
+			}
+		})
+	}
+}
+
+// refusingSubmitter is a queue that will not take the request.
+type refusingSubmitter struct{ err error }
+
+func (s refusingSubmitter) Submit(context.Context, bot.Request) error { return s.err }
+
+func TestSubmitRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		body string // "" = an empty ack
+	}{
+		{"shutting down", bot.ErrClosed, "restarting"},
+		{"busy (dispatcher answered)", bot.ErrBusy, ""},
+		{"rate limited (dispatcher answered)", bot.ErrRateLimited, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			now := func() time.Time { return vecTime }
+			h := httpAdapter(t, refusingSubmitter{tc.err}, openBolt(t, now), now, "/webhook-collect").Handler()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime, vecBody))
+			if rec.Code != http.StatusOK {
+				t.Errorf("status %d", rec.Code)
+			}
+			if got := rec.Body.String(); (tc.body == "" && got != "") || !strings.Contains(got, tc.body) {
+				t.Errorf("body %q, want %q", got, tc.body)
 			}
 		})
 	}

@@ -90,7 +90,9 @@ func (p *poster) pace(ctx context.Context, channel string) error {
 }
 
 func msgOptions(blocks []slack.Block, text string) []slack.MsgOption {
-	return []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	// Escaped: the fallback text is mrkdwn to Slack, and names from Qlik
+	// must not become <!channel> mentions or links.
+	return []slack.MsgOption{slack.MsgOptionText(text, true), slack.MsgOptionBlocks(blocks...)}
 }
 
 // toResponseURL posts to a response_url (no token is sent there).

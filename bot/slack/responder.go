@@ -72,7 +72,6 @@ func (r *responder) takeResponseURL() bool {
 // request's deadline) ends meanwhile, within a bound of its own: a finished
 // deletion must still be reported.
 func (r *responder) Respond(ctx context.Context, rep bot.Reply) error {
-	println("RESPOND", rep.Title)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverWithin)
 	defer cancel()
 	shareFiles := len(rep.Files) > 0 && (rep.Visibility == bot.InChannel || isDM(r.channel))
@@ -102,7 +101,6 @@ func (r *responder) Respond(ctx context.Context, rep bot.Reply) error {
 }
 
 func (r *responder) replace(ctx context.Context, rep bot.Reply, blocks []slack.Block, text string) error {
-	println("TAKE", r.responseURL)
 	if r.takeResponseURL() {
 		err := r.post.toResponseURL(ctx, r.channel, r.responseURL, rep.Visibility, true, blocks, text)
 		if err == nil {
@@ -117,7 +115,6 @@ func (r *responder) replace(ctx context.Context, rep bot.Reply, blocks []slack.B
 }
 
 func (r *responder) send(ctx context.Context, rep bot.Reply, blocks []slack.Block, text string) error {
-	println("TAKE", r.responseURL)
 	if r.takeResponseURL() {
 		err := r.post.toResponseURL(ctx, r.channel, r.responseURL, rep.Visibility, false, blocks, text)
 		if err == nil {

@@ -59,6 +59,10 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 		}
 		return true
 	}
+	if (evt.Type == socketmode.EventTypeSlashCommand || evt.Type == socketmode.EventTypeInteractive) && a.redelivered(ctx, envelope) {
+		ack(nil)
+		return
+	}
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
@@ -82,7 +86,6 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			return
 		}
 		req, err := a.fromInteraction(cb, received)
-		println("CLICK", err)
 		if !ack(nil) || err != nil {
 			if err != nil && !errors.Is(err, ErrNotAClick) {
 				a.log.WarnContext(ctx, "slack interaction refused", "err", err)
@@ -92,7 +95,11 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 		a.submitSocket(ctx, req)
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
 		a.log.DebugContext(ctx, "slack socket mode", "event", string(evt.Type))
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError,
+	case socketmode.EventTypeConnectionError:
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			a.log.WarnContext(ctx, "slack socket mode reconnecting", "attempt", ce.Attempt, "backoff", ce.Backoff, "err", ce.ErrorObj)
+		}
+	case socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError,
 		socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
 		a.log.WarnContext(ctx, "slack socket mode problem", "event", string(evt.Type))
 		ack(nil)
@@ -102,9 +109,34 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 }
 
 func (a *Adapter) submitSocket(ctx context.Context, req bot.Request) {
-	println("SUBMIT", req.Text)
-	if err := a.sub.Submit(ctx, req); err != nil {
+	a.withEmail(ctx, &req)
+	err := a.sub.Submit(ctx, req)
+	switch {
+	case errors.Is(err, bot.ErrClosed):
+		// The envelope is acked already: say so through the responder.
+		if err := req.ReplyTo.Respond(ctx, bot.Reply{Kind: bot.Error, Title: restartingText}); err != nil {
+			a.log.WarnContext(ctx, "slack restart notice not delivered", "request_id", req.ID, "err", err)
+		}
+	case err != nil:
 		// The dispatcher answers "busy" / "slow down" through ReplyTo itself.
 		a.log.InfoContext(ctx, "slack request not queued", "request_id", req.ID, "err", err)
 	}
+}
+
+// redelivered reports an envelope Slack sent again (it retries when an ack
+// is late), using the replay guard when there is one. A guard failure lets
+// the envelope through: a rare double answer beats a lost command.
+func (a *Adapter) redelivered(ctx context.Context, envelope string) bool {
+	if a.verify.guard == nil || envelope == "" {
+		return false
+	}
+	seen, err := a.verify.guard.SeenBefore(ctx, "slack:envelope:"+envelope, replayTTL)
+	if err != nil {
+		a.log.WarnContext(ctx, "slack envelope dedupe failed", "err", err)
+		return false
+	}
+	if seen {
+		a.log.InfoContext(ctx, "slack envelope delivered again; ignored", "envelope", envelope)
+	}
+	return seen
 }

@@ -1,12 +1,11 @@
 package slackbot
 
 import (
-	"log/slog"
-	"os"
 	"context"
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +23,10 @@ func TestSocketMode(t *testing.T) {
 		return []map[string]any{
 			{"type": "slash_commands", "envelope_id": "env-cmd", "accepts_response_payload": true, "payload": map[string]any{
 				"command": "/qlik", "text": "sessions finance", "user_id": "U1", "user_name": "ann", "channel_id": "C1",
+				"response_url": apiURL + "hooks/cmd",
+			}},
+			{"type": "slash_commands", "envelope_id": "env-cmd", "retry_attempt": 1, "payload": map[string]any{
+				"command": "/qlik", "text": "sessions finance", "user_id": "U1", "channel_id": "C1",
 				"response_url": apiURL + "hooks/cmd",
 			}},
 			{"type": "slash_commands", "envelope_id": "env-other", "payload": map[string]any{
@@ -53,11 +56,12 @@ func TestSocketMode(t *testing.T) {
 			return bot.Reply{Title: "page 2 for " + req.User.ID, ReplaceOriginal: true, Visibility: bot.InChannel}
 		}
 		return bot.Reply{Title: "answer to " + req.Text, Visibility: bot.InChannel}
-	}), bot.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: f.GetAPIURL()}, d, nil, WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	counted := &countingSubmitter{inner: d}
+	a, err := New(Config{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: f.GetAPIURL()}, counted, openBolt(t, time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +72,7 @@ func TestSocketMode(t *testing.T) {
 	go func() { done <- a.Start(ctx) }()
 
 	got := map[string]map[string]any{}
-	for len(got) < 4 {
+	for n := 0; n < 5; n++ { // env-cmd twice: a redelivery is acked too
 		select {
 		case m := <-acks:
 			id, _ := m["envelope_id"].(string)
@@ -97,6 +101,11 @@ func TestSocketMode(t *testing.T) {
 	}
 	if c := answers["/hooks/click"]; !strings.Contains(c.text(), "page 2 for U2") || c.JSON["replace_original"] != true {
 		t.Errorf("click answer %v", c.JSON)
+	}
+	// Envelopes are handled in order, so once the click (sent after the
+	// redelivery) was submitted, the redelivery has been dealt with.
+	if n := counted.n.Load(); n != 2 {
+		t.Errorf("%d requests submitted, want 2 (the redelivered command dropped)", n)
 	}
 	cancel()
 	for _, ch := range []chan error{done, dispDone} {
@@ -127,4 +136,14 @@ func wsServe(conn *websocket.Conn, envelopes []map[string]any, acks chan<- map[s
 		}
 		acks <- m
 	}
+}
+
+type countingSubmitter struct {
+	inner Submitter
+	n     atomic.Int32
+}
+
+func (c *countingSubmitter) Submit(ctx context.Context, r bot.Request) error {
+	c.n.Add(1)
+	return c.inner.Submit(ctx, r)
 }

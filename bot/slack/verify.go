@@ -76,7 +76,9 @@ func (v verifier) verify(ctx context.Context, h http.Header, body []byte, now ti
 		return ErrBadSignature
 	}
 	// Only a verified request reaches the guard, so strangers cannot fill it.
-	seen, err := v.guard.SeenBefore(ctx, "slack:"+ts+":"+hexSig, replayTTL)
+	// The key is the decoded signature re-encoded: hex is case-insensitive,
+	// and an upper-cased copy must not pass as a new request.
+	seen, err := v.guard.SeenBefore(ctx, "slack:"+ts+":"+hex.EncodeToString(got), replayTTL)
 	if err != nil {
 		return fmt.Errorf("slack: replay guard: %w", err)
 	}

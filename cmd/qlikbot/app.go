@@ -47,8 +47,10 @@ type app struct {
 // newApp builds every part from cfg. It does no network I/O beyond
 // starting the in-process simulator and binding the HTTP listener, so a
 // bad setting fails here, before anything runs.
-func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) (a *app, err error) {
-	a = &app{cfg: cfg, log: log, metrics: newMetrics(), stderr: stderr}
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) (_ *app, err error) {
+	// a is not the named result: "return nil, err" must not nil it before
+	// the deferred close releases what was built.
+	a := &app{cfg: cfg, log: log, metrics: newMetrics(), stderr: stderr}
 	defer func() {
 		if err != nil {
 			a.close()

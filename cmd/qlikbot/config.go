@@ -31,7 +31,7 @@ type Config struct {
 	QlikUser        string            `envconfig:"QLIK_USER" default:"INTERNAL\\sa_api" desc:"X-Qlik-User identity for QRS calls, as DIR\\ID"`
 	QlikTimeout     time.Duration     `envconfig:"QLIK_TIMEOUT" default:"10s" desc:"timeout of one Qlik call"`
 	QlikConcurrency int               `envconfig:"QLIK_CONCURRENCY" default:"16" desc:"Qlik calls in flight at most"`
-	QlikRPS         float64           `envconfig:"QLIK_RPS" default:"50" desc:"Qlik calls per second at most"`
+	QlikRPS         float64           `envconfig:"QLIK_RPS" default:"100" desc:"Qlik calls per second at most"`
 	QlikTopologyTTL time.Duration     `envconfig:"QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
 	QlikResolve     map[string]string `envconfig:"QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host:address,host2:address2"`
 

@@ -11,8 +11,11 @@ import (
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
-// Delete scenario: 1,000 sessions on 10 virtual proxies x 2 nodes, every
-// call 20 ms, the client limited to 200 requests per second.
+// Delete scenario of the Qlik client alone (package qlik's
+// BenchmarkDelete1000): 1,000 sessions on 10 virtual proxies x 2 nodes,
+// every call 20 ms, the client limited to 200 requests per second. The
+// printed delete figures come from cmd/qlikbench/botbench, through an
+// approved kick with the same limits.
 const (
 	DeleteSessions = 1000
 	DeleteRPS      = 200
@@ -35,13 +38,9 @@ func StartDeleteSite() (*DeleteSite, error) {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}
 	sim.SetFaultAll(qliksim.Fault{Latency: DeleteLatency})
-	c, err := qlik.New(qlik.Config{
-		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
-		Resolve:           sim.Resolve(),
-		RequestsPerSecond: DeleteRPS,
-		Logger:            slog.New(slog.DiscardHandler),
-	})
+	cfg := ClientConfig(sim)
+	cfg.RequestsPerSecond = DeleteRPS
+	c, err := qlik.New(cfg)
 	if err != nil {
 		sim.Close()
 		return nil, err
@@ -106,27 +105,4 @@ func (d *DeleteSite) Run(ctx context.Context, ts []qlik.DeleteTarget) (time.Dura
 		return 0, 0, fmt.Errorf("%d DELETEs for %d sessions", len(reqs), len(ts))
 	}
 	return elapsed, PeakPerSecond(reqs), nil
-}
-
-func measureDelete(ctx context.Context, _ Options) ([]Figure, error) {
-	d, err := StartDeleteSite()
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	ts, err := d.Targets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(ts) != DeleteSessions {
-		return nil, fmt.Errorf("site holds %d sessions, want %d", len(ts), DeleteSessions)
-	}
-	elapsed, peak, err := d.Run(ctx, ts)
-	if err != nil {
-		return nil, err
-	}
-	return []Figure{
-		{Key: "delete_1000_seconds", Label: "time to delete 1,000 sessions", Value: elapsed.Seconds(), Unit: "s"},
-		{Key: "delete_peak_rps", Label: "peak requests in any 1 s window (limit 200)", Value: float64(peak), Unit: "req/s"},
-	}, nil
 }

@@ -15,38 +15,70 @@ import (
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
-// ListSite is a generated site of 30 virtual proxies on 2 nodes (60 pairs)
-// where every call takes Latency, with our client and a serial baseline.
+// ListSize sizes a generated list site. Users is large enough that the
+// 5-session licence limit never refuses a generated session.
+type ListSize struct {
+	VirtualProxies, Nodes, Sessions, Users int
+	Latency                                time.Duration // of every simulated call
+}
+
+// The list sites. StandardList is the foundation issue's scenario;
+// LargeList the 10,000-session one. The Short ones are for CI smoke runs.
+var (
+	StandardList   = ListSize{VirtualProxies: 30, Nodes: 2, Sessions: 300, Users: 100, Latency: 50 * time.Millisecond}
+	LargeList      = ListSize{VirtualProxies: 100, Nodes: 4, Sessions: 10000, Users: 2500, Latency: 50 * time.Millisecond}
+	ShortList      = ListSize{VirtualProxies: 10, Nodes: 2, Sessions: 100, Users: 50, Latency: 10 * time.Millisecond}
+	ShortLargeList = ListSize{VirtualProxies: 20, Nodes: 2, Sessions: 1000, Users: 250, Latency: 10 * time.Millisecond}
+)
+
+// Pairs is the number of (virtual proxy, node) pairs: one QPS call each.
+func (s ListSize) Pairs() int { return s.VirtualProxies * s.Nodes }
+
+func (s ListSize) String() string {
+	return fmt.Sprintf("%d virtual proxies x %d nodes, %d sessions, %s per call", s.VirtualProxies, s.Nodes, s.Sessions, s.Latency)
+}
+
+// ListLatency is the simulated time of every call in the standard list
+// scenario.
+const ListLatency = 50 * time.Millisecond
+
+// listConcurrency and listRPS are the client's limits in the list
+// scenarios: wide enough that the fan-out, not the limiter, is measured.
+const (
+	listConcurrency = 32
+	listRPS         = 1000
+)
+
+// ListSite is a generated site where every call takes Latency, with our
+// client and a serial baseline.
 type ListSite struct {
 	Sim    *qliksim.Server
 	Client *qlik.Client
 	Pairs  int
+	Size   ListSize
 
 	cfg    qlik.Config
 	serial *http.Client
 }
 
-// ListLatency is the simulated time of every call in the list scenario.
-const ListLatency = 50 * time.Millisecond
+// StartListSite starts the standard site (30 virtual proxies on 2 nodes,
+// 60 pairs) and both clients. Close it when done.
+func StartListSite() (*ListSite, error) { return StartListSiteSized(StandardList) }
 
-// StartListSite starts the simulator and both clients. Close it when done.
-func StartListSite() (*ListSite, error) {
+// StartListSiteSized starts a site of the given size and both clients.
+func StartListSiteSized(size ListSize) (*ListSite, error) {
 	sim, err := qliksim.Start(
-		qliksim.WithLab(qliksim.Generate(qliksim.GenOptions{Users: 100, Sessions: 300, VirtualProxies: 30, Nodes: 2, Seed: 1})),
+		qliksim.WithLab(qliksim.Generate(qliksim.GenOptions{Users: size.Users, Sessions: size.Sessions,
+			VirtualProxies: size.VirtualProxies, Nodes: size.Nodes, Seed: 1})),
 		qliksim.WithLogger(slog.New(slog.DiscardHandler)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}
-	sim.SetFaultAll(qliksim.Fault{Latency: ListLatency})
-	cfg := qlik.Config{
-		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
-		Resolve:           sim.Resolve(),
-		Concurrency:       32, // 60 pairs in two waves: QRS + 2 round trips cold
-		RequestsPerSecond: 1000,
-		Logger:            slog.New(slog.DiscardHandler),
-	}
+	sim.SetFaultAll(qliksim.Fault{Latency: size.Latency})
+	cfg := ClientConfig(sim)
+	cfg.Concurrency = listConcurrency // 60 pairs in two waves: QRS + 2 round trips cold
+	cfg.RequestsPerSecond = listRPS
 	c, err := qlik.New(cfg)
 	if err != nil {
 		sim.Close()
@@ -57,7 +89,7 @@ func StartListSite() (*ListSite, error) {
 		sim.Close()
 		return nil, err
 	}
-	return &ListSite{Sim: sim, Client: c, Pairs: 60, cfg: cfg, serial: &http.Client{Transport: tr}}, nil
+	return &ListSite{Sim: sim, Client: c, Pairs: size.Pairs(), Size: size, cfg: cfg, serial: &http.Client{Transport: tr}}, nil
 }
 
 // Close stops the clients and the simulator.
@@ -74,8 +106,10 @@ func (s *ListSite) Cold(ctx context.Context) (int, error) {
 }
 
 // Warm lists every session with the cached topology.
-func (s *ListSite) Warm(ctx context.Context) (int, error) {
-	l, err := s.Client.Sessions(ctx, qlik.Selection{})
+func (s *ListSite) Warm(ctx context.Context) (int, error) { return listAll(ctx, s.Client) }
+
+func listAll(ctx context.Context, c *qlik.Client) (int, error) {
+	l, err := c.Sessions(ctx, qlik.Selection{})
 	if err != nil {
 		return 0, err
 	}
@@ -142,49 +176,55 @@ func (s *ListSite) get(ctx context.Context, u string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// timeList runs f runs times and returns the median. With warmup it runs
+// f once first, untimed, so connections are open.
+func timeList(ctx context.Context, name string, want, runs int, warmup bool, f func(context.Context) (int, error)) (time.Duration, error) {
+	if warmup {
+		if _, err := f(ctx); err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	ds := make([]time.Duration, runs)
+	for i := range ds {
+		start := time.Now()
+		n, err := f(ctx)
+		ds[i] = time.Since(start)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+		if n != want {
+			return 0, fmt.Errorf("%s listed %d sessions, want %d", name, n, want)
+		}
+	}
+	return Median(ds), nil
+}
+
 func measureList(ctx context.Context, o Options) ([]Figure, error) {
-	site, err := StartListSite()
+	size := StandardList
+	if o.Short {
+		size = ShortList
+	}
+	site, err := StartListSiteSized(size)
 	if err != nil {
 		return nil, err
 	}
 	defer site.Close()
-	want := 300
-	timeIt := func(name string, runs int, warmup bool, f func(context.Context) (int, error)) (time.Duration, error) {
-		if warmup { // open the connections once; every variant then runs warm
-			if _, err := f(ctx); err != nil {
-				return 0, fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		ds := make([]time.Duration, runs)
-		for i := range ds {
-			start := time.Now()
-			n, err := f(ctx)
-			ds[i] = time.Since(start)
-			if err != nil {
-				return 0, fmt.Errorf("%s: %w", name, err)
-			}
-			if n != want {
-				return 0, fmt.Errorf("%s listed %d sessions, want %d", name, n, want)
-			}
-		}
-		return median(ds), nil
-	}
-	serial, err := timeIt("serial", (o.runs()+1)/2, false, site.Serial) // 3 s each: fewer runs
+	serial, err := timeList(ctx, "serial", size.Sessions, (o.runs()+1)/2, false, site.Serial) // 3 s each: fewer runs
 	if err != nil {
 		return nil, err
 	}
-	cold, err := timeIt("cold", o.runs(), true, site.Cold)
+	cold, err := timeList(ctx, "cold", size.Sessions, o.runs(), true, site.Cold)
 	if err != nil {
 		return nil, err
 	}
-	warm, err := timeIt("warm", o.runs(), true, site.Warm)
+	warm, err := timeList(ctx, "warm", size.Sessions, o.runs(), true, site.Warm)
 	if err != nil {
 		return nil, err
 	}
 	return []Figure{
-		{Key: "list_serial_ms", Label: "serial, Ctrl-Q style (median)", Value: ms(serial), Unit: "ms"},
-		{Key: "list_cold_ms", Label: "qlik client, topology read (median)", Value: ms(cold), Unit: "ms"},
-		{Key: "list_warm_ms", Label: "qlik client, cached topology (median)", Value: ms(warm), Unit: "ms"},
+		{Key: "list_serial_ms", Label: "serial, Ctrl-Q style (median)", Value: MS(serial), Unit: "ms"},
+		{Key: "list_cold_ms", Label: "qlik client, topology read (median)", Value: MS(cold), Unit: "ms"},
+		{Key: "list_warm_ms", Label: "qlik client, cached topology (median)", Value: MS(warm), Unit: "ms"},
 		{Key: "list_speedup_cold", Label: "speed-up, cold", Value: float64(serial) / float64(cold), Unit: "x"},
 		{Key: "list_speedup_warm", Label: "speed-up, warm", Value: float64(serial) / float64(warm), Unit: "x"},
 	}, nil

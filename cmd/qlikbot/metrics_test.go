@@ -1,0 +1,153 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
+)
+
+// scrapeResult is one parsed /metrics answer.
+type scrapeResult map[string]*dto.MetricFamily
+
+// scrape reads /metrics over HTTP, as Prometheus would.
+func scrape(t *testing.T, base string) scrapeResult {
+	t.Helper()
+	resp, body := get(t, base+"/metrics")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v\n%s", err, body)
+	}
+	return fams
+}
+
+// sum adds up the family's samples whose labels include want (a counter's
+// value, a histogram's count).
+func (s scrapeResult) sum(name string, want map[string]string) float64 {
+	f, ok := s[name]
+	if !ok {
+		return 0
+	}
+	var total float64
+next:
+	for _, m := range f.GetMetric() {
+		for k, v := range want {
+			found := false
+			for _, l := range m.GetLabel() {
+				if l.GetName() == k && l.GetValue() == v {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			total += m.GetCounter().GetValue()
+		case m.Histogram != nil:
+			total += float64(m.GetHistogram().GetSampleCount())
+		case m.Gauge != nil:
+			total += m.GetGauge().GetValue()
+		}
+	}
+	return total
+}
+
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return resp, string(b)
+}
+
+// TestMetricsAfterE2E runs commands through a whole app and reads what
+// its HTTP endpoints tell an operator: counters that moved, health, and
+// readiness that follows Qlik.
+func TestMetricsAfterE2E(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, qliksim.WithLab(qliksim.SeedLab()))
+	cfg := simConfig(t, sim, "")
+	cfg.HTTPAddr = "127.0.0.1:0"
+	a := startApp(t, cfg, nil)
+	base := "http://" + a.listener.Addr().String()
+	ctx := t.Context()
+
+	if resp, body := get(t, base+"/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %s %s", resp.Status, body)
+	}
+	if resp, body := get(t, base+"/readyz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz with Qlik and the store up: %s %s", resp.Status, body)
+	}
+	before := scrape(t, base)
+
+	if r := a.ask(ctx, "oncall", "sessions"); r.Kind != bot.Info {
+		t.Fatalf("sessions: %v %q\n%s", r.Kind, r.Title, bot.PlainText(r))
+	}
+	if r := a.click(ctx, "admin", approveButton(t, a.ask(ctx, "lead", "kick finance"))); r.Kind != bot.Success {
+		t.Fatalf("approve: %v %q\n%s", r.Kind, r.Title, bot.PlainText(r))
+	}
+	if r := a.ask(ctx, "oncall", "kick finance"); r.Kind != bot.Denied {
+		t.Fatalf("kick by a viewer: %v %q", r.Kind, r.Title)
+	}
+
+	after := scrape(t, base)
+	moved := []struct {
+		name   string
+		labels map[string]string
+		by     float64 // at least
+	}{
+		{"qlikbot_commands_total", map[string]string{"command": "sessions"}, 1},
+		{"qlikbot_commands_total", map[string]string{"command": "kick", "outcome": "pending"}, 1},
+		{"qlikbot_commands_total", map[string]string{"command": "kick", "outcome": "denied"}, 1},
+		{"qlikbot_commands_total", map[string]string{"command": "approve", "outcome": "success"}, 1},
+		{"qlikbot_qlik_call_duration_seconds", nil, 3}, // topology (2 QRS calls) + session lists + deletes
+		{"qlikbot_qlik_call_duration_seconds", map[string]string{"endpoint": "qps.session.delete"}, 2},
+		{"qlikbot_approvals_total", map[string]string{"decision": "requested"}, 1},
+		{"qlikbot_approvals_total", map[string]string{"decision": "approved"}, 1},
+	}
+	for _, m := range moved {
+		if d := after.sum(m.name, m.labels) - before.sum(m.name, m.labels); d < m.by {
+			t.Errorf("%s%v moved by %v, want at least %v", m.name, m.labels, d, m.by)
+		}
+	}
+	if t.Failed() {
+		_, body := get(t, base+"/metrics")
+		t.Logf("/metrics:\n%s", body)
+	}
+
+	// Qlik gone: not ready, and the answer says why; still healthy.
+	sim.Close()
+	resp, body := get(t, base+"/readyz")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "qlik") {
+		t.Errorf("/readyz with Qlik down: %s %q, want 503 naming qlik", resp.Status, body)
+	}
+	if strings.Contains(body, "store:") {
+		t.Errorf("/readyz blames the store, which is up: %q", body)
+	}
+	if resp, _ := get(t, base+"/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz with Qlik down: %s, want 200 (the process is alive)", resp.Status)
+	}
+}

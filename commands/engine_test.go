@@ -1,0 +1,160 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+func TestClicksAndErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		action *bot.Action
+		text   string
+		user   string
+		kind   bot.Kind
+		want   string
+	}{
+		{name: "approve with a path for id", action: &bot.Action{ID: ActionApprove, Value: "../../etc"}, user: "UADMIN", kind: bot.Usage, want: "does not name an approval"},
+		{name: "approve unknown id", action: &bot.Action{ID: ActionApprove, Value: strings.Repeat("ab", 16)}, user: "UADMIN", kind: bot.Info, want: "unknown or expired"},
+		{name: "unknown button", action: &bot.Action{ID: "x.y"}, user: "UADMIN", kind: bot.Usage, want: "not one of mine"},
+		{name: "run button runs as the clicker", action: &bot.Action{ID: ActionRun, Value: "delete finance " + user1ID}, user: "UVIEWER", kind: bot.Denied, want: "Your id: slack:UVIEWER"},
+		{name: "usage error", text: "sessions --foo", user: "UVIEWER", kind: bot.Usage, want: "Usage: /qlik sessions [PREFIX ...]"},
+		{name: "unknown prefix", text: "sessions nope", user: "UVIEWER", kind: bot.Usage, want: `no virtual proxy has the prefix "nope"; prefixes you may see: default, finance`},
+		{name: "unknown prefix reveals nothing to outsiders", text: "sessions nope", user: "UNOBODY", kind: bot.Usage, want: `prefixes you may see: none`},
+		{name: "unknown prefix for a finance viewer", text: "sessions nope", user: "UFIN", kind: bot.Usage, want: "prefixes you may see: finance\nUsage:"},
+		{name: "unknown host", text: "sessions --proxy nowhere.example.com", user: "UVIEWER", kind: bot.Usage, want: "the proxy hosts are: " + central + ", " + dev1},
+		{name: "help", text: "help", user: "UNOBODY", kind: bot.Info, want: "qlikbot commands"},
+		{name: "help kick", text: "help kick", user: "UNOBODY", kind: bot.Info, want: `Example: /qlik kick --user LAB\testuser_1`},
+		{name: "nothing to kick", text: "kick dev", user: "UADMIN", kind: bot.Info, want: "No sessions to end"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{})
+			r := e.eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: tc.user}, Channel: "C1", Text: tc.text, Action: tc.action})
+			if r.Kind != tc.kind || !strings.Contains(joined(r), tc.want) {
+				t.Fatalf("kind %v, want %v; text lacks %q:\n%s", r.Kind, tc.kind, tc.want, joined(r))
+			}
+			if tc.kind == bot.Usage && r.Visibility != bot.Ephemeral {
+				t.Errorf("usage reply not ephemeral")
+			}
+			if len(e.deletes()) != 0 || (tc.kind == bot.Usage && len(e.qpsCalls()) != 0) {
+				t.Errorf("Qlik touched: DELETEs %d, QPS calls %d", len(e.deletes()), len(e.qpsCalls()))
+			}
+		})
+	}
+}
+
+func TestQlikDownIsAnErrorWithoutSecrets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	e.sim.Close()
+	r := e.ask(t, "UADMIN", "sessions finance")
+	if r.Kind != bot.Error || r.Visibility != bot.Ephemeral {
+		t.Fatalf("kind %v: %s", r.Kind, joined(r))
+	}
+	s := joined(r)
+	if strings.Contains(s, "PRIVATE KEY") || strings.Contains(s, "goroutine") || strings.Contains(s, string(e.sim.KeyPEM())) {
+		t.Errorf("error reply leaks: %s", s)
+	}
+	if !strings.Contains(s, central) {
+		t.Errorf("error does not say which host failed: %s", s)
+	}
+}
+
+// failingStore fails every audit write: actions still happen, the
+// failure is logged, not shown as success of anything.
+type failingStore struct{ Store }
+
+func (failingStore) AppendAudit(context.Context, store.Event) error {
+	return errors.New("disk full")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestAuditFailureDoesNotLoseTheDeletion(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	var logs syncBuffer
+	eng, err := New(e.client, failingStore{e.st}, authz.NewStatic(e.pol), WithClock(e.clk.Now),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN"}, Channel: "C1", Text: "delete finance " + user1ID})
+	if r.Kind != bot.Success || sessionCount(e) != 4 {
+		t.Fatalf("delete with a broken audit trail: %v %s; sessions %d", r.Kind, joined(r), sessionCount(e))
+	}
+	if l := logs.String(); !strings.Contains(l, "AUDIT WRITE FAILED") || !strings.Contains(l, "disk full") || !strings.Contains(l, "action=delete") {
+		t.Errorf("audit failure not logged loudly:\n%s", l)
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	pol := authz.NewStatic(e.pol)
+	cases := []struct {
+		name string
+		q    Qlik
+		st   Store
+		pol  Policies
+		opts []Option
+		ok   bool
+	}{
+		{"defaults", e.client, e.st, pol, nil, true},
+		{"no qlik", nil, e.st, pol, nil, false},
+		{"no store", e.client, nil, pol, nil, false},
+		{"no policies", e.client, e.st, nil, nil, false},
+		{"page size 0", e.client, e.st, pol, []Option{WithPageSize(0)}, false},
+		{"page size 101", e.client, e.st, pol, []Option{WithPageSize(101)}, false},
+		{"nil clock", e.client, e.st, pol, []Option{WithClock(nil)}, false},
+		{"nil logger", e.client, e.st, pol, []Option{WithLogger(nil)}, false},
+		{"all set", e.client, e.st, pol, []Option{WithPageSize(100), WithCommandName("/qs"), WithLogger(slog.New(slog.DiscardHandler)), WithObserver(nil)}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			eng, err := New(tc.q, tc.st, tc.pol, tc.opts...)
+			if (err == nil) != tc.ok || (eng != nil) != tc.ok {
+				t.Fatalf("New: %v, %v; want ok=%v", eng, err, tc.ok)
+			}
+		})
+	}
+	eng, err := New(e.client, e.st, pol, WithCommandName("/qs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := eng.Handle(t.Context(), bot.Request{Platform: bot.Console, User: bot.User{ID: "x"}, Text: "kick"})
+	if r.Kind != bot.Usage || !strings.Contains(joined(r), "Usage: /qs kick PREFIX") {
+		t.Errorf("usage with command name: %s", joined(r))
+	}
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Errorf("New or a usage error talked to Qlik: %d requests", n)
+	}
+}
