@@ -119,6 +119,10 @@ func (s *session) click(n int, actor bot.User) {
 		// Chat platforms ask before sending such a click; so do we.
 		s.c.printf("%s Type y to confirm: ", b.Confirm)
 		answer, ok := s.next()
+		if ok && !s.c.interactive {
+			// A terminal echoes the answer; a script's must be printed.
+			s.c.printf("%s\n", strings.TrimSpace(answer))
+		}
 		if !ok || !isYes(answer) {
 			s.c.printf("cancelled\n")
 			return

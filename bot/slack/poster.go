@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -110,10 +111,21 @@ func (p *poster) toResponseURL(ctx context.Context, channel, responseURL string,
 		}
 		opts = append(opts, slack.MsgOptionResponseURL(responseURL, rt))
 	}
-	return p.retry(ctx, "response_url", func(ctx context.Context) error {
+	err := p.retry(ctx, "response_url", func(ctx context.Context) error {
 		_, _, err := p.api.PostMessageContext(ctx, channel, opts...)
 		return err
 	})
+	return scrubURL("response_url", err)
+}
+
+// scrubURL drops the URL from a transport error: a response_url or an
+// upload URL lets anyone holding it post, so it stays out of logs.
+func scrubURL(what string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, what, ue.Err)
+	}
+	return err
 }
 
 // postMessage posts to a channel with the bot token and returns the
@@ -179,7 +191,7 @@ func (p *poster) upload(ctx context.Context, channel string, f bot.File) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("upload %s to %s: %w", f.Name, channel, err)
+		return fmt.Errorf("upload %s to %s: %w", f.Name, channel, scrubURL("upload", err))
 	}
 	return nil
 }

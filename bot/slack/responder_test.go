@@ -1,10 +1,12 @@
 package slackbot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -220,3 +222,74 @@ func TestRetryGivesUpOnlyWithContext(t *testing.T) {
 var errRateLimited error = &slack.RateLimitedError{RetryAfter: time.Second}
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestNoURLInLogs: a response_url is a bearer capability; a failed post
+// must not write it to the log or the returned error.
+func TestNoURLInLogs(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-secret-token", SigningSecret: "s", APIURL: f.GetAPIURL()},
+		newRecorder(), neverSeen{}, WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := f.hookURL("T1/B2/secret-hook-path")
+	f.Stop() // every call now fails in the transport
+	r := a.newResponder(bot.Request{ID: "r1", User: bot.User{ID: "U1"}, Channel: "C1", ReceivedAt: time.Now()}, hook, messageRef{})
+	err = r.Respond(t.Context(), bot.Reply{Title: "x"})
+	if err == nil {
+		t.Fatal("Respond succeeded against a stopped server")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range []string{err.Error(), logs.String()} {
+		if strings.Contains(s, "secret-hook-path") || strings.Contains(s, "secret-token") {
+			t.Errorf("leaked: %s", s)
+		}
+	}
+	if !strings.Contains(logs.String(), "response_url failed") {
+		t.Errorf("the failure was not logged: %s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestTrustedResponseURL(t *testing.T) {
+	t.Parallel()
+	api, _ := url.Parse("http://127.0.0.1:8080/api/")
+	tests := []struct {
+		url  string
+		want bool
+	}{
+		{"https://hooks.slack.com/commands/T1/1/x", true},
+		{"https://hooks.slack.com/actions/T1/2/y", true},
+		{"http://hooks.slack.com/commands/T1/1/x", false},
+		{"https://hooks.slack.com.evil.example/x", false},
+		{"https://evilslack.com/x", false},
+		{"https://user:pw@hooks.slack.com/x", false},
+		{"http://127.0.0.1:8080/hooks/x", true},
+		{"http://127.0.0.1:8081/hooks/x", false},
+		{"https://127.0.0.1:8080/hooks/x", false},
+		{"/relative", false},
+		{"::", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			t.Parallel()
+			if got := trustedResponseURL(tc.url, api); got != tc.want {
+				t.Errorf("trustedResponseURL(%q) = %v, want %v", tc.url, got, tc.want)
+			}
+		})
+	}
+}

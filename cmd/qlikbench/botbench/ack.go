@@ -1,0 +1,136 @@
+package botbench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
+)
+
+// slackDeadline is how long Slack waits for an ack.
+const slackDeadline = 3 * time.Second
+
+// ackScenario: Commands concurrent signed /qlik sessions commands while
+// every Qlik call takes Latency. The dispatcher and the Qlik client are
+// sized to work them all at once, so every command gets its real answer.
+type ackScenario struct {
+	Commands int
+	Latency  time.Duration
+	Sessions int // on the site, one virtual proxy on one node
+}
+
+func ackSize(o qlikbench.Options) ackScenario {
+	if o.Short {
+		return ackScenario{Commands: 20, Latency: time.Second, Sessions: 10}
+	}
+	return ackScenario{Commands: 200, Latency: 5 * time.Second, Sessions: 10}
+}
+
+func (a ackScenario) String() string {
+	return fmt.Sprintf("Slack HTTP mode: %d concurrent signed /qlik sessions, every Qlik call %s (dispatcher %d workers, Qlik client %d in flight)",
+		a.Commands, a.Latency, a.Commands, a.Commands)
+}
+
+// AckResult is one run of the ack scenario.
+type AckResult struct {
+	Acks     []time.Duration // sorted
+	Answered int             // real session lists posted to the response_urls
+	Answers  time.Duration   // from the first POST to the last answer
+}
+
+// RunAck runs the ack scenario once: it starts the simulator and the bot,
+// POSTs the commands at once, waits (bounded) for every answer at the
+// fake Slack and checks each is the session list.
+func RunAck(ctx context.Context, a ackScenario) (AckResult, error) {
+	lab := qliksim.Generate(qliksim.GenOptions{Users: a.Sessions, Sessions: a.Sessions, VirtualProxies: 1, Nodes: 1, Seed: 5})
+	sim, err := qliksim.Start(qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return AckResult{}, fmt.Errorf("start simulator: %w", err)
+	}
+	defer sim.Close()
+	sim.SetFaultAll(qliksim.Fault{Latency: a.Latency})
+	qcfg := qlikbench.ClientConfig(sim)
+	qcfg.Concurrency, qcfg.RequestsPerSecond = a.Commands, 1000
+	users := slackUsers(a.Commands)
+	b, err := startSlackBot(qcfg, policyYAML(grant{"viewer", subjects(bot.Slack, users)}), a.Commands, a.Commands)
+	if err != nil {
+		return AckResult{}, err
+	}
+	defer b.close()
+
+	acks := make([]time.Duration, a.Commands)
+	errs := make([]error, a.Commands)
+	ready := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range a.Commands {
+		wg.Go(func() {
+			<-ready
+			acks[i], errs[i] = b.command(ctx, users[i], fmt.Sprintf("CBENCH%05d", i+1), "sessions", strconvI(i))
+		})
+	}
+	start := time.Now()
+	close(ready)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return AckResult{}, err
+		}
+	}
+	wait, cancel := context.WithTimeoutCause(ctx, 4*a.Latency+time.Minute,
+		fmt.Errorf("%w: not every command was answered at the fake Slack", errNoAnswer))
+	defer cancel()
+	if err := b.fake.waitFor(wait, func() bool { return len(b.fake.hooks) >= a.Commands }); err != nil {
+		return AckResult{}, err
+	}
+	res := AckResult{Answers: time.Since(start)}
+	want := fmt.Sprintf("Total sessions: %d", a.Sessions)
+	for _, p := range b.fake.posts() {
+		if strings.Contains(p.Text, want) && p.Type == "in_channel" {
+			res.Answered++
+		}
+	}
+	if res.Answered != a.Commands {
+		return AckResult{}, fmt.Errorf("%d of %d answers were the session list (want %q in each)", res.Answered, a.Commands, want)
+	}
+	slices.Sort(acks)
+	res.Acks = acks
+	return res, nil
+}
+
+func strconvI(i int) string { return fmt.Sprintf("h%05d", i) }
+
+// percentile is the nearest-rank p-th percentile of sorted ds.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(p/100*float64(len(sorted)) + 0.999999)
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+func measureAck(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure, error) {
+	a := ackSize(o)
+	r, err := RunAck(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	over := len(r.Acks) - slices.IndexFunc(r.Acks, func(d time.Duration) bool { return d >= slackDeadline })
+	if over > len(r.Acks) { // IndexFunc found none
+		over = 0
+	}
+	return []qlikbench.Figure{
+		{Key: "ack_p50_ms", Label: "ack, median", Value: qlikbench.MS(percentile(r.Acks, 50)), Unit: "ms"},
+		{Key: "ack_p99_ms", Label: "ack, 99th percentile", Value: qlikbench.MS(percentile(r.Acks, 99)), Unit: "ms"},
+		{Key: "ack_max_ms", Label: "ack, slowest", Value: qlikbench.MS(r.Acks[len(r.Acks)-1]), Unit: "ms"},
+		{Key: "ack_over_3s", Label: "acks at or over Slack's 3 s deadline", Value: float64(over), Unit: "acks"},
+		{Key: "ack_answered", Label: "commands answered with the session list", Value: float64(r.Answered), Unit: "answers"},
+		{Key: "ack_answers_s", Label: "first POST to last answer posted", Value: r.Answers.Seconds(), Unit: "s"},
+	}, nil
+}
