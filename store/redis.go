@@ -48,6 +48,15 @@ func NewRedis(ropts *redis.Options, opts ...Option) (*Redis, error) {
 		return nil, fmt.Errorf("new redis store %s: %w", ropts.Addr, err)
 	}
 	cp := *ropts
+	// go-redis retries a failed command 3 times with a 5 s dial timeout; a
+	// chat user waiting on an audit write during a Redis outage should get
+	// an answer in seconds instead. Settings from the URL win.
+	if cp.DialTimeout == 0 {
+		cp.DialTimeout = 2 * time.Second
+	}
+	if cp.MaxRetries == 0 {
+		cp.MaxRetries = 1
+	}
 	if cp.MaintNotificationsConfig == nil {
 		cp.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	}

@@ -211,7 +211,9 @@ func (s *session) read(in io.Reader) {
 // next returns the next input line; false at end of input or when ctx is
 // done.
 func (s *session) next() (string, bool) {
-	if s.eof {
+	if s.eof || s.ctx.Err() != nil {
+		// Checked first: select picks at random when a line is waiting
+		// too, and after a shutdown signal no further line may run.
 		return "", false
 	}
 	select {

@@ -84,6 +84,18 @@ func WithHTTPClient(c *http.Client) Option {
 	}
 }
 
+// WithRateLimitHook calls f each time Slack answers 429, for the chat API
+// rate-limit metric.
+func WithRateLimitHook(f func()) Option {
+	return func(a *Adapter) error {
+		if f == nil {
+			return errors.New("slack: nil rate-limit hook")
+		}
+		a.onRateLimited = f
+		return nil
+	}
+}
+
 // Adapter is the Slack connection. It is safe for concurrent use.
 type Adapter struct {
 	cfg        Config
@@ -96,6 +108,8 @@ type Adapter struct {
 	post       *poster
 	apiOrigin  *url.URL
 	users      *userCache // nil: no e-mail lookups
+	// onRateLimited, when set, is told of every 429 (metrics).
+	onRateLimited func()
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -148,6 +162,7 @@ func New(cfg Config, sub Submitter, guard ReplayGuard, opts ...Option) (*Adapter
 	}
 	a.api = slack.New(cfg.BotToken.Reveal(), sopts...)
 	a.post = newPoster(a.api, a.log)
+	a.post.onLimited = a.onRateLimited
 	return a, nil
 }
 

@@ -37,6 +37,8 @@ type poster struct {
 	// limit and burst pace each channel; tests of other things lift them.
 	limit rate.Limit
 	burst int
+	// onLimited, when set, is told of every 429 (metrics).
+	onLimited func()
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -54,6 +56,9 @@ func (p *poster) retry(ctx context.Context, what string, fn func(ctx context.Con
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) {
 			return err
+		}
+		if p.onLimited != nil {
+			p.onLimited()
 		}
 		wait := rl.RetryAfter
 		if wait <= 0 {

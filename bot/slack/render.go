@@ -73,7 +73,17 @@ func render(r bot.Reply) ([]slack.Block, string) {
 	if len(blocks) > maxBlocks { // cannot happen with the per-part caps; kept as the last line of defence
 		blocks = blocks[:maxBlocks]
 	}
-	return blocks, truncate(bot.PlainText(r), maxMessageText)
+	return blocks, fallbackText(r)
+}
+
+// fallbackText is the message's text field: what notifications and
+// clients without Block Kit show. The blocks carry the table, chart and
+// buttons, so it is the title, summary and warnings only; rendering a
+// 10,000-row table as text just to cut it to 40,000 characters dominated
+// the cost of large replies.
+func fallbackText(r bot.Reply) string {
+	r.Table, r.Chart, r.Buttons = nil, nil, nil
+	return truncate(bot.PlainText(r), maxMessageText)
 }
 
 // summaryBlocks packs summary lines into as few sections as the 3000-char

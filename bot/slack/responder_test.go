@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,7 +125,12 @@ func TestResponder(t *testing.T) {
 		}},
 		{"429 is waited out, not dropped", messageRef{}, false, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, waits *[]time.Duration) {
 			f.rateLimit("/chat.postMessage", 2)
+			var limited atomic.Int32
+			r.post.onLimited = func() { limited.Add(1) }
 			mustRespond(t, r, bot.Reply{Title: "Sessions", Visibility: bot.InChannel})
+			if n := limited.Load(); n != 2 {
+				t.Errorf("rate-limit hook told of %d 429s, want 2", n)
+			}
 			for i, want := range []string{"/chat.postMessage (429)", "/chat.postMessage (429)", "/chat.postMessage"} {
 				if c := f.next(t); c.Path != want {
 					t.Errorf("call %d: %s, want %s", i, c.Path, want)

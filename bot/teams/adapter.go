@@ -76,6 +76,7 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 	a.auth = newValidator(a.keys, cfg.Issuer, cfg.AppID, o.now)
 	tokens := &tokenSource{url: cfg.TokenURL, clientID: cfg.AppID, secret: cfg.AppPassword, client: o.client, now: o.now}
 	a.conn = newConnector(tokens, o.client, log, o.now)
+	a.conn.onRateLimited = o.onRateLimited
 	a.mux = http.NewServeMux()
 	a.mux.HandleFunc("POST /api/messages", a.serveActivity)
 	return a, nil

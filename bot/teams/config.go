@@ -89,6 +89,7 @@ type options struct {
 	now            func() time.Time
 	client         *http.Client
 	invokeDeadline time.Duration
+	onRateLimited  func()
 }
 
 // WithLogger sets the logger (default: discard).
@@ -135,6 +136,18 @@ func WithInvokeDeadline(d time.Duration) Option {
 			return errors.New("WithInvokeDeadline: must be positive")
 		}
 		o.invokeDeadline = d
+		return nil
+	}
+}
+
+// WithRateLimitHook calls f each time the Bot Connector answers 429, for
+// the chat API rate-limit metric.
+func WithRateLimitHook(f func()) Option {
+	return func(o *options) error {
+		if f == nil {
+			return errors.New("WithRateLimitHook: nil func")
+		}
+		o.onRateLimited = f
 		return nil
 	}
 }

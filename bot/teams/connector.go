@@ -70,6 +70,8 @@ type connector struct {
 	mu       sync.Mutex
 	limiters map[conversationRef]*rate.Limiter
 	trusted  map[string]struct{}
+	// onRateLimited, when set, is told of every 429 (metrics).
+	onRateLimited func()
 }
 
 func newConnector(tokens *tokenSource, client *http.Client, log *slog.Logger, now func() time.Time) *connector {
@@ -174,6 +176,9 @@ func (c *connector) send(ctx context.Context, ref conversationRef, method, path 
 				"status", res.status, "attempt", attempt, "body", snippet(res.body))
 			retry = retryable(res.status)
 			wait = res.retryAfter
+			if res.status == http.StatusTooManyRequests && c.onRateLimited != nil {
+				c.onRateLimited()
+			}
 		} else {
 			c.log.WarnContext(ctx, "teams: connector call failed", "method", method, "path", path,
 				"attempt", attempt, "err", err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -104,9 +105,20 @@ func TestConnectorRetries(t *testing.T) {
 			waits := recordSleeps(e.a.conn)
 			e.conn.setScript(tc.script...)
 			e.a.conn.trust(e.conn.serviceURL())
+			var limited atomic.Int32
+			e.a.conn.onRateLimited = func() { limited.Add(1) }
 			ref := conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "a:1"}
 			id, err := e.a.conn.post(t.Context(), ref, "", cardActivity(render(goldenReplies()["outcome"]), "x"))
 			calls := e.conn.recorded()
+			want429 := 0
+			for _, c := range calls {
+				if c.Status == http.StatusTooManyRequests {
+					want429++
+				}
+			}
+			if int(limited.Load()) != want429 {
+				t.Errorf("rate-limit hook told of %d 429s, connector sent %d", limited.Load(), want429)
+			}
 			if len(calls) != tc.wantCalls {
 				t.Fatalf("connector saw %d calls, want %d", len(calls), tc.wantCalls)
 			}

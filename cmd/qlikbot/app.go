@@ -65,7 +65,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	if err := a.buildAuthz(); err != nil {
 		return nil, err
 	}
-	a.engine, err = commands.New(a.qlik, a.store, a.authz,
+	a.engine, err = commands.New(observedQlik{a.qlik, a.metrics}, a.store, a.authz,
 		commands.WithLogger(log.With("component", "commands")),
 		commands.WithPageSize(cfg.PageSize),
 		commands.WithObserver(a.metrics.observeCommand))
@@ -103,7 +103,7 @@ func (a *app) buildQlik() error {
 		RequestsPerSecond:  cfg.QlikRPS,
 		TopologyTTL:        cfg.QlikTopologyTTL,
 		Resolve:            cfg.QlikResolve,
-		Logger:             a.log.With("component", "qlik"),
+		Logger:             a.log,
 		Observe:            a.metrics.observeQlik,
 	}
 	qc.UserDirectory, qc.UserID, _ = splitQlikUser(cfg.QlikUser) // validated in loadConfig
@@ -155,7 +155,7 @@ func (a *app) buildAuthz() error {
 		fmt.Fprintln(a.stderr, "qlikbot: QLIKBOT_POLICY is not set: using the demo policy (console users oncall, lead, admin)")
 		return nil
 	}
-	az, err := authz.NewAuthorizer(a.cfg.Policy, authz.WithLogger(a.log.With("component", "authz")))
+	az, err := authz.NewAuthorizer(a.cfg.Policy, authz.WithLogger(a.log))
 	if err != nil {
 		return configErr("QLIKBOT_POLICY: %v", err)
 	}
@@ -166,13 +166,19 @@ func (a *app) buildAuthz() error {
 func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 	cfg := a.cfg
 	if cfg.SlackMode != "" {
+		slackOpts := []slackbot.Option{slackbot.WithLogger(a.log),
+			slackbot.WithRateLimitHook(a.metrics.chatRateLimited(bot.Slack))}
+		if cfg.SlackEmailCache > 0 {
+			slackOpts = append(slackOpts, slackbot.WithUserEmails(cfg.SlackEmailCache))
+		}
 		s, err := slackbot.New(slackbot.Config{
 			Mode:          cfg.SlackMode,
 			BotToken:      cfg.SlackBotToken,
 			AppToken:      cfg.SlackAppToken,
 			SigningSecret: cfg.SlackSigningSecret,
 			APIURL:        cfg.SlackAPIURL,
-		}, a.disp, a.store, slackbot.WithLogger(a.log.With("platform", "slack")))
+			Command:       cfg.SlackCommand,
+		}, a.disp, a.store, slackOpts...)
 		if err != nil {
 			return configErr("%v", err)
 		}
@@ -185,7 +191,8 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 			TenantID:          cfg.TeamsTenantID,
 			OpenIDMetadataURL: cfg.TeamsOpenIDURL,
 			TokenURL:          cfg.TeamsTokenURL,
-		}, a.disp, teams.WithLogger(a.log.With("platform", "teams")))
+		}, a.disp, teams.WithLogger(a.log),
+			teams.WithRateLimitHook(a.metrics.chatRateLimited(bot.Teams)))
 		if err != nil {
 			return configErr("teams: %v", err)
 		}
@@ -197,7 +204,7 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 	c, err := console.New(a.disp, stdin, stdout,
 		console.WithUser(bot.User{ID: cfg.ConsoleUser, Name: cfg.ConsoleUser}),
 		console.WithInteractive(isTerminal(stdin) && isTerminal(stdout)),
-		console.WithLogger(a.log.With("platform", "console")))
+		console.WithLogger(a.log))
 	if err != nil {
 		return configErr("console: %v", err)
 	}

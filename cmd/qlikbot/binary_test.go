@@ -163,14 +163,17 @@ func TestBinaryUsageAndConfigErrors(t *testing.T) {
 			}
 			lines := map[string]string{} // variable -> its usage line
 			for line := range strings.Lines(res.stdout) {
-				if name, _, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, envPrefix+"_") {
+				if name, _, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, envPrefix) {
 					lines[name] = line
 				}
 			}
 			typ := reflect.TypeFor[Config]()
 			for i := range typ.NumField() {
 				f := typ.Field(i)
-				key := envPrefix + "_" + f.Tag.Get("envconfig")
+				key := f.Tag.Get("envconfig")
+				if !strings.HasPrefix(key, envPrefix) {
+					t.Errorf("field %s: variable %q does not start with %s", f.Name, key, envPrefix)
+				}
 				line, ok := lines[key]
 				if !ok {
 					t.Errorf("qlikbot %s does not list %s (field %s)", arg, key, f.Name)
@@ -184,6 +187,18 @@ func TestBinaryUsageAndConfigErrors(t *testing.T) {
 			for key := range lines {
 				t.Errorf("qlikbot %s lists %s, which is not a Config field", arg, key)
 			}
+		}
+	})
+
+	// envconfig also reads a tag's unprefixed name (LOG_LEVEL for
+	// QLIKBOT_LOG_LEVEL) when the prefixed one is unset: qlikbot must not
+	// pick up another program's settings from a shared environment.
+	t.Run("unprefixed variables are ignored", func(t *testing.T) {
+		t.Parallel()
+		res := runBinary(t, cleanEnv("LOG_LEVEL=loud", "SLACK_MODE=rtm", "QLIK_HOST=qlik.example.com",
+			"STORE=mysql://db/x", "WORKERS=0", "HTTP_ADDR=bad address"), "/qlik sessions finance\n")
+		if res.code != 0 || !strings.Contains(res.stdout, "Total sessions") {
+			t.Errorf("exit %d, want 0 and the demo's answer\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 		}
 	})
 

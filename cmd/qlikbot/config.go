@@ -13,56 +13,62 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
-// envPrefix is prepended to every variable: QLIKBOT_QLIK_HOST and so on.
-const envPrefix = "QLIKBOT"
+// envPrefix starts every variable: QLIKBOT_QLIK_HOST and so on. The tags
+// below carry it in full and envconfig runs without a prefix, because with
+// one envconfig falls back to a tag's unprefixed name (LOG_LEVEL, STORE,
+// HTTP_ADDR ...) and would take other programs' settings from a shared
+// environment.
+const envPrefix = "QLIKBOT_"
 
 // Config is every setting qlikbot reads, all from QLIKBOT_* environment
 // variables. The README's configuration reference is generated from the
 // desc and default tags below (see TestREADMEConfigReference).
 type Config struct {
 	// Qlik Sense.
-	QlikHost        string            `envconfig:"QLIK_HOST" desc:"QRS host name of the Qlik Sense central node; empty runs the built-in simulator (demo)"`
-	QlikQRSPort     int               `envconfig:"QLIK_QRS_PORT" default:"4242" desc:"Qlik Repository Service port"`
-	QlikQPSPort     int               `envconfig:"QLIK_QPS_PORT" default:"4243" desc:"Qlik Proxy Service REST port (the same on every node)"`
-	QlikCert        string            `envconfig:"QLIK_CERT" default:"./cert/client.pem" desc:"client certificate exported from the QMC (PEM)"`
-	QlikKey         string            `envconfig:"QLIK_KEY" default:"./cert/client_key.pem" desc:"client certificate key exported from the QMC (PEM)"`
-	QlikRoot        string            `envconfig:"QLIK_ROOT" default:"./cert/root.pem" desc:"root CA exported from the QMC (PEM)"`
-	QlikInsecure    bool              `envconfig:"QLIK_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying the Qlik server certificate (never in production)"`
-	QlikUser        string            `envconfig:"QLIK_USER" default:"INTERNAL\\sa_api" desc:"X-Qlik-User identity for QRS calls, as DIR\\ID"`
-	QlikTimeout     time.Duration     `envconfig:"QLIK_TIMEOUT" default:"10s" desc:"timeout of one Qlik call"`
-	QlikConcurrency int               `envconfig:"QLIK_CONCURRENCY" default:"16" desc:"Qlik calls in flight at most"`
-	QlikRPS         float64           `envconfig:"QLIK_RPS" default:"100" desc:"Qlik calls per second at most"`
-	QlikTopologyTTL time.Duration     `envconfig:"QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
-	QlikResolve     map[string]string `envconfig:"QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host:address,host2:address2"`
+	QlikHost        string            `envconfig:"QLIKBOT_QLIK_HOST" desc:"QRS host name of the Qlik Sense central node; empty runs the built-in simulator (demo)"`
+	QlikQRSPort     int               `envconfig:"QLIKBOT_QLIK_QRS_PORT" default:"4242" desc:"Qlik Repository Service port"`
+	QlikQPSPort     int               `envconfig:"QLIKBOT_QLIK_QPS_PORT" default:"4243" desc:"Qlik Proxy Service REST port (the same on every node)"`
+	QlikCert        string            `envconfig:"QLIKBOT_QLIK_CERT" default:"./cert/client.pem" desc:"client certificate exported from the QMC (PEM)"`
+	QlikKey         string            `envconfig:"QLIKBOT_QLIK_KEY" default:"./cert/client_key.pem" desc:"client certificate key exported from the QMC (PEM)"`
+	QlikRoot        string            `envconfig:"QLIKBOT_QLIK_ROOT" default:"./cert/root.pem" desc:"root CA exported from the QMC (PEM)"`
+	QlikInsecure    bool              `envconfig:"QLIKBOT_QLIK_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying the Qlik server certificate (never in production)"`
+	QlikUser        string            `envconfig:"QLIKBOT_QLIK_USER" default:"INTERNAL\\sa_api" desc:"X-Qlik-User identity for QRS calls, as DIR\\ID"`
+	QlikTimeout     time.Duration     `envconfig:"QLIKBOT_QLIK_TIMEOUT" default:"10s" desc:"timeout of one Qlik call"`
+	QlikConcurrency int               `envconfig:"QLIKBOT_QLIK_CONCURRENCY" default:"16" desc:"Qlik calls in flight at most"`
+	QlikRPS         float64           `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik calls per second at most"`
+	QlikTopologyTTL time.Duration     `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
+	QlikResolve     map[string]string `envconfig:"QLIKBOT_QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host:address,host2:address2"`
 
 	// Who may do what, and where state lives.
-	Policy string `envconfig:"POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST; the demo uses the built-in demo policy"`
-	Store  string `envconfig:"STORE" desc:"state store: bolt:///path/state.db or redis://host:6379/0; default a bolt file qlikbot.db in the working directory (the demo: a temporary file)"`
+	Policy string `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST; the demo uses the built-in demo policy"`
+	Store  string `envconfig:"QLIKBOT_STORE" desc:"state store: bolt:///path/state.db or redis://host:6379/0; default a bolt file qlikbot.db in the working directory (the demo: a temporary file)"`
 
 	// Chat platforms.
-	SlackMode          string     `envconfig:"SLACK_MODE" desc:"Slack connection: socket or http; empty turns Slack off"`
-	SlackBotToken      bot.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"Slack bot token (xoxb-...)"`
-	SlackAppToken      bot.Secret `envconfig:"SLACK_APP_TOKEN" desc:"Slack app-level token for socket mode (xapp-...)"`
-	SlackSigningSecret bot.Secret `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack signing secret for HTTP mode"`
-	SlackAPIURL        string     `envconfig:"SLACK_API_URL" desc:"Slack Web API base URL (tests and proxies); empty is Slack's"`
-	TeamsAppID         string     `envconfig:"TEAMS_APP_ID" desc:"Microsoft App ID of the Azure Bot; empty turns Teams off"`
-	TeamsAppPassword   bot.Secret `envconfig:"TEAMS_APP_PASSWORD" desc:"client secret of the Azure Bot's app registration"`
-	TeamsTenantID      string     `envconfig:"TEAMS_TENANT_ID" desc:"Entra ID tenant of the single-tenant bot"`
-	TeamsOpenIDURL     string     `envconfig:"TEAMS_OPENID_URL" desc:"Bot Framework OpenID metadata URL; empty is Microsoft's"`
-	TeamsTokenURL      string     `envconfig:"TEAMS_TOKEN_URL" desc:"OAuth token endpoint; empty is the tenant's login.microsoftonline.com endpoint"`
-	ConsoleUser        string     `envconfig:"CONSOLE_USER" default:"oncall" desc:"acting user of the console chat (subject console:NAME)"`
+	SlackMode          string        `envconfig:"QLIKBOT_SLACK_MODE" desc:"Slack connection: socket or http; empty turns Slack off"`
+	SlackBotToken      bot.Secret    `envconfig:"QLIKBOT_SLACK_BOT_TOKEN" desc:"Slack bot token (xoxb-...)"`
+	SlackAppToken      bot.Secret    `envconfig:"QLIKBOT_SLACK_APP_TOKEN" desc:"Slack app-level token for socket mode (xapp-...)"`
+	SlackSigningSecret bot.Secret    `envconfig:"QLIKBOT_SLACK_SIGNING_SECRET" desc:"Slack signing secret for HTTP mode"`
+	SlackAPIURL        string        `envconfig:"QLIKBOT_SLACK_API_URL" desc:"Slack Web API base URL (tests and proxies); empty is Slack's"`
+	SlackCommand       string        `envconfig:"QLIKBOT_SLACK_COMMAND" default:"/qlik" desc:"the slash command as defined in the Slack app"`
+	SlackEmailCache    time.Duration `envconfig:"QLIKBOT_SLACK_EMAIL_CACHE" default:"0s" desc:"look up users' e-mail (scope users:read.email) for email: grants and cache it this long; 0 turns lookups off"`
+	TeamsAppID         string        `envconfig:"QLIKBOT_TEAMS_APP_ID" desc:"Microsoft App ID of the Azure Bot; empty turns Teams off"`
+	TeamsAppPassword   bot.Secret    `envconfig:"QLIKBOT_TEAMS_APP_PASSWORD" desc:"client secret of the Azure Bot's app registration"`
+	TeamsTenantID      string        `envconfig:"QLIKBOT_TEAMS_TENANT_ID" desc:"Entra ID tenant of the single-tenant bot"`
+	TeamsOpenIDURL     string        `envconfig:"QLIKBOT_TEAMS_OPENID_URL" desc:"Bot Framework OpenID metadata URL; empty is Microsoft's"`
+	TeamsTokenURL      string        `envconfig:"QLIKBOT_TEAMS_TOKEN_URL" desc:"OAuth token endpoint; empty is the tenant's login.microsoftonline.com endpoint"`
+	ConsoleUser        string        `envconfig:"QLIKBOT_CONSOLE_USER" default:"oncall" desc:"acting user of the console chat (subject console:NAME)"`
 
 	// Serving.
-	HTTPAddr        string        `envconfig:"HTTP_ADDR" desc:"listen address for /healthz, /readyz, /metrics, Slack HTTP mode and Teams; empty is :8080 when a chat platform is on, off for the console"`
-	Workers         int           `envconfig:"WORKERS" default:"8" desc:"requests worked on at once"`
-	QueueSize       int           `envconfig:"QUEUE_SIZE" default:"64" desc:"requests waiting at most before users get a busy reply"`
-	UserRate        float64       `envconfig:"USER_RATE" default:"1" desc:"requests per second one user may make (sustained)"`
-	UserBurst       int           `envconfig:"USER_BURST" default:"5" desc:"requests one user may make in a burst"`
-	RequestTimeout  time.Duration `envconfig:"REQUEST_TIMEOUT" default:"60s" desc:"deadline of one request, Qlik calls included"`
-	PageSize        int           `envconfig:"PAGE_SIZE" default:"50" desc:"table rows per reply page (Slack allows 100)"`
-	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"how long in-flight work may take to finish on SIGTERM"`
-	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat       string        `envconfig:"LOG_FORMAT" default:"auto" desc:"json, text, or auto (text on a terminal, JSON otherwise)"`
+	HTTPAddr        string        `envconfig:"QLIKBOT_HTTP_ADDR" desc:"listen address for /healthz, /readyz, /metrics, Slack HTTP mode and Teams; empty is :8080 when a chat platform is on, off for the console"`
+	Workers         int           `envconfig:"QLIKBOT_WORKERS" default:"8" desc:"requests worked on at once"`
+	QueueSize       int           `envconfig:"QLIKBOT_QUEUE_SIZE" default:"64" desc:"requests waiting at most before users get a busy reply"`
+	UserRate        float64       `envconfig:"QLIKBOT_USER_RATE" default:"1" desc:"requests per second one user may make (sustained)"`
+	UserBurst       int           `envconfig:"QLIKBOT_USER_BURST" default:"5" desc:"requests one user may make in a burst"`
+	RequestTimeout  time.Duration `envconfig:"QLIKBOT_REQUEST_TIMEOUT" default:"60s" desc:"deadline of one request, Qlik calls included"`
+	PageSize        int           `envconfig:"QLIKBOT_PAGE_SIZE" default:"50" desc:"table rows per reply page (Slack allows 100)"`
+	ShutdownTimeout time.Duration `envconfig:"QLIKBOT_SHUTDOWN_TIMEOUT" default:"30s" desc:"how long in-flight work may take to finish on SIGTERM"`
+	LogLevel        string        `envconfig:"QLIKBOT_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat       string        `envconfig:"QLIKBOT_LOG_FORMAT" default:"auto" desc:"json, text, or auto (text on a terminal, JSON otherwise)"`
 }
 
 // errConfig marks a configuration mistake: main prints it and exits 2.
@@ -76,7 +82,7 @@ func configErr(format string, args ...any) error {
 // each other. Every error is one line naming the variable to fix.
 func loadConfig() (Config, error) {
 	var c Config
-	if err := envconfig.Process(envPrefix, &c); err != nil {
+	if err := envconfig.Process("", &c); err != nil {
 		return c, configErr("%v", err)
 	}
 	return c, c.validate()
@@ -109,6 +115,8 @@ func (c Config) validate() error {
 		return configErr("QLIKBOT_USER_RATE and QLIKBOT_USER_BURST must be positive")
 	case c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0:
 		return configErr("QLIKBOT_REQUEST_TIMEOUT and QLIKBOT_SHUTDOWN_TIMEOUT must be positive")
+	case c.SlackEmailCache < 0:
+		return configErr("QLIKBOT_SLACK_EMAIL_CACHE must not be negative")
 	case c.PageSize <= 0 || c.PageSize > 100:
 		return configErr("QLIKBOT_PAGE_SIZE must be between 1 and 100")
 	case c.SlackMode != "" && c.SlackMode != "socket" && c.SlackMode != "http":
@@ -142,7 +150,7 @@ func usage(w io.Writer) error {
 	fmt.Fprintln(tw, "qlikbot: Qlik Sense sessions from Slack, Teams or a console.")
 	fmt.Fprintln(tw, "With nothing configured it runs the console chat against the built-in Qlik simulator.")
 	fmt.Fprintln(tw)
-	err := envconfig.Usagef(envPrefix, &Config{}, tw, "VARIABLE\tDEFAULT\tDESCRIPTION\n{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+	err := envconfig.Usagef("", &Config{}, tw, "VARIABLE\tDEFAULT\tDESCRIPTION\n{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
 	if ferr := tw.Flush(); err == nil {
 		err = ferr
 	}
@@ -151,5 +159,5 @@ func usage(w io.Writer) error {
 
 // markdownReference renders the configuration reference the README carries.
 func markdownReference(w io.Writer) error {
-	return envconfig.Usagef(envPrefix, &Config{}, w, "| Variable | Default | Meaning |\n|---|---|---|\n{{range .}}| `{{usage_key .}}` | {{with usage_default .}}`{{.}}`{{end}} | {{usage_description .}} |\n{{end}}")
+	return envconfig.Usagef("", &Config{}, w, "| Variable | Default | Meaning |\n|---|---|---|\n{{range .}}| `{{usage_key .}}` | {{with usage_default .}}`{{.}}`{{end}} | {{usage_description .}} |\n{{end}}")
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,4 +96,54 @@ func (m *metrics) observeQlik(c qlik.Call) {
 		code = strconv.Itoa(c.Status)
 	}
 	m.qlikCalls.WithLabelValues(c.Node, c.Endpoint, code).Observe(c.Duration.Seconds())
+}
+
+// chatRateLimited returns the hook an adapter calls on each 429.
+func (m *metrics) chatRateLimited(p bot.Platform) func() {
+	c := m.chat429.WithLabelValues(string(p))
+	return c.Inc
+}
+
+// observedQlik is the Qlik client with every session list reported to the
+// sessions-seen gauge.
+type observedQlik struct {
+	*qlik.Client
+	m *metrics
+}
+
+func (o observedQlik) Sessions(ctx context.Context, sel qlik.Selection) (*qlik.SessionList, error) {
+	l, err := o.Client.Sessions(ctx, sel)
+	if l != nil && sel.User == nil { // one user's sessions say nothing of the proxy's
+		o.m.observeSessions(l)
+	}
+	return l, err
+}
+
+// observeSessions sets the gauge of every virtual proxy the list asked,
+// zero included, so a proxy whose sessions were all ended drops to 0. A
+// proxy with a node that did not answer keeps its previous value.
+func (m *metrics) observeSessions(l *qlik.SessionList) {
+	failed := map[string]bool{}
+	for _, e := range l.Errors {
+		failed[prefixLabel(e.VirtualProxy.Prefix)] = true
+	}
+	counts := map[string]float64{}
+	for _, loc := range l.Selected {
+		counts[prefixLabel(loc.VirtualProxy.Prefix)] += 0
+	}
+	for _, s := range l.Sessions {
+		counts[prefixLabel(s.VirtualProxy.Prefix)]++
+	}
+	for p, n := range counts {
+		if !failed[p] {
+			m.sessionsSeen.WithLabelValues(p).Set(n)
+		}
+	}
+}
+
+func prefixLabel(p string) string {
+	if p == "" {
+		return "(default)"
+	}
+	return p
 }

@@ -106,8 +106,18 @@ func TestMetricsAfterE2E(t *testing.T) {
 	if r := a.ask(ctx, "oncall", "sessions"); r.Kind != bot.Info {
 		t.Fatalf("sessions: %v %q\n%s", r.Kind, r.Title, bot.PlainText(r))
 	}
+	// The seed lab: 2 on finance, 1 on the default virtual proxy.
+	seen := scrape(t, base)
+	for vp, want := range map[string]float64{"finance": 2, "(default)": 1, "win": 2} {
+		if got := seen.sum("qlikbot_sessions_seen", map[string]string{"virtual_proxy": vp}); got != want {
+			t.Errorf("qlikbot_sessions_seen{virtual_proxy=%q} = %v, want %v", vp, got, want)
+		}
+	}
 	if r := a.click(ctx, "admin", approveButton(t, a.ask(ctx, "lead", "kick finance"))); r.Kind != bot.Success {
 		t.Fatalf("approve: %v %q\n%s", r.Kind, r.Title, bot.PlainText(r))
+	}
+	if r := a.ask(ctx, "oncall", "sessions finance"); r.Kind != bot.Info {
+		t.Fatalf("sessions finance: %v %q", r.Kind, r.Title)
 	}
 	if r := a.ask(ctx, "oncall", "kick finance"); r.Kind != bot.Denied {
 		t.Fatalf("kick by a viewer: %v %q", r.Kind, r.Title)
@@ -132,6 +142,9 @@ func TestMetricsAfterE2E(t *testing.T) {
 		if d := after.sum(m.name, m.labels) - before.sum(m.name, m.labels); d < m.by {
 			t.Errorf("%s%v moved by %v, want at least %v", m.name, m.labels, d, m.by)
 		}
+	}
+	if got := after.sum("qlikbot_sessions_seen", map[string]string{"virtual_proxy": "finance"}); got != 0 {
+		t.Errorf("qlikbot_sessions_seen{finance} after the kick = %v, want 0", got)
 	}
 	if t.Failed() {
 		_, body := get(t, base+"/metrics")

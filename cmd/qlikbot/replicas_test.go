@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -12,26 +10,13 @@ import (
 	"github.com/qlikbot/qlikbot/store/storetest"
 )
 
-// startRedis starts a private redis-server. storetest.StartRedis skips
-// without one; CI sets QLIKBOT_TEST_REQUIRE_REDIS=1 so that a missing
-// server fails instead of passing quietly.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("QLIKBOT_TEST_REQUIRE_REDIS") == "1" {
-		if _, err := exec.LookPath("redis-server"); err != nil {
-			t.Fatalf("QLIKBOT_TEST_REQUIRE_REDIS=1 but redis-server is not on PATH: %v", err)
-		}
-	}
-	return storetest.StartRedis(t)
-}
-
 // TestTwoReplicasOneRedis runs two complete apps against one Qlik site and
 // one Redis: an approval requested on one replica is decided on the other,
 // and a flood of approvals over both ends each session exactly once.
 func TestTwoReplicasOneRedis(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, qliksim.WithLab(qliksim.SeedLab()))
-	storeURL := "redis://" + startRedis(t) + "/0"
+	storeURL := "redis://" + storetest.StartRedis(t) + "/0"
 	a := startApp(t, simConfig(t, sim, storeURL), nil)
 	b := startApp(t, simConfig(t, sim, storeURL), nil)
 	ctx := t.Context()

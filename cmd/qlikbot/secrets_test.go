@@ -1,22 +1,17 @@
 package main
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +20,7 @@ import (
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
+	"github.com/qlikbot/qlikbot/store/storetest"
 )
 
 // Known secret values; each is long enough that a partial base64 of it is
@@ -91,107 +87,13 @@ func (ss secretSet) check(t *testing.T, where, text string) {
 	}
 }
 
-// fakeSlack stands in for Slack's Web API and response_url hooks and
-// records what qlikbot sends there (its replies).
-type fakeSlack struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	hits []string // "path body"
-}
-
-func newFakeSlack(t *testing.T) *fakeSlack {
-	f := &fakeSlack{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.hits = append(f.hits, r.URL.Path+" "+string(body))
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"ok":true,"channel":"C0OPS","ts":"1700000000.000100"}`)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeSlack) posts(prefix string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for _, h := range f.hits {
-		if strings.HasPrefix(h, prefix) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-func (f *fakeSlack) all() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return strings.Join(f.hits, "\n")
-}
-
-// slashCommand posts a slash command signed with secret and returns the
-// status and body of the acknowledgement.
-func slashCommand(t *testing.T, base, secret, user, text, responseURL string) (int, string) {
-	t.Helper()
-	form := url.Values{
-		"command": {"/qlik"}, "text": {text}, "user_id": {user}, "user_name": {strings.ToLower(user)},
-		"channel_id": {"C0OPS"}, "team_id": {"T0TEAM"}, "response_url": {responseURL},
-		"trigger_id": {"1.2.3"}, "token": {"deprecated-verification-token"},
-	}
-	body := form.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/slack/commands", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-	return send(t, req)
-}
-
-func send(t *testing.T, req *http.Request) (int, string) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// teamsActivity posts a Teams message activity with the given bearer token.
-func teamsActivity(t *testing.T, base, token string) (int, string) {
-	t.Helper()
-	act, _ := json.Marshal(map[string]any{
-		"type": "message", "id": "1700000000001", "channelId": "msteams", "serviceUrl": "https://smba.trafficmanager.net/amer/",
-		"from":         map[string]any{"id": "29:1abc", "name": "Ann", "aadObjectId": "0b8d1c7e-1111-4222-8333-444455556666"},
-		"recipient":    map[string]any{"id": "28:app", "name": "qlikbot"},
-		"conversation": map[string]any{"id": "19:ops@thread.tacv2", "conversationType": "channel"},
-		"text":         "sessions finance",
-	})
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/api/messages", strings.NewReader(string(act)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	return send(t, req)
-}
-
 // TestNoSecretsInLogsOrReplies configures every secret qlikbot takes, runs
 // flows that touch each of them at debug level, and looks for the secrets in
 // every log line and every reply.
 func TestNoSecretsInLogsOrReplies(t *testing.T) {
 	t.Parallel()
-	began := time.Now()
 	sim := startSim(t, qliksim.WithLab(qliksim.SeedLab()))
-	redisAddr := startRedis(t)
+	redisAddr := storetest.StartRedis(t)
 	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
 	if err := rc.ConfigSet(t.Context(), "requirepass", redisPassword).Err(); err != nil {
 		t.Fatalf("set the redis password: %v", err)
@@ -243,6 +145,23 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 	if !strings.Contains(slack.posts("/response/1")[0], "Total sessions") {
 		t.Errorf("the Slack reply is not the session list: %s", slack.posts("/response/1")[0])
 	}
+	// A kick by the lead, approved with a click by the admin.
+	code, ack = slashCommand(t, base, slackSigningSecret, "U0LEAD", "kick finance", slack.srv.URL+"/response/kick")
+	if code != http.StatusOK {
+		t.Fatalf("signed slash command: %d %s", code, ack)
+	}
+	replies = append(replies, ack)
+	waitFor(t, 10*time.Second, "the approval request on Slack", func() bool { return len(slack.posts("/response/kick")) > 0 })
+	actionID, value := slackButton(t, slack.posts("/response/kick")[0], "qlik.approve")
+	code, ack = slackClick(t, base, slackSigningSecret, "U0ADMIN", actionID, value, slack.srv.URL+"/response/click")
+	if code != http.StatusOK {
+		t.Fatalf("signed click: %d %s", code, ack)
+	}
+	replies = append(replies, ack)
+	waitFor(t, 10*time.Second, "the approval outcome on Slack", func() bool { return len(slack.posts("/response/click")) > 0 })
+	if got := slack.posts("/response/click")[0]; !strings.Contains(got, "Approved") {
+		t.Errorf("the click did not approve the kick: %s", got)
+	}
 	code, ack = slashCommand(t, base, "not-"+slackSigningSecret, "U0ADMIN", "sessions", slack.srv.URL+"/response/2")
 	if code != http.StatusUnauthorized {
 		t.Errorf("wrongly signed slash command: %d, want 401", code)
@@ -273,13 +192,19 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 	}
 	for _, bad := range []string{"not-a-jwt", forged} {
 		code, body := teamsActivity(t, base, bad)
-		if code/100 == 2 {
-			t.Errorf("Teams activity with a bad token answered %d %s", code, body)
+		if code != http.StatusUnauthorized {
+			t.Errorf("Teams activity with a bad token answered %d %s, want 401", code, body)
 		}
 		replies = append(replies, body)
 	}
 
-	// Console: the same secrets configured, chat platforms off.
+	// Console: the same secrets configured, chat platforms off, and new
+	// finance sessions (Slack's kick ended the others) to kick.
+	for _, u := range []string{"ann", "bob"} {
+		if _, err := sim.AddSession(sim.Hosts()[0], "finance", qliksim.Session{UserDirectory: "LAB", UserID: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ccfg := cfg
 	ccfg.SlackMode, ccfg.TeamsAppID, ccfg.HTTPAddr = "", "", ""
 	con := startApp(t, ccfg, logs)
@@ -298,6 +223,9 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 	waitFor(t, 20*time.Second, "the console's answers", func() bool {
 		return strings.Count(con.out.String(), "[console:") >= 6
 	})
+	if !strings.Contains(con.out.String(), "Approved: end 2 sessions on finance") {
+		t.Errorf("the console's kick was not approved:\n%s", con.out.String())
+	}
 	// A Qlik failure on the console too, and the store's answers.
 	sim.SetFaultAll(qliksim.Fault{ErrorRate: 1})
 	if r := con.ask(t.Context(), "admin", "sessions finance"); r.Kind != bot.Error && r.Kind != bot.Warning {
@@ -307,7 +235,6 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 	}
 	sim.SetFaultAll(qliksim.Fault{})
 
-	t.Logf("in-process flows: %v", time.Since(began))
 	chat.shutdown(t)
 	con.shutdown(t)
 
@@ -333,12 +260,10 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 		{"redis wrong password", []string{"QLIKBOT_STORE=redis://:x" + redisPassword + "@" + redisAddr + "/0"}, "--as admin /qlik audit\n", nil},
 	}
 	for _, r := range runs {
-		start := time.Now()
-		res := runBinary(t, append(slicesClone(env), r.env...), r.stdin, r.args...)
+		res := runBinary(t, append(slices.Clone(env), r.env...), r.stdin, r.args...)
 		if r.name != "help" && r.name != "redis wrong password" && res.code != 2 {
 			t.Errorf("%s: exit %d, want 2 (stderr %q)", r.name, res.code, res.stderr)
 		}
-		t.Logf("%s: %v", r.name, time.Since(start))
 		if r.name == "redis wrong password" && !strings.Contains(res.stderr, "WRONGPASS") {
 			t.Errorf("%s: the store error did not reach the log:\n%s", r.name, res.stderr)
 		}
@@ -364,4 +289,32 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 	}
 }
 
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
+// TestLeakFormsFindEncodedSecrets shows the checker above can fail: a
+// secret inside Basic auth, a URL or a JSON string is found.
+func TestLeakFormsFindEncodedSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "hunter2-but-longer-secret"
+	tests := []struct {
+		name string
+		text string
+	}{
+		{"plain", `{"msg":"token=` + secret + `"}`},
+		{"url escaped", "https://x/?p=" + url.QueryEscape(secret+"&")},
+		{"basic auth, offset 0", "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(secret+":x"))},
+		{"basic auth, offset 1", "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("u:"+secret))},
+		{"basic auth, offset 2", "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("us:"+secret))},
+		{"url-safe base64", base64.RawURLEncoding.EncodeToString([]byte("xx" + secret + "yy"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			found := false
+			for _, f := range leakForms(secret) {
+				found = found || strings.Contains(tt.text, f)
+			}
+			if !found {
+				t.Errorf("leakForms misses the secret in %q", tt.text)
+			}
+		})
+	}
+}

@@ -45,3 +45,37 @@ func TestPeakPerSecond(t *testing.T) {
 		})
 	}
 }
+
+func TestMedian(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   []time.Duration
+		want time.Duration
+	}{
+		{name: "none", want: 0},
+		{name: "one", in: []time.Duration{3}, want: 3},
+		{name: "odd, unsorted", in: []time.Duration{9, 1, 5}, want: 5},
+		{name: "even takes the upper middle", in: []time.Duration{4, 1, 3, 2}, want: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Median(tt.in); got != tt.want {
+				t.Errorf("Median = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestListSizes(t *testing.T) {
+	t.Parallel()
+	for _, s := range []ListSize{StandardList, LargeList, ShortList, ShortLargeList} {
+		if s.Users*5 < s.Sessions {
+			t.Errorf("%s: %d users cannot hold %d sessions under the 5-session limit", s, s.Users, s.Sessions)
+		}
+	}
+	if LargeList.Pairs() != 400 || LargeList.Sessions != 10000 {
+		t.Errorf("large site is %s, want 100 x 4 with 10,000 sessions", LargeList)
+	}
+}

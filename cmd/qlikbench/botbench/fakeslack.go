@@ -54,7 +54,9 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad json", http.StatusBadRequest)
 			return
 		}
-		f.record(func() { f.hooks = append(f.hooks, hookPost{Hook: strings.TrimPrefix(path, "/hooks/"), Text: msg.Text, Type: msg.ResponseType}) })
+		f.record(func() {
+			f.hooks = append(f.hooks, hookPost{Hook: strings.TrimPrefix(path, "/hooks/"), Text: msg.Text, Type: msg.ResponseType})
+		})
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, "ok")
 	case strings.HasPrefix(path, "/upload/"):

@@ -1,0 +1,74 @@
+package botbench
+
+import (
+	"testing"
+
+	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+)
+
+// The end-to-end figures as benchmarks. Each iteration of the ack and
+// kick benchmarks is one whole scenario (seconds long), so run them with
+// -benchtime=1x; compare with `go run ./cmd/qlikbench -only ack,delete`.
+
+func BenchmarkAck200(b *testing.B) {
+	a := ackSize(qlikbench.Options{})
+	var p50, p99, worst float64
+	for b.Loop() {
+		r, err := RunAck(b.Context(), a)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p50 = max(p50, qlikbench.MS(percentile(r.Acks, 50)))
+		p99 = max(p99, qlikbench.MS(percentile(r.Acks, 99)))
+		worst = max(worst, qlikbench.MS(r.Acks[len(r.Acks)-1]))
+	}
+	b.ReportMetric(p50, "p50-ack-ms")
+	b.ReportMetric(p99, "p99-ack-ms")
+	b.ReportMetric(worst, "max-ack-ms")
+}
+
+func BenchmarkKickApproved1000(b *testing.B) {
+	k := kickSize(qlikbench.Options{})
+	var secs float64
+	peak := 0
+	for b.Loop() {
+		r, err := RunKick(b.Context(), k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		secs += r.Elapsed.Seconds()
+		peak = max(peak, r.Peak)
+	}
+	b.ReportMetric(secs/float64(b.N), "s/approved-kick")
+	b.ReportMetric(float64(peak), "peak-req/s")
+}
+
+func benchRender(b *testing.B, render func(full renderInput) error) {
+	page, full, err := SessionReplies(b.Context(), renderSize(qlikbench.Options{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := renderInput{page: page, full: full}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := render(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRender10kBlockKit(b *testing.B) {
+	benchRender(b, func(in renderInput) error { return renderSlack(in.full) })
+}
+
+func BenchmarkRender10kCard(b *testing.B) {
+	benchRender(b, func(in renderInput) error { return renderTeams(in.full) })
+}
+
+func BenchmarkRenderPageBlockKit(b *testing.B) {
+	benchRender(b, func(in renderInput) error { return renderSlack(in.page) })
+}
+
+func BenchmarkRenderPageCard(b *testing.B) {
+	benchRender(b, func(in renderInput) error { return renderTeams(in.page) })
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/commands"
+	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// chaosProc is one run of the real qlikbot binary with its console on a
+// pipe.
+type chaosProc struct {
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr *syncBuffer
+	exited         chan error
+}
+
+func startChaosBot(t *testing.T, env []string, dir string) *chaosProc {
+	t.Helper()
+	cmd := exec.Command(qlikbotBinary(t))
+	cmd.Env, cmd.Dir = env, dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &chaosProc{cmd: cmd, stdin: stdin, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("qlikbot stdout:\n%s\nstderr:\n%s", p.stdout.String(), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// kill ends the process with SIGKILL: no shutdown code runs.
+func (p *chaosProc) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatalf("SIGKILL: %v", err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("qlikbot still running 10s after SIGKILL")
+	}
+}
+
+// quit closes the console's input and waits for a clean exit.
+func (p *chaosProc) quit(t *testing.T) {
+	t.Helper()
+	_ = p.stdin.Close()
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("qlikbot exited with %v at the end of its input, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("qlikbot still running 30s after its input ended")
+	}
+}
+
+// TestChaosKilledBetweenRequestAndApproval: the real program asks for a
+// kick's approval and is killed with SIGKILL before anyone approves. A new
+// process on the same bolt file starts, still holds the request and has
+// deleted nothing. The console cannot click a card printed by an earlier
+// process and the /qlik language has no approve-by-id command, so the
+// approval runs on a new Engine over the reopened bolt file (what a
+// restarted Slack or Teams adapter would reach): it works, and each
+// session is deleted exactly once.
+func TestChaosKilledBetweenRequestAndApproval(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t)
+	finance := seedSessions("finance")
+	var ids []string
+	for _, s := range finance {
+		ids = append(ids, s.Session.ID)
+	}
+	if len(ids) < 2 {
+		t.Fatalf("seed lab has %d finance sessions; want at least 2", len(ids))
+	}
+	dir := t.TempDir()
+	if err := sim.WriteCerts(dir); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte(testPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var resolve []string
+	for host, ip := range sim.Resolve() {
+		resolve = append(resolve, host+":"+ip)
+	}
+	slices.Sort(resolve)
+	db := filepath.Join(dir, "state.db")
+	env := cleanEnv(
+		"QLIKBOT_QLIK_HOST="+sim.QRSHost(),
+		"QLIKBOT_QLIK_QRS_PORT="+strconv.Itoa(sim.QRSPort()),
+		"QLIKBOT_QLIK_QPS_PORT="+strconv.Itoa(sim.QPSPort()),
+		"QLIKBOT_QLIK_CERT="+filepath.Join(dir, "client.pem"),
+		"QLIKBOT_QLIK_KEY="+filepath.Join(dir, "client_key.pem"),
+		"QLIKBOT_QLIK_ROOT="+filepath.Join(dir, "root.pem"),
+		"QLIKBOT_QLIK_RESOLVE="+strings.Join(resolve, ","),
+		"QLIKBOT_POLICY="+policy,
+		"QLIKBOT_STORE=bolt://"+db,
+		"QLIKBOT_LOG_FORMAT=json",
+	)
+
+	// Run 1: the lead asks; the process dies before anyone approves.
+	p1 := startChaosBot(t, env, dir)
+	writeLine(t, p1.stdin, "/as lead")
+	writeLine(t, p1.stdin, "/qlik kick finance")
+	waitFor(t, 30*time.Second, "the approval request on the console", func() bool {
+		return strings.Contains(p1.stdout.String(), "Approval needed: end "+strconv.Itoa(len(ids))+" sessions on finance")
+	})
+	p1.kill(t)
+	if d := deletesPerSession(sim.Requests()); len(d) != 0 {
+		t.Fatalf("DELETEs before any approval: %v", d)
+	}
+
+	// Run 2: the same store after the crash. The request survived (audit
+	// trail) and the sessions are all still there.
+	p2 := startChaosBot(t, env, dir)
+	writeLine(t, p2.stdin, "/as admin")
+	writeLine(t, p2.stdin, "/click 1") // the card is from the dead process
+	writeLine(t, p2.stdin, "/qlik sessions finance")
+	writeLine(t, p2.stdin, "/qlik audit 50")
+	waitFor(t, 30*time.Second, "the audit trail on the console", func() bool {
+		return strings.Contains(p2.stdout.String(), "Audit trail")
+	})
+	p2.quit(t)
+	out := p2.stdout.String()
+	if !strings.Contains(out, "no buttons to click") {
+		t.Errorf("the restarted console offers a button it never printed:\n%s", out)
+	}
+	if !strings.Contains(out, "Total sessions: "+strconv.Itoa(len(ids))) {
+		t.Errorf("after the restart the finance sessions are not all listed:\n%s", out)
+	}
+	if !auditRow(out, "console:lead", "request-approval", "finance") {
+		t.Errorf("after the restart the audit trail lacks the approval request:\n%s", out)
+	}
+
+	// Approve on a new engine over the reopened bolt file.
+	st, err := store.OpenBolt(db)
+	if err != nil {
+		t.Fatalf("reopen the store after SIGKILL: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	pendingID := pendingFromAudit(t, st)
+	eng := chaosEngine(t, sim, st)
+	approve := func(user string) bot.Reply {
+		return eng.Handle(t.Context(), bot.Request{ID: "chaos-" + user, Platform: bot.Console, User: bot.User{ID: user}, Channel: "console",
+			Action: &bot.Action{ID: commands.ActionApprove, Value: pendingID}})
+	}
+	r := approve("admin")
+	if r.Kind != bot.Success || !strings.Contains(bot.PlainText(r), "Deleted "+strconv.Itoa(len(ids))+", already gone 0, failed 0") {
+		t.Fatalf("approval after the crash: %v\n%s", r.Kind, bot.PlainText(r))
+	}
+	if again := approve("admin2"); again.Title != "Already decided" {
+		t.Errorf("second approval: %v %q", again.Kind, again.Title)
+	}
+	d := deletesPerSession(sim.Requests())
+	for _, id := range ids {
+		if d[id] != 1 {
+			t.Errorf("session %s got %d DELETEs, want exactly 1", id, d[id])
+		}
+	}
+	if len(d) != len(ids) {
+		t.Errorf("DELETEs %v, want the finance sessions only", d)
+	}
+	if n := len(sim.Sessions(sim.QRSHost(), "finance")); n != 0 {
+		t.Errorf("%d finance sessions left", n)
+	}
+}
+
+// pendingFromAudit finds the one approval request in the audit trail.
+func pendingFromAudit(t *testing.T, st *store.Bolt) string {
+	t.Helper()
+	evs, err := st.RecentAudit(t.Context(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, ev := range evs {
+		if ev.Action == "request-approval" {
+			ids = append(ids, ev.Pending)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("want one approval request in the audit trail, got %v", ids)
+	}
+	p, err := st.GetPending(t.Context(), ids[0])
+	if err != nil || p.State != store.StatePending {
+		t.Fatalf("pending %s after the crash: %+v, %v", ids[0], p, err)
+	}
+	return ids[0]
+}
+
+// chaosEngine wires an engine to sim, st and the test policy.
+func chaosEngine(t *testing.T, sim *qliksim.Server, st *store.Bolt) *commands.Engine {
+	t.Helper()
+	client, err := qlik.New(qlik.Config{
+		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
+		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(), Resolve: sim.Resolve(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	pol, err := authz.Parse([]byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := commands.New(client, st, authz.NewStatic(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
