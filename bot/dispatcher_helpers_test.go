@@ -1,12 +1,13 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qlikbot/qlikbot/internal/testkit"
 )
 
 // waitLimit guards against hangs only; no test asserts on elapsed time.
@@ -71,26 +72,11 @@ func (r *testResponder) finished() bool {
 	}
 }
 
-// fakeClock is a hand-moved clock, safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is a clock tests move by hand.
+type fakeClock = testkit.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return testkit.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 // events collects DispatchEvents, safe for concurrent use.
@@ -121,23 +107,8 @@ func (e *events) all() []DispatchEvent {
 	return append([]DispatchEvent(nil), e.evs...)
 }
 
-// lockedBuffer is a log sink the test can read while workers write.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer is a log sink safe for concurrent writes.
+type lockedBuffer = testkit.Buffer
 
 // startDispatcher builds a dispatcher, runs it until the test ends and
 // checks that Run returns.

@@ -76,7 +76,7 @@ func TestDispatcherDo(t *testing.T) {
 func TestDispatcherDoRateLimit(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	d := startDispatcher(t, newGate(), WithUserRate(rate.Every(2*time.Second), 1), WithClock(clock.now))
+	d := startDispatcher(t, newGate(), WithUserRate(rate.Every(2*time.Second), 1), WithClock(clock.Now))
 	req := Request{Platform: Teams, User: User{ID: "aad-1"}, Text: "echo"}
 	if rep := d.Do(t.Context(), req); rep.Kind != Success {
 		t.Fatalf("first Do = %v %q", rep.Kind, rep.Title)
@@ -88,7 +88,7 @@ func TestDispatcherDoRateLimit(t *testing.T) {
 	r := newTestResponder()
 	mustErr(t, d.Submit(t.Context(), Request{Platform: Teams, User: User{ID: "aad-1"}, ReplyTo: r}), ErrRateLimited)
 	r.wait(t)
-	clock.advance(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	if rep := d.Do(t.Context(), req); rep.Kind != Success {
 		t.Errorf("Do after 2s = %v %q", rep.Kind, rep.Title)
 	}
@@ -230,12 +230,12 @@ func TestUserLimitsForgetIdleUsers(t *testing.T) {
 	u := newUserLimits(rate.Limit(1), 2)
 	clock := newFakeClock()
 	for i := range pruneAbove {
-		if ok, _ := u.allow(string(rune('a'+i%26))+time.Duration(i).String(), clock.now()); !ok {
+		if ok, _ := u.allow(string(rune('a'+i%26))+time.Duration(i).String(), clock.Now()); !ok {
 			t.Fatal("first request refused")
 		}
 	}
-	clock.advance(2 * time.Second) // every bucket is full again
-	u.allow("newcomer", clock.now())
+	clock.Advance(2 * time.Second) // every bucket is full again
+	u.allow("newcomer", clock.Now())
 	if n := u.size(); n != 1 {
 		t.Errorf("tracked %d subjects after pruning, want 1", n)
 	}

@@ -52,7 +52,7 @@ func TestDispatcherRateLimitPerUser(t *testing.T) {
 	clock := newFakeClock()
 	var evs events
 	g := newGate()
-	d := startDispatcher(t, g, WithUserRate(1, 2), WithClock(clock.now), WithObserver(evs.observe))
+	d := startDispatcher(t, g, WithUserRate(1, 2), WithClock(clock.Now), WithObserver(evs.observe))
 
 	steps := []struct {
 		name      string
@@ -72,7 +72,7 @@ func TestDispatcherRateLimitPerUser(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) { // sequential: each step depends on the last
-			clock.advance(s.advance)
+			clock.Advance(s.advance)
 			r := newTestResponder()
 			err := d.Submit(t.Context(), request(s.user, "whoami", r))
 			if s.wantErr == nil && err != nil {
@@ -281,7 +281,7 @@ func TestDispatcherManyConcurrentSubmits(t *testing.T) {
 		return Reply{Title: req.Text}
 	})
 	d := startDispatcher(t, h, WithWorkers(4), WithQueueSize(8), WithUserRate(rate.Limit(1), 3),
-		WithClock(newFakeClock().now), WithObserver(evs.observe))
+		WithClock(newFakeClock().Now), WithObserver(evs.observe))
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex

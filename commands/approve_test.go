@@ -157,7 +157,7 @@ func TestApprovalExpires(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	clicked := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
 	swept := pendingID(t, e.ask(t, "UADMIN", "kick win"))
-	e.clk.Add(31 * time.Minute)
+	e.clk.Advance(31 * time.Minute)
 	r := e.click(t, "ULEAD2", ActionApprove, clicked)
 	if r.Kind != bot.Warning || !strings.Contains(r.Title, "Expired") || !r.ReplaceOriginal || len(e.deletes()) != 0 {
 		t.Fatalf("late approve: %v %s, DELETEs %d", r.Kind, joined(r), len(e.deletes()))

@@ -3,12 +3,12 @@ package commands
 import (
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
@@ -50,18 +50,8 @@ approval:
 `
 )
 
-// clock is an injected, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is a clock tests move by hand.
+type clock = testkit.Clock
 
 // env is one engine wired to real parts: the simulator over mutual TLS,
 // the real Qlik client, a bolt file and a parsed policy.
@@ -103,7 +93,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		t.Fatalf("qlik client: %v", err)
 	}
 	t.Cleanup(client.Close)
-	e := &env{sim: sim, client: client, clk: &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}, events: make(chan Event, 1000)}
+	e := &env{sim: sim, client: client, clk: testkit.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)), events: make(chan Event, 1000)}
 	e.dbPath = filepath.Join(t.TempDir(), "state.db")
 	e.st, err = store.OpenBolt(e.dbPath)
 	if err != nil {

@@ -1,7 +1,6 @@
 package qlik_test
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
@@ -124,15 +124,5 @@ func TestCertFilesAndLogs(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-func (l *lockedBuffer) Len() int       { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Len() }
+// lockedBuffer is a log sink safe for concurrent writes.
+type lockedBuffer = testkit.Buffer

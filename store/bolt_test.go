@@ -3,33 +3,18 @@ package store_test
 import (
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/storetest"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is an injected clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+// fakeClock is a clock tests move by hand.
+type fakeClock = testkit.Clock
 
 func openBolt(t *testing.T, path string, opts ...store.Option) *store.Bolt {
 	t.Helper()
@@ -52,7 +37,7 @@ func TestBoltRestart(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "state.db")
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	b := openBolt(t, path, store.WithClock(clock.Now))
 	p := store.Pending{ID: "kick-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), Data: []byte("snapshot")}
 	if err := b.CreatePending(ctx, p); err != nil {
@@ -87,7 +72,7 @@ func TestBoltRestart(t *testing.T) {
 
 func TestBoltSeenBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	b := openBolt(t, filepath.Join(t.TempDir(), "state.db"), store.WithClock(clock.Now))
 	steps := []struct {
 		name    string

@@ -22,6 +22,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/internal/testkit"
 )
 
 const (
@@ -295,48 +296,19 @@ type testEnv struct {
 	logs *syncWriter
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is a clock tests move by hand.
+type fakeClock = testkit.Clock
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncWriter is a goroutine-safe log sink.
-type syncWriter struct {
-	mu sync.Mutex
-	b  *strings.Builder
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
+// syncWriter is a log sink safe for concurrent writes.
+type syncWriter = testkit.Buffer
 
 func newTestEnv(t testing.TB, d Dispatcher, opts ...Option) *testEnv {
 	t.Helper()
 	key := testKeys()[0]
 	idp := newFakeIdP(t, publishedKey{kid: "k1", pub: &key.PublicKey, endorsements: []string{"msteams"}})
 	conn := newFakeConnector(t)
-	clock := &fakeClock{t: t0}
-	logs := &syncWriter{b: &strings.Builder{}}
+	clock := testkit.NewClock(t0)
+	logs := &syncWriter{}
 	rd, _ := d.(*recordingDispatcher)
 	if d == nil {
 		rd = &recordingDispatcher{}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/commands"
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -118,24 +119,8 @@ func runBinary(t *testing.T, env []string, stdin string, args ...string) result 
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of loggers
-// and the console.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer = testkit.Buffer
 
 // defaultConfig is Config with every default tag applied, as loadConfig
 // gives it for an empty environment, without reading the environment
