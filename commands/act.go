@@ -195,7 +195,7 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	ttl := c.policy.ApprovalTTL()
 	p := store.Pending{ID: newID(16), CreatedAt: now, ExpiresAt: now.Add(ttl), State: store.StatePending, Data: data}
 	if err := e.st.CreatePending(ctx, p); err != nil {
-		return e.internal(c, "save the approval request", err)
+		return e.storeDown(c, "save the approval request", err)
 	}
 	e.audit(ctx, c, store.Event{Action: "request-approval", Command: clipAudit(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
 	rows := make([][]string, 0, len(a.Targets))
@@ -211,7 +211,7 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 		Title: "Approval needed: " + a.title(),
 		Summary: []string{
 			"Requested by " + who + ": " + e.cmdName + " " + clipAudit(a.Command),
-			fmt.Sprintf("Someone else with the approve right clicks Approve; expires in %s (%s UTC).", ttl, p.ExpiresAt.UTC().Format(time.DateTime)),
+			fmt.Sprintf("Someone else with the approve right clicks Approve (or types %s approve %s); expires in %s (%s UTC).", e.cmdName, p.ID, ttl, p.ExpiresAt.UTC().Format(time.DateTime)),
 			"Only the sessions listed here are ended.",
 		},
 		Warnings:   warnings,
@@ -282,6 +282,15 @@ func outcomeSummary(rows [][]string) string {
 
 // internal answers an unexpected failure without details (they go to
 // the log).
+// storeDown answers a failed store call (Redis restarting, a bolt file
+// locked): the action never started, so the user may simply try again.
+func (e *Engine) storeDown(c *call, what string, err error) bot.Reply {
+	e.log.Error("state store unavailable", "request", c.id, "what", what, "err", err)
+	return bot.Reply{Kind: bot.Error, Title: "State store unavailable", Summary: []string{
+		"Could not " + what + ": the state store is unavailable, so nothing was done. Try again in a minute; the operators have the details in the log (request " + c.id + ")."},
+		Visibility: bot.Ephemeral}
+}
+
 func (e *Engine) internal(c *call, what string, err error) bot.Reply {
 	e.log.Error("internal error", "request", c.id, "what", what, "err", err)
 	return bot.Reply{Kind: bot.Error, Title: "Something went wrong", Summary: []string{"Could not " + what + ". The operators have the details in the log (request " + c.id + ")."}, Visibility: bot.Ephemeral}

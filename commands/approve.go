@@ -47,7 +47,7 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 		return p, action{}, &r
 	}
 	if err != nil {
-		r := e.done(verb, e.internal(c, "read the approval request", err), "")
+		r := e.done(verb, e.storeDown(c, "read the approval request", err), "")
 		return p, action{}, &r
 	}
 	a, err := decodeAction(p.Data)
@@ -156,7 +156,7 @@ func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed
 	case errors.Is(err, store.ErrNotFound):
 		r = bot.Reply{Kind: bot.Info, Title: "Unknown or expired approval", Summary: []string{"This approval request is unknown or expired."}, Visibility: bot.Ephemeral}
 	default:
-		r = e.internal(c, "record the decision", err)
+		r = e.storeDown(c, "record the decision", err)
 	}
 	r = e.done(verb, r, "")
 	return &r

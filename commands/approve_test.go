@@ -108,6 +108,40 @@ func TestApprovalFlow(t *testing.T) {
 	}
 }
 
+// TestTypedApproval: "approve ID" and "reject ID" follow the buttons'
+// rules (two-person, approve right, exactly once) and post the outcome as
+// a new message, since nothing was clicked.
+func TestTypedApproval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	id := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	if r := e.ask(t, "ULEAD", "kick finance"); !strings.Contains(joined(r), "approve ") {
+		t.Errorf("the approval request does not say how to approve by id: %s", joined(r))
+	}
+	if r := e.ask(t, "ULEAD", "approve "+id); r.Kind != bot.Denied || !strings.Contains(joined(r), "two-person rule") {
+		t.Fatalf("requester approving by id: %v %s", r.Kind, joined(r))
+	}
+	if r := e.ask(t, "UVIEWER", "reject "+id); r.Kind != bot.Denied {
+		t.Fatalf("viewer rejecting by id: %v %s", r.Kind, joined(r))
+	}
+	if r := e.ask(t, "UADMIN", "approve 00000000000000000000000000000000"); r.Kind != bot.Info || !strings.Contains(r.Title, "Unknown") {
+		t.Fatalf("unknown id: %v %s", r.Kind, joined(r))
+	}
+	if len(e.deletes()) != 0 {
+		t.Fatalf("refused typed approvals sent DELETEs")
+	}
+	done := e.ask(t, "ULEAD2", "approve "+strings.ToUpper(id))
+	if done.Kind != bot.Success || done.ReplaceOriginal || !strings.Contains(joined(done), "Approved by ulead2") {
+		t.Fatalf("typed approve: kind %v replace %v: %s", done.Kind, done.ReplaceOriginal, joined(done))
+	}
+	if n := len(e.sim.Sessions(central, "finance")); n != 0 || len(e.deletes()) != 2 {
+		t.Errorf("finance sessions left %d, DELETEs %d", n, len(e.deletes()))
+	}
+	if r := e.ask(t, "UADMIN", "reject "+id); !strings.Contains(joined(r), "Already approved") {
+		t.Errorf("reject after approve: %s", joined(r))
+	}
+}
+
 func TestRejection(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

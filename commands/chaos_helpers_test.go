@@ -175,6 +175,15 @@ func outcomes(t *testing.T, r bot.Reply) map[string]string {
 	return m
 }
 
+// pemBody is a distinctive chunk of a PEM block's base64.
+func pemBody(p []byte) string {
+	lines := strings.Split(string(p), "\n")
+	if len(lines) < 3 {
+		return string(p)
+	}
+	return lines[1]
+}
+
 func sorted(ss []string) []string {
 	out := slices.Clone(ss)
 	slices.Sort(out)
@@ -212,12 +221,12 @@ func startRedisAOF(t *testing.T) *redisProc {
 		}
 		p.port = l.Addr().(*net.TCPAddr).Port
 		_ = l.Close()
-		if err := p.start(t); err == nil {
+		err = p.start(t)
+		if err == nil {
 			t.Cleanup(func() { p.stop(t) })
 			return p
-		} else {
-			errs = append(errs, err)
 		}
+		errs = append(errs, err)
 	}
 	t.Fatalf("start redis-server: %v", errors.Join(errs...))
 	return nil

@@ -210,6 +210,16 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 		r = e.users(ctx, c, cmd)
 	case VerbDelete, VerbKick:
 		r = e.act(ctx, c, cmd)
+	case VerbApprove, VerbReject:
+		// Typed, not clicked: there is no message to replace, so the
+		// outcome is a new message (the buttons' path does the rest).
+		if cmd.Verb == VerbApprove {
+			r = e.approve(ctx, c, cmd.Approval)
+		} else {
+			r = e.reject(ctx, c, cmd.Approval)
+		}
+		r.ReplaceOriginal = false
+		return r
 	}
 	// A paging click shows the next page to the clicker only: it must not
 	// rewrite a list others are reading.

@@ -17,7 +17,7 @@ type spec struct {
 	examples []string
 }
 
-var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbKick, VerbAudit, VerbWhoami, VerbHelp}
+var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbAudit, VerbWhoami, VerbHelp}
 
 var specs = map[string]spec{
 	VerbHelp: {
@@ -68,6 +68,17 @@ var specs = map[string]spec{
 			"An approver other than you clicks Approve; you or an approver may Reject. Unanswered requests expire.",
 		},
 		examples: []string{"kick finance", "kick finance --proxy pro2-win1.lab.ptarmiganlabs.net", `kick --user LAB\testuser_1`},
+	},
+	VerbApprove: {
+		form:     "approve APPROVAL_ID",
+		summary:  "approve a pending request by its id, as the Approve button does",
+		details:  []string{"The id is on the approval request. The same rules as the button apply: the approve right on its scope, and not your own request."},
+		examples: []string{"approve 3af6e3d85bc85c2627a4f8fd1570db60"},
+	},
+	VerbReject: {
+		form:     "reject APPROVAL_ID",
+		summary:  "reject a pending request by its id, as the Reject button does",
+		examples: []string{"reject 3af6e3d85bc85c2627a4f8fd1570db60"},
 	},
 	VerbAudit: {
 		form:     "audit [N]",

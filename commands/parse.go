@@ -20,6 +20,8 @@ const (
 	VerbKick     = "kick"
 	VerbAudit    = "audit"
 	VerbWhoami   = "whoami"
+	VerbApprove  = "approve"
+	VerbReject   = "reject"
 )
 
 // Limits on what a command line may hold; generous for people, small
@@ -49,6 +51,7 @@ type Command struct {
 	Min        int           // --min N (users)
 	SessionIDs []string      // delete
 	N          int           // audit: number of events
+	Approval   string        // approve, reject: the pending action id
 }
 
 // UsageError is a mistake in a command line. It names the mistake and the
@@ -226,6 +229,11 @@ func (c *Command) setPositional(pos []string) error {
 			}
 			c.SessionIDs = appendFold(c.SessionIDs, strings.ToLower(id))
 		}
+	case VerbApprove, VerbReject:
+		if len(pos) != 1 || !pendingIDRE.MatchString(strings.ToLower(pos[0])) {
+			return bad("%s needs the approval id shown on the approval request (32 hex digits)", c.Verb)
+		}
+		c.Approval = strings.ToLower(pos[0])
 	case VerbKick:
 		if err := c.addPrefixes(pos); err != nil {
 			return err

@@ -38,6 +38,8 @@ var parseOK = []struct {
 	{"audit default", "audit", Command{Verb: VerbAudit, N: defaultAudit}},
 	{"audit n", "audit 50", Command{Verb: VerbAudit, N: 50}},
 	{"whoami", "  whoami  ", Command{Verb: VerbWhoami}},
+	{"approve by id", "approve 3AF6E3D85BC85C2627A4F8FD1570DB60", Command{Verb: VerbApprove, Approval: "3af6e3d85bc85c2627a4f8fd1570db60"}},
+	{"reject by id", "reject 3af6e3d85bc85c2627a4f8fd1570db60", Command{Verb: VerbReject, Approval: "3af6e3d85bc85c2627a4f8fd1570db60"}},
 }
 
 var parseBad = []struct {
@@ -87,6 +89,10 @@ var parseBad = []struct {
 	{"audit too many", "audit 201", VerbAudit, "give a number of events"},
 	{"audit two", "audit 1 2", VerbAudit, "at most one number"},
 	{"whoami arg", "whoami me", VerbWhoami, "takes no arguments"},
+	{"approve no id", "approve", VerbApprove, "needs the approval id"},
+	{"approve bad id", "approve ../../x", VerbApprove, "needs the approval id"},
+	{"approve two ids", "approve 3af6e3d85bc85c2627a4f8fd1570db60 3af6e3d85bc85c2627a4f8fd1570db61", VerbApprove, "needs the approval id"},
+	{"reject flag", "reject --user LAB\\a 3af6e3d85bc85c2627a4f8fd1570db60", VerbReject, `unknown flag "--user"`},
 	{"proxies arg", "proxies finance", VerbProxies, "takes no arguments"},
 	{"help unknown", "help nothing", "", `no help for unknown command "nothing"`},
 	{"help two", "help kick delete", VerbHelp, "at most one command"},

@@ -145,6 +145,9 @@ func (c Command) Validate() error {
 		return bad("kick needs exactly one virtual proxy prefix (or --user DIR\\ID)")
 	case c.Verb == VerbAudit && c.N == 0:
 		return bad("audit needs a number of events")
+	case (c.Verb == VerbApprove || c.Verb == VerbReject) != (c.Approval != ""),
+		c.Approval != "" && !pendingIDRE.MatchString(c.Approval):
+		return bad("%s needs one approval id", c.Verb)
 	}
 	return nil
 }
@@ -160,6 +163,9 @@ func (c Command) String() string {
 		parts = append(parts, prefixWord(p))
 	}
 	parts = append(parts, c.SessionIDs...)
+	if c.Approval != "" {
+		parts = append(parts, c.Approval)
+	}
 	if c.Verb == VerbAudit && c.N != 0 {
 		parts = append(parts, strconv.Itoa(c.N))
 	}

@@ -137,7 +137,10 @@ func (s *Server) wrap(n *node, service string, h http.Handler) http.Handler {
 			if err := s.pause(r.Context(), delay); err != nil {
 				if r.Context().Err() != nil {
 					sw.status = statusClientGone
-					return
+					// Abort the connection: returning would send an
+					// implicit empty 200, which a client past its deadline
+					// can still receive. The deferred record logs the 499.
+					panic(http.ErrAbortHandler)
 				}
 				http.Error(sw, "simulator closed", http.StatusServiceUnavailable)
 				return
