@@ -4,23 +4,17 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik"
 )
 
 // fakeClock is an injected clock for the topology cache.
-type fakeClock struct{ ns atomic.Int64 }
+type fakeClock = testkit.Clock
 
-func (f *fakeClock) now() time.Time          { return time.Unix(0, f.ns.Load()) }
-func (f *fakeClock) advance(d time.Duration) { f.ns.Add(int64(d)) }
-func newFakeClock() *fakeClock {
-	f := &fakeClock{}
-	f.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return f
-}
+func newFakeClock() *fakeClock { return testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 func TestTopology(t *testing.T) {
 	t.Parallel()
@@ -75,8 +69,8 @@ func TestTopologyCache(t *testing.T) {
 			steps: []func(*qlik.Client, *fakeClock){nil, nil}, want: []int{2, 2}},
 		{name: "expires after the TTL", ttl: time.Minute,
 			steps: []func(*qlik.Client, *fakeClock){nil,
-				func(_ *qlik.Client, clk *fakeClock) { clk.advance(59 * time.Second) },
-				func(_ *qlik.Client, clk *fakeClock) { clk.advance(time.Second) }},
+				func(_ *qlik.Client, clk *fakeClock) { clk.Advance(59 * time.Second) },
+				func(_ *qlik.Client, clk *fakeClock) { clk.Advance(time.Second) }},
 			want: []int{2, 2, 4}},
 		{name: "invalidate", ttl: time.Minute,
 			steps: []func(*qlik.Client, *fakeClock){nil, func(c *qlik.Client, _ *fakeClock) { c.InvalidateTopology() }},
@@ -89,7 +83,7 @@ func TestTopologyCache(t *testing.T) {
 			t.Parallel()
 			s := startSim(t)
 			clk := newFakeClock()
-			c := newClient(t, s, func(c *qlik.Config) { c.TopologyTTL, c.Clock = tt.ttl, clk.now })
+			c := newClient(t, s, func(c *qlik.Config) { c.TopologyTTL, c.Clock = tt.ttl, clk.Now })
 			for i, step := range tt.steps {
 				if step != nil {
 					step(c, clk)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/internal/testkit"
 )
 
 // stormSlack is a fake Slack Web API that answers 429 (Retry-After: 1)
@@ -86,14 +87,14 @@ func TestChaos429Storm(t *testing.T) {
 	)
 	api := newStormSlack(t, storm)
 	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
-	clock := &testClock{t: now}
+	clock := testkit.NewClock(now)
 
 	// One worker: requests run, and their replies go out, one after the
 	// other, so the order Slack sees is the order they came in.
 	var disp *bot.Dispatcher
 	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-storm", SigningSecret: vecSecret, APIURL: api.srv.URL + "/"},
 		submitFunc(func(ctx context.Context, r bot.Request) error { return disp.Submit(ctx, r) }),
-		openBolt(t, clock.now), WithClock(clock.now))
+		openBolt(t, clock.Now), WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

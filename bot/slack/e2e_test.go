@@ -12,6 +12,7 @@ import (
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/commands"
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
@@ -63,8 +64,8 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
-	e := &e2e{sim: sim, slack: newFakeSlack(t), clock: &testClock{t: time.Now().Truncate(time.Second)}}
-	st := openBolt(t, e.clock.now)
+	e := &e2e{sim: sim, slack: newFakeSlack(t), clock: testkit.NewClock(time.Now().Truncate(time.Second))}
+	st := openBolt(t, e.clock.Now)
 	eng, err := commands.New(q, st, authz.NewStatic(pol))
 	if err != nil {
 		t.Fatalf("commands: %v", err)
@@ -81,7 +82,7 @@ func newE2E(t *testing.T) *e2e {
 		<-done
 	})
 	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-e2e", SigningSecret: vecSecret, APIURL: e.slack.GetAPIURL()},
-		d, st, WithClock(e.clock.now))
+		d, st, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatalf("adapter: %v", err)
 	}
@@ -94,7 +95,7 @@ func newE2E(t *testing.T) *e2e {
 // how long the ack took.
 func (e *e2e) post(t *testing.T, path, body string) (int, time.Duration) {
 	t.Helper()
-	req := signedRequest(path, vecSecret, e.clock.now(), body)
+	req := signedRequest(path, vecSecret, e.clock.Now(), body)
 	out, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.srv.URL+path, req.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +161,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("warm-up: status %d", status)
 	}
 	e.slack.nextPath(t, "/hooks/warm")
-	e.clock.add(time.Second)
+	e.clock.Advance(time.Second)
 	e.sim.SetFaultAll(qliksim.Fault{Latency: 5 * time.Second})
 	t0 := time.Now()
 	status, took := e.post(t, "/slack/commands", commandBody("ULEAD", "C0OPS", "sessions finance", e.slack.hookURL("list")))
@@ -175,7 +176,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// 2. kick -> an approval message with Approve / Reject.
-	e.clock.add(time.Second)
+	e.clock.Advance(time.Second)
 	if status, _ := e.post(t, "/slack/commands", commandBody("ULEAD", "C0OPS", "kick finance", e.slack.hookURL("kick"))); status != http.StatusOK {
 		t.Fatalf("kick: status %d", status)
 	}
@@ -185,7 +186,7 @@ func TestEndToEnd(t *testing.T) {
 	const msgTS = "1700000000.000777"
 
 	// 3. A viewer clicks Approve: refused, privately, nothing deleted.
-	e.clock.add(time.Second)
+	e.clock.Advance(time.Second)
 	if status, _ := e.post(t, "/slack/interactions", clickBody(t, "UVIEWER", "C0OPS", msgTS, approveID, pendingID, e.slack.hookURL("click-viewer"))); status != http.StatusOK {
 		t.Fatalf("viewer click: status %d", status)
 	}
@@ -199,7 +200,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// 4. Another lead approves. Its response_url is dead, so the outcome
 	// replaces the approval message with chat.update.
-	e.clock.add(time.Second)
+	e.clock.Advance(time.Second)
 	e.slack.failHook("/hooks/click-lead2", http.StatusNotFound)
 	if status, _ := e.post(t, "/slack/interactions", clickBody(t, "ULEAD2", "C0OPS", msgTS, approveID, pendingID, e.slack.hookURL("click-lead2"))); status != http.StatusOK {
 		t.Fatalf("approver click: status %d", status)
@@ -218,7 +219,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// 5. The same click again (a retry with a new signature): already decided.
-	e.clock.add(time.Second)
+	e.clock.Advance(time.Second)
 	if status, _ := e.post(t, "/slack/interactions", clickBody(t, "ULEAD2", "C0OPS", msgTS, approveID, pendingID, e.slack.hookURL("click-again"))); status != http.StatusOK {
 		t.Fatalf("second click: status %d", status)
 	}

@@ -17,32 +17,18 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/internal/testkit"
 )
 
 // testClock is an injected clock tests move by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type testClock = testkit.Clock
 
 // fakeAdapter is an adapter wired to a fake Slack, with retry waits
 // recorded instead of slept.
 func fakeAdapter(t *testing.T, f *fakeSlack, clock *testClock) (*Adapter, *[]time.Duration) {
 	t.Helper()
 	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
-		newRecorder(), neverSeen{}, WithClock(clock.now))
+		newRecorder(), neverSeen{}, WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +82,7 @@ func TestResponder(t *testing.T) {
 			}
 		}},
 		{"expired response_url: ephemeral via bot token", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, clock *testClock, _ *[]time.Duration) {
-			clock.add(responseURLTTL)
+			clock.Advance(responseURLTTL)
 			mustRespond(t, r, bot.Reply{Kind: bot.Denied, Title: "Not allowed"})
 			if c := f.next(t); c.Path != "/chat.postEphemeral" || c.Form.Get("user") != "U1" || c.Form.Get("channel") != "C1" {
 				t.Errorf("call %s %v", c.Path, c.Form)
@@ -166,7 +152,7 @@ func TestResponder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeSlack(t)
-			clock := &testClock{t: start}
+			clock := testkit.NewClock(start)
 			a, waits := fakeAdapter(t, f, clock)
 			hook := ""
 			if tc.hook {

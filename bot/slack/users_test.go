@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack/slacktest"
+
+	"github.com/qlikbot/qlikbot/internal/testkit"
 )
 
 func TestUserEmails(t *testing.T) {
@@ -31,19 +33,19 @@ func TestUserEmails(t *testing.T) {
 			}
 		})
 	})
-	clock := &testClock{t: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC))
 	sub := newRecorder()
 	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-1", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
-		sub, openBolt(t, clock.now), WithClock(clock.now), WithUserEmails(time.Hour))
+		sub, openBolt(t, clock.Now), WithClock(clock.Now), WithUserEmails(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := a.Handler()
 	send := func(user string) string {
 		t.Helper()
-		clock.add(time.Second) // a new timestamp: not a replay
+		clock.Advance(time.Second) // a new timestamp: not a replay
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, clock.now(), commandBody(user, "C1", "whoami", "")))
+		h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, clock.Now(), commandBody(user, "C1", "whoami", "")))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d", rec.Code)
 		}
@@ -65,7 +67,7 @@ func TestUserEmails(t *testing.T) {
 			t.Errorf("step %d (%s): email %q after %d lookups, want %q after %d", i, s.user, got, lookups.Load(), s.email, s.lookups)
 		}
 	}
-	clock.add(2 * time.Hour)
+	clock.Advance(2 * time.Hour)
 	if got := send("U1"); got != "u1@example.com" || lookups.Load() != 6 {
 		t.Errorf("after the ttl: %q with %d lookups", got, lookups.Load())
 	}
