@@ -177,28 +177,6 @@ type submitFunc func(ctx context.Context, r bot.Request) error
 
 func (f submitFunc) Submit(ctx context.Context, r bot.Request) error { return f(ctx, r) }
 
-// countingReader counts the bytes read from it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// zeros is an endless source of 'a'.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = 'a'
-	}
-	return len(p), nil
-}
-
 // TestChaosHugeBody: a 10 MB POST is refused without being read whole,
 // signed or not, on both endpoints; nothing reaches the dispatcher.
 func TestChaosHugeBody(t *testing.T) {
@@ -222,7 +200,7 @@ func TestChaosHugeBody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := &countingReader{r: io.LimitReader(zeros{}, size)}
+			body := &testkit.CountingReader{R: io.LimitReader(testkit.Repeat('a'), size)}
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, tc.path, body)
 			req.ContentLength = size
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -230,7 +208,7 @@ func TestChaosHugeBody(t *testing.T) {
 				ts := strconv.FormatInt(now.Unix(), 10)
 				mac := hmac.New(sha256.New, []byte(vecSecret))
 				mac.Write([]byte("v0:" + ts + ":"))
-				_, _ = io.Copy(mac, io.LimitReader(zeros{}, size))
+				_, _ = io.Copy(mac, io.LimitReader(testkit.Repeat('a'), size))
 				req.Header.Set("X-Slack-Request-Timestamp", ts)
 				req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 			}
@@ -239,8 +217,8 @@ func TestChaosHugeBody(t *testing.T) {
 			if rec.Code != http.StatusRequestEntityTooLarge && rec.Code != http.StatusUnauthorized {
 				t.Errorf("status %d, want 413 or 401", rec.Code)
 			}
-			if body.n > maxBody+4096 {
-				t.Errorf("read %d bytes of a %d byte body; the cap is %d", body.n, size, maxBody)
+			if body.N > maxBody+4096 {
+				t.Errorf("read %d bytes of a %d byte body; the cap is %d", body.N, size, maxBody)
 			}
 			if got := sub.got(); len(got) != 0 {
 				t.Errorf("reached the dispatcher: %+v", got)

@@ -6,29 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/qlikbot/qlikbot/internal/testkit"
 )
-
-// countingReader counts the bytes read from it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// endless is an endless source of '['.
-type endless struct{}
-
-func (endless) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = '['
-	}
-	return len(p), nil
-}
 
 // TestChaosHugeActivity: a 10 MB POST to /api/messages is refused with
 // 413 or 401 after reading little more than the cap, with or without a
@@ -47,7 +27,7 @@ func TestChaosHugeActivity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newTestEnv(t, nil)
-			body := &countingReader{r: io.LimitReader(endless{}, size)}
+			body := &testkit.CountingReader{R: io.LimitReader(testkit.Repeat('['), size)}
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/messages", body)
 			req.ContentLength = size
 			req.Header.Set("Content-Type", "application/json")
@@ -59,8 +39,8 @@ func TestChaosHugeActivity(t *testing.T) {
 			if rec.Code != http.StatusRequestEntityTooLarge && rec.Code != http.StatusUnauthorized {
 				t.Errorf("status %d, want 413 or 401", rec.Code)
 			}
-			if body.n > maxBodyBytes+4096 {
-				t.Errorf("read %d bytes of a %d byte body; the cap is %d", body.n, size, maxBodyBytes)
+			if body.N > maxBodyBytes+4096 {
+				t.Errorf("read %d bytes of a %d byte body; the cap is %d", body.N, size, maxBodyBytes)
 			}
 			if sub, done := e.d.calls(); len(sub)+len(done) != 0 {
 				t.Errorf("reached the dispatcher: %d submitted, %d run", len(sub), len(done))

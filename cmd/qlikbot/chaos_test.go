@@ -2,10 +2,8 @@ package main
 
 import (
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,32 +91,8 @@ func TestChaosKilledBetweenRequestAndApproval(t *testing.T) {
 	if len(ids) < 2 {
 		t.Fatalf("seed lab has %d finance sessions; want at least 2", len(ids))
 	}
-	dir := t.TempDir()
-	if err := sim.WriteCerts(dir); err != nil {
-		t.Fatal(err)
-	}
-	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(testPolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var resolve []string
-	for host, ip := range sim.Resolve() {
-		resolve = append(resolve, host+":"+ip)
-	}
-	slices.Sort(resolve)
+	env, dir := binaryEnv(t, sim)
 	db := filepath.Join(dir, "state.db")
-	env := cleanEnv(
-		"QLIKBOT_QLIK_HOST="+sim.QRSHost(),
-		"QLIKBOT_QLIK_QRS_PORT="+strconv.Itoa(sim.QRSPort()),
-		"QLIKBOT_QLIK_QPS_PORT="+strconv.Itoa(sim.QPSPort()),
-		"QLIKBOT_QLIK_CERT="+filepath.Join(dir, "client.pem"),
-		"QLIKBOT_QLIK_KEY="+filepath.Join(dir, "client_key.pem"),
-		"QLIKBOT_QLIK_ROOT="+filepath.Join(dir, "root.pem"),
-		"QLIKBOT_QLIK_RESOLVE="+strings.Join(resolve, ","),
-		"QLIKBOT_POLICY="+policy,
-		"QLIKBOT_STORE=bolt://"+db,
-		"QLIKBOT_LOG_FORMAT=json",
-	)
 
 	// Run 1: the lead asks; the process dies before anyone approves.
 	p1 := startChaosBot(t, env, dir)

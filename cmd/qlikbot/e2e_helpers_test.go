@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,6 +222,32 @@ func simConfig(t testing.TB, sim *qliksim.Server, storeURL string) Config {
 		t.Fatalf("test config: %v", err)
 	}
 	return c
+}
+
+// binaryEnv is simConfig as the environment of the real binary, plus
+// extra QLIKBOT_* settings; dir holds the certificates, the policy and the
+// bolt file.
+func binaryEnv(t testing.TB, sim *qliksim.Server, extra ...string) (env []string, dir string) {
+	t.Helper()
+	c := simConfig(t, sim, "")
+	var resolve []string
+	for host, ip := range c.QlikResolve {
+		resolve = append(resolve, host+":"+ip)
+	}
+	slices.Sort(resolve)
+	env = cleanEnv(
+		"QLIKBOT_QLIK_HOST="+c.QlikHost,
+		"QLIKBOT_QLIK_QRS_PORT="+strconv.Itoa(c.QlikQRSPort),
+		"QLIKBOT_QLIK_QPS_PORT="+strconv.Itoa(c.QlikQPSPort),
+		"QLIKBOT_QLIK_CERT="+c.QlikCert,
+		"QLIKBOT_QLIK_KEY="+c.QlikKey,
+		"QLIKBOT_QLIK_ROOT="+c.QlikRoot,
+		"QLIKBOT_QLIK_RESOLVE="+strings.Join(resolve, ","),
+		"QLIKBOT_POLICY="+c.Policy,
+		"QLIKBOT_STORE="+c.Store,
+		"QLIKBOT_LOG_FORMAT="+c.LogFormat,
+	)
+	return append(env, extra...), filepath.Dir(c.Policy)
 }
 
 func startSim(t testing.TB, opts ...qliksim.Option) *qliksim.Server {

@@ -4,11 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,32 +37,9 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	if err := sim.WriteCerts(dir); err != nil {
-		t.Fatal(err)
-	}
-	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(testPolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var resolve []string
-	for host, ip := range sim.Resolve() {
-		resolve = append(resolve, host+":"+ip)
-	}
-	slices.Sort(resolve)
-	env := cleanEnv(
-		"QLIKBOT_QLIK_HOST="+sim.QRSHost(),
-		"QLIKBOT_QLIK_QRS_PORT="+strconv.Itoa(sim.QRSPort()),
-		"QLIKBOT_QLIK_QPS_PORT="+strconv.Itoa(sim.QPSPort()),
-		"QLIKBOT_QLIK_CERT="+filepath.Join(dir, "client.pem"),
-		"QLIKBOT_QLIK_KEY="+filepath.Join(dir, "client_key.pem"),
-		"QLIKBOT_QLIK_ROOT="+filepath.Join(dir, "root.pem"),
-		"QLIKBOT_QLIK_RESOLVE="+strings.Join(resolve, ","),
-		"QLIKBOT_POLICY="+policy,
-		"QLIKBOT_STORE=bolt://"+filepath.Join(dir, "state.db"),
+	env, dir := binaryEnv(t, sim,
 		"QLIKBOT_CONSOLE_USER=admin",
 		"QLIKBOT_SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
-		"QLIKBOT_LOG_FORMAT=json",
 	)
 
 	cmd := exec.Command(qlikbotBinary(t))

@@ -5,6 +5,7 @@ package testkit
 
 import (
 	"bytes"
+	"io"
 	"sync"
 	"time"
 )
@@ -65,4 +66,30 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
+}
+
+// CountingReader counts the bytes read through it, to prove a server
+// stopped reading a body early. Not safe for concurrent use.
+type CountingReader struct {
+	R io.Reader
+	N int64
+}
+
+// Read reads from R and counts.
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
+	return n, err
+}
+
+// Repeat is an endless reader of one byte, for bodies larger than any
+// limit (wrap it in io.LimitReader).
+type Repeat byte
+
+// Read fills p with the byte.
+func (r Repeat) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
 }
