@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,68 +9,6 @@ import (
 
 	"github.com/qlikbot/qlikbot/store"
 )
-
-// chaosProc is one run of the real qlikbot binary with its console on a
-// pipe.
-type chaosProc struct {
-	cmd            *exec.Cmd
-	stdin          io.WriteCloser
-	stdout, stderr *syncBuffer
-	exited         chan error
-}
-
-func startChaosBot(t *testing.T, env []string, dir string) *chaosProc {
-	t.Helper()
-	cmd := exec.Command(qlikbotBinary(t))
-	cmd.Env, cmd.Dir = env, dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &chaosProc{cmd: cmd, stdin: stdin, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("qlikbot stdout:\n%s\nstderr:\n%s", p.stdout.String(), p.stderr.String())
-		}
-	})
-	return p
-}
-
-// kill ends the process with SIGKILL: no shutdown code runs.
-func (p *chaosProc) kill(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatalf("SIGKILL: %v", err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("qlikbot still running 10s after SIGKILL")
-	}
-}
-
-// quit closes the console's input and waits for a clean exit.
-func (p *chaosProc) quit(t *testing.T) {
-	t.Helper()
-	_ = p.stdin.Close()
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Errorf("qlikbot exited with %v at the end of its input, want 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("qlikbot still running 30s after its input ended")
-	}
-}
 
 // TestChaosKilledBetweenRequestAndApproval: the real program asks for a
 // kick's approval and is killed with SIGKILL before anyone approves. The
@@ -95,7 +31,7 @@ func TestChaosKilledBetweenRequestAndApproval(t *testing.T) {
 	db := filepath.Join(dir, "state.db")
 
 	// Run 1: the lead asks; the process dies before anyone approves.
-	p1 := startChaosBot(t, env, dir)
+	p1 := startBot(t, env, dir)
 	writeLine(t, p1.stdin, "/as lead")
 	writeLine(t, p1.stdin, "/qlik kick finance")
 	waitFor(t, 30*time.Second, "the approval request on the console", func() bool {
@@ -120,7 +56,7 @@ func TestChaosKilledBetweenRequestAndApproval(t *testing.T) {
 	}
 
 	// Run 2: the same store after the crash.
-	p2 := startChaosBot(t, env, dir)
+	p2 := startBot(t, env, dir)
 	writeLine(t, p2.stdin, "/as admin")
 	writeLine(t, p2.stdin, "/click 1") // the card is from the dead process
 	writeLine(t, p2.stdin, "/qlik sessions finance")

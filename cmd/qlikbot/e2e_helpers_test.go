@@ -381,3 +381,65 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 		}
 	}
 }
+
+// botProc is one run of the real qlikbot binary with its console on a
+// pipe.
+type botProc struct {
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr *syncBuffer
+	exited         chan error
+}
+
+func startBot(t *testing.T, env []string, dir string) *botProc {
+	t.Helper()
+	cmd := exec.Command(qlikbotBinary(t))
+	cmd.Env, cmd.Dir = env, dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &botProc{cmd: cmd, stdin: stdin, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("qlikbot stdout:\n%s\nstderr:\n%s", p.stdout.String(), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// kill ends the process with SIGKILL: no shutdown code runs.
+func (p *botProc) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatalf("SIGKILL: %v", err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("qlikbot still running 10s after SIGKILL")
+	}
+}
+
+// quit closes the console's input and waits for a clean exit.
+func (p *botProc) quit(t *testing.T) {
+	t.Helper()
+	_ = p.stdin.Close()
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("qlikbot exited with %v at the end of its input, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("qlikbot still running 30s after its input ended")
+	}
+}

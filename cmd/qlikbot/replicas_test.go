@@ -1,9 +1,12 @@
 package main
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
@@ -99,5 +102,63 @@ func TestTwoReplicasOneRedis(t *testing.T) {
 	}
 	if n := sim.AllSessions(); n != len(qliksim.SeedLab().Sessions)-len(finance) {
 		t.Errorf("%d sessions left on the site, want %d", n, len(qliksim.SeedLab().Sessions)-len(finance))
+	}
+}
+
+// approvalIDRE finds the approval id an approval request shows.
+var approvalIDRE = regexp.MustCompile(`approve ([0-9a-f]{32})`)
+
+// TestTwoProcessesOneRedis: two real qlikbot processes share one Redis.
+// A kick requested in one is approved in the other; the first then sees
+// it as decided, and its audit trail shows the other's deletions.
+func TestTwoProcessesOneRedis(t *testing.T) {
+	t.Parallel()
+	redisAddr := storetest.StartRedis(t)
+	sim := startSim(t)
+	env, dir := binaryEnv(t, sim, "QLIKBOT_STORE=redis://"+redisAddr+"/0")
+	finance := seedSessions("finance")
+
+	a := startBot(t, env, dir)
+	writeLine(t, a.stdin, "/as lead")
+	writeLine(t, a.stdin, "/qlik kick finance")
+	var id string
+	waitFor(t, 30*time.Second, "the approval request in process A", func() bool {
+		m := approvalIDRE.FindStringSubmatch(a.stdout.String())
+		if m != nil {
+			id = m[1]
+		}
+		return m != nil
+	})
+
+	b := startBot(t, env, dir)
+	writeLine(t, b.stdin, "/as admin")
+	writeLine(t, b.stdin, "/qlik approve "+id)
+	b.quit(t)
+	if out := b.stdout.String(); !strings.Contains(out, "Approved by console:admin; requested by console:lead") ||
+		!strings.Contains(out, "Deleted "+strconv.Itoa(len(finance))+", already gone 0, failed 0") {
+		t.Fatalf("process B's approval:\n%s", out)
+	}
+
+	writeLine(t, a.stdin, "/as admin2")
+	writeLine(t, a.stdin, "/qlik approve "+id)
+	writeLine(t, a.stdin, "/qlik audit 30")
+	a.quit(t)
+	out := a.stdout.String()
+	if !strings.Contains(out, "Already decided") || !strings.Contains(out, "Already approved by console:admin") {
+		t.Errorf("process A approved a request process B had decided:\n%s", out)
+	}
+	for _, s := range finance {
+		if !auditRow(out, "console:admin", "delete", s.Session.ID, "deleted") {
+			t.Errorf("process A's audit trail lacks B's deletion of %s:\n%s", s.Session.ID, out)
+		}
+	}
+	d := deletesPerSession(sim.Requests())
+	for _, s := range finance {
+		if d[s.Session.ID] != 1 {
+			t.Errorf("session %s got %d DELETEs, want exactly 1", s.Session.ID, d[s.Session.ID])
+		}
+	}
+	if len(d) != len(finance) {
+		t.Errorf("DELETEs %v, want the finance sessions only", d)
 	}
 }
