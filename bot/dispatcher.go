@@ -262,7 +262,7 @@ func (d *Dispatcher) abandon(j job) {
 // call runs the handler under the per-request deadline and turns a panic
 // into an error reply.
 func (d *Dispatcher) call(ctx context.Context, req Request) (rep Reply, outcome string) {
-	hctx, cancel := context.WithTimeoutCause(ctx, d.cfg.timeout, errTimeout)
+	hctx, cancel := context.WithTimeoutCause(WithRequestID(ctx, req.ID), d.cfg.timeout, errTimeout)
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
@@ -310,7 +310,7 @@ func (d *Dispatcher) notify(ctx context.Context, req Request, start time.Time, r
 // deliver sends one reply, bounded in time, logging (not returning) a
 // failure: there is nobody left to return it to.
 func (d *Dispatcher) deliver(ctx context.Context, req Request, r Reply) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	ctx, cancel := context.WithTimeout(WithRequestID(context.WithoutCancel(ctx), req.ID), replyTimeout)
 	defer cancel()
 	stop := context.AfterFunc(d.hard, cancel)
 	defer stop()

@@ -130,7 +130,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		}
 		d := c.cfg.RetryBackoff << attempt
 		d = d/2 + mrand.N(d/2+1) // jitter: spread retries of a fan-out
-		c.log.Warn("retrying Qlik call", "endpoint", r.endpoint, "host", c.addr(r), "attempt", attempt+1, "backoff", d, "err", err)
+		c.log.WarnContext(ctx, "retrying Qlik call", "endpoint", r.endpoint, "host", c.addr(r), "attempt", attempt+1, "backoff", d, "err", err)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -207,7 +207,7 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 		body = nil
 	}
 	elapsed := time.Since(start)
-	c.log.Debug("qlik call", "endpoint", r.endpoint, "method", r.method, "addr", addr, "status", status, "duration", elapsed, "err", err)
+	c.log.DebugContext(ctx, "qlik call", "endpoint", r.endpoint, "method", r.method, "addr", addr, "status", status, "duration", elapsed, "err", err)
 	if c.cfg.Observe != nil {
 		c.cfg.Observe(Call{Service: r.service, Node: hostOf(addr), Endpoint: r.endpoint, Method: r.method, Status: status, Duration: elapsed, Err: err})
 	}

@@ -51,7 +51,7 @@ func (c *Client) DeleteSessions(ctx context.Context, ts []DeleteTarget) []Outcom
 			bad++
 		}
 	}
-	c.log.Info("deleted Qlik sessions", "deleted", deleted, "already_gone", gone, "failed", bad)
+	c.log.InfoContext(ctx, "deleted Qlik sessions", "deleted", deleted, "already_gone", gone, "failed", bad)
 	return out
 }
 

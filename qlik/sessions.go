@@ -108,7 +108,7 @@ func (c *Client) Sessions(ctx context.Context, sel Selection) (*SessionList, err
 		}
 	}
 	if len(list.Errors) > 0 {
-		c.log.Warn("some Qlik proxies did not answer", "failed", len(list.Errors), "asked", len(list.Selected))
+		c.log.WarnContext(ctx, "some Qlik proxies did not answer", "failed", len(list.Errors), "asked", len(list.Selected))
 	}
 	return list, nil
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+
+	"github.com/qlikbot/qlikbot/bot"
 )
 
 func parseLevel(s string) (slog.Level, error) {
@@ -27,10 +30,11 @@ func newLogger(c Config, w io.Writer) *slog.Logger {
 			format = "text"
 		}
 	}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(bot.LogHandler(h))
 }
 
 // isTerminal reports whether f is a character device (a TTY), without a
