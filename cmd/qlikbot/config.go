@@ -83,6 +83,10 @@ func configErr(format string, args ...any) error {
 func loadConfig() (Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return c, configErr("%s: cannot read %q as %s", pe.KeyName, pe.Value, typeWord(pe.TypeName))
+		}
 		return c, configErr("%v", err)
 	}
 	return c, c.validate()
@@ -134,6 +138,23 @@ func (c Config) validate() error {
 		return configErr("QLIKBOT_LOG_FORMAT must be json, text or auto, not %q", c.LogFormat)
 	}
 	return nil
+}
+
+// typeWord names a Go type the way an operator thinks of it.
+func typeWord(t string) string {
+	switch t {
+	case "int", "int64":
+		return "a whole number"
+	case "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "Duration", "time.Duration":
+		return "a duration like 30s or 5m"
+	case "map[string]string":
+		return "a list like host:address,host2:address2"
+	}
+	return t
 }
 
 func splitQlikUser(s string) (dir, id string, err error) {

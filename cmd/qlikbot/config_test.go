@@ -85,3 +85,23 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadConfigUnreadableValues: a value of the wrong type is one line
+// naming the variable, the value and what it should look like.
+func TestLoadConfigUnreadableValues(t *testing.T) {
+	tests := []struct{ env, value, want string }{
+		{"QLIKBOT_QLIK_QPS_PORT", "abc", `QLIKBOT_QLIK_QPS_PORT: cannot read "abc" as a whole number`},
+		{"QLIKBOT_QLIK_TIMEOUT", "10", `QLIKBOT_QLIK_TIMEOUT: cannot read "10" as a duration like 30s or 5m`},
+		{"QLIKBOT_QLIK_INSECURE_SKIP_VERIFY", "maybe", `QLIKBOT_QLIK_INSECURE_SKIP_VERIFY: cannot read "maybe" as true or false`},
+		{"QLIKBOT_QLIK_RESOLVE", "nohost", `QLIKBOT_QLIK_RESOLVE: cannot read "nohost" as a list like host:address,host2:address2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			_, err := loadConfig()
+			if err == nil || !errors.Is(err, errConfig) || !strings.HasSuffix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("loadConfig = %v, want one configuration line ending %q", err, tt.want)
+			}
+		})
+	}
+}
