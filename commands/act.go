@@ -172,7 +172,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if c.policy.NeedsApproval(a.Permission) {
 		return e.requestApproval(ctx, c, a, warnings)
 	}
-	rows, failed := e.execute(ctx, c, a, "")
+	rows, failed := e.execute(ctx, c, a, "", nil)
 	rows = append(rows, missing...)
 	rep := bot.Reply{Kind: bot.Success, Title: "Done: " + a.title(), Visibility: listVisibility(c), Warnings: warnings}
 	rep.Summary = []string{outcomeSummary(rows)}
@@ -229,39 +229,54 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 // at the client's rate limit take minutes).
 const executeTimeout = 10 * time.Minute
 
-// execute ends the action's sessions in one DeleteSessions call and audits
-// each one. It returns outcome rows and how many failed. The deletes run
-// detached from the request's context: once authorized (and claimed), an
-// action must not stop half-way because the chat platform stopped waiting.
-func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID string) ([][]string, int) {
+// execute ends the action's sessions and audits each one. It returns
+// outcome rows and how many failed. With a progress reporter the deletes
+// run in batches (each concurrent inside the Qlik client) and prog reports
+// between them; without one, in a single call. The deletes run detached
+// from the request's context: once authorized (and claimed), an action
+// must not stop half-way because the chat platform stopped waiting.
+func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID string, prog *reporter) ([][]string, int) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executeTimeout)
 	defer cancel()
+	defer prog.wait() // before cancel: a progress reply on its way uses ctx
 	ts := make([]qlik.DeleteTarget, 0, len(a.Targets))
 	for _, t := range a.Targets {
 		ts = append(ts, qlik.DeleteTarget{Prefix: t.Prefix, Host: t.Host, SessionID: t.SessionID, User: t.user()})
 	}
-	outs := e.q.DeleteSessions(ctx, ts)
+	size := len(ts)
+	if prog != nil {
+		size = max(e.batch, 1)
+	}
 	rows := make([][]string, 0, len(a.Targets))
-	failed := 0
-	for i, t := range a.Targets {
-		res := "failed: no outcome"
-		if i < len(outs) {
-			res = outs[i].Status.String()
-			if outs[i].Status == qlik.Failed || outs[i].Status == 0 {
-				failed++
+	var sofar tally
+	for start := 0; start < len(ts); start += size {
+		end := min(start+size, len(ts))
+		outs := e.q.DeleteSessions(ctx, ts[start:end])
+		for i, t := range a.Targets[start:end] {
+			o := qlik.Outcome{Status: qlik.Failed}
+			if i < len(outs) {
+				o = outs[i]
+			}
+			sofar.add(o)
+			res := o.Status.String()
+			switch {
+			case i >= len(outs):
+				res = "failed: no outcome"
+			case o.Status == qlik.Failed || o.Status == 0:
 				res = "failed"
-				if outs[i].Err != nil {
-					res += ": " + outs[i].Err.Error()
+				if o.Err != nil {
+					res += ": " + o.Err.Error()
 				}
 			}
-		} else {
-			failed++
+			e.audit(ctx, c, store.Event{Action: "delete", Command: clipAudit(a.Command), Target: t.text(), Outcome: res, Pending: pendingID})
+			rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, t.SessionID, res})
 		}
-		e.audit(ctx, c, store.Event{Action: "delete", Command: clipAudit(a.Command), Target: t.text(), Outcome: res, Pending: pendingID})
-		rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, t.SessionID, res})
+		if end < len(ts) {
+			prog.update(ctx, sofar)
+		}
 	}
-	e.log.Info("sessions ended", "request", c.id, "kind", a.Kind, "scope", a.scopeText(), "targets", len(ts), "failed", failed, "pending", pendingID)
-	return rows, failed
+	e.log.Info("sessions ended", "request", c.id, "kind", a.Kind, "scope", a.scopeText(), "targets", len(ts), "failed", sofar.failed, "pending", pendingID)
+	return rows, sofar.failed
 }
 
 func outcomeSummary(rows [][]string) string {

@@ -101,12 +101,10 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return *r
 	}
 	e.audit(ctx, c, store.Event{Action: "approve", Command: clipAudit(a.Command), Pending: id, Target: a.scopeText(), Decision: "allowed", Outcome: "approved"})
-	rows, failed := e.execute(ctx, c, a, id)
+	who := fmt.Sprintf("Approved by %s; requested by %s", whoText(c.req.User.Name, c.subject), whoText(a.Requester.Name, a.Requester.Subject))
+	rows, failed := e.execute(ctx, c, a, id, e.progressFor(c, a, []string{who}))
 	rep := bot.Reply{Kind: bot.Success, Title: "Approved: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true}
-	rep.Summary = []string{
-		fmt.Sprintf("Approved by %s; requested by %s", whoText(c.req.User.Name, c.subject), whoText(a.Requester.Name, a.Requester.Subject)),
-		outcomeSummary(rows),
-	}
+	rep.Summary = []string{who, outcomeSummary(rows)}
 	if failed > 0 {
 		rep.Kind = bot.Warning
 		rep.Warnings = []string{fmt.Sprintf("%s could not be ended; see the table", plural(failed, "session"))}

@@ -39,6 +39,13 @@
 //     compared on every subject including the verified email). The
 //     requester or an approver may reject. The store's Claim makes a
 //     decision happen exactly once across replicas.
+//   - An approved action of more than 100 sessions (WithProgress) runs in
+//     batches of 100 and, at most every 5 s by the engine's clock, updates
+//     the approval message in place with the counts so far. Progress goes
+//     out on its own goroutine and a chance is skipped while the previous
+//     update is still on its way, so the chat platform's pace wins and the
+//     deletes never wait for it; the outcome is sent after the last one.
+//     Only a click gets progress (a typed approve has no message to update).
 //   - audit needs the audit right on every virtual proxy (scope "*"): the
 //     trail covers them all.
 //   - Every command, decision, approval step and deleted session goes to

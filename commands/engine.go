@@ -63,6 +63,10 @@ type Engine struct {
 	pageSize int
 	cmdName  string
 	observe  func(Event)
+	// progressThreshold, progressEvery and batch: see WithProgress.
+	progressThreshold int
+	progressEvery     time.Duration
+	batch             int
 }
 
 var _ bot.Handler = (*Engine)(nil)
@@ -73,6 +77,10 @@ type options struct {
 	pageSize int
 	cmdName  string
 	observe  func(Event)
+
+	progressThreshold int
+	progressEvery     time.Duration
+	batch             int
 }
 
 // Option configures an Engine.
@@ -140,6 +148,10 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 		pageSize: 50,
 		cmdName:  "/qlik",
 		observe:  func(Event) {},
+
+		progressThreshold: defaultProgressThreshold,
+		progressEvery:     defaultProgressEvery,
+		batch:             deleteBatch,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -149,7 +161,8 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 	if o.observe == nil {
 		o.observe = func(Event) {}
 	}
-	return &Engine{q: q, st: st, pol: pol, log: o.log, now: o.now, pageSize: o.pageSize, cmdName: o.cmdName, observe: o.observe}, nil
+	return &Engine{q: q, st: st, pol: pol, log: o.log, now: o.now, pageSize: o.pageSize, cmdName: o.cmdName, observe: o.observe,
+		progressThreshold: o.progressThreshold, progressEvery: o.progressEvery, batch: o.batch}, nil
 }
 
 // call is one request in flight: who asked, from where, when.

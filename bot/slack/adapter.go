@@ -110,6 +110,7 @@ type Adapter struct {
 	users      *userCache // nil: no e-mail lookups
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
+	link          link // what Ready reports
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -195,11 +196,10 @@ func (a *Adapter) Name() bot.Platform { return bot.Slack }
 
 // Start runs the adapter until ctx is done. In socket mode it connects and
 // serves events; in HTTP mode the caller mounts Handler and Start only
-// waits for ctx.
+// marks the adapter ready (see Ready) and waits for ctx.
 func (a *Adapter) Start(ctx context.Context) error {
 	if a.cfg.Mode == ModeHTTP {
-		<-ctx.Done()
-		return nil
+		return a.runHTTP(ctx)
 	}
 	return a.runSocket(ctx)
 }

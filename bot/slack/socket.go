@@ -15,6 +15,7 @@ import (
 // runSocket connects with the app token and serves envelopes until ctx is
 // done. socketmode reconnects by itself when Slack asks it to.
 func (a *Adapter) runSocket(ctx context.Context) error {
+	a.link.set(false, "connecting")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	client := socketmode.New(a.api, socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)))
@@ -24,11 +25,14 @@ func (a *Adapter) runSocket(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			<-errc
+			a.link.set(false, "stopped")
 			return nil
 		case err := <-errc:
 			if ctx.Err() != nil {
+				a.link.set(false, "stopped")
 				return nil
 			}
+			a.link.fail("stopped: " + a.scrub(err.Error()))
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-client.Events:
 			a.onSocketEvent(ctx, client, evt)
@@ -93,15 +97,19 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			return
 		}
 		a.submitSocket(ctx, req)
-	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
+	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello,
+		socketmode.EventTypeDisconnect:
 		a.log.DebugContext(ctx, "slack socket mode", "event", string(evt.Type))
+		a.trackSocket(evt)
 	case socketmode.EventTypeConnectionError:
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			a.log.WarnContext(ctx, "slack socket mode reconnecting", "attempt", ce.Attempt, "backoff", ce.Backoff, "err", ce.ErrorObj)
 		}
+		a.trackSocket(evt)
 	case socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError,
 		socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
 		a.log.WarnContext(ctx, "slack socket mode problem", "event", string(evt.Type))
+		a.trackSocket(evt)
 		ack(nil)
 	default:
 		ack(nil) // events we do not use are still acknowledged, or Slack retries them

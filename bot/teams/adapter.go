@@ -40,6 +40,7 @@ type Adapter struct {
 	conn           *connector
 	invokeDeadline time.Duration
 	mux            *http.ServeMux
+	warmRetry      time.Duration // first retry gap of Start's warm-up
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -71,7 +72,7 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 		o.client = &http.Client{Timeout: defaultClientTimeout, Transport: tr}
 	}
 	log := o.logger.With("platform", string(bot.Teams))
-	a := &Adapter{cfg: cfg, d: d, log: log, now: o.now, invokeDeadline: o.invokeDeadline}
+	a := &Adapter{cfg: cfg, d: d, log: log, now: o.now, invokeDeadline: o.invokeDeadline, warmRetry: defaultWarmRetry}
 	a.keys = &keyCache{metadataURL: cfg.OpenIDMetadataURL, client: o.client, now: o.now, log: log}
 	a.auth = newValidator(a.keys, cfg.Issuer, cfg.AppID, o.now)
 	tokens := &tokenSource{url: cfg.TokenURL, clientID: cfg.AppID, secret: cfg.AppPassword, client: o.client, now: o.now}
@@ -85,14 +86,11 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 // Name returns bot.Teams.
 func (a *Adapter) Name() bot.Platform { return bot.Teams }
 
-// Start warms the signing-key cache (a failure is logged: keys are fetched
-// again on the first activity) and blocks until ctx is done. The HTTP
-// server that serves Handler is the caller's.
+// Start loads the signing keys and a connector token, retrying with
+// backoff while either fails (failures are logged; see Ready), and blocks
+// until ctx is done. The HTTP server that serves Handler is the caller's.
 func (a *Adapter) Start(ctx context.Context) error {
-	if err := a.keys.warm(ctx); err != nil {
-		a.log.WarnContext(ctx, "teams: warm signing keys", "err", err)
-	}
-	<-ctx.Done()
+	a.warmLoop(ctx)
 	return nil
 }
 

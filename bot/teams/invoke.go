@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -33,6 +34,8 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 		return
 	}
 	req.Action = &bot.Action{ID: click.Action, Value: click.Value, MessageRef: act.ReplyToID}
+	replies := &invokeReplies{next: req.ReplyTo}
+	req.ReplyTo = replies
 
 	// The work must not die with the HTTP request when it runs late.
 	workCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateWorkTimeout)
@@ -46,13 +49,34 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 		writeInvoke(w, invokeAnswer(rep))
 	case <-ctx.Done():
 		// Teams hung up: finish the work and update the card.
+		replies.answered.Store(true)
 		go a.finishLate(workCtx, cancel, req, done)
 	case <-timer.C:
+		replies.answered.Store(true)
 		writeInvoke(w, invokeResponse{StatusCode: http.StatusOK, Type: cardContentType,
 			Value: render(bot.Reply{Kind: bot.Pending, Title: "Working on it …",
 				Summary: []string{"This card will show the outcome when it is done."}})})
 		go a.finishLate(workCtx, cancel, req, done)
 	}
+}
+
+// invokeReplies is the ReplyTo of an Action.Execute click. Until the
+// invoke is answered, a reply that replaces the clicked card (a progress
+// update of a long approval) is dropped: the answer in the HTTP body
+// replaces the card for the clicker only, so an interim card sent to
+// everyone meanwhile would stay behind for the others. Once the invoke is
+// answered with "working on it" (or Teams gave up waiting), replies pass:
+// the outcome follows as an update for everyone. Other replies always pass.
+type invokeReplies struct {
+	next     bot.Responder
+	answered atomic.Bool
+}
+
+func (r *invokeReplies) Respond(ctx context.Context, rep bot.Reply) error {
+	if rep.ReplaceOriginal && !r.answered.Load() {
+		return nil
+	}
+	return r.next.Respond(ctx, rep)
 }
 
 // finishLate waits for a slow invoke and puts its outcome on the card

@@ -55,6 +55,8 @@ type keyCache struct {
 	fetchedAt   time.Time
 	lastAttempt time.Time // last fetch of any kind
 	lastRefetch time.Time // last fetch caused by an unknown kid
+
+	health health // for Ready: were keys ever loaded
 }
 
 // key returns the key with the given kid.
@@ -102,6 +104,16 @@ func (c *keyCache) warm(ctx context.Context) error {
 }
 
 func (c *keyCache) fetchLocked(ctx context.Context, now time.Time) error {
+	err := c.fetchKeysLocked(ctx, now)
+	if err != nil {
+		c.health.fail(err.Error())
+	} else {
+		c.health.succeed()
+	}
+	return err
+}
+
+func (c *keyCache) fetchKeysLocked(ctx context.Context, now time.Time) error {
 	c.lastAttempt = now
 	// Detached from the caller: one impatient request must not spoil the
 	// fetch (and the refetch budget) for everyone.

@@ -35,6 +35,8 @@ type tokenSource struct {
 	mu      sync.Mutex
 	token   bot.Secret
 	expires time.Time
+
+	health health // for Ready: did the last fetch work
 }
 
 // get returns a valid token, fetching one if the cached one is near expiry.
@@ -46,8 +48,12 @@ func (s *tokenSource) get(ctx context.Context) (bot.Secret, error) {
 	}
 	tok, ttl, err := s.fetch(ctx)
 	if err != nil {
+		if ctx.Err() == nil { // a caller giving up says nothing about the endpoint
+			s.health.fail(tokenFailure(err))
+		}
 		return "", err
 	}
+	s.health.succeed()
 	s.token, s.expires = tok, s.now().Add(ttl)
 	return tok, nil
 }
@@ -88,7 +94,7 @@ func (s *tokenSource) fetch(ctx context.Context) (bot.Secret, time.Duration, err
 	if resp.StatusCode != http.StatusOK {
 		// The error body of Entra ID names the problem (AADSTS7000215:
 		// invalid client secret ...) and holds no secret.
-		return "", 0, fmt.Errorf("get connector token: status %d: %s", resp.StatusCode, snippet(body))
+		return "", 0, &tokenStatusError{status: resp.StatusCode, code: oauthErrorCode(body), body: snippet(body)}
 	}
 	var tr struct {
 		AccessToken string `json:"access_token"`
@@ -123,4 +129,22 @@ func redactURLError(err error) error {
 		}
 	}
 	return err
+}
+
+// oauthErrorCode returns the OAuth "error" code of a token endpoint's
+// error body (invalid_client ...), or "" when there is none that looks
+// like one.
+func oauthErrorCode(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || len(e.Error) > 64 {
+		return ""
+	}
+	for _, r := range e.Error {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return ""
+		}
+	}
+	return e.Error
 }
