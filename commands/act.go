@@ -275,7 +275,7 @@ func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID strin
 			prog.update(ctx, sofar)
 		}
 	}
-	e.log.Info("sessions ended", "request", c.id, "kind", a.Kind, "scope", a.scopeText(), "targets", len(ts), "failed", sofar.failed, "pending", pendingID)
+	e.log.Info("sessions ended", "request_id", c.id, "kind", a.Kind, "scope", a.scopeText(), "targets", len(ts), "failed", sofar.failed, "pending", pendingID)
 	return rows, sofar.failed
 }
 
@@ -300,13 +300,13 @@ func outcomeSummary(rows [][]string) string {
 // storeDown answers a failed store call (Redis restarting, a bolt file
 // locked): the action never started, so the user may simply try again.
 func (e *Engine) storeDown(c *call, what string, err error) bot.Reply {
-	e.log.Error("state store unavailable", "request", c.id, "what", what, "err", err)
+	e.log.Error("state store unavailable", "request_id", c.id, "what", what, "err", err)
 	return bot.Reply{Kind: bot.Error, Title: "State store unavailable", Summary: []string{
 		"Could not " + what + ": the state store is unavailable, so nothing was done. Try again in a minute; the operators have the details in the log (request " + c.id + ")."},
 		Visibility: bot.Ephemeral}
 }
 
 func (e *Engine) internal(c *call, what string, err error) bot.Reply {
-	e.log.Error("internal error", "request", c.id, "what", what, "err", err)
+	e.log.Error("internal error", "request_id", c.id, "what", what, "err", err)
 	return bot.Reply{Kind: bot.Error, Title: "Something went wrong", Summary: []string{"Could not " + what + ". The operators have the details in the log (request " + c.id + ")."}, Visibility: bot.Ephemeral}
 }

@@ -300,7 +300,7 @@ func (e *Engine) denied(c *call, d authz.Decision) bot.Reply {
 // qlikError is the reply to a failed Qlik call: the client's error text
 // (which carries its operator hint and no secrets), no stack.
 func (e *Engine) qlikError(c *call, what string, err error) bot.Reply {
-	e.log.Warn("qlik call failed", "request", c.id, "what", what, "err", err)
+	e.log.Warn("qlik call failed", "request_id", c.id, "what", what, "err", err)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return bot.Reply{Kind: bot.Error, Title: "Qlik did not answer in time", Summary: []string{what + ": " + err.Error()}, Visibility: bot.Ephemeral}
 	}
@@ -320,7 +320,7 @@ func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := e.st.AppendAudit(wctx, ev); err != nil {
-		e.log.Error("AUDIT WRITE FAILED", "request", c.id, "action", ev.Action, "target", ev.Target,
+		e.log.Error("AUDIT WRITE FAILED", "request_id", c.id, "action", ev.Action, "target", ev.Target,
 			"outcome", ev.Outcome, "subject", ev.Subject, "err", err)
 	}
 }

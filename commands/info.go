@@ -83,7 +83,7 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 	}
 	evs, err := e.st.RecentAudit(ctx, cmd.N)
 	if err != nil {
-		e.log.Error("read audit trail", "request", c.id, "err", err)
+		e.log.Error("read audit trail", "request_id", c.id, "err", err)
 		return bot.Reply{Kind: bot.Error, Title: "Audit trail unavailable", Summary: []string{"Could not read the audit trail; the operators have the details in the log (request " + c.id + ")."}, Visibility: bot.Ephemeral}
 	}
 	t := &bot.Table{Columns: []string{"Time (UTC)", "Platform", "User", "Channel", "Action", "Decision", "Target", "Outcome"}}

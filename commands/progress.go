@@ -125,13 +125,13 @@ func (r *reporter) update(ctx context.Context, t tally) {
 		defer func() { <-r.busy }()
 		defer func() {
 			if v := recover(); v != nil {
-				r.e.log.Error("progress responder panicked", "request", r.c.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				r.e.log.Error("progress responder panicked", "request_id", r.c.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			}
 		}()
 		sctx, cancel := context.WithTimeout(ctx, progressTimeout)
 		defer cancel()
 		if err := r.to.Respond(sctx, rep); err != nil {
-			r.e.log.Warn("progress reply not delivered", "request", r.c.id, "err", err)
+			r.e.log.Warn("progress reply not delivered", "request_id", r.c.id, "err", err)
 		}
 	})
 }
