@@ -19,7 +19,7 @@ type Scope struct {
 type Decision struct {
 	Allowed    bool
 	Subject    string     // the subject whose grant allowed it, or the first subject asked when denied
-	Permission Permission //
+	Permission Permission // the permission asked about, as given
 	Scope      Scope      // the scope asked about, as given
 	Reason     string     // human-readable; for a denial: what was missing and who asked
 	Role       string     // the role that allowed it; "" when denied

@@ -216,7 +216,10 @@ func (r *Redis) RecentAudit(ctx context.Context, n int) ([]Event, error) {
 	}
 	n = min(n, r.o.auditLimit)
 	if n == 0 {
-		return []Event{}, ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("recent audit: %w", err)
+		}
+		return []Event{}, nil
 	}
 	vals, err := r.c.LRange(ctx, r.kAudit, 0, int64(n-1)).Result()
 	if err != nil {

@@ -72,28 +72,9 @@ func TestRedisTwoClients(t *testing.T) {
 	if err := replicas[1].CreatePending(ctx, p); err == nil {
 		t.Fatal("the other replica created the same id again")
 	}
-	const racers = 50
-	type result struct {
-		by  string
-		p   store.Pending
-		err error
-	}
-	results := make([]result, racers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Go(func() {
-			by := fmt.Sprintf("teams:lead-%d", i)
-			<-start
-			got, err := replicas[i%2].Claim(ctx, "kick-1", store.StateApproved, by, t0.Add(time.Minute))
-			results[i] = result{by, got, err}
-		})
-	}
-	close(start)
-	wg.Wait()
-	storetest.CheckOneWinner(t, replicas[1], "kick-1", func(i int) (string, store.Pending, error) {
-		return results[i].by, results[i].p, results[i].err
-	}, racers)
+	storetest.ClaimRace(t, replicas[1], "kick-1", 50, func(i int, by string) (store.Pending, error) {
+		return replicas[i%2].Claim(ctx, "kick-1", store.StateApproved, by, t0.Add(time.Minute))
+	})
 
 	// Both replicas sweep at once: every expiry is reported by one of them.
 	const actions = 40
@@ -105,7 +86,8 @@ func TestRedisTwoClients(t *testing.T) {
 	}
 	swept := make([][]store.Pending, len(replicas))
 	errs := make([]error, len(replicas))
-	start = make(chan struct{})
+	start := make(chan struct{})
+	var wg sync.WaitGroup
 	for i, r := range replicas {
 		wg.Go(func() {
 			<-start

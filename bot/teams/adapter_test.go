@@ -316,13 +316,7 @@ func TestStartWarmsKeysAndStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	res := make(chan error, 1)
 	go func() { res <- e.a.Start(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for e.idp.keysHits.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("Start did not fetch the signing keys")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "Start to fetch the signing keys", func() bool { return e.idp.keysHits.Load() > 0 })
 	cancel()
 	if err := <-res; err != nil {
 		t.Fatalf("Start returned %v after cancel, want nil", err)

@@ -1,10 +1,13 @@
 package teams
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -251,29 +254,55 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 	}
 }
 
+// TestKnownKeyDoesNotWaitForRefetch: while an unknown kid's refetch hangs
+// on a slow key endpoint, a token signed with a cached key is still
+// checked at once rather than queued behind the fetch.
+func TestKnownKeyDoesNotWaitForRefetch(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	act := messageActivity(e.conn.serviceURL(), "sessions")
+	if rec := e.post(t, e.validToken(t), act); rec.Code != http.StatusAccepted {
+		t.Fatalf("first request: status %d", rec.Code)
+	}
+	release := e.idp.hold()
+	t.Cleanup(release)
+	body, err := json.Marshal(act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := sign(t, testKeys()[1], "k-unknown", tokenClaimsAt(e.conn.serviceURL(), e.now.Now()))
+	refetched := make(chan int, 1)
+	go func() {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+forged)
+		rec := httptest.NewRecorder()
+		e.a.Handler().ServeHTTP(rec, req)
+		refetched <- rec.Code
+	}()
+	waitFor(t, "the unknown kid's refetch to reach the key endpoint", func() bool { return e.idp.keysHits.Load() == 2 })
+
+	if rec := e.post(t, e.validToken(t), act); rec.Code != http.StatusAccepted {
+		t.Fatalf("known key during a refetch: status %d", rec.Code)
+	}
+	// The refetch must still be in flight: the known key did not wait for it.
+	if e.a.keys.mu.TryLock() {
+		e.a.keys.mu.Unlock()
+		t.Fatal("the known-key request completed only after the refetch ended")
+	}
+	release()
+	if code := <-refetched; code != http.StatusUnauthorized {
+		t.Fatalf("unknown kid: status %d, want 401", code)
+	}
+}
+
 func TestJWKSKeyParsingSkipsBadKeys(t *testing.T) {
 	t.Parallel()
 	good := testKeys()[0].PublicKey
 	n := base64.RawURLEncoding.EncodeToString(good.N.Bytes())
-	set := jwkSet{}
-	set.Keys = append(set.Keys,
-		struct {
-			Kty          string   `json:"kty"`
-			Use          string   `json:"use"`
-			Kid          string   `json:"kid"`
-			N            string   `json:"n"`
-			E            string   `json:"e"`
-			Endorsements []string `json:"endorsements"`
-		}{Kty: "RSA", Kid: "good", N: n, E: "AQAB", Endorsements: []string{"msteams"}},
-		struct {
-			Kty          string   `json:"kty"`
-			Use          string   `json:"use"`
-			Kid          string   `json:"kid"`
-			N            string   `json:"n"`
-			E            string   `json:"e"`
-			Endorsements []string `json:"endorsements"`
-		}{Kty: "RSA", Kid: "short", N: "AQAB", E: "AQAB"},
-	)
+	set := jwkSet{Keys: []jwk{
+		{Kty: "RSA", Kid: "good", N: n, E: "AQAB", Endorsements: []string{"msteams"}},
+		{Kty: "RSA", Kid: "short", N: "AQAB", E: "AQAB"},
+	}}
 	keys := set.rsaKeys()
 	if _, ok := keys["short"]; ok {
 		t.Fatal("a key under 2048 bits was accepted")

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -65,6 +66,7 @@ type fakeIdP struct {
 	keysHits  atomic.Int64
 	mu        sync.Mutex
 	published []publishedKey
+	gate      chan struct{} // when set, key set requests wait for it to close
 }
 
 func newFakeIdP(t testing.TB, keys ...publishedKey) *fakeIdP {
@@ -81,6 +83,12 @@ func newFakeIdP(t testing.TB, keys ...publishedKey) *fakeIdP {
 	})
 	mux.HandleFunc("GET /v1/.well-known/keys", func(w http.ResponseWriter, r *http.Request) {
 		f.keysHits.Add(1)
+		f.mu.Lock()
+		gate := f.gate
+		f.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		var ks []map[string]any
@@ -112,6 +120,15 @@ func (f *fakeIdP) publish(k publishedKey) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.published = append(f.published, k)
+}
+
+// hold makes key set requests wait until the returned func is called.
+func (f *fakeIdP) hold() (release func()) {
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.gate = gate
+	f.mu.Unlock()
+	return sync.OnceFunc(func() { close(gate) })
 }
 
 func (f *fakeIdP) metadataURL() string { return f.srv.URL + "/v1/.well-known/openidconfiguration" }
@@ -268,21 +285,28 @@ func (f *fakeConnector) recorded() []connectorCall {
 	return append([]connectorCall(nil), f.calls...)
 }
 
-// waitCalls polls until the connector has seen n calls or the deadline
-// passes (async replies: no sleeps, a bounded wait).
-func (f *fakeConnector) waitCalls(t *testing.T, n int) []connectorCall {
+// waitFor polls cond until it holds or 10 s pass: async work is awaited
+// with a bounded poll, never a fixed sleep.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		calls := f.recorded()
-		if len(calls) >= n {
-			return calls
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("connector saw %d calls, want %d: %+v", len(calls), n, calls)
+			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitCalls waits until the connector has seen n calls and returns them.
+func (f *fakeConnector) waitCalls(t *testing.T, n int) []connectorCall {
+	t.Helper()
+	var calls []connectorCall
+	waitFor(t, fmt.Sprintf("%d connector calls", n), func() bool {
+		calls = f.recorded()
+		return len(calls) >= n
+	})
+	return calls
 }
 
 // testEnv is an adapter wired to a fake IdP and a fake connector.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -50,27 +51,45 @@ type keyCache struct {
 	now         func() time.Time
 	log         *slog.Logger
 
-	mu          sync.Mutex // held during a fetch: callers wait, one fetch runs
-	keys        map[string]signingKey
-	fetchedAt   time.Time
-	lastAttempt time.Time // last fetch of any kind
-	lastRefetch time.Time // last fetch caused by an unknown kid
+	// cur is the last key set fetched, read without mu so that a token
+	// signed with a known key never waits for a fetch in flight.
+	cur atomic.Pointer[keySet]
+
+	mu          sync.Mutex // held during a fetch: callers that need one wait, one fetch runs
+	lastAttempt time.Time  // last fetch of any kind
+	lastRefetch time.Time  // last fetch caused by an unknown kid
 
 	health health // for Ready: were keys ever loaded
 }
 
+// keySet is one fetched key set; never modified after it is stored.
+type keySet struct {
+	keys      map[string]signingKey
+	fetchedAt time.Time
+}
+
+// fresh reports whether s holds keys fetched within keyMaxAge of now.
+func (s *keySet) fresh(now time.Time) bool {
+	return s != nil && now.Sub(s.fetchedAt) <= keyMaxAge
+}
+
 // key returns the key with the given kid.
 func (c *keyCache) key(ctx context.Context, kid string) (signingKey, error) {
+	if s := c.cur.Load(); s.fresh(c.now()) {
+		if k, ok := s.keys[kid]; ok {
+			return k, nil
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if c.keys == nil || now.Sub(c.fetchedAt) > keyMaxAge {
+	if !c.cur.Load().fresh(now) {
 		// First use or a day old: fetch, unless a fetch failed moments ago.
 		if c.lastAttempt.IsZero() || now.Sub(c.lastAttempt) >= keyColdRetryGap {
 			c.refresh(ctx, now)
 		}
 	}
-	if k, ok := c.keys[kid]; ok {
+	if k, ok := c.lookup(kid); ok {
 		return k, nil
 	}
 	// An unknown kid may be a freshly rolled key: look again, but at most
@@ -78,11 +97,22 @@ func (c *keyCache) key(ctx context.Context, kid string) (signingKey, error) {
 	if c.lastRefetch.IsZero() || now.Sub(c.lastRefetch) >= keyRefetchGap {
 		c.lastRefetch = now
 		c.refresh(ctx, now)
-		if k, ok := c.keys[kid]; ok {
+		if k, ok := c.lookup(kid); ok {
 			return k, nil
 		}
 	}
 	return signingKey{}, fmt.Errorf("kid %q: %w", kid, errUnknownKey)
+}
+
+// lookup finds kid in the current key set, stale or not: stale keys beat
+// none while the endpoint is down.
+func (c *keyCache) lookup(kid string) (signingKey, bool) {
+	s := c.cur.Load()
+	if s == nil {
+		return signingKey{}, false
+	}
+	k, ok := s.keys[kid]
+	return k, ok
 }
 
 // refresh fetches the key set; on failure the old set (if any) stays:
@@ -97,7 +127,7 @@ func (c *keyCache) refresh(ctx context.Context, now time.Time) {
 func (c *keyCache) warm(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keys != nil {
+	if c.cur.Load() != nil {
 		return nil
 	}
 	return c.fetchLocked(ctx, c.now())
@@ -136,7 +166,7 @@ func (c *keyCache) fetchKeysLocked(ctx context.Context, now time.Time) error {
 	if len(keys) == 0 {
 		return errors.New("fetch signing keys: no usable RSA key in the key set")
 	}
-	c.keys, c.fetchedAt = keys, now
+	c.cur.Store(&keySet{keys: keys, fetchedAt: now})
 	c.log.DebugContext(ctx, "teams: signing keys fetched", "count", len(keys))
 	return nil
 }
@@ -164,17 +194,20 @@ func (c *keyCache) getJSON(ctx context.Context, url string, v any) error {
 	return nil
 }
 
-// jwkSet is the part of a JSON Web Key Set we use. Bot Framework keys carry
-// a non-standard "endorsements" list of channel ids.
+// jwkSet is the part of a JSON Web Key Set we use.
 type jwkSet struct {
-	Keys []struct {
-		Kty          string   `json:"kty"`
-		Use          string   `json:"use"`
-		Kid          string   `json:"kid"`
-		N            string   `json:"n"`
-		E            string   `json:"e"`
-		Endorsements []string `json:"endorsements"`
-	} `json:"keys"`
+	Keys []jwk `json:"keys"`
+}
+
+// jwk is one key of the set. Bot Framework keys carry a non-standard
+// "endorsements" list of channel ids.
+type jwk struct {
+	Kty          string   `json:"kty"`
+	Use          string   `json:"use"`
+	Kid          string   `json:"kid"`
+	N            string   `json:"n"`
+	E            string   `json:"e"`
+	Endorsements []string `json:"endorsements"`
 }
 
 // rsaKeys returns the usable RSA signing keys by kid; malformed ones are

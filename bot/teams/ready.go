@@ -2,7 +2,6 @@ package teams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -121,28 +120,4 @@ func (a *Adapter) warmUp(ctx context.Context) bool {
 		}
 	}
 	return ok
-}
-
-// tokenStatusError is a refusal by the token endpoint.
-type tokenStatusError struct {
-	status int
-	code   string // OAuth "error", e.g. invalid_client
-	body   string // for logs only: Entra's description is long
-}
-
-func (e *tokenStatusError) Error() string {
-	return fmt.Sprintf("get connector token: status %d: %s", e.status, e.body)
-}
-
-// tokenFailure is the short reason Ready shows for a failed token fetch:
-// the status and OAuth error code, not Entra's prose.
-func tokenFailure(err error) string {
-	var se *tokenStatusError
-	if errors.As(err, &se) {
-		if se.code != "" {
-			return fmt.Sprintf("status %d (%s)", se.status, se.code)
-		}
-		return fmt.Sprintf("status %d", se.status)
-	}
-	return err.Error()
 }

@@ -10,18 +10,6 @@ import (
 	"time"
 )
 
-// waitFor polls cond until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // readyErr returns Ready's error text ("" when ready) and fails the test
 // if it carries a secret.
 func readyErr(t *testing.T, a *Adapter) string {

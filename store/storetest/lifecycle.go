@@ -23,6 +23,7 @@ func testCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 	_, checks["Claim"] = s.Claim(ctx, "live", store.StateApproved, "slack:U1", base)
 	_, checks["ExpireDue"] = s.ExpireDue(ctx, base.Add(2*time.Hour))
 	_, checks["RecentAudit"] = s.RecentAudit(ctx, 1)
+	_, checks["RecentAudit(0)"] = s.RecentAudit(ctx, 0)
 	_, checks["SeenBefore"] = s.SeenBefore(ctx, "k", time.Minute)
 	for name, err := range checks {
 		if !errors.Is(err, context.Canceled) {

@@ -305,64 +305,64 @@ func testClaimExpired(t *testing.T, open func(t *testing.T) store.Store) {
 func testClaimConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	mustCreate(t, s, newPending("race", time.Hour))
+	ClaimRace(t, s, "race", racers, func(i int, by string) (store.Pending, error) {
+		decision := store.StateApproved
+		if i%2 == 1 {
+			decision = store.StateRejected
+		}
+		return s.Claim(t.Context(), "race", decision, by, base.Add(time.Duration(i)*time.Second))
+	})
+}
+
+// ClaimRace releases n concurrent callers at once, caller i running
+// claim(i, by) with its own decider by, and checks the outcome: exactly
+// one nil error, every other ErrDecided naming the winner, and the stored
+// action id (read through s) agreeing. Backend tests use it for their
+// cross-replica variants.
+func ClaimRace(t *testing.T, s store.Store, id string, n int, claim func(i int, by string) (store.Pending, error)) {
+	t.Helper()
 	type result struct {
 		by  string
 		p   store.Pending
 		err error
 	}
-	results := make([]result, racers)
+	results := make([]result, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for i := range racers {
+	for i := range n {
 		wg.Go(func() {
-			decision := store.StateApproved
-			if i%2 == 1 {
-				decision = store.StateRejected
-			}
 			by := fmt.Sprintf("slack:U%02d", i)
 			<-start
-			p, err := s.Claim(t.Context(), "race", decision, by, base.Add(time.Duration(i)*time.Second))
+			p, err := claim(i, by)
 			results[i] = result{by, p, err}
 		})
 	}
 	close(start)
 	wg.Wait()
-	CheckOneWinner(t, s, "race", func(i int) (string, store.Pending, error) {
-		return results[i].by, results[i].p, results[i].err
-	}, racers)
-}
 
-// CheckOneWinner checks the outcome of n concurrent Claims of id, where
-// result(i) gives caller i's decider and Claim result: exactly one nil
-// error, every other ErrDecided naming the winner, and the stored action
-// agreeing. Backend tests use it for their cross-replica variants.
-func CheckOneWinner(t *testing.T, s store.Store, id string, result func(i int) (by string, p store.Pending, err error), n int) {
-	t.Helper()
 	var winner store.Pending
 	wins := 0
-	for i := range n {
-		by, p, err := result(i)
-		if err == nil {
+	for i, r := range results {
+		if r.err == nil {
 			wins++
-			winner = p
-			if p.DecidedBy != by {
-				t.Errorf("winner %d got DecidedBy %q, want its own %q", i, p.DecidedBy, by)
+			winner = r.p
+			if r.p.DecidedBy != r.by {
+				t.Errorf("winner %d got DecidedBy %q, want its own %q", i, r.p.DecidedBy, r.by)
 			}
 		}
 	}
 	if wins != 1 {
 		t.Fatalf("%d of %d concurrent claims succeeded, want exactly 1", wins, n)
 	}
-	for i := range n {
-		_, p, err := result(i)
-		if err == nil {
+	for i, r := range results {
+		if r.err == nil {
 			continue
 		}
-		if !errors.Is(err, store.ErrDecided) {
-			t.Errorf("loser %d: %v, want ErrDecided", i, err)
+		if !errors.Is(r.err, store.ErrDecided) {
+			t.Errorf("loser %d: %v, want ErrDecided", i, r.err)
 			continue
 		}
-		checkPending(t, p, winner)
+		checkPending(t, r.p, winner)
 	}
 	checkPending(t, mustGet(t, s, id), winner)
 }
