@@ -19,8 +19,10 @@ const (
 )
 
 // replyTimeout bounds one delivery through a Responder, so a stuck chat
-// API cannot hold a worker or Shutdown forever.
-const replyTimeout = 15 * time.Second
+// API cannot hold a worker forever. It is long enough to wait out a Slack
+// or Teams 429 (Retry-After is usually seconds, up to a minute for file
+// uploads) rather than drop the reply; Shutdown still bounds it.
+const replyTimeout = 2 * time.Minute
 
 // DispatchEvent reports the end of one request, for metrics.
 type DispatchEvent struct {

@@ -141,8 +141,7 @@ func (s *session) ask(actor bot.User, req bot.Request) {
 	req.ID = bot.NewRequestID()
 	req.Platform = bot.Console
 	req.User = actor
-	req.Channel = Channel
-	req.ReceivedAt = time.Now()
+	req.Channel = Channel // ReceivedAt: the dispatcher stamps it by its own (injectable) clock
 	r := &responder{c: s.c, actor: actor, done: make(chan struct{})}
 	req.ReplyTo = r
 

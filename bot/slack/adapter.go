@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -111,6 +112,8 @@ type Adapter struct {
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
 	link          link // what Ready reports
+	// submits tracks socket-mode submissions still under way.
+	submits sync.WaitGroup
 }
 
 var _ bot.Adapter = (*Adapter)(nil)

@@ -99,16 +99,7 @@ func TestChaos429Storm(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.post.limit = rate.Inf // per-channel pacing has its own test
-	var wmu sync.Mutex
-	var waits []time.Duration
-	a.post.after = func(d time.Duration) <-chan time.Time { // record the wait instead of sleeping it
-		wmu.Lock()
-		waits = append(waits, d)
-		wmu.Unlock()
-		ch := make(chan time.Time, 1)
-		ch <- time.Time{}
-		return ch
-	}
+	recorded := recordWaits(a.post)
 	disp, err = bot.NewDispatcher(bot.HandlerFunc(func(_ context.Context, r bot.Request) bot.Reply {
 		if r.Action != nil {
 			return bot.Reply{Title: "updated " + r.Action.Value, ReplaceOriginal: true, Visibility: bot.InChannel}
@@ -161,8 +152,7 @@ func TestChaos429Storm(t *testing.T) {
 			t.Errorf("delivery %d: %q, want %q (lost, duplicated or out of order)", i, got[i], want[i])
 		}
 	}
-	wmu.Lock()
-	defer wmu.Unlock()
+	waits := recorded.all()
 	if len(waits) != storm {
 		t.Errorf("waited %d times, want once per 429 (%d)", len(waits), storm)
 	}

@@ -165,9 +165,12 @@ func TestEndToEnd(t *testing.T) {
 	e.sim.SetFaultAll(qliksim.Fault{Latency: 5 * time.Second})
 	t0 := time.Now()
 	status, took := e.post(t, "/slack/commands", commandBody("ULEAD", "C0OPS", "sessions finance", e.slack.hookURL("list")))
-	if status != http.StatusOK || took >= 3*time.Second {
-		t.Fatalf("ack: status %d after %s; Slack wants 200 within 3s", status, took)
+	if status != http.StatusOK {
+		t.Fatalf("ack: status %d", status)
 	}
+	// The ack must not wait for the work: when it arrives, the answer
+	// (held up 5 s by Qlik) has not been posted yet. An order, not a time.
+	e.slack.none(t)
 	list, _ := e.slack.nextPathWithin(t, "/hooks/list", 30*time.Second)
 	e.sim.SetFaultAll(qliksim.Fault{})
 	t.Logf("acked after %s; the list came %s after the command", took, time.Since(t0))

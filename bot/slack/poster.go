@@ -19,11 +19,10 @@ import (
 // Posting pace per channel: Slack allows about one chat.postMessage per
 // second per channel with short bursts; progress updates keep under it.
 const (
-	channelRate   = rate.Limit(1)
-	channelBurst  = 3
-	maxLimiters   = 1024
-	defaultRetry  = time.Second
-	deliverWithin = 2 * time.Minute
+	channelRate  = rate.Limit(1)
+	channelBurst = 3
+	maxLimiters  = 1024
+	defaultRetry = time.Second
 )
 
 // poster is the one place that writes to Slack. It waits out 429s

@@ -132,11 +132,10 @@ func (a *Adapter) newResponder(req bot.Request, responseURL string, ref messageR
 		a.log.Warn("ignoring an untrusted response_url", "request_id", req.ID)
 		responseURL = ""
 	}
-	log := a.log.With("request_id", req.ID, "user", req.User.ID, "channel", req.Channel)
 	return &responder{
 		post:        a.post,
 		now:         a.now,
-		log:         log.WarnContext,
+		log:         a.log.With("request_id", req.ID, "user", req.User.ID, "channel", req.Channel),
 		channel:     req.Channel,
 		user:        req.User.ID,
 		responseURL: responseURL,

@@ -3,6 +3,7 @@ package slackbot
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,7 +45,7 @@ func (m messageRef) String() string {
 type responder struct {
 	post        *poster
 	now         func() time.Time
-	log         logFunc
+	log         *slog.Logger
 	channel     string
 	user        string
 	responseURL string // "" when absent or not trusted
@@ -54,8 +55,6 @@ type responder struct {
 	mu   sync.Mutex
 	uses int
 }
-
-type logFunc func(ctx context.Context, msg string, args ...any)
 
 // takeResponseURL reserves one use of response_url, if any is left.
 func (r *responder) takeResponseURL() bool {
@@ -68,12 +67,11 @@ func (r *responder) takeResponseURL() bool {
 	return true
 }
 
-// Respond renders and posts rep. The reply is delivered even when ctx (the
-// request's deadline) ends meanwhile, within a bound of its own: a finished
-// deletion must still be reported.
+// Respond renders and posts rep within ctx. It does not outlive ctx: the
+// dispatcher already delivers a final reply on a context of its own, free
+// of the request's deadline but bounded and cancelled at a forced shutdown,
+// and progress replies carry their own short bound.
 func (r *responder) Respond(ctx context.Context, rep bot.Reply) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverWithin)
-	defer cancel()
 	shareFiles := len(rep.Files) > 0 && (rep.Visibility == bot.InChannel || isDM(r.channel))
 	if len(rep.Files) > 0 && !shareFiles {
 		// An upload is visible to the whole channel: never attach to a private reply.
@@ -106,7 +104,7 @@ func (r *responder) replace(ctx context.Context, rep bot.Reply, blocks []slack.B
 		if err == nil {
 			return nil
 		}
-		r.log(ctx, "response_url failed; replacing with chat.update", "err", err)
+		r.log.WarnContext(ctx, "response_url failed; replacing with chat.update", "err", err)
 	}
 	if r.ref.Ephemeral { // ephemeral messages cannot be updated with the bot token
 		return r.post.postEphemeral(ctx, r.ref.Channel, r.user, blocks, text)
@@ -120,7 +118,7 @@ func (r *responder) send(ctx context.Context, rep bot.Reply, blocks []slack.Bloc
 		if err == nil {
 			return nil
 		}
-		r.log(ctx, "response_url failed; posting with the bot token", "err", err)
+		r.log.WarnContext(ctx, "response_url failed; posting with the bot token", "err", err)
 	}
 	if r.channel == "" {
 		return fmt.Errorf("reply to %s: no channel and no usable response_url", r.user)

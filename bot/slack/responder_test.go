@@ -1,7 +1,6 @@
 package slackbot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -25,7 +24,7 @@ type testClock = testkit.Clock
 
 // fakeAdapter is an adapter wired to a fake Slack, with retry waits
 // recorded instead of slept.
-func fakeAdapter(t *testing.T, f *fakeSlack, clock *testClock) (*Adapter, *[]time.Duration) {
+func fakeAdapter(t *testing.T, f *fakeSlack, clock *testClock) (*Adapter, *waitLog) {
 	t.Helper()
 	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
 		newRecorder(), neverSeen{}, WithClock(clock.Now))
@@ -33,17 +32,34 @@ func fakeAdapter(t *testing.T, f *fakeSlack, clock *testClock) (*Adapter, *[]tim
 		t.Fatal(err)
 	}
 	a.post.limit = rate.Inf // pacing has its own test
-	var mu sync.Mutex
-	waits := &[]time.Duration{}
-	a.post.after = func(d time.Duration) <-chan time.Time {
-		mu.Lock()
-		*waits = append(*waits, d)
-		mu.Unlock()
+	return a, recordWaits(a.post)
+}
+
+// waitLog records the retry waits a poster asked for, instead of sleeping
+// them. Safe for concurrent use.
+type waitLog struct {
+	mu sync.Mutex
+	ds []time.Duration
+}
+
+// recordWaits makes p's retry waits end at once and records them.
+func recordWaits(p *poster) *waitLog {
+	w := &waitLog{}
+	p.after = func(d time.Duration) <-chan time.Time {
+		w.mu.Lock()
+		w.ds = append(w.ds, d)
+		w.mu.Unlock()
 		ch := make(chan time.Time, 1)
 		ch <- time.Time{}
 		return ch
 	}
-	return a, waits
+	return w
+}
+
+func (w *waitLog) all() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.ds...)
 }
 
 func TestResponder(t *testing.T) {
@@ -56,9 +72,9 @@ func TestResponder(t *testing.T) {
 		// (ref zero) or a click (ref set) and checks the calls.
 		ref  messageRef
 		hook bool
-		run  func(t *testing.T, f *fakeSlack, r *responder, clock *testClock, waits *[]time.Duration)
+		run  func(t *testing.T, f *fakeSlack, r *responder, clock *testClock, waits *waitLog)
 	}{
-		{"in-channel answer via response_url", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *[]time.Duration) {
+		{"in-channel answer via response_url", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *waitLog) {
 			mustRespond(t, r, bot.Reply{Title: "Sessions", Table: table, Visibility: bot.InChannel})
 			c := f.next(t)
 			if c.Path != "/hooks/r" || c.JSON["response_type"] != "in_channel" || c.JSON["replace_original"] != false {
@@ -68,7 +84,7 @@ func TestResponder(t *testing.T) {
 				t.Errorf("blocks %v", bs)
 			}
 		}},
-		{"sixth reply falls back to chat.postMessage", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *[]time.Duration) {
+		{"sixth reply falls back to chat.postMessage", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *waitLog) {
 			for i := range 6 {
 				mustRespond(t, r, bot.Reply{Title: "progress", Summary: []string{strings.Repeat(".", i)}, Visibility: bot.InChannel})
 			}
@@ -81,20 +97,20 @@ func TestResponder(t *testing.T) {
 				t.Errorf("sixth reply: %s %v", c.Path, c.Form.Get("channel"))
 			}
 		}},
-		{"expired response_url: ephemeral via bot token", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, clock *testClock, _ *[]time.Duration) {
+		{"expired response_url: ephemeral via bot token", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, clock *testClock, _ *waitLog) {
 			clock.Advance(responseURLTTL)
 			mustRespond(t, r, bot.Reply{Kind: bot.Denied, Title: "Not allowed"})
 			if c := f.next(t); c.Path != "/chat.postEphemeral" || c.Form.Get("user") != "U1" || c.Form.Get("channel") != "C1" {
 				t.Errorf("call %s %v", c.Path, c.Form)
 			}
 		}},
-		{"click replaces via response_url", messageRef{Channel: "C1", TS: "1.5"}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *[]time.Duration) {
+		{"click replaces via response_url", messageRef{Channel: "C1", TS: "1.5"}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *waitLog) {
 			mustRespond(t, r, bot.Reply{Kind: bot.Success, Title: "Approved", ReplaceOriginal: true, Visibility: bot.InChannel})
 			if c := f.next(t); c.Path != "/hooks/r" || c.JSON["replace_original"] != true {
 				t.Errorf("call %s %v", c.Path, c.JSON)
 			}
 		}},
-		{"click falls back to chat.update", messageRef{Channel: "C1", TS: "1.5"}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *[]time.Duration) {
+		{"click falls back to chat.update", messageRef{Channel: "C1", TS: "1.5"}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *waitLog) {
 			f.failHook("/hooks/r", http.StatusNotFound)
 			mustRespond(t, r, bot.Reply{Kind: bot.Success, Title: "Approved", ReplaceOriginal: true, Visibility: bot.InChannel})
 			f.next(t) // the failed hook
@@ -103,13 +119,13 @@ func TestResponder(t *testing.T) {
 				t.Errorf("call %s %v", c.Path, c.Form)
 			}
 		}},
-		{"ephemeral original cannot be updated", messageRef{Channel: "C1", TS: "1.5", Ephemeral: true}, false, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *[]time.Duration) {
+		{"ephemeral original cannot be updated", messageRef{Channel: "C1", TS: "1.5", Ephemeral: true}, false, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *waitLog) {
 			mustRespond(t, r, bot.Reply{Title: "page 2", ReplaceOriginal: true})
 			if c := f.next(t); c.Path != "/chat.postEphemeral" {
 				t.Errorf("call %s", c.Path)
 			}
 		}},
-		{"429 is waited out, not dropped", messageRef{}, false, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, waits *[]time.Duration) {
+		{"429 is waited out, not dropped", messageRef{}, false, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, waits *waitLog) {
 			f.rateLimit("/chat.postMessage", 2)
 			var limited atomic.Int32
 			r.post.onLimited = func() { limited.Add(1) }
@@ -122,11 +138,11 @@ func TestResponder(t *testing.T) {
 					t.Errorf("call %d: %s, want %s", i, c.Path, want)
 				}
 			}
-			if len(*waits) != 2 || (*waits)[0] != 2*time.Second {
-				t.Errorf("waits %v, want two of Retry-After 2s", *waits)
+			if w := waits.all(); len(w) != 2 || w[0] != 2*time.Second {
+				t.Errorf("waits %v, want two of Retry-After 2s", w)
 			}
 		}},
-		{"CSV shared with in-channel reply", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *[]time.Duration) {
+		{"CSV shared with in-channel reply", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *waitLog) {
 			mustRespond(t, r, bot.Reply{Title: "Sessions", Visibility: bot.InChannel,
 				Files: []bot.File{{Name: "sessions.csv", Type: "text/csv", Data: []byte("User\nLAB\\a\n")}}})
 			f.next(t) // the message
@@ -140,7 +156,7 @@ func TestResponder(t *testing.T) {
 				t.Errorf("call %s %v", c.Path, c.Form)
 			}
 		}},
-		{"CSV never shared with a private reply", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *[]time.Duration) {
+		{"CSV never shared with a private reply", messageRef{}, true, func(t *testing.T, f *fakeSlack, r *responder, _ *testClock, _ *waitLog) {
 			mustRespond(t, r, bot.Reply{Title: "Sessions", Files: []bot.File{{Name: "s.csv", Data: []byte("x")}}})
 			c := f.next(t)
 			if c.Path != "/hooks/r" || !strings.Contains(c.text(), "attached only to in-channel replies") {
@@ -220,10 +236,9 @@ func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func TestNoURLInLogs(t *testing.T) {
 	t.Parallel()
 	f := newFakeSlack(t)
-	var logs bytes.Buffer
-	var mu sync.Mutex
+	var logs testkit.Buffer
 	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-secret-token", SigningSecret: "s", APIURL: f.GetAPIURL()},
-		newRecorder(), neverSeen{}, WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))))
+		newRecorder(), neverSeen{}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +249,6 @@ func TestNoURLInLogs(t *testing.T) {
 	if err == nil {
 		t.Fatal("Respond succeeded against a stopped server")
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	for _, s := range []string{err.Error(), logs.String()} {
 		if strings.Contains(s, "secret-hook-path") || strings.Contains(s, "secret-token") {
 			t.Errorf("leaked: %s", s)
@@ -244,17 +257,6 @@ func TestNoURLInLogs(t *testing.T) {
 	if !strings.Contains(logs.String(), "response_url failed") {
 		t.Errorf("the failure was not logged: %s", logs.String())
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestTrustedResponseURL(t *testing.T) {
@@ -284,4 +286,19 @@ func TestTrustedResponseURL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRespondHonoursContext: a reply does not outlive its ctx, so the
+// dispatcher's delivery bound and a forced shutdown reach Slack calls too.
+func TestRespondHonoursContext(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	a, _ := fakeAdapter(t, f, testkit.NewClock(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)))
+	r := a.newResponder(bot.Request{ID: "r1", User: bot.User{ID: "U1"}, Channel: "C1"}, "", messageRef{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := r.Respond(ctx, bot.Reply{Title: "late", Visibility: bot.InChannel}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Respond with a cancelled ctx = %v, want context.Canceled", err)
+	}
+	f.none(t)
 }

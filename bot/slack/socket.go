@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -12,10 +13,15 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
+// restartNoticeTimeout bounds the "restarting" notice sent for an acked
+// envelope that the closed dispatcher refused.
+const restartNoticeTimeout = 10 * time.Second
+
 // runSocket connects with the app token and serves envelopes until ctx is
 // done. socketmode reconnects by itself when Slack asks it to.
 func (a *Adapter) runSocket(ctx context.Context) error {
 	a.link.set(false, "connecting")
+	defer a.submits.Wait() // runs after cancel, which ends their e-mail lookups
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	client := socketmode.New(a.api, socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)))
@@ -77,11 +83,15 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 		req, err := a.fromCommand(cmd, received)
 		if err != nil {
 			a.log.WarnContext(ctx, "slack slash command refused", "err", err)
-			ack(slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: "This app answers " + a.cfg.Command + " only."})
+			var answer any // a malformed command gets a bare ack, as a 400 in HTTP mode says nothing either
+			if errors.Is(err, ErrUnknownCommand) {
+				answer = slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: "This app answers " + a.cfg.Command + " only."}
+			}
+			ack(answer)
 			return
 		}
 		if ack(nil) {
-			a.submitSocket(ctx, req)
+			a.submits.Go(func() { a.submitSocket(ctx, req) })
 		}
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
@@ -96,7 +106,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			}
 			return
 		}
-		a.submitSocket(ctx, req)
+		a.submits.Go(func() { a.submitSocket(ctx, req) })
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello,
 		socketmode.EventTypeDisconnect:
 		a.log.DebugContext(ctx, "slack socket mode", "event", string(evt.Type))
@@ -116,13 +126,19 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 	}
 }
 
+// submitSocket runs on a goroutine of its own (tracked by a.submits): the
+// e-mail lookup may take up to lookupTimeout, and the event loop must not
+// hold the next envelope's ack that long.
 func (a *Adapter) submitSocket(ctx context.Context, req bot.Request) {
 	a.withEmail(ctx, &req)
 	err := a.sub.Submit(ctx, req)
 	switch {
 	case errors.Is(err, bot.ErrClosed):
-		// The envelope is acked already: say so through the responder.
-		if err := req.ReplyTo.Respond(ctx, bot.Reply{Kind: bot.Error, Title: restartingText}); err != nil {
+		// The envelope is acked already: say so through the responder, even
+		// though ctx may be ending with the shutdown, within a short bound.
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restartNoticeTimeout)
+		defer cancel()
+		if err := req.ReplyTo.Respond(nctx, bot.Reply{Kind: bot.Error, Title: restartingText}); err != nil {
 			a.log.WarnContext(ctx, "slack restart notice not delivered", "request_id", req.ID, "err", err)
 		}
 	case err != nil:

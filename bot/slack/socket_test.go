@@ -4,13 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slacktest"
+	"github.com/slack-go/slack/socketmode"
 
 	"github.com/qlikbot/qlikbot/bot"
 )
@@ -146,4 +152,94 @@ type countingSubmitter struct {
 func (c *countingSubmitter) Submit(ctx context.Context, r bot.Request) error {
 	c.n.Add(1)
 	return c.inner.Submit(ctx, r)
+}
+
+// TestSocketRestartNotice: an envelope is acked before the dispatcher is
+// asked, so when it refuses (shutting down) the user is told through the
+// responder, even though the socket's ctx is ending too.
+func TestSocketRestartNotice(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	a, err := New(Config{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: f.GetAPIURL()},
+		refusingSubmitter{bot.ErrClosed}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	a.onSocketEvent(ctx, nil, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: slack.SlashCommand{
+		Command: "/qlik", Text: "sessions", UserID: "U1", ChannelID: "C1", ResponseURL: f.hookURL("cmd"),
+	}})
+	a.submits.Wait()
+	if c := f.next(t); c.Path != "/hooks/cmd" || !strings.Contains(c.text(), "restarting") {
+		t.Errorf("notice %s %s", c.Path, c.text())
+	}
+}
+
+// eventLog records acks and submissions in the order they happen.
+type eventLog struct {
+	mu  sync.Mutex
+	evs []string
+}
+
+func (l *eventLog) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.evs = append(l.evs, s)
+}
+
+func (l *eventLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.evs...)
+}
+
+func (l *eventLog) AckCtx(_ context.Context, envelopeID string, _ any) error {
+	l.add("ack " + envelopeID)
+	return nil
+}
+
+func (l *eventLog) Submit(_ context.Context, r bot.Request) error {
+	l.add("submit " + r.User.ID + " " + r.User.Email)
+	return nil
+}
+
+// TestSocketSlowLookupHoldsNoAck: a users.info call that hangs must not
+// hold up the ack of the next envelope; the request goes on once the
+// lookup answers.
+func TestSocketSlowLookupHoldsNoAck(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	f := newFakeSlack(t, func(c slacktest.Customize) {
+		c.Handle("/users.info", func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"ok":true,"user":{"id":"USLOW","profile":{"email":"slow@example.com"}}}`)
+		})
+	})
+	var log eventLog
+	a, err := New(Config{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: f.GetAPIURL()}, &log, nil,
+		WithUserEmails(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := func(env string) socketmode.Event {
+		return socketmode.Event{Type: socketmode.EventTypeSlashCommand, Request: &socketmode.Request{EnvelopeID: env},
+			Data: slack.SlashCommand{Command: "/qlik", Text: "whoami", UserID: "USLOW", ChannelID: "C1"}}
+	}
+	a.onSocketEvent(t.Context(), &log, cmd("env-1"))
+	a.onSocketEvent(t.Context(), &log, cmd("env-2"))
+	got := log.all()
+	close(release)
+	a.submits.Wait()
+	if want := []string{"ack env-1", "ack env-2"}; !slices.Equal(got, want) {
+		t.Errorf("before the lookup answered: %q, want %q", got, want)
+	}
+	if n := len(log.all()); n != 4 {
+		t.Errorf("after it answered: %q, want both requests submitted", log.all())
+	}
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
-// Email lookup bounds: users.info sits between the event and the ack, so
-// it gets a small slice of Slack's 3 s.
+// Email lookup bounds: in HTTP mode users.info sits between the request
+// and the ack, in socket mode it holds up the next envelope's ack, so it
+// gets a small slice of Slack's 3 s.
 const (
 	lookupTimeout = time.Second
 	maxCachedUser = 10000
