@@ -8,11 +8,13 @@ import (
 	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 )
 
-// The list benchmarks: 30 virtual proxies x 2 nodes, 50 ms per call (see
-// qlikbench.StartListSite). Compare with `go run ./cmd/qlikbench`.
+// The list benchmarks: the standard site (30 virtual proxies x 2 nodes,
+// 50 ms per call) and the large one (100 x 4, 10,000 sessions; its serial
+// walk takes about 20 s per iteration, run it with -benchtime=1x). Compare
+// with `go run ./cmd/qlikbench -only list,list10k`.
 
-func benchList(b *testing.B, list func(*qlikbench.ListSite) func(context.Context) (int, error), warmup bool) {
-	site, err := qlikbench.StartListSite()
+func benchList(b *testing.B, size qlikbench.ListSize, list func(*qlikbench.ListSite) func(context.Context) (int, error), warmup bool) {
+	site, err := qlikbench.StartListSiteSized(size)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -24,25 +26,28 @@ func benchList(b *testing.B, list func(*qlikbench.ListSite) func(context.Context
 		}
 	}
 	for b.Loop() {
-		if _, err := f(b.Context()); err != nil {
+		n, err := f(b.Context())
+		if err != nil {
 			b.Fatal(err)
+		}
+		if n != size.Sessions {
+			b.Fatalf("listed %d sessions, want %d", n, size.Sessions)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/list")
-	b.ReportMetric(float64(site.Pairs), "pairs")
+	b.ReportMetric(float64(site.Size.Pairs()), "pairs")
 }
 
-func BenchmarkListSerial(b *testing.B) {
-	benchList(b, func(s *qlikbench.ListSite) func(context.Context) (int, error) { return s.Serial }, false)
-}
+func serial(s *qlikbench.ListSite) func(context.Context) (int, error) { return s.Serial }
+func cold(s *qlikbench.ListSite) func(context.Context) (int, error)   { return s.Cold }
+func warm(s *qlikbench.ListSite) func(context.Context) (int, error)   { return s.Warm }
 
-func BenchmarkListCold(b *testing.B) {
-	benchList(b, func(s *qlikbench.ListSite) func(context.Context) (int, error) { return s.Cold }, true)
-}
-
-func BenchmarkListWarm(b *testing.B) {
-	benchList(b, func(s *qlikbench.ListSite) func(context.Context) (int, error) { return s.Warm }, true)
-}
+func BenchmarkListSerial(b *testing.B)    { benchList(b, qlikbench.StandardList, serial, false) }
+func BenchmarkListCold(b *testing.B)      { benchList(b, qlikbench.StandardList, cold, true) }
+func BenchmarkListWarm(b *testing.B)      { benchList(b, qlikbench.StandardList, warm, true) }
+func BenchmarkList10kSerial(b *testing.B) { benchList(b, qlikbench.LargeList, serial, false) }
+func BenchmarkList10kCold(b *testing.B)   { benchList(b, qlikbench.LargeList, cold, true) }
+func BenchmarkList10kWarm(b *testing.B)   { benchList(b, qlikbench.LargeList, warm, true) }
 
 // BenchmarkDelete1000 deletes 1,000 sessions at 200 requests/s with 20 ms
 // per call, refilling the site between rounds (not timed).

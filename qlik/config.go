@@ -131,9 +131,12 @@ func (c Config) validate() error {
 	if c.QRSHost == "" {
 		return errors.New("qlik config: QRSHost is required")
 	}
-	for name, p := range map[string]int{"QRSPort": c.QRSPort, "QPSPort": c.QPSPort} {
-		if p < 1 || p > 65535 {
-			return fmt.Errorf("qlik config: %s %d is not a TCP port", name, p)
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"QRSPort", c.QRSPort}, {"QPSPort", c.QPSPort}} { // a slice: the same error first every time
+		if p.port < 1 || p.port > 65535 {
+			return fmt.Errorf("qlik config: %s %d is not a TCP port", p.name, p.port)
 		}
 	}
 	return nil

@@ -56,11 +56,8 @@ func (c *Client) DeleteSessions(ctx context.Context, ts []DeleteTarget) []Outcom
 }
 
 func (c *Client) deleteOn(ctx context.Context, topo *Topology, t DeleteTarget) Outcome {
-	ps, err := topo.proxyByHost(t.Host)
+	ps, err := topo.locate(t.Prefix, t.Host)
 	if err != nil {
-		return failed(t, err)
-	}
-	if _, err := topo.linkedOn(t.Prefix, ps); err != nil {
 		return failed(t, err)
 	}
 	seg, err := segment("session id", t.SessionID)

@@ -17,7 +17,8 @@ import (
 // "session" or "user".
 func qpsBase(prefix string) string { return "/qps/" + url.PathEscape(prefix) }
 
-func userPath(prefix string, u UserRef) (string, error) {
+// userTail is "/user/{dir}/{id}", both segments checked and escaped.
+func userTail(u UserRef) (string, error) {
 	dir, err := segment("user directory", u.Directory)
 	if err != nil {
 		return "", err
@@ -26,7 +27,7 @@ func userPath(prefix string, u UserRef) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return qpsBase(prefix) + "/user/" + dir + "/" + id, nil
+	return "/user/" + dir + "/" + id, nil
 }
 
 // Sessions lists the sessions the selection asks for: every selected
@@ -56,11 +57,9 @@ func (c *Client) Sessions(ctx context.Context, sel Selection) (*SessionList, err
 	}
 	var userSuffix string
 	if sel.User != nil {
-		p, err := userPath("", *sel.User)
-		if err != nil {
+		if userSuffix, err = userTail(*sel.User); err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
-		userSuffix = strings.TrimPrefix(p, "/qps/")
 	}
 
 	list := &SessionList{Topology: topo}
@@ -159,21 +158,13 @@ func sortSessions(ss []Session) {
 	})
 }
 
-// place checks host and prefix against the topology before any QPS call,
-// so nothing is sent to a host the site does not have.
+// place reads the (cached) topology and locates prefix on host in it.
 func (c *Client) place(ctx context.Context, prefix, host string) (ProxyService, error) {
 	topo, err := c.topology(ctx)
 	if err != nil {
 		return ProxyService{}, err
 	}
-	ps, err := topo.proxyByHost(host)
-	if err != nil {
-		return ProxyService{}, err
-	}
-	if _, err := topo.linkedOn(prefix, ps); err != nil {
-		return ProxyService{}, err
-	}
-	return ps, nil
+	return topo.locate(prefix, host)
 }
 
 // Session reads one session. An unknown id is an error that
@@ -222,11 +213,11 @@ func (c *Client) userCall(ctx context.Context, method, endpoint, verb, prefix, h
 	if err != nil {
 		return nil, wrap(err)
 	}
-	path, err := userPath(prefix, u)
+	tail, err := userTail(u)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	b, err := c.do(ctx, request{service: "qps", host: ps.Node.HostName, endpoint: endpoint, method: method, path: path})
+	b, err := c.do(ctx, request{service: "qps", host: ps.Node.HostName, endpoint: endpoint, method: method, path: qpsBase(prefix) + tail})
 	if err != nil {
 		return nil, wrap(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -186,24 +187,23 @@ func (t *Topology) prefixes() []string {
 	return out
 }
 
-// linkedOn returns the virtual proxies with prefix that are linked to ps,
-// or an *UnknownPrefixError when the site has no such prefix.
-func (t *Topology) linkedOn(prefix string, ps ProxyService) ([]VirtualProxy, error) {
+// locate checks host and prefix against the topology before any QPS call,
+// so nothing is sent to a host the site does not have: it returns the
+// proxy service on host, an *UnknownHostError, an *UnknownPrefixError, or
+// an error when no virtual proxy with prefix is linked to that proxy.
+func (t *Topology) locate(prefix, host string) (ProxyService, error) {
+	ps, err := t.proxyByHost(host)
+	if err != nil {
+		return ProxyService{}, err
+	}
 	vps := t.ByPrefix(prefix)
 	if len(vps) == 0 {
-		return nil, &UnknownPrefixError{Prefix: prefix, Valid: t.prefixes()}
+		return ProxyService{}, &UnknownPrefixError{Prefix: prefix, Valid: t.prefixes()}
 	}
-	var out []VirtualProxy
 	for _, vp := range vps {
-		for _, id := range ps.LinkedVirtualProxyIDs {
-			if id == vp.ID {
-				out = append(out, vp)
-				break
-			}
+		if slices.Contains(ps.LinkedVirtualProxyIDs, vp.ID) {
+			return ps, nil
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("virtual proxy %s is not linked to the proxy on %s, so it holds no sessions there", quotePrefix(prefix), ps.Node.HostName)
-	}
-	return out, nil
+	return ProxyService{}, fmt.Errorf("virtual proxy %s is not linked to the proxy on %s, so it holds no sessions there", quotePrefix(prefix), ps.Node.HostName)
 }

@@ -104,7 +104,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, qliksim.WithAdvertiseLoopback())
 	}
 	if o.listenIPs != "" {
-		opts = append(opts, qliksim.WithListenIPs(strings.Split(o.listenIPs, ",")...))
+		ips := strings.Split(o.listenIPs, ",")
+		for i := range ips {
+			ips[i] = strings.TrimSpace(ips[i]) // "127.0.0.1, 127.0.0.2" too
+		}
+		opts = append(opts, qliksim.WithListenIPs(ips...))
 	}
 	s, err := qliksim.Start(append(opts, qliksim.WithPorts(o.qrsPort, o.qpsPort))...)
 	if err != nil && !o.portsExplicit {
@@ -160,11 +164,9 @@ func printUsage(w io.Writer, s *qliksim.Server, lab qliksim.Lab, labName, certDi
 	}
 	fmt.Fprintf(w, "  certs (as the QMC exports them) in %s: client.pem client_key.pem root.pem\n\n", abs)
 
-	var resolveFlags []string
 	var resolvePairs []string
 	for _, h := range s.Hosts() {
 		if h != resolve[h] {
-			resolveFlags = append(resolveFlags, fmt.Sprintf("--resolve %s:%d:%s", h, s.QPSPort(), resolve[h]))
 			resolvePairs = append(resolvePairs, h+"="+resolve[h])
 		}
 	}

@@ -38,10 +38,6 @@ func (s ListSize) String() string {
 	return fmt.Sprintf("%d virtual proxies x %d nodes, %d sessions, %s per call", s.VirtualProxies, s.Nodes, s.Sessions, s.Latency)
 }
 
-// ListLatency is the simulated time of every call in the standard list
-// scenario.
-const ListLatency = 50 * time.Millisecond
-
 // listConcurrency and listRPS are the client's limits in the list
 // scenarios: wide enough that the fan-out, not the limiter, is measured.
 const (
@@ -54,18 +50,14 @@ const (
 type ListSite struct {
 	Sim    *qliksim.Server
 	Client *qlik.Client
-	Pairs  int
 	Size   ListSize
 
 	cfg    qlik.Config
 	serial *http.Client
 }
 
-// StartListSite starts the standard site (30 virtual proxies on 2 nodes,
-// 60 pairs) and both clients. Close it when done.
-func StartListSite() (*ListSite, error) { return StartListSiteSized(StandardList) }
-
 // StartListSiteSized starts a site of the given size and both clients.
+// Close it when done.
 func StartListSiteSized(size ListSize) (*ListSite, error) {
 	sim, err := qliksim.Start(
 		qliksim.WithLab(qliksim.Generate(qliksim.GenOptions{Users: size.Users, Sessions: size.Sessions,
@@ -89,7 +81,7 @@ func StartListSiteSized(size ListSize) (*ListSite, error) {
 		sim.Close()
 		return nil, err
 	}
-	return &ListSite{Sim: sim, Client: c, Pairs: size.Pairs(), Size: size, cfg: cfg, serial: &http.Client{Transport: tr}}, nil
+	return &ListSite{Sim: sim, Client: c, Size: size, cfg: cfg, serial: &http.Client{Transport: tr}}, nil
 }
 
 // Close stops the clients and the simulator.

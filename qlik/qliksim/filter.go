@@ -17,7 +17,8 @@ type clause struct {
 
 // parseFilter reads the subset of the QRS filter language the simulator
 // supports: `field eq 'value'` joined by ` or `, keywords in any case,
-// quotes inside a value doubled (OData style, so ” is the empty string).
+// quotes inside a value doubled (OData style; a value of two quotes with
+// nothing between them is the empty string).
 func parseFilter(expr string, fields []string) ([]clause, error) {
 	p := &filterParser{s: expr}
 	var out []clause
@@ -86,8 +87,8 @@ func (p *filterParser) ident() string {
 	return p.s[start:p.pos]
 }
 
-// keyword reads a word surrounded by spaces (required before, and after
-// unless at the end).
+// keyword reads a word after at least one space. What follows is checked
+// by the caller: quoted() needs a quote, the next clause a field name.
 func (p *filterParser) keyword(kw string) bool {
 	start := p.pos
 	p.space()

@@ -44,7 +44,7 @@ func Generate(o GenOptions) Lab {
 	for i := range o.Nodes {
 		n := Node{ID: id(), Name: fmt.Sprintf("node%d", i+1), HostName: fmt.Sprintf("node%d.sim.qlik.test", i+1)}
 		lab.Nodes = append(lab.Nodes, n)
-		lab.ProxyServices = append(lab.ProxyServices, ProxyService{ID: id(), NodeID: n.ID, RESTPort: 4243, ListenPort: 443})
+		lab.ProxyServices = append(lab.ProxyServices, ProxyService{ID: id(), NodeID: n.ID, ListenPort: 443})
 		nodeIDs = append(nodeIDs, n.ID)
 	}
 	for i := range o.VirtualProxies {

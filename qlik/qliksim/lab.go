@@ -33,11 +33,12 @@ type VirtualProxy struct {
 	LinkedTo                 []string // node ids whose proxy service links this virtual proxy
 }
 
-// ProxyService is the proxy service running on one node.
+// ProxyService is the proxy service running on one node. QRS reports
+// ListenPort as settings.listenPort and, as restListenPort, the QPS port
+// the simulator actually listens on.
 type ProxyService struct {
 	ID         string
 	NodeID     string
-	RESTPort   int // informational: QRS reports the QPS port actually listened on
 	ListenPort int
 }
 
@@ -126,8 +127,8 @@ func SeedLab() Lab {
 		Nodes:          []Node{central, dev1},
 		VirtualProxies: vps,
 		ProxyServices: []ProxyService{
-			{ID: seedCentralProxyID, NodeID: c, RESTPort: 4243, ListenPort: 443},
-			{ID: seedDev1ProxyID, NodeID: d, RESTPort: 4243, ListenPort: 443},
+			{ID: seedCentralProxyID, NodeID: c, ListenPort: 443},
+			{ID: seedDev1ProxyID, NodeID: d, ListenPort: 443},
 		},
 		Sessions: []LabSession{
 			sess("", "goran", "a906ee6b-a8da-4c66-9700-48036c96de7b"),

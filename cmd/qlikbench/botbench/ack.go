@@ -3,7 +3,6 @@ package botbench
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -50,12 +49,11 @@ type AckResult struct {
 // fake Slack and checks each is the session list.
 func RunAck(ctx context.Context, a ackScenario) (AckResult, error) {
 	lab := qliksim.Generate(qliksim.GenOptions{Users: a.Sessions, Sessions: a.Sessions, VirtualProxies: 1, Nodes: 1, Seed: 5})
-	sim, err := qliksim.Start(qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler)))
+	sim, err := startSim(lab, a.Latency)
 	if err != nil {
-		return AckResult{}, fmt.Errorf("start simulator: %w", err)
+		return AckResult{}, err
 	}
 	defer sim.Close()
-	sim.SetFaultAll(qliksim.Fault{Latency: a.Latency})
 	qcfg := qlikbench.ClientConfig(sim)
 	qcfg.Concurrency, qcfg.RequestsPerSecond = a.Commands, 1000
 	users := slackUsers(a.Commands)

@@ -3,6 +3,8 @@ package botbench
 import (
 	"testing"
 
+	"github.com/qlikbot/qlikbot/bot"
+
 	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 )
 
@@ -42,6 +44,9 @@ func BenchmarkKickApproved1000(b *testing.B) {
 	b.ReportMetric(secs/float64(b.N), "s/approved-kick")
 	b.ReportMetric(float64(peak), "peak-req/s")
 }
+
+// renderInput holds the two replies a render benchmark can pick from.
+type renderInput struct{ page, full bot.Reply }
 
 func benchRender(b *testing.B, render func(full renderInput) error) {
 	page, full, err := SessionReplies(b.Context(), renderSize(qlikbench.Options{}))

@@ -3,8 +3,8 @@ package botbench
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,12 +53,11 @@ const (
 // virtual proxy was emptied.
 func RunKick(ctx context.Context, k kickScenario) (KickResult, error) {
 	lab := qliksim.Generate(qliksim.GenOptions{Users: 2 * k.Sessions / 5, Sessions: 2 * k.Sessions, VirtualProxies: 2, Nodes: 2, Seed: 3})
-	sim, err := qliksim.Start(qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler)))
+	sim, err := startSim(lab, k.Latency)
 	if err != nil {
-		return KickResult{}, fmt.Errorf("start simulator: %w", err)
+		return KickResult{}, err
 	}
 	defer sim.Close()
-	sim.SetFaultAll(qliksim.Fault{Latency: k.Latency})
 	qcfg := qlikbench.ClientConfig(sim)
 	qcfg.RequestsPerSecond = k.RPS
 	c, err := newCore(qcfg, policyYAML(grant{"lead", subjects(bot.Slack, []string{requester, approver})}))
@@ -104,26 +103,10 @@ func RunKick(ctx context.Context, k kickScenario) (KickResult, error) {
 		return KickResult{}, fmt.Errorf("%d DELETEs for %d sessions", len(deletes), k.Sessions)
 	}
 	res.Deletes, res.Peak = len(deletes), qlikbench.PeakPerSecond(deletes)
-	first, last := deletes[0].Time, deletes[0].Time
-	for _, d := range deletes {
-		first, last = minTime(first, d.Time), maxTime(last, d.Time)
-	}
-	res.QlikSpan = last.Sub(first)
+	// The log is in order of completion, not arrival: take the extremes.
+	byArrival := func(a, b qliksim.Request) int { return a.Time.Compare(b.Time) }
+	res.QlikSpan = slices.MaxFunc(deletes, byArrival).Time.Sub(slices.MinFunc(deletes, byArrival).Time)
 	return res, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 func measureKick(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure, error) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"time"
 
@@ -13,20 +12,12 @@ import (
 	slackbot "github.com/qlikbot/qlikbot/bot/slack"
 	"github.com/qlikbot/qlikbot/bot/teams"
 	"github.com/qlikbot/qlikbot/qlik/qlikbench"
-	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
-// renderScenario: a site of Sessions sessions over VirtualProxies x Nodes.
-type renderScenario struct {
-	Sessions, VirtualProxies, Nodes int
-}
+// renderScenario: list a generated site and render the reply.
+type renderScenario struct{ siteSize }
 
-func renderSize(o qlikbench.Options) renderScenario {
-	if o.Short {
-		return renderScenario{Sessions: 1000, VirtualProxies: 10, Nodes: 2}
-	}
-	return renderScenario{Sessions: 10000, VirtualProxies: 100, Nodes: 4}
-}
+func renderSize(o qlikbench.Options) renderScenario { return renderScenario{largeSite(o)} }
 
 func (r renderScenario) String() string {
 	return fmt.Sprintf("render a %d-session reply: the engine's /qlik sessions over a generated site; "+
@@ -37,10 +28,9 @@ func (r renderScenario) String() string {
 // generated site and returns its reply (page 1 and the CSV of every row)
 // and the same reply with the whole list as its table.
 func SessionReplies(ctx context.Context, rs renderScenario) (page, full bot.Reply, err error) {
-	lab := qliksim.Generate(qliksim.GenOptions{Users: rs.Sessions/5 + 1, Sessions: rs.Sessions, VirtualProxies: rs.VirtualProxies, Nodes: rs.Nodes, Seed: 4})
-	sim, err := qliksim.Start(qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler)))
+	sim, err := startSim(rs.lab(4), 0)
 	if err != nil {
-		return page, full, fmt.Errorf("start simulator: %w", err)
+		return page, full, err
 	}
 	defer sim.Close()
 	qcfg := qlikbench.ClientConfig(sim)
@@ -144,6 +134,3 @@ func measureRender(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure
 		{Key: "render_page_card_ms", Label: "the engine's reply as sent to an Adaptive Card", Value: qlikbench.MS(costs[3].d), Unit: "ms"},
 	}, nil
 }
-
-// renderInput holds the two replies a render benchmark can pick from.
-type renderInput struct{ page, full bot.Reply }

@@ -18,7 +18,6 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qlikbench"
-	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
 // ChildArg, as a program's first argument, makes it run RunChild: the
@@ -26,17 +25,10 @@ import (
 // it, so the simulator stays in the parent and out of the figure.
 const ChildArg = "-qlikbench-child=rss"
 
-// rssScenario: list Sessions sessions over VirtualProxies x Nodes.
-type rssScenario struct {
-	Sessions, VirtualProxies, Nodes int
-}
+// rssScenario: a running bot lists a generated site.
+type rssScenario struct{ siteSize }
 
-func rssSize(o qlikbench.Options) rssScenario {
-	if o.Short {
-		return rssScenario{Sessions: 1000, VirtualProxies: 10, Nodes: 2}
-	}
-	return rssScenario{Sessions: 10000, VirtualProxies: 100, Nodes: 4}
-}
+func rssSize(o qlikbench.Options) rssScenario { return rssScenario{largeSite(o)} }
 
 func (r rssScenario) String() string {
 	return fmt.Sprintf("resident memory (VmRSS) of a running bot in a child process: Qlik client, bolt store, engine, dispatcher, "+
@@ -60,10 +52,9 @@ type childResult struct {
 
 func measureRSS(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure, error) {
 	rs := rssSize(o)
-	lab := qliksim.Generate(qliksim.GenOptions{Users: rs.Sessions/5 + 1, Sessions: rs.Sessions, VirtualProxies: rs.VirtualProxies, Nodes: rs.Nodes, Seed: 6})
-	sim, err := qliksim.Start(qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler)))
+	sim, err := startSim(rs.lab(6), 0)
 	if err != nil {
-		return nil, fmt.Errorf("start simulator: %w", err)
+		return nil, err
 	}
 	defer sim.Close()
 	spec, err := json.Marshal(childSpec{QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),

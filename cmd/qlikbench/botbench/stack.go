@@ -23,6 +23,8 @@ import (
 	slackbot "github.com/qlikbot/qlikbot/bot/slack"
 	"github.com/qlikbot/qlikbot/commands"
 	"github.com/qlikbot/qlikbot/qlik"
+	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
 )
 
@@ -67,6 +69,37 @@ func subjects(platform bot.Platform, ids []string) []string {
 		out[i] = string(platform) + ":" + id
 	}
 	return out
+}
+
+// startSim starts a quiet simulator on lab where every call takes latency.
+func startSim(lab qliksim.Lab, latency time.Duration) (*qliksim.Server, error) {
+	sim, err := qliksim.Start(qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return nil, fmt.Errorf("start simulator: %w", err)
+	}
+	if latency > 0 {
+		sim.SetFaultAll(qliksim.Fault{Latency: latency})
+	}
+	return sim, nil
+}
+
+// siteSize is the generated site the render and memory scenarios list.
+type siteSize struct {
+	Sessions, VirtualProxies, Nodes int
+}
+
+// largeSite is 10,000 sessions over 100 virtual proxies x 4 nodes (Short:
+// 1,000 over 10 x 2).
+func largeSite(o qlikbench.Options) siteSize {
+	if o.Short {
+		return siteSize{Sessions: 1000, VirtualProxies: 10, Nodes: 2}
+	}
+	return siteSize{Sessions: 10000, VirtualProxies: 100, Nodes: 4}
+}
+
+// lab generates the site with users enough for the 5-session limit.
+func (s siteSize) lab(seed int64) qliksim.Lab {
+	return qliksim.Generate(qliksim.GenOptions{Users: s.Sessions/5 + 1, Sessions: s.Sessions, VirtualProxies: s.VirtualProxies, Nodes: s.Nodes, Seed: seed})
 }
 
 // core is the platform-neutral bot: Qlik client, bolt store, policy and
