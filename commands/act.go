@@ -295,8 +295,6 @@ func outcomeSummary(rows [][]string) string {
 		counts[qlik.Deleted.String()], counts[qlik.AlreadyGone.String()], counts["failed"], counts["not found"])
 }
 
-// internal answers an unexpected failure without details (they go to
-// the log).
 // storeDown answers a failed store call (Redis restarting, a bolt file
 // locked): the action never started, so the user may simply try again.
 func (e *Engine) storeDown(c *call, what string, err error) bot.Reply {
@@ -306,6 +304,8 @@ func (e *Engine) storeDown(c *call, what string, err error) bot.Reply {
 		Visibility: bot.Ephemeral}
 }
 
+// internal answers an unexpected failure without details (they go to
+// the log).
 func (e *Engine) internal(c *call, what string, err error) bot.Reply {
 	e.log.Error("internal error", "request_id", c.id, "what", what, "err", err)
 	return bot.Reply{Kind: bot.Error, Title: "Something went wrong", Summary: []string{"Could not " + what + ". The operators have the details in the log (request " + c.id + ")."}, Visibility: bot.Ephemeral}

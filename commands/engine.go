@@ -55,29 +55,22 @@ const (
 // Engine runs /qlik commands and button clicks. It implements bot.Handler
 // and is safe for concurrent use: all shared state lives in the Store.
 type Engine struct {
-	q        Qlik
-	st       Store
-	pol      Policies
-	log      *slog.Logger
-	now      func() time.Time
-	pageSize int
-	cmdName  string
-	observe  func(Event)
-	// progressThreshold, progressEvery and batch: see WithProgress.
-	progressThreshold int
-	progressEvery     time.Duration
-	batch             int
+	q   Qlik
+	st  Store
+	pol Policies
+	options
 }
 
 var _ bot.Handler = (*Engine)(nil)
 
+// options is what New's options set; the Engine embeds it as it is.
 type options struct {
 	log      *slog.Logger
 	now      func() time.Time
 	pageSize int
 	cmdName  string
 	observe  func(Event)
-
+	// progressThreshold, progressEvery and batch: see WithProgress.
 	progressThreshold int
 	progressEvery     time.Duration
 	batch             int
@@ -161,8 +154,7 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 	if o.observe == nil {
 		o.observe = func(Event) {}
 	}
-	return &Engine{q: q, st: st, pol: pol, log: o.log, now: o.now, pageSize: o.pageSize, cmdName: o.cmdName, observe: o.observe,
-		progressThreshold: o.progressThreshold, progressEvery: o.progressEvery, batch: o.batch}, nil
+	return &Engine{q: q, st: st, pol: pol, options: o}, nil
 }
 
 // call is one request in flight: who asked, from where, when.

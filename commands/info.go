@@ -61,15 +61,6 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 	return reply
 }
 
-func containsVP(vps []qlik.VirtualProxy, id string) bool {
-	for _, vp := range vps {
-		if vp.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // auditScope is where the audit permission is checked: the trail covers
 // every virtual proxy, so it takes a grant on all of them ("*").
 var auditScope = authz.Scope{VirtualProxy: "*"}

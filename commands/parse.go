@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -155,7 +156,7 @@ func (c *Command) setFlag(name, val string) error {
 		c.User = &u
 	case "sort":
 		k := strings.ToLower(val)
-		if !contains(sortKeys, k) {
+		if !slices.Contains(sortKeys, k) {
 			return bad("--sort %q: sort by one of %s", clip(val), strings.Join(sortKeys, ", "))
 		}
 		c.Sort = k
@@ -263,15 +264,6 @@ func appendFold(list []string, v string) []string {
 		}
 	}
 	return append(list, v)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // clip shortens user input quoted back in messages.

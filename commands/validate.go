@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -128,7 +129,7 @@ func (c Command) Validate() error {
 			return bad("bad session id %q", clip(id))
 		}
 	}
-	if c.Sort != "" && !contains(sortKeys, c.Sort) {
+	if c.Sort != "" && !slices.Contains(sortKeys, c.Sort) {
 		return bad("bad sort field %q", clip(c.Sort))
 	}
 	switch {

@@ -34,13 +34,14 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 		return nil, &r
 	}
 	var hosts []string
+	known := topo.Hosts()
 	for _, h := range cmd.Hosts {
-		i := slices.IndexFunc(topo.Hosts(), func(x string) bool { return strings.EqualFold(x, h) })
+		i := slices.IndexFunc(known, func(x string) bool { return strings.EqualFold(x, h) })
 		if i < 0 {
-			r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("unknown proxy host %q; the proxy hosts are: %s", h, strings.Join(topo.Hosts(), ", "))})
+			r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("unknown proxy host %q; the proxy hosts are: %s", h, strings.Join(known, ", "))})
 			return nil, &r
 		}
-		hosts = append(hosts, topo.Hosts()[i])
+		hosts = append(hosts, known[i])
 	}
 	candidates := topo.VirtualProxies
 	if len(cmd.Prefixes) > 0 {
@@ -52,7 +53,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 				return nil, &r
 			}
 			for _, vp := range found {
-				if !slices.ContainsFunc(candidates, func(x qlik.VirtualProxy) bool { return x.ID == vp.ID }) {
+				if !containsVP(candidates, vp.ID) {
 					candidates = append(candidates, vp)
 				}
 			}
@@ -61,7 +62,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 	v := &view{topo: topo, hosts: map[string][]string{}}
 	pol := c.policy
 	for _, vp := range topo.VirtualProxies { // topology order, whatever order was typed
-		if !slices.ContainsFunc(candidates, func(x qlik.VirtualProxy) bool { return x.ID == vp.ID }) {
+		if !containsVP(candidates, vp.ID) {
 			continue
 		}
 		linked := topo.LinkedProxies(vp.ID)
@@ -213,6 +214,10 @@ func knownPrefixes(c *call, topo *qlik.Topology) string {
 		return strings.Join(ps[:40], ", ") + fmt.Sprintf(" and %d more (see proxies)", len(ps)-40)
 	}
 	return strings.Join(ps, ", ")
+}
+
+func containsVP(vps []qlik.VirtualProxy, id string) bool {
+	return slices.ContainsFunc(vps, func(vp qlik.VirtualProxy) bool { return vp.ID == id })
 }
 
 func nodeLabel(n qlik.Node) string { return n.Name + " (" + n.HostName + ")" }

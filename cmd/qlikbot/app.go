@@ -65,10 +65,17 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	if err := a.buildAuthz(); err != nil {
 		return nil, err
 	}
-	a.engine, err = commands.New(observedQlik{a.qlik, a.metrics}, a.store, a.authz,
+	engineOpts := []commands.Option{
 		commands.WithLogger(log.With("component", "commands")),
 		commands.WithPageSize(cfg.PageSize),
-		commands.WithObserver(a.metrics.observeCommand))
+		commands.WithObserver(a.metrics.observeCommand),
+	}
+	if cfg.SlackMode != "" {
+		// Help and usage text name the slash command as the Slack app
+		// defines it (a renamed command must not be taught as /qlik).
+		engineOpts = append(engineOpts, commands.WithCommandName(cfg.SlackCommand))
+	}
+	a.engine, err = commands.New(observedQlik{a.qlik, a.metrics}, a.store, a.authz, engineOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +31,7 @@ func newMetrics() *metrics {
 			Name: "qlikbot_commands_total", Help: "Commands handled, by command and outcome.",
 		}, []string{"command", "outcome"}),
 		qlikCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "qlikbot_qlik_call_duration_seconds", Help: "Qlik QRS/QPS call latency, by node and endpoint.",
+			Name: "qlikbot_qlik_call_duration_seconds", Help: "Qlik QRS/QPS call latency, by node, endpoint and HTTP status (error: no answer).",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"node", "endpoint", "code"}),
 		sessionsSeen: prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -1,6 +1,7 @@
 // Package testkit holds the small helpers many packages' tests share, so
 // each test file does not paste its own: a buffer that is safe for
-// concurrent writes (a log sink) and a settable clock.
+// concurrent writes (a log sink), a settable clock, and readers for
+// oversized request bodies (an endless one and one that counts).
 package testkit
 
 import (
