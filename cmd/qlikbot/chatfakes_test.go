@@ -66,17 +66,7 @@ func slashCommand(t *testing.T, base, secret, user, text, responseURL string) (i
 		"trigger_id": {"1.2.3"}, "token": {"deprecated-verification-token"},
 	}
 	body := form.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/slack/commands", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-	return send(t, req)
+	return postSigned(t, base+"/slack/commands", secret, body)
 }
 
 // slackButton digs the button with this action id out of a Block Kit
@@ -119,10 +109,16 @@ func slackClick(t *testing.T, base, secret, user, actionID, value, responseURL s
 		"response_url": responseURL, "trigger_id": "1.2.3", "team": map[string]any{"id": "T0TEAM"},
 	})
 	body := url.Values{"payload": {string(payload)}}.Encode()
+	return postSigned(t, base+"/slack/interactions", secret, body)
+}
+
+// postSigned posts a form body signed the way Slack signs requests.
+func postSigned(t *testing.T, target, secret, body string) (int, string) {
+	t.Helper()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(secret))
 	io.WriteString(mac, "v0:"+ts+":"+body)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/slack/interactions", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, target, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
