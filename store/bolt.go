@@ -54,7 +54,7 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bktPending, bktDue, bktRetire, bktAudit, bktSeen, bktSeenExp} {
+		for _, name := range [][]byte{bktPending, bktDue, bktRetire, bktAudit, bktSeen, bktSeenExp, bktBlob, bktBlobExp} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -169,7 +169,8 @@ func (b *Bolt) Claim(ctx context.Context, id string, decision State, by string, 
 }
 
 // ExpireDue expires every pending action whose ExpiresAt is before now and,
-// in the same transaction, drops decided actions past their retention.
+// in the same transaction, drops decided actions past their retention and
+// blobs past their expiry.
 func (b *Bolt) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("expire due: %w", err)
@@ -205,8 +206,9 @@ func (b *Bolt) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) 
 				return err
 			}
 		}
-		pruned = len(old)
-		return nil
+		blobs, err := pruneBlobs(tx, now)
+		pruned = len(old) + blobs
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire due: %w", err)

@@ -96,9 +96,9 @@ func WithRetention(d time.Duration) Option {
 	}
 }
 
-// WithClock sets the clock Bolt uses for SeenBefore expiry (default
-// time.Now); tests inject one. Redis keeps replay keys with a server-side TTL
-// and does not use it.
+// WithClock sets the clock Bolt uses for SeenBefore and blob expiry
+// (default time.Now); tests inject one. Redis keeps replay keys and blobs
+// with a server-side TTL and does not use it.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {

@@ -28,6 +28,7 @@ type Redis struct {
 	kDue     string
 	kAudit   string
 	kSeen    string // prefix of replay keys
+	kBlob    string // prefix of blobs
 
 	closeOnce sync.Once
 	closeErr  error
@@ -68,6 +69,7 @@ func NewRedis(ropts *redis.Options, opts ...Option) (*Redis, error) {
 		kDue:     o.keyPrefix + "due",
 		kAudit:   o.keyPrefix + "audit",
 		kSeen:    o.keyPrefix + "seen:",
+		kBlob:    o.keyPrefix + "blob:",
 	}
 	o.logger.Info("store opened", "backend", "redis", "addr", cp.Addr, "db", cp.DB, "prefix", o.keyPrefix)
 	return r, nil

@@ -87,6 +87,12 @@ type Store interface {
 	// SeenBefore is a replay guard: it records key for ttl and reports
 	// whether it was already recorded (true = a replay).
 	SeenBefore(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// PutBlob keeps data (at most MaxBlobSize bytes) under key for ttl,
+	// replacing what was there; key is validated like an action id.
+	PutBlob(ctx context.Context, key string, data []byte, ttl time.Duration) error
+	// GetBlob returns what PutBlob stored; ErrNotFound when absent or
+	// expired.
+	GetBlob(ctx context.Context, key string) ([]byte, error)
 	// Ping checks the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -41,6 +41,7 @@ type Adapter struct {
 	invokeDeadline time.Duration
 	mux            *http.ServeMux
 	warmRetry      time.Duration // first retry gap of Start's warm-up
+	publish        PublishFunc   // nil: files are not linked
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -72,7 +73,8 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 		o.client = &http.Client{Timeout: defaultClientTimeout, Transport: tr}
 	}
 	log := o.logger.With("platform", string(bot.Teams))
-	a := &Adapter{cfg: cfg, d: d, log: log, now: o.now, invokeDeadline: o.invokeDeadline, warmRetry: defaultWarmRetry}
+	a := &Adapter{cfg: cfg, d: d, log: log, now: o.now, invokeDeadline: o.invokeDeadline, warmRetry: defaultWarmRetry,
+		publish: o.publish}
 	a.keys = &keyCache{metadataURL: cfg.OpenIDMetadataURL, client: o.client, now: o.now, log: log}
 	a.auth = newValidator(a.keys, cfg.Issuer, cfg.AppID, o.now)
 	tokens := &tokenSource{url: cfg.TokenURL, clientID: cfg.AppID, secret: cfg.AppPassword, client: o.client, now: o.now}

@@ -65,13 +65,15 @@ type tableCell struct {
 }
 
 // cardAction is an Action.Execute (with an Action.Submit fallback for
-// clients without Universal Actions) or an Action.Submit. Data carries only
-// the button's action id and value.
+// clients without Universal Actions), an Action.Submit, or an
+// Action.OpenUrl (a download link: URL, no data). Data carries only the
+// button's action id and value.
 type cardAction struct {
 	Type     string      `json:"type"`
 	Title    string      `json:"title"`
+	URL      string      `json:"url,omitempty"`
 	Verb     string      `json:"verb,omitempty"`
-	Data     clickData   `json:"data"`
+	Data     clickData   `json:"data,omitzero"`
 	Style    string      `json:"style,omitempty"`
 	Fallback *cardAction `json:"fallback,omitempty"`
 }

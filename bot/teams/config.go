@@ -90,6 +90,7 @@ type options struct {
 	client         *http.Client
 	invokeDeadline time.Duration
 	onRateLimited  func()
+	publish        PublishFunc
 }
 
 // WithLogger sets the logger (default: discard).

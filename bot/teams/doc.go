@@ -14,8 +14,10 @@
 //     else (a denial) is a message to the clicker and the card stays.
 //   - Teams has no ephemeral bot messages: ephemeral replies are posted.
 //   - Files (the CSV of a long list) are not attached: bots may send files
-//     only through a consent card in personal chat. The card says how many
-//     rows it leaves out and how to narrow the query.
+//     only through a consent card in personal chat. With WithFileLinks the
+//     card gets an Action.OpenUrl download link to the published file;
+//     without it, or when publishing fails, the card says how many rows it
+//     leaves out and how to narrow the query.
 //
 // From msbotbuilder-go only the schema types are used: its validator,
 // token client and adapter cannot serve a single-tenant bot safely.

@@ -46,7 +46,11 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 	select {
 	case rep := <-done:
 		cancel()
-		writeInvoke(w, invokeAnswer(rep))
+		var links []fileLink
+		if rep.ReplaceOriginal {
+			links = a.links(ctx, rep.Files) // only a card shows them
+		}
+		writeInvoke(w, invokeAnswer(rep, links))
 	case <-ctx.Done():
 		// Teams hung up: finish the work and update the card.
 		replies.answered.Store(true)
@@ -99,13 +103,13 @@ func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req
 }
 
 // invokeAnswer turns a reply into the invoke response body.
-func invokeAnswer(rep bot.Reply) invokeResponse {
+func invokeAnswer(rep bot.Reply, links []fileLink) invokeResponse {
 	if isZero(rep) {
 		// The handler answered through ReplyTo itself.
 		return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: "Done."}
 	}
 	if rep.ReplaceOriginal {
-		return invokeResponse{StatusCode: http.StatusOK, Type: cardContentType, Value: render(rep)}
+		return invokeResponse{StatusCode: http.StatusOK, Type: cardContentType, Value: renderCard(rep, links)}
 	}
 	return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: clip(bot.PlainText(rep), 4000)}
 }

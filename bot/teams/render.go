@@ -22,16 +22,21 @@ const (
 	maxWarnings     = 10
 	maxColumns      = 10
 	maxChartPoints  = 25
-	maxActions      = 5
+	maxActions      = 5 // buttons
+	maxCardActions  = 6 // buttons and download links
 	maxLabelRunes   = 40
 	chartBarWidth   = 20
 	noteReserve     = 400 // bytes kept for the "N more rows" note
 )
 
-// render turns a reply into an Adaptive Card 1.5. Buttons become
-// Action.Execute with an Action.Submit fallback. It is pure: same reply,
-// same card.
-func render(r bot.Reply) *card {
+// render is renderCard without download links.
+func render(r bot.Reply) *card { return renderCard(r, nil) }
+
+// renderCard turns a reply into an Adaptive Card 1.5. Buttons become
+// Action.Execute with an Action.Submit fallback; links (the reply's files,
+// already published) become Action.OpenUrl. It is pure: same reply and
+// links, same card.
+func renderCard(r bot.Reply, links []fileLink) *card {
 	c := &card{Type: "AdaptiveCard", Schema: cardSchema, Version: cardVersion, MSTeams: &cardMSTeams{Width: "Full"}}
 	if r.Title != "" {
 		c.Body = append(c.Body, element{Type: "TextBlock", Text: clip(r.Title, maxTitleRunes), Size: "Large",
@@ -52,9 +57,15 @@ func render(r bot.Reply) *card {
 		}
 		c.Actions = append(c.Actions, action(b))
 	}
+	// Teams shows at most six actions; a link that does not fit is left
+	// out of the note too, which then says the file cannot be attached.
+	links = links[:min(len(links), max(0, maxCardActions-len(c.Actions)))]
+	for _, l := range links {
+		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
+	}
 	if r.Table != nil && len(r.Table.Columns) > 0 {
-		addTable(c, r.Table, r.Files)
-	} else if n := csvNote(r.Files); n != "" {
+		addTable(c, r.Table, r.Files, links)
+	} else if n := csvNote(r.Files, links); n != "" {
 		c.Body = append(c.Body, subtle(n))
 	}
 	if len(c.Body) == 0 {
@@ -182,7 +193,7 @@ func action(b bot.Button) cardAction {
 
 // addTable appends the table with as many rows as fit the size budget and
 // a note saying what is not shown.
-func addTable(c *card, t *bot.Table, files []bot.File) {
+func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink) {
 	cols := t.Columns
 	if len(cols) > maxColumns {
 		cols = cols[:maxColumns]
@@ -217,7 +228,7 @@ func addTable(c *card, t *bot.Table, files []bot.File) {
 		c.Body[idx].Rows = append(c.Body[idx].Rows, row)
 		shown++
 	}
-	if note := tableNote(t, shown, files); note != "" {
+	if note := tableNote(t, shown, files, links); note != "" {
 		c.Body = append(c.Body, subtle(note))
 	}
 }
@@ -225,7 +236,7 @@ func addTable(c *card, t *bot.Table, files []bot.File) {
 func cell(e element) tableCell { return tableCell{Type: "TableCell", Items: []element{e}} }
 
 // tableNote says which rows the card shows and where the rest are.
-func tableNote(t *bot.Table, shown int, files []bot.File) string {
+func tableNote(t *bot.Table, shown int, files []bot.File, links []fileLink) string {
 	total := max(t.TotalRows, len(t.Rows))
 	var parts []string
 	if t.Pages > 1 {
@@ -237,25 +248,39 @@ func tableNote(t *bot.Table, shown int, files []bot.File) string {
 	if len(t.Columns) > maxColumns {
 		parts = append(parts, fmt.Sprintf("%d more columns not shown.", len(t.Columns)-maxColumns))
 	}
-	if n := csvNote(files); n != "" && len(parts) > 0 {
+	if n := csvNote(files, links); n != "" && len(parts) > 0 {
 		parts = append(parts, n)
 	}
 	return strings.Join(parts, " ")
 }
 
-// csvNote explains the attachment the reply carries: Teams lets a bot send
-// files only through a consent card in personal chat, so the card says what
-// the file holds and how to narrow the query instead of attaching it.
-func csvNote(files []bot.File) string {
-	if len(files) == 0 {
-		return ""
+// csvNote explains the files the reply carries: a published one is behind
+// its download button; the others cannot be attached (Teams lets a bot
+// send files only through a consent card in personal chat), so the card
+// says how to narrow the query instead.
+func csvNote(files []bot.File, links []fileLink) string {
+	linked := make(map[string]bool, len(links))
+	var down []string
+	for _, l := range links {
+		linked[l.Name] = true
+		down = append(down, l.Name)
 	}
-	names := make([]string, 0, len(files))
+	var missing []string
 	for _, f := range files {
-		names = append(names, f.Name)
+		if !linked[f.Name] {
+			missing = append(missing, f.Name)
+		}
 	}
-	return fmt.Sprintf("The full list (%s) cannot be attached in Teams: narrow the query with a prefix, --proxy or --user.",
-		clip(strings.Join(names, ", "), 100))
+	var parts []string
+	if len(down) > 0 {
+		parts = append(parts, fmt.Sprintf("Download the full list (%s) with the button below; the link expires.",
+			clip(strings.Join(down, ", "), 100)))
+	}
+	if len(missing) > 0 {
+		parts = append(parts, fmt.Sprintf("The full list (%s) cannot be attached in Teams: narrow the query with a prefix, --proxy or --user.",
+			clip(strings.Join(missing, ", "), 100)))
+	}
+	return strings.Join(parts, " ")
 }
 
 func cardSize(c *card) int {

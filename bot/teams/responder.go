@@ -13,6 +13,8 @@ import (
 type responder struct {
 	conn *connector
 	ref  conversationRef
+	// links publishes the reply's files for download buttons.
+	links func(ctx context.Context, files []bot.File) []fileLink
 	// threadID is the activity replies are threaded under.
 	threadID string
 	// cardID is the card a click came from: ReplaceOriginal updates it.
@@ -22,6 +24,7 @@ type responder struct {
 func (a *Adapter) responder(act activity) *responder {
 	r := &responder{
 		conn:     a.conn,
+		links:    a.links,
 		ref:      conversationRef{ServiceURL: act.ServiceURL, ConversationID: act.Conversation.ID},
 		threadID: act.ID,
 		cardID:   act.ReplyToID,
@@ -36,7 +39,7 @@ func (a *Adapter) responder(act activity) *responder {
 // reply asks for it. Teams has no ephemeral messages for bots: ephemeral
 // replies are posted like the others (personal chats are private anyway).
 func (r *responder) Respond(ctx context.Context, rep bot.Reply) error {
-	act := cardActivity(render(rep), rep.Title)
+	act := cardActivity(renderCard(rep, r.links(ctx, rep.Files)), rep.Title)
 	if rep.ReplaceOriginal && r.cardID != "" {
 		if err := r.conn.update(ctx, r.ref, r.cardID, act); err != nil {
 			return fmt.Errorf("teams: update card: %w", err)

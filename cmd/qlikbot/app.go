@@ -33,7 +33,8 @@ type app struct {
 	sim      *qliksim.Server // demo only
 	qlik     *qlik.Client
 	store    store.Store
-	tempDir  string // demo state, removed at exit
+	files    *filePublisher // nil without QLIKBOT_PUBLIC_URL
+	tempDir  string         // demo state, removed at exit
 	authz    *authz.Authorizer
 	engine   *commands.Engine
 	disp     *bot.Dispatcher
@@ -61,6 +62,12 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	}
 	if err := a.buildStore(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.PublicURL != "" {
+		a.files, err = newFilePublisher(a.store, cfg.PublicURL, cfg.FileTTL, log.With("component", "files"))
+		if err != nil {
+			return nil, configErr("QLIKBOT_PUBLIC_URL: %v", err)
+		}
 	}
 	if err := a.buildAuthz(); err != nil {
 		return nil, err
@@ -192,14 +199,18 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 		a.adapters = append(a.adapters, s)
 	}
 	if cfg.TeamsAppID != "" {
+		teamsOpts := []teams.Option{teams.WithLogger(a.log),
+			teams.WithRateLimitHook(a.metrics.chatRateLimited(bot.Teams))}
+		if a.files != nil {
+			teamsOpts = append(teamsOpts, teams.WithFileLinks(a.files.Publish))
+		}
 		t, err := teams.New(teams.Config{
 			AppID:             cfg.TeamsAppID,
 			AppPassword:       cfg.TeamsAppPassword,
 			TenantID:          cfg.TeamsTenantID,
 			OpenIDMetadataURL: cfg.TeamsOpenIDURL,
 			TokenURL:          cfg.TeamsTokenURL,
-		}, a.disp, teams.WithLogger(a.log),
-			teams.WithRateLimitHook(a.metrics.chatRateLimited(bot.Teams)))
+		}, a.disp, teamsOpts...)
 		if err != nil {
 			return configErr("teams: %v", err)
 		}
@@ -246,6 +257,9 @@ func (a *app) buildHTTP() error {
 		if r, ok := ad.(interface{ Ready(context.Context) error }); ok {
 			checks = append(checks, check{string(ad.Name()), r.Ready})
 		}
+	}
+	if a.files != nil {
+		a.files.register(mux)
 	}
 	opsHandlers(mux, a.metrics, checks)
 	l, err := net.Listen("tcp", addr)

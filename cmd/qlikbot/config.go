@@ -59,6 +59,8 @@ type Config struct {
 	ConsoleUser        string        `envconfig:"QLIKBOT_CONSOLE_USER" default:"oncall" desc:"acting user of the console chat (subject console:NAME)"`
 
 	// Serving.
+	PublicURL       string        `envconfig:"QLIKBOT_PUBLIC_URL" desc:"https base URL where the HTTP listener is reachable (e.g. the Teams messaging host), for download links to files Teams cannot attach (the CSV of a long list); empty: no links"`
+	FileTTL         time.Duration `envconfig:"QLIKBOT_FILE_TTL" default:"1h" desc:"how long a download link works; anyone holding it may download the file until then"`
 	HTTPAddr        string        `envconfig:"QLIKBOT_HTTP_ADDR" desc:"listen address for /healthz, /readyz, /metrics, Slack HTTP mode and Teams; empty is :8080 when a chat platform is on, off for the console"`
 	Workers         int           `envconfig:"QLIKBOT_WORKERS" default:"8" desc:"requests worked on at once"`
 	QueueSize       int           `envconfig:"QLIKBOT_QUEUE_SIZE" default:"64" desc:"requests waiting at most before users get a busy reply"`
@@ -125,6 +127,14 @@ func (c Config) validate() error {
 		return configErr("QLIKBOT_PAGE_SIZE must be between 1 and 100")
 	case c.SlackMode != "" && c.SlackMode != "socket" && c.SlackMode != "http":
 		return configErr("QLIKBOT_SLACK_MODE must be socket, http or empty, not %q", c.SlackMode)
+	}
+	if c.PublicURL != "" {
+		if err := checkPublicURL(c.PublicURL); err != nil {
+			return configErr("QLIKBOT_PUBLIC_URL: %v", err)
+		}
+		if c.FileTTL <= 0 {
+			return configErr("QLIKBOT_FILE_TTL must be positive")
+		}
 	}
 	if _, _, err := splitQlikUser(c.QlikUser); err != nil {
 		return err

@@ -66,6 +66,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bad page size", func(c *Config) { c.PageSize = 101 }, "QLIKBOT_PAGE_SIZE"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "QLIKBOT_LOG_LEVEL"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "QLIKBOT_LOG_FORMAT"},
+		{"public url", func(c *Config) { c.PublicURL, c.FileTTL = "https://bot.example.com", 1 }, ""},
+		{"public url not absolute", func(c *Config) { c.PublicURL, c.FileTTL = "bot.example.com", 1 }, "QLIKBOT_PUBLIC_URL"},
+		{"public url not http", func(c *Config) { c.PublicURL, c.FileTTL = "file:///tmp", 1 }, "QLIKBOT_PUBLIC_URL"},
+		{"file ttl zero with public url", func(c *Config) { c.PublicURL = "https://bot.example.com" }, "QLIKBOT_FILE_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,6 +53,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SeenBefore", testSeenBefore},
 		{"SeenBeforeConcurrent", testSeenBeforeConcurrent},
 		{"SeenBeforeInvalid", testSeenBeforeInvalid},
+		{"BlobRoundTrip", testBlobRoundTrip},
+		{"BlobNotFound", testBlobNotFound},
+		{"BlobInvalid", testBlobInvalid},
 		{"CanceledContext", testCanceled},
 		{"PingClose", testPingClose},
 	}
