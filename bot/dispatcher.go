@@ -248,7 +248,7 @@ func (d *Dispatcher) runJob(j job) {
 	cancel()
 	<-d.sem
 	d.observe(j.req, outcome, rep.Kind, j.start)
-	if !isZeroReply(rep) {
+	if !rep.IsEmpty() {
 		d.deliver(j.ctx, j.req, rep)
 	}
 }
@@ -277,7 +277,7 @@ func (d *Dispatcher) call(ctx context.Context, req Request) (rep Reply, outcome 
 	case cause == nil:
 		return rep, OutcomeOK
 	case errors.Is(cause, errTimeout), errors.Is(cause, context.DeadlineExceeded):
-		if isZeroReply(rep) {
+		if rep.IsEmpty() {
 			rep = timeoutReply(d.cfg.timeout, req.ID)
 		}
 		return rep, OutcomeTimeout

@@ -38,11 +38,6 @@ func commandOf(req Request) string {
 	return strings.ToValidUTF8(c, "")
 }
 
-func isZeroReply(r Reply) bool {
-	return r.Title == "" && len(r.Summary) == 0 && r.Table == nil && len(r.Warnings) == 0 &&
-		r.Chart == nil && len(r.Buttons) == 0 && len(r.Files) == 0
-}
-
 func slowDownReply(retryIn time.Duration) Reply {
 	secs := int((retryIn + time.Second - 1) / time.Second)
 	if secs < 1 {

@@ -133,6 +133,13 @@ type Reply struct {
 	ReplaceOriginal bool
 }
 
+// IsEmpty reports whether r says nothing: a handler that returns an empty
+// reply has answered through Request.ReplyTo itself.
+func (r Reply) IsEmpty() bool {
+	return r.Title == "" && len(r.Summary) == 0 && r.Table == nil && len(r.Warnings) == 0 &&
+		r.Chart == nil && len(r.Buttons) == 0 && len(r.Files) == 0
+}
+
 // Table is a page of rows. Rows hold display strings, one per column.
 type Table struct {
 	Columns []string

@@ -93,7 +93,7 @@ func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req
 	case <-ctx.Done():
 		rep = bot.Reply{Kind: bot.Error, Title: "The action did not finish in time", Summary: []string{"Request " + req.ID + "."}}
 	}
-	if isZero(rep) {
+	if rep.IsEmpty() {
 		rep = bot.Reply{Kind: bot.Info, Title: "Done"}
 	}
 	rep.ReplaceOriginal = true // the "working on it" card must not stay
@@ -104,7 +104,7 @@ func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req
 
 // invokeAnswer turns a reply into the invoke response body.
 func invokeAnswer(rep bot.Reply, links []fileLink) invokeResponse {
-	if isZero(rep) {
+	if rep.IsEmpty() {
 		// The handler answered through ReplyTo itself.
 		return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: "Done."}
 	}
@@ -112,11 +112,6 @@ func invokeAnswer(rep bot.Reply, links []fileLink) invokeResponse {
 		return invokeResponse{StatusCode: http.StatusOK, Type: cardContentType, Value: renderCard(rep, links)}
 	}
 	return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: clip(bot.PlainText(rep), 4000)}
-}
-
-func isZero(r bot.Reply) bool {
-	return r.Title == "" && len(r.Summary) == 0 && r.Table == nil && len(r.Warnings) == 0 &&
-		r.Chart == nil && len(r.Buttons) == 0 && len(r.Files) == 0
 }
 
 func writeInvoke(w http.ResponseWriter, resp invokeResponse) {
