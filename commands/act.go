@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -51,8 +50,20 @@ type target struct {
 
 func (t target) user() qlik.UserRef { return qlik.UserRef{Directory: t.UserDirectory, ID: t.UserID} }
 
-func (t target) text() string {
-	return prefixWord(t.Prefix) + "@" + t.Host + "/" + t.SessionID + " " + t.user().String()
+// text names the target in the audit trail and logs: its session by
+// handle, never in full.
+func (t target) text(h handles) string {
+	return prefixWord(t.Prefix) + "@" + t.Host + "/" + h.of(t.SessionID) + " " + t.user().String()
+}
+
+// handles of an action's targets: the request, the outcome and the audit
+// trail show the same ones.
+func (a action) handles() handles {
+	ids := make([]string, 0, len(a.Targets))
+	for _, t := range a.Targets {
+		ids = append(ids, t.SessionID)
+	}
+	return newHandles(ids)
 }
 
 func decodeAction(data []byte) (action, error) {
@@ -62,7 +73,7 @@ func decodeAction(data []byte) (action, error) {
 	}
 	for _, t := range a.Targets { // stored data goes into URLs: check it as if typed
 		if checkPrefix(t.Prefix) != nil || !validHost(t.Host) || !uuidRE.MatchString(t.SessionID) {
-			return a, fmt.Errorf("decode pending action: bad target %q", clip(t.text()))
+			return a, fmt.Errorf("decode pending action: bad target %q", clip(t.text(a.handles())))
 		}
 	}
 	return a, nil
@@ -72,7 +83,7 @@ func decodeAction(data []byte) (action, error) {
 func (a action) scopeText() string {
 	var ps []string
 	for _, p := range a.Prefixes {
-		ps = append(ps, prefixLabel(p))
+		ps = append(ps, prefixPhrase(p))
 	}
 	where := strings.Join(ps, ", ")
 	if a.User != "" {
@@ -95,7 +106,26 @@ func (a action) title() string {
 	}
 }
 
+// confirmText is the "are you sure?" of the Approve button.
+func (a action) confirmText() string {
+	s := plural(len(a.Targets), "session")
+	if a.Kind == "logout" {
+		return clip("Log "+a.User+" out") + " (" + s + ")?"
+	}
+	return "End " + s + " on " + clip(a.scopeText()) + "?"
+}
+
+// plural is "1 session", "2 sessions"; a word ending in y or x takes
+// "ies" or "es" ("1 virtual proxy", "2 virtual proxies").
 func plural(n int, word string) string {
+	if n != 1 {
+		switch {
+		case strings.HasSuffix(word, "y"):
+			word = strings.TrimSuffix(word, "y") + "ie"
+		case strings.HasSuffix(word, "x"):
+			word += "e"
+		}
+	}
 	if n == 1 {
 		return "1 " + word
 	}
@@ -122,7 +152,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if len(v.vps) == 0 && v.denial != nil {
 		dec = "denied" // unlinked proxies alone leave nothing to act on
 	}
-	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: reason, Target: a.scopeText()})
+	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: reason, Target: a.scopeText()})
 	if len(v.vps) == 0 {
 		if v.denial != nil {
 			return e.denied(c, *v.denial)
@@ -136,26 +166,17 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	var warnings []string
 	for _, pe := range sl.Errors {
-		warnings = append(warnings, "No answer, not included: "+pe.Error())
+		warnings = append(warnings, pairFailure("Not included, no answer from", pe))
 	}
 	if v.refused > 0 || len(v.hidden) > 0 {
-		warnings = append(warnings, fmt.Sprintf("Not included: %d (virtual proxy, node) places where you may not %s", v.refused+len(v.hidden), a.Permission))
+		warnings = append(warnings, fmt.Sprintf("Not included: %s where you may not %s",
+			plural(v.refused+len(v.hidden), "(virtual proxy, node) place"), permVerb(a.Permission)))
 	}
-	var missing [][]string
 	found := sl.Sessions
 	if cmd.Verb == VerbDelete {
-		found = nil
-		for _, id := range cmd.SessionIDs {
-			i := slices.IndexFunc(sl.Sessions, func(s qlik.LocatedSession) bool { return strings.EqualFold(s.ID, id) })
-			if i < 0 {
-				note := "not found on virtual proxy " + prefixLabel(cmd.Prefixes[0])
-				if len(sl.Errors) > 0 || v.refused > 0 {
-					note += " (on the nodes asked)"
-				}
-				missing = append(missing, []string{prefixLabel(cmd.Prefixes[0]), "", "", "", id, note})
-				continue
-			}
-			found = append(found, sl.Sessions[i])
+		var rep *bot.Reply
+		if found, rep = e.pick(c, cmd, v, sl, warnings); rep != nil {
+			return *rep
 		}
 	}
 	for _, s := range found {
@@ -163,28 +184,27 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 			Node: s.Proxy.Node.Name, SessionID: s.ID, UserDirectory: s.UserDirectory, UserID: s.UserID, UserName: s.UserName})
 	}
 	if len(a.Targets) == 0 {
-		rep := bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
-		if len(missing) > 0 {
-			rep.Table = &bot.Table{Columns: outcomeColumns, Rows: missing, TotalRows: len(missing)}
+		if cmd.User != nil && (v.refused > 0 || v.denial != nil) {
+			return e.elsewhere(ctx, c, cmd, v, a, warnings)
 		}
-		return rep
+		return bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
 	}
 	if c.policy.NeedsApproval(a.Permission) {
 		return e.requestApproval(ctx, c, a, warnings)
 	}
 	rows, failed := e.execute(ctx, c, a, "", nil)
-	rows = append(rows, missing...)
 	rep := bot.Reply{Kind: bot.Success, Title: "Done: " + a.title(), Visibility: listVisibility(c), Warnings: warnings}
-	rep.Summary = []string{outcomeSummary(rows)}
-	if failed > 0 || len(missing) > 0 {
+	rep.Summary = outcomeSummary(rows)
+	if failed > 0 {
 		rep.Kind = bot.Warning
 	}
 	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return rep
 }
 
-var targetColumns = []string{"Virtual proxy", "Node", "User", "User name", "Session ID"}
-var outcomeColumns = []string{"Virtual proxy", "Node", "User", "User name", "Session ID", "Outcome"}
+// The "Session" column holds handles (see handle.go), never full ids.
+var targetColumns = []string{"Virtual proxy", "Node", "User", "User name", "Session"}
+var outcomeColumns = []string{"Virtual proxy", "Node", "User", "User name", "Session", "Outcome"}
 
 func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warnings []string) bot.Reply {
 	data, err := json.Marshal(a)
@@ -197,10 +217,11 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	if err := e.st.CreatePending(ctx, p); err != nil {
 		return e.storeDown(c, "save the approval request", err)
 	}
-	e.audit(ctx, c, store.Event{Action: "request-approval", Command: clipAudit(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
+	e.audit(ctx, c, store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
+	h := a.handles()
 	rows := make([][]string, 0, len(a.Targets))
 	for _, t := range a.Targets {
-		rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, t.SessionID})
+		rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, h.of(t.SessionID)})
 	}
 	who := a.Requester.Subject
 	if a.Requester.Name != "" {
@@ -210,8 +231,8 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 		Kind:  bot.Pending,
 		Title: "Approval needed: " + a.title(),
 		Summary: []string{
-			"Requested by " + who + ": " + e.cmdName + " " + clipAudit(a.Command),
-			fmt.Sprintf("Someone else with the approve right clicks Approve (or types %s approve %s); expires in %s (%s UTC).", e.cmdName, p.ID, ttl, p.ExpiresAt.UTC().Format(time.DateTime)),
+			"Requested by " + who + ": " + e.cmdName + " " + auditText(a.Command),
+			fmt.Sprintf("Someone else with the approve right clicks Approve (or types %s approve %s); expires in %s (%s UTC).", e.cmdName, p.ID, durationWords(ttl), p.ExpiresAt.UTC().Format(time.DateTime)),
 			"Only the sessions listed here are ended.",
 		},
 		Warnings:   warnings,
@@ -219,7 +240,7 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	}
 	e.paginate(&rep, Command{}, targetColumns, rows, "sessions.csv")
 	rep.Buttons = []bot.Button{
-		{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: clip("End "+plural(len(a.Targets), "session")+" ("+a.scopeText()) + ")?"},
+		{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: a.confirmText()},
 		{Label: "Reject", ActionID: ActionReject, Value: p.ID, Style: bot.Danger},
 	}
 	return rep
@@ -247,6 +268,7 @@ func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID strin
 	if prog != nil {
 		size = max(e.batch, 1)
 	}
+	h := a.handles()
 	rows := make([][]string, 0, len(a.Targets))
 	var sofar tally
 	for start := 0; start < len(ts); start += size {
@@ -265,11 +287,12 @@ func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID strin
 			case o.Status == qlik.Failed || o.Status == 0:
 				res = "failed"
 				if o.Err != nil {
-					res += ": " + o.Err.Error()
+					res += ": " + qlikReason(o.Err, false)
+					e.log.Warn("delete failed", "request_id", c.id, "target", t.text(h), "err", redactIDs(o.Err.Error()))
 				}
 			}
-			e.audit(ctx, c, store.Event{Action: "delete", Command: clipAudit(a.Command), Target: t.text(), Outcome: res, Pending: pendingID})
-			rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, t.SessionID, res})
+			e.audit(ctx, c, store.Event{Action: "delete", Command: auditText(a.Command), Target: t.text(h), Outcome: res, Pending: pendingID})
+			rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, h.of(t.SessionID), res})
 		}
 		if end < len(ts) {
 			prog.update(ctx, sofar)
@@ -279,26 +302,29 @@ func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID strin
 	return rows, sofar.failed
 }
 
-func outcomeSummary(rows [][]string) string {
+// outcomeSummary counts the outcomes and says what "already gone" means
+// when there is one.
+func outcomeSummary(rows [][]string) []string {
 	counts := map[string]int{}
 	for _, r := range rows {
 		o := r[len(r)-1]
-		switch {
-		case strings.HasPrefix(o, "failed"):
+		if strings.HasPrefix(o, "failed") {
 			o = "failed"
-		case strings.HasPrefix(o, "not found"):
-			o = "not found"
 		}
 		counts[o]++
 	}
-	return fmt.Sprintf("Deleted %d, already gone %d, failed %d, not found %d",
-		counts[qlik.Deleted.String()], counts[qlik.AlreadyGone.String()], counts["failed"], counts["not found"])
+	gone := counts[qlik.AlreadyGone.String()]
+	lines := []string{fmt.Sprintf("Deleted %d, already gone %d, failed %d", counts[qlik.Deleted.String()], gone, counts["failed"])}
+	if gone > 0 {
+		lines = append(lines, "Already gone: the session had ended before the delete reached it (logged out or timed out); nothing left to do.")
+	}
+	return lines
 }
 
 // storeDown answers a failed store call (Redis restarting, a bolt file
 // locked): the action never started, so the user may simply try again.
 func (e *Engine) storeDown(c *call, what string, err error) bot.Reply {
-	e.log.Error("state store unavailable", "request_id", c.id, "what", what, "err", err)
+	e.log.Error("state store unavailable", "request_id", c.id, "what", what, "err", redactIDs(err.Error()))
 	return bot.Reply{Kind: bot.Error, Title: "State store unavailable", Summary: []string{
 		"Could not " + what + ": the state store is unavailable, so nothing was done. Try again in a minute; the operators have the details in the log (request " + c.id + ")."},
 		Visibility: bot.Ephemeral}
@@ -307,6 +333,6 @@ func (e *Engine) storeDown(c *call, what string, err error) bot.Reply {
 // internal answers an unexpected failure without details (they go to
 // the log).
 func (e *Engine) internal(c *call, what string, err error) bot.Reply {
-	e.log.Error("internal error", "request_id", c.id, "what", what, "err", err)
+	e.log.Error("internal error", "request_id", c.id, "what", what, "err", redactIDs(err.Error()))
 	return bot.Reply{Kind: bot.Error, Title: "Something went wrong", Summary: []string{"Could not " + what + ". The operators have the details in the log (request " + c.id + ")."}, Visibility: bot.Ephemeral}
 }

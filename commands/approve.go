@@ -100,11 +100,11 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "approve"); r != nil {
 		return *r
 	}
-	e.audit(ctx, c, store.Event{Action: "approve", Command: clipAudit(a.Command), Pending: id, Target: a.scopeText(), Decision: "allowed", Outcome: "approved"})
+	e.audit(ctx, c, store.Event{Action: "approve", Command: auditText(a.Command), Pending: id, Target: a.scopeText(), Decision: "allowed", Outcome: "approved"})
 	who := fmt.Sprintf("Approved by %s; requested by %s", whoText(c.req.User.Name, c.subject), whoText(a.Requester.Name, a.Requester.Subject))
 	rows, failed := e.execute(ctx, c, a, id, e.progressFor(c, a, []string{who}))
 	rep := bot.Reply{Kind: bot.Success, Title: "Approved: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true}
-	rep.Summary = []string{who, outcomeSummary(rows)}
+	rep.Summary = append([]string{who}, outcomeSummary(rows)...)
 	if failed > 0 {
 		rep.Kind = bot.Warning
 		rep.Warnings = []string{fmt.Sprintf("%s could not be ended; see the table", plural(failed, "session"))}
@@ -128,7 +128,7 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "reject"); r != nil {
 		return *r
 	}
-	e.audit(ctx, c, store.Event{Action: "reject", Command: clipAudit(a.Command), Pending: id, Target: a.scopeText(), Outcome: "rejected"})
+	e.audit(ctx, c, store.Event{Action: "reject", Command: auditText(a.Command), Pending: id, Target: a.scopeText(), Outcome: "rejected"})
 	rep := bot.Reply{Kind: bot.Info, Title: "Rejected: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true,
 		Summary: []string{fmt.Sprintf("Rejected by %s; requested by %s. Nothing was ended.", whoText(c.req.User.Name, c.subject), whoText(a.Requester.Name, a.Requester.Subject))}}
 	return e.done("reject", rep, "rejected")
@@ -145,7 +145,7 @@ func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed
 			Summary:    []string{fmt.Sprintf("Already %s by %s at %s UTC.", claimed.State, claimed.DecidedBy, claimed.DecidedAt.UTC().Format(time.DateTime))},
 			Visibility: bot.Ephemeral}
 	case errors.Is(err, store.ErrExpired):
-		e.audit(ctx, c, store.Event{Action: "expire", Command: clipAudit(a.Command), Pending: id, Target: a.scopeText(),
+		e.audit(ctx, c, store.Event{Action: "expire", Command: auditText(a.Command), Pending: id, Target: a.scopeText(),
 			Outcome: "expired at " + p.ExpiresAt.UTC().Format(time.RFC3339) + "; " + verb + " click refused"})
 		r = bot.Reply{Kind: bot.Warning, Title: "Expired: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true,
 			Summary: []string{fmt.Sprintf("This request expired at %s UTC; nothing was ended. Ask again if it is still needed.", p.ExpiresAt.UTC().Format(time.DateTime))}}

@@ -78,7 +78,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 							t.Errorf("pending request deleted: DELETEs %d, sessions %d", n, sessionCount(e))
 						}
 					default:
-						if got := column(t, r, tableKey(a.name)); len(got) != sc.n || !strings.Contains(got[0], sc.user) && got[0] != sc.session {
+						if got := column(t, r, tableKey(a.name)); len(got) != sc.n || !strings.Contains(got[0], sc.user) && got[0] != hd(sc.session) {
 							t.Errorf("rows %v, want the %s session", got, sc.user)
 						}
 					}
@@ -117,7 +117,7 @@ func tableKey(action string) string {
 	if action == "users" {
 		return "User"
 	}
-	return "Session ID"
+	return "Session"
 }
 
 func assertDenied(t *testing.T, e *env, r bot.Reply, user string) {
@@ -184,7 +184,7 @@ func TestHostScopedGrantsAndApprovalSettings(t *testing.T) {
 	}
 	e.sim.ResetRequests()
 	r := e.ask(t, "UHOST", "sessions butler")
-	if got := column(t, r, "Session ID"); len(got) != 1 || got[0] != onDev1 {
+	if got := column(t, r, "Session"); len(got) != 1 || got[0] != hd(onDev1) {
 		t.Fatalf("host-limited list %v, want only %s", got, onDev1)
 	}
 	for _, q := range e.qpsCalls() {
@@ -197,7 +197,7 @@ func TestHostScopedGrantsAndApprovalSettings(t *testing.T) {
 	if k.Kind != bot.Success || len(e.deletes()) != 1 || e.deletes()[0].Node != dev1 || len(e.sim.Sessions(central, "butler")) != 1 {
 		t.Fatalf("kick: %v %s; DELETEs %+v", k.Kind, joined(k), e.deletes())
 	}
-	if !strings.Contains(joined(k), "Not included: 1 (virtual proxy, node) places where you may not kick") {
+	if !strings.Contains(joined(k), "Not included: 1 (virtual proxy, node) place where you may not kick") {
 		t.Errorf("kick does not say what it left out: %s", joined(k))
 	}
 	// delete needs approval under this policy.

@@ -165,12 +165,18 @@ func (c *chaosEnv) remaining(host, prefix string, ids []string) []string {
 }
 
 // outcomes maps session id to the Outcome column of an outcome table.
-func outcomes(t *testing.T, r bot.Reply) map[string]string {
+// ids are the sessions the test expects there: the table shows handles.
+func outcomes(t *testing.T, r bot.Reply, ids []string) map[string]string {
 	t.Helper()
-	ids, outs := column(t, r, "Session ID"), column(t, r, "Outcome")
+	handles, outs := column(t, r, "Session"), column(t, r, "Outcome")
 	m := map[string]string{}
-	for i, id := range ids {
-		m[id] = outs[i]
+	for i, h := range handles {
+		j := slices.IndexFunc(ids, func(id string) bool { return hd(id) == h })
+		if j < 0 {
+			t.Errorf("outcome table shows session %s, not one of the expected %v", h, hs(ids...))
+			continue
+		}
+		m[ids[j]] = outs[i]
 	}
 	return m
 }

@@ -9,7 +9,7 @@
 //	sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]
 //	users    [PREFIX ...] [--min N] [--page N]
 //	proxies
-//	delete   PREFIX SESSION_ID ...
+//	delete   PREFIX SESSION ...
 //	kick     PREFIX [--proxy HOST ...]
 //	kick     --user DIR\ID [PREFIX ...] [--proxy HOST ...]
 //	audit    [N]
@@ -22,7 +22,21 @@
 //   - Flags take --flag value or --flag=value. Every value is validated
 //     before any Qlik call: prefixes [A-Za-z0-9._~-]{1,64} but not "." or
 //     "..", RFC 1123 host names, DIR\ID without / \ % ? # spaces or control
-//     characters, session ids as UUIDs.
+//     characters, sessions as handles or full ids (see below).
+//   - A Qlik session id is a credential (its user's session cookie), so no
+//     reply, CSV, log line or audit event of this package holds one in
+//     full: each shows a handle, the id's lower-case hex digits without
+//     dashes, the first 8, lengthened by 4 at a time (at most 16) only
+//     where two ids of the same result would otherwise share one. The
+//     result is every row of it (not just the page), so the page, the CSV
+//     and the later pages agree. A full id typed in a command is cut to
+//     its handle before the command is audited or logged. delete takes
+//     handles (8 or more hex digits, dashes optional) or full ids and
+//     resolves them among the sessions the caller may end; a handle that
+//     matches none or several refuses the whole command (nothing is
+//     ended) and the reply lists each problem, naming the users an
+//     ambiguous handle could be. Full ids are kept only in the sealed
+//     approval snapshots in the store.
 //   - Lists (sessions, users, proxies) are posted in the channel, since
 //     on-call visibility is the point, and stay private when asked in a
 //     direct message. Denials, usage errors, whoami and audit are private.

@@ -190,7 +190,7 @@ func (e *Engine) Handle(ctx context.Context, req bot.Request) bot.Reply {
 
 // run parses and runs c.text. byButton marks a qlik.run click.
 func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
-	e.audit(ctx, c, store.Event{Action: "command", Command: clipAudit(c.text)})
+	e.audit(ctx, c, store.Event{Action: "command", Command: auditText(c.text)})
 	cmd, err := Parse(c.text)
 	if err != nil {
 		var ue *UsageError
@@ -262,7 +262,7 @@ func (e *Engine) decide(ctx context.Context, c *call, perm authz.Permission, s a
 	if d.Allowed {
 		dec = "allowed"
 	}
-	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: d.Reason, Target: target})
+	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: d.Reason, Target: target})
 	return d
 }
 
@@ -289,16 +289,6 @@ func (e *Engine) denied(c *call, d authz.Decision) bot.Reply {
 	}
 }
 
-// qlikError is the reply to a failed Qlik call: the client's error text
-// (which carries its operator hint and no secrets), no stack.
-func (e *Engine) qlikError(c *call, what string, err error) bot.Reply {
-	e.log.Warn("qlik call failed", "request_id", c.id, "what", what, "err", err)
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return bot.Reply{Kind: bot.Error, Title: "Qlik did not answer in time", Summary: []string{what + ": " + err.Error()}, Visibility: bot.Ephemeral}
-	}
-	return bot.Reply{Kind: bot.Error, Title: "Qlik request failed", Summary: []string{what + ": " + err.Error()}, Visibility: bot.Ephemeral}
-}
-
 // audit appends one event, filling in who and when. A failed write is
 // logged loudly and never undoes or hides the action itself.
 func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
@@ -308,6 +298,9 @@ func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
 	ev.Subject = c.subject
 	ev.UserName = c.req.User.Name
 	ev.Channel = c.req.Channel
+	// Belt and braces: whatever a caller put in the event, no session id
+	// reaches the trail in full.
+	ev.Command, ev.Target, ev.Reason, ev.Outcome = redactIDs(ev.Command), redactIDs(ev.Target), redactIDs(ev.Reason), redactIDs(ev.Outcome)
 	// The trail must be written even when the request's context is gone.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -317,7 +310,10 @@ func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
 	}
 }
 
-func clipAudit(s string) string {
+// auditText is a command line as the audit trail and replies quote it:
+// session ids cut to handles, at most 500 bytes.
+func auditText(s string) string {
+	s = redactIDs(s)
 	if len(s) > 500 {
 		return clip(s[:500]) + "..."
 	}
@@ -345,7 +341,7 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 			c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
 			reason = "requested by " + a.Requester.Subject
 		}
-		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: clipAudit(a.Command), Reason: reason,
+		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: auditText(a.Command), Reason: reason,
 			Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})
 		e.observe(Event{Command: "expire", Outcome: bot.Info.String(), Approval: "expired"})
 	}

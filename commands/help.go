@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -15,6 +16,16 @@ type spec struct {
 	summary  string
 	details  []string
 	examples []string
+}
+
+// flagNames lists the verb's flags as typed (--proxy ...), sorted.
+func (s spec) flagNames() []string {
+	out := make([]string, 0, len(s.flags))
+	for f := range s.flags {
+		out = append(out, "--"+f)
+	}
+	slices.Sort(out)
+	return out
 }
 
 var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbAudit, VerbWhoami, VerbHelp}
@@ -52,10 +63,14 @@ var specs = map[string]spec{
 	},
 	VerbDelete: {
 		prefixes: true,
-		form:     "delete PREFIX SESSION_ID ...",
+		form:     "delete PREFIX SESSION ...",
 		summary:  "end named sessions of one virtual proxy",
-		details:  []string{"Each id is looked up on every node the virtual proxy is linked to; ids not found are reported, not guessed."},
-		examples: []string{"delete finance 55142b14-8d2d-43b3-a522-4b2fb46b2798"},
+		details: []string{
+			"SESSION is a session's handle as lists show it (8 or more hex digits) or its full id.",
+			"It is looked up on every node of the virtual proxy, among the sessions you may end.",
+			"If one is not found or could be more than one session, nothing at all is ended.",
+		},
+		examples: []string{"delete finance 55142b14"},
 	},
 	VerbKick: {
 		flags:    map[string]bool{"proxy": true, "user": true},
@@ -120,7 +135,7 @@ func (e *Engine) help(topic string) bot.Reply {
 
 // usage turns a parse mistake into a reply.
 func (e *Engine) usage(ue *UsageError) bot.Reply {
-	lines := []string{ue.Problem}
+	lines := []string{redactIDs(ue.Problem)}
 	if s, ok := specs[ue.Verb]; ok {
 		lines = append(lines, "Usage: "+e.cmdName+" "+s.form, "Example: "+e.cmdName+" "+s.examples[0])
 	} else {

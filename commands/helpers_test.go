@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -224,4 +225,60 @@ func pendingID(t *testing.T, r bot.Reply) string {
 	}
 	t.Fatalf("no approve button in %+v", r.Buttons)
 	return ""
+}
+
+// hd is the handle a result shows for id when no other id of the result
+// shares its first 8 hex digits (true of the seed lab and, but for a
+// 1-in-billions chance, of the generated ones).
+func hd(id string) string { return normID(id)[:handleMin] }
+
+// hs maps hd over ids.
+func hs(ids ...string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = hd(id)
+	}
+	return out
+}
+
+// seedIDs are the session ids of the seed lab.
+var seedIDs = []string{goranID, user1ID, user2ID, user3ID, user4ID}
+
+// assertNoFullIDs fails when a reply (text, table, CSV, buttons) or the
+// audit trail holds a session id in full: written as a UUID, or as the 32
+// hex digits of a seed lab id.
+func assertNoFullIDs(t *testing.T, e *env, replies ...bot.Reply) {
+	t.Helper()
+	var texts []string
+	for _, r := range replies {
+		texts = append(texts, bot.PlainText(r))
+		if r.Table != nil {
+			texts = append(texts, string(bot.TableCSV(r.Table)))
+		}
+		for _, f := range r.Files {
+			texts = append(texts, string(f.Data))
+		}
+		for _, b := range r.Buttons {
+			texts = append(texts, b.Label, b.Value, b.Confirm)
+		}
+	}
+	for _, ev := range e.audit(t) {
+		texts = append(texts, fmt.Sprintf("%+v", ev))
+	}
+	checkNoFullIDs(t, strings.Join(texts, "\n"))
+}
+
+func checkNoFullIDs(t *testing.T, s string) {
+	t.Helper()
+	if m := idInTextRE.FindString(s); m != "" {
+		t.Errorf("a full session id %s is shown or audited", m)
+	}
+	for _, id := range seedIDs {
+		if strings.Contains(strings.ToLower(s), normID(id)) {
+			t.Errorf("seed session id %s is shown or audited (without dashes)", id)
+		}
+	}
 }

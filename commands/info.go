@@ -21,7 +21,7 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 		return *r
 	}
 	dec, reason := v.decisionText(authz.List)
-	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: reason})
+	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: reason})
 	if v.empty() {
 		if v.denial == nil {
 			return bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Summary: []string{"No virtual proxies."}, Visibility: bot.Ephemeral}

@@ -18,7 +18,8 @@ import (
 // pass allows; the next one gets "No available access type".
 const accessPassLimit = 5
 
-var sessionColumns = []string{"Virtual proxy", "Node", "User", "User name", "Attributes", "Session ID"}
+// sessionColumns: "Session" holds the handle (handle.go), never the id.
+var sessionColumns = []string{"Virtual proxy", "Node", "User", "User name", "Attributes", "Session"}
 
 // listed resolves, authorizes and lists for sessions and users.
 func (e *Engine) listed(ctx context.Context, c *call, cmd Command) (*view, *qlik.SessionList, *bot.Reply) {
@@ -27,7 +28,7 @@ func (e *Engine) listed(ctx context.Context, c *call, cmd Command) (*view, *qlik
 		return nil, nil, r
 	}
 	dec, reason := v.decisionText(authz.List)
-	e.audit(ctx, c, store.Event{Action: "decision", Command: clipAudit(c.text), Decision: dec, Reason: reason})
+	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: reason})
 	if v.empty() {
 		if v.denial == nil {
 			r := bot.Reply{Kind: bot.Info, Title: "Nothing to list", Summary: []string{"No selected virtual proxy is linked to the selected proxy hosts."}, Visibility: bot.Ephemeral}
@@ -50,11 +51,16 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	ss := slices.Clone(sl.Sessions)
 	sortSessions(ss, v.topo, cmd.Sort)
+	ids := make([]string, 0, len(ss))
+	for _, s := range ss {
+		ids = append(ids, s.ID)
+	}
+	h := newHandles(ids) // over every row, so every page and the CSV agree
 	rows := make([][]string, 0, len(ss))
 	perNode := map[string]int{}
 	perVP := map[string]int{}
 	for _, s := range ss {
-		rows = append(rows, []string{vpLabel(v.topo, s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), s.ID})
+		rows = append(rows, []string{vpLabel(v.topo, s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), h.of(s.ID)})
 		perNode[s.Proxy.Node.HostName]++
 		perVP[s.VirtualProxy.ID]++
 	}
@@ -62,7 +68,7 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	reply.Summary = append(reply.Summary, fmt.Sprintf("Total sessions: %d", len(ss)))
 	for _, ps := range v.topo.ProxyServices {
 		if asked(sl, ps.Node.HostName) {
-			reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %d", nodeLabel(ps.Node), perNode[ps.Node.HostName]))
+			reply.Summary = append(reply.Summary, nodeSummary(sl, ps.Node, perNode[ps.Node.HostName]))
 		}
 	}
 	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
@@ -79,13 +85,37 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	reply.Warnings = topoWarnings(v.topo, v.vps, v.unlinked, v.hidden)
 	for _, pe := range sl.Errors {
-		reply.Warnings = append(reply.Warnings, "No answer: "+pe.Error())
+		reply.Warnings = append(reply.Warnings, pairFailure("No answer from", pe))
 	}
 	if len(sl.Errors) > 0 {
 		reply.Kind = bot.Warning
 	}
 	e.paginate(&reply, cmd, sessionColumns, rows, "sessions.csv")
 	return reply
+}
+
+// nodeSummary is a node's line of the summary: its session count, or "no
+// answer" when none of its (virtual proxy, node) calls answered (a count
+// of 0 would claim it has no sessions).
+func nodeSummary(sl *qlik.SessionList, n qlik.Node, count int) string {
+	asked, failed := 0, 0
+	for _, l := range sl.Selected {
+		if l.Proxy.Node.HostName == n.HostName {
+			asked++
+		}
+	}
+	for _, pe := range sl.Errors {
+		if pe.Proxy.Node.HostName == n.HostName {
+			failed++
+		}
+	}
+	switch {
+	case failed > 0 && failed >= asked:
+		return nodeLabel(n) + ": no answer"
+	case failed > 0:
+		return fmt.Sprintf("%s: %d (no answer for %s)", nodeLabel(n), count, plural(failed, "virtual proxy"))
+	}
+	return fmt.Sprintf("%s: %d", nodeLabel(n), count)
 }
 
 func asked(sl *qlik.SessionList, host string) bool {
@@ -192,7 +222,7 @@ func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	reply.Warnings = topoWarnings(v.topo, v.vps, nil, v.hidden)
 	for _, pe := range sl.Errors {
-		reply.Warnings = append(reply.Warnings, "No answer: "+pe.Error())
+		reply.Warnings = append(reply.Warnings, pairFailure("No answer from", pe))
 	}
 	if len(sl.Errors) > 0 {
 		reply.Kind = bot.Warning

@@ -25,7 +25,7 @@ func TestSessionsSeedLab(t *testing.T) {
 			t.Errorf("summary %q lacks %q", r.Summary, want)
 		}
 	}
-	if got, want := column(t, r, "Session ID"), []string{goranID, user1ID, user2ID, user3ID, user4ID}; !reflect.DeepEqual(got, want) {
+	if got, want := column(t, r, "Session"), hs(goranID, user1ID, user2ID, user3ID, user4ID); !reflect.DeepEqual(got, want) {
 		t.Errorf("session ids %v, want %v", got, want)
 	}
 	if got, want := column(t, r, "User"), []string{`LAB\goran`, `LAB\testuser_1`, `LAB\testuser_2`, `LAB\testuser_3`, `LAB\testuser_4`}; !reflect.DeepEqual(got, want) {
@@ -55,7 +55,7 @@ func TestSessionsAsksOnlyPermittedProxies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{})
 	r := e.ask(t, "UFIN", "sessions")
-	if got := column(t, r, "Session ID"); !reflect.DeepEqual(got, []string{user1ID, user2ID}) {
+	if got := column(t, r, "Session"); !reflect.DeepEqual(got, hs(user1ID, user2ID)) {
 		t.Fatalf("ids %v", got)
 	}
 	calls := e.qpsCalls()
@@ -125,7 +125,7 @@ func TestSessionsSelections(t *testing.T) {
 			if r.Kind != bot.Info || r.Visibility != tc.wantVis {
 				t.Fatalf("kind %v visibility %v: %s", r.Kind, r.Visibility, joined(r))
 			}
-			if got := column(t, r, "Session ID"); !reflect.DeepEqual(got, tc.wantIDs) {
+			if got := column(t, r, "Session"); !reflect.DeepEqual(got, hs(tc.wantIDs...)) {
 				t.Errorf("ids %v, want %v", got, tc.wantIDs)
 			}
 			if tc.check != nil {
@@ -153,7 +153,7 @@ func TestSessionsNodeDownGivesPartialReply(t *testing.T) {
 	if !slices.Contains(r.Summary, "Total sessions: 1") {
 		t.Errorf("summary %v", r.Summary)
 	}
-	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "No answer: list sessions of virtual proxy \"butler\" on "+dev1) {
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "No answer from dev1 ("+dev1+") for virtual proxy butler: nothing accepts connections") {
 		t.Errorf("warnings lack the failed node: %s", w)
 	}
 }

@@ -50,7 +50,7 @@ type Command struct {
 	Sort       string        // --sort field (sessions)
 	Page       int           // --page N, 1-based; 0 = first page
 	Min        int           // --min N (users)
-	SessionIDs []string      // delete
+	SessionIDs []string      // delete: full ids or handles (8+ hex digits), lower-case
 	N          int           // audit: number of events
 	Approval   string        // approve, reject: the pending action id
 }
@@ -94,7 +94,7 @@ func Parse(text string) (Command, error) {
 	verb := strings.ToLower(toks[0])
 	spec, ok := specs[verb]
 	if !ok {
-		return Command{}, &UsageError{Problem: fmt.Sprintf("unknown command %q", clip(toks[0]))}
+		return Command{}, &UsageError{Problem: fmt.Sprintf("unknown command %q", clip(toks[0])) + didYouMean(toks[0], verbOrder)}
 	}
 	c := Command{Verb: verb}
 	var pos []string
@@ -112,7 +112,7 @@ func Parse(text string) (Command, error) {
 		name, val, hasVal := strings.Cut(strings.TrimPrefix(tok, "--"), "=")
 		name = strings.ToLower(name)
 		if !strings.HasPrefix(tok, "--") || !spec.flags[name] {
-			return Command{}, &UsageError{Verb: verb, Problem: fmt.Sprintf("unknown flag %q for %s", clip(tok), verb)}
+			return Command{}, &UsageError{Verb: verb, Problem: fmt.Sprintf("unknown flag %q for %s", clip(tok), verb) + didYouMean(strings.ToLower(strings.SplitN(tok, "=", 2)[0]), spec.flagNames())}
 		}
 		if !hasVal {
 			if i+1 >= len(args) || strings.HasPrefix(args[i+1], "--") {
@@ -212,23 +212,24 @@ func (c *Command) setPositional(pos []string) error {
 		return c.addPrefixes(pos)
 	case VerbDelete:
 		if len(pos) == 0 {
-			return bad("delete needs a virtual proxy prefix and at least one session id")
+			return bad("delete needs a virtual proxy prefix and at least one session (its handle or id)")
 		}
 		if err := c.addPrefixes(pos[:1]); err != nil {
 			return err
 		}
 		ids := pos[1:]
 		if len(ids) == 0 {
-			return bad("delete needs at least one session id after the prefix")
+			return bad("delete needs at least one session (its handle or id) after the prefix")
 		}
 		if len(ids) > maxSessionIDs {
-			return bad("delete takes at most %d session ids, got %d", maxSessionIDs, len(ids))
+			return bad("delete takes at most %d sessions, got %d", maxSessionIDs, len(ids))
 		}
 		for _, id := range ids {
-			if !uuidRE.MatchString(id) {
-				return bad("%q is not a session id (a UUID like 2734806e-c2e6-4d72-8c84-8a1964638fc3)", clip(id))
+			ref := strings.ToLower(id)
+			if !validSessionRef(ref) {
+				return bad("%q is not a session: give its handle (8 or more hex digits, as listed, e.g. 55142b14) or its full id", clip(id))
 			}
-			c.SessionIDs = appendFold(c.SessionIDs, strings.ToLower(id))
+			c.SessionIDs = appendFold(c.SessionIDs, ref)
 		}
 	case VerbApprove, VerbReject:
 		if len(pos) != 1 || !pendingIDRE.MatchString(strings.ToLower(pos[0])) {

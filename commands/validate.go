@@ -125,8 +125,8 @@ func (c Command) Validate() error {
 		}
 	}
 	for _, id := range c.SessionIDs {
-		if !uuidRE.MatchString(id) {
-			return bad("bad session id %q", clip(id))
+		if !validSessionRef(id) {
+			return bad("bad session %q", clip(id))
 		}
 	}
 	if c.Sort != "" && !slices.Contains(sortKeys, c.Sort) {
@@ -141,7 +141,7 @@ func (c Command) Validate() error {
 	case len(c.Prefixes) > 0 && !spec.prefixes, len(c.SessionIDs) > 0 && c.Verb != VerbDelete:
 		return bad("arguments not valid for %s", c.Verb)
 	case c.Verb == VerbDelete && (len(c.Prefixes) != 1 || len(c.SessionIDs) == 0 || len(c.SessionIDs) > maxSessionIDs):
-		return bad("delete needs one prefix and 1 to %d session ids", maxSessionIDs)
+		return bad("delete needs one prefix and 1 to %d sessions", maxSessionIDs)
 	case c.Verb == VerbKick && c.User == nil && len(c.Prefixes) != 1:
 		return bad("kick needs exactly one virtual proxy prefix (or --user DIR\\ID)")
 	case c.Verb == VerbAudit && c.N == 0:
@@ -202,7 +202,16 @@ func prefixWord(p string) string {
 	return p
 }
 
-// prefixLabel is how a prefix is shown.
+// prefixPhrase is how a prefix reads in a sentence: "finance", "the
+// default virtual proxy".
+func prefixPhrase(p string) string {
+	if p == "" {
+		return "the default virtual proxy"
+	}
+	return p
+}
+
+// prefixLabel is how a prefix is shown in a table or a list.
 func prefixLabel(p string) string {
 	if p == "" {
 		return "(default)"

@@ -51,7 +51,7 @@ func TestTwoReplicasOneRedis(t *testing.T) {
 	// The audit trail is shared: A sees what B did.
 	audit := bot.PlainText(a.ask(ctx, "admin", "audit 50"))
 	for _, s := range finance {
-		if !auditRow(audit, "console:admin", "delete", s.ID, "deleted") {
+		if !auditRow(audit, "console:admin", "delete", handle(s.ID), "deleted") {
 			t.Errorf("replica A's audit trail lacks B's deletion of %s:\n%s", s.ID, audit)
 		}
 	}
@@ -148,7 +148,7 @@ func TestTwoProcessesOneRedis(t *testing.T) {
 		t.Errorf("process A approved a request process B had decided:\n%s", out)
 	}
 	for _, s := range finance {
-		if !auditRow(out, "console:admin", "delete", s.Session.ID, "deleted") {
+		if !auditRow(out, "console:admin", "delete", handle(s.Session.ID), "deleted") {
 			t.Errorf("process A's audit trail lacks B's deletion of %s:\n%s", s.Session.ID, out)
 		}
 	}
