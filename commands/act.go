@@ -26,6 +26,10 @@ type action struct {
 	User       string           `json:"user,omitempty"`
 	Targets    []target         `json:"targets"`
 	Command    string           `json:"command"`
+	// Created and Expires repeat the store's CreatedAt and ExpiresAt
+	// under the seal, so that altering them in the store is noticed.
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
 }
 
 type requester struct {
@@ -207,13 +211,15 @@ var targetColumns = []string{"Virtual proxy", "Node", "User", "User name", "Sess
 var outcomeColumns = []string{"Virtual proxy", "Node", "User", "User name", "Session", "Outcome"}
 
 func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warnings []string) bot.Reply {
+	now := e.now().Round(0) // no monotonic reading: the times go to the store and back
+	ttl := c.policy.ApprovalTTL()
+	a.Created, a.Expires = now, now.Add(ttl)
 	data, err := json.Marshal(a)
 	if err != nil {
 		return e.internal(c, "encode the approval request", err)
 	}
-	now := e.now()
-	ttl := c.policy.ApprovalTTL()
-	p := store.Pending{ID: newID(16), CreatedAt: now, ExpiresAt: now.Add(ttl), State: store.StatePending, Data: data}
+	p := store.Pending{ID: newID(16), CreatedAt: a.Created, ExpiresAt: a.Expires, State: store.StatePending}
+	p.Data = e.sealer.Seal(sealKind, p.ID, data)
 	if err := e.st.CreatePending(ctx, p); err != nil {
 		return e.storeDown(c, "save the approval request", err)
 	}

@@ -50,9 +50,10 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 		r := e.done(verb, e.storeDown(c, "read the approval request", err), "")
 		return p, action{}, &r
 	}
-	a, err := decodeAction(p.Data)
+	a, err := e.open(p)
 	if err != nil {
-		r := e.done(verb, e.internal(c, "read the approval request", err), "")
+		e.tampered(ctx, c, id, err)
+		r := e.done(verb, e.unverified(c), "")
 		return p, action{}, &r
 	}
 	return p, a, nil
@@ -96,7 +97,7 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 			Summary:    []string{"Not allowed: you asked for this, so someone else must approve it (two-person rule). Your id: " + c.subject + "."},
 			Visibility: bot.Ephemeral}, "")
 	}
-	claimed, err := e.st.Claim(ctx, id, store.StateApproved, c.subject, e.now())
+	claimed, err := e.claim(ctx, c, id, p, a, store.StateApproved)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "approve"); r != nil {
 		return *r
 	}
@@ -124,7 +125,7 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 			return e.done("reject", e.denied(c, d), "")
 		}
 	}
-	claimed, err := e.st.Claim(ctx, id, store.StateRejected, c.subject, e.now())
+	claimed, err := e.claim(ctx, c, id, p, a, store.StateRejected)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "reject"); r != nil {
 		return *r
 	}
@@ -134,12 +135,32 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	return e.done("reject", rep, "rejected")
 }
 
+// claim decides the pending action once (store.Claim). What the store
+// claimed must be the record that was verified, and the store must agree
+// with the sealed expiry (its expiry index is not sealed): a claim won
+// after the sealed expiry is a tampered record.
+func (e *Engine) claim(ctx context.Context, c *call, id string, p store.Pending, a action, decision store.State) (store.Pending, error) {
+	now := e.now()
+	claimed, err := e.st.Claim(ctx, id, decision, c.subject, now)
+	switch {
+	case err != nil:
+	case !now.Before(a.Expires):
+		err = fmt.Errorf("%w: the store let it be decided after its sealed expiry %s", errUnverified, a.Expires.UTC())
+	case !sameRecord(p, claimed):
+		err = fmt.Errorf("%w: the record changed in the store between reading and deciding it", errUnverified)
+	}
+	return claimed, err
+}
+
 // claimFailed turns a failed Claim into a reply (nil when the claim won).
 func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed store.Pending, a action, err error, verb string) *bot.Reply {
 	var r bot.Reply
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, errUnverified):
+		e.tampered(ctx, c, id, err)
+		r = e.unverified(c)
 	case errors.Is(err, store.ErrDecided):
 		r = bot.Reply{Kind: bot.Info, Title: "Already decided",
 			Summary:    []string{fmt.Sprintf("Already %s by %s at %s UTC.", claimed.State, claimed.DecidedBy, claimed.DecidedAt.UTC().Format(time.DateTime))},

@@ -48,6 +48,14 @@
 //     session ids the requester saw; the approval ends exactly those
 //     (one DELETE per session), never "whatever is there now", so kick
 //     --user deletes the snapshot rather than calling the QPS user logout.
+//   - Pending approvals are sealed (store/seal, HMAC-SHA256 under the
+//     state key, WithSealer) with the requester, scope, targets, creation
+//     and expiry inside, and verified whenever they are read back: a
+//     forged or altered record (or one whose store times differ from the
+//     sealed ones) is refused, audited as "tamper", shown to the clicker
+//     as "cannot be verified; nothing was done", and never claimed. A
+//     sealed record is still checked as if typed before its targets reach
+//     a URL.
 //   - Approve needs the approve right on every (virtual proxy, node) of
 //     the action and someone other than the requester (two-person rule,
 //     compared on every subject including the verified email). The

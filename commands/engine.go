@@ -14,6 +14,7 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 )
 
 // Qlik is what the engine asks of the Qlik client (*qlik.Client).
@@ -70,6 +71,7 @@ type options struct {
 	pageSize int
 	cmdName  string
 	observe  func(Event)
+	sealer   *seal.Sealer
 	// progressThreshold, progressEvery and batch: see WithProgress.
 	progressThreshold int
 	progressEvery     time.Duration
@@ -130,6 +132,20 @@ func WithObserver(f func(Event)) Option {
 	}
 }
 
+// WithSealer sets what seals the approvals the engine keeps in the store
+// and verifies them when they are read back (default: seal.Random(), a key
+// that lives and dies with the process). Replicas sharing a store, and a
+// process that must approve what it asked before a restart, need one key.
+func WithSealer(s *seal.Sealer) Option {
+	return func(o *options) error {
+		if s == nil {
+			return errors.New("nil sealer")
+		}
+		o.sealer = s
+		return nil
+	}
+}
+
 // New returns an Engine. It does no I/O.
 func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 	if q == nil || st == nil || pol == nil {
@@ -153,6 +169,9 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 	}
 	if o.observe == nil {
 		o.observe = func(Event) {}
+	}
+	if o.sealer == nil {
+		o.sealer = seal.Random()
 	}
 	return &Engine{q: q, st: st, pol: pol, options: o}, nil
 }
@@ -334,12 +353,14 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("expire due approvals: %w", err)
 	}
 	for _, p := range ps {
-		a, err := decodeAction(p.Data)
+		a, err := e.open(p)
 		c := &call{id: bot.NewRequestID(), subject: "system"}
-		reason := "undecoded request"
-		if err == nil {
+		reason := "requested by " + a.Requester.Subject
+		if err != nil {
+			reason = "cannot be verified: " + err.Error()
+			e.tampered(ctx, c, p.ID, err)
+		} else {
 			c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
-			reason = "requested by " + a.Requester.Subject
 		}
 		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: auditText(a.Command), Reason: reason,
 			Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})

@@ -120,6 +120,7 @@ func TestNewOptions(t *testing.T) {
 		{"page size 101", e.client, e.st, pol, []Option{WithPageSize(101)}, false},
 		{"nil clock", e.client, e.st, pol, []Option{WithClock(nil)}, false},
 		{"nil logger", e.client, e.st, pol, []Option{WithLogger(nil)}, false},
+		{"nil sealer", e.client, e.st, pol, []Option{WithSealer(nil)}, false},
 		{"all set", e.client, e.st, pol, []Option{WithPageSize(100), WithCommandName("/qs"), WithLogger(slog.New(slog.DiscardHandler)), WithObserver(nil)}, true},
 	}
 	for _, tc := range cases {

@@ -13,6 +13,7 @@ import (
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 )
 
 // Seed lab facts the tests quote.
@@ -65,6 +66,7 @@ type env struct {
 	clk    *clock
 	eng    *Engine
 	events chan Event
+	sealer *seal.Sealer // shared by every engine of the env, as by replicas
 }
 
 type envConfig struct {
@@ -94,7 +96,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		t.Fatalf("qlik client: %v", err)
 	}
 	t.Cleanup(client.Close)
-	e := &env{sim: sim, client: client, clk: testkit.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)), events: make(chan Event, 1000)}
+	e := &env{sim: sim, client: client, clk: testkit.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)), events: make(chan Event, 1000), sealer: seal.Random()}
 	e.dbPath = filepath.Join(t.TempDir(), "state.db")
 	e.st, err = store.OpenBolt(e.dbPath)
 	if err != nil {
@@ -115,7 +117,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 
 func (e *env) newEngine(t *testing.T, st Store, pageSize int) *Engine {
 	t.Helper()
-	opts := []Option{WithClock(e.clk.Now), WithObserver(func(ev Event) {
+	opts := []Option{WithClock(e.clk.Now), WithSealer(e.sealer), WithObserver(func(ev Event) {
 		select {
 		case e.events <- ev:
 		default:

@@ -1,0 +1,65 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// Pending approvals are sealed (store/seal: HMAC-SHA256 under the state
+// key, bound to the kind and the approval id) before they are stored, and
+// verified whenever they are read back, so whoever can write to the store
+// alone can neither forge an approval nor alter one (its targets, its
+// requester, its expiry). A record that does not verify is refused,
+// audited as "tamper", and nothing is done.
+
+// sealKind is the seal kind of a pending approval.
+const sealKind = "approval"
+
+// errUnverified marks a pending record that failed verification.
+var errUnverified = errors.New("approval cannot be verified")
+
+// open verifies a stored pending approval and decodes its action: the seal,
+// then the targets (a sealed record is still checked as if typed), then
+// the store's times against the sealed ones. Errors wrap errUnverified.
+func (e *Engine) open(p store.Pending) (action, error) {
+	payload, err := e.sealer.Open(sealKind, p.ID, p.Data)
+	if err != nil {
+		return action{}, fmt.Errorf("%w: %w", errUnverified, err)
+	}
+	a, err := decodeAction(payload)
+	if err != nil {
+		return action{}, fmt.Errorf("%w: %w", errUnverified, err)
+	}
+	if !p.CreatedAt.Equal(a.Created) || !p.ExpiresAt.Equal(a.Expires) {
+		return action{}, fmt.Errorf("%w: the store's times (created %s, expires %s) differ from the sealed ones (%s, %s)",
+			errUnverified, p.CreatedAt.UTC(), p.ExpiresAt.UTC(), a.Created.UTC(), a.Expires.UTC())
+	}
+	return a, nil
+}
+
+// tampered records a record that failed verification, in the audit trail
+// and the log.
+func (e *Engine) tampered(ctx context.Context, c *call, id string, err error) {
+	e.log.Error("pending approval failed verification: refused", "request_id", c.id, "pending", id, "err", redactIDs(err.Error()))
+	e.audit(ctx, c, store.Event{Action: "tamper", Pending: id, Reason: err.Error(), Outcome: "refused; nothing was done"})
+}
+
+// unverified is the reply to a click on an approval that failed
+// verification.
+func (e *Engine) unverified(c *call) bot.Reply {
+	return bot.Reply{Kind: bot.Error, Title: "Cannot verify this approval", Visibility: bot.Ephemeral, Summary: []string{
+		"This approval cannot be verified; nothing was done.",
+		"It is recorded in the audit trail; the operators have the details in the log (request " + c.id + ").",
+	}}
+}
+
+// sameRecord checks that what Claim decided is the record that was
+// verified (nothing swapped it in between).
+func sameRecord(verified, claimed store.Pending) bool {
+	return bytes.Equal(verified.Data, claimed.Data) && verified.ExpiresAt.Equal(claimed.ExpiresAt)
+}
