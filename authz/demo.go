@@ -14,8 +14,10 @@ var demoPolicyYAML []byte
 func DemoPolicyYAML() []byte { return slices.Clone(demoPolicyYAML) }
 
 // DemoPolicy returns the demo policy for the console users console:oncall
-// (viewer everywhere), console:lead (lead on "finance", viewer everywhere)
-// and console:admin (everything, audit included, everywhere).
+// (viewer everywhere), console:lead (person lee: lead on "finance", viewer
+// everywhere), console:admin (person ada: everything, audit included,
+// everywhere) and console:deputy (person dee: may approve and audit
+// everywhere, so what the admin asks for can be approved).
 func DemoPolicy() *Policy {
 	p, err := Parse(demoPolicyYAML)
 	if err != nil {

@@ -25,6 +25,8 @@ func TestDemoPolicy(t *testing.T) {
 		{"lead hr", "console:lead", Scope{VirtualProxy: "hr"}, []Permission{List}},
 		{"admin finance", "console:admin", Scope{VirtualProxy: "finance"}, Permissions()},
 		{"admin default", "console:admin", Scope{}, Permissions()},
+		{"deputy finance", "console:deputy", Scope{VirtualProxy: "finance"}, []Permission{List, Approve, Audit}},
+		{"deputy everywhere", "console:deputy", Scope{VirtualProxy: "*"}, []Permission{List, Approve, Audit}},
 		{"stranger", "console:mallory", Scope{VirtualProxy: "finance"}, nil},
 		{"commented-out slack example is not live", "slack:U0ONCALL", Scope{}, nil},
 	}
@@ -41,6 +43,24 @@ func TestDemoPolicy(t *testing.T) {
 	}
 	if !p.NeedsApproval(Kick) || !p.NeedsApproval(Logout) || p.NeedsApproval(Delete) || p.ApprovalTTL().Minutes() != 30 {
 		t.Error("demo approval rules are not kick+logout for 30m")
+	}
+	// The demo never dead-ends: wherever someone may ask for something that
+	// needs approval, someone else may approve it.
+	for _, asker := range []string{"console:oncall", "console:lead", "console:admin", "console:deputy"} {
+		for _, vp := range []string{"finance", "", "hr", "win", "*"} {
+			for _, pm := range []Permission{Delete, Kick, Logout} {
+				s := Scope{VirtualProxy: vp, Host: "pro2-win1.lab.ptarmiganlabs.net", Channel: "console"}
+				if !p.NeedsApproval(pm) || !p.Decide([]string{asker}, pm, s).Allowed {
+					continue
+				}
+				if h := p.Holders(Approve, []Scope{s}, []string{asker}); len(h) == 0 {
+					t.Errorf("%s may %s on %q but nobody else may approve it", asker, pm, vp)
+				}
+			}
+		}
+	}
+	if name, ok := p.Person([]string{"console:lead"}); !ok || name != "lee" {
+		t.Errorf("console:lead is person %q, %v; want lee", name, ok)
 	}
 	y := DemoPolicyYAML()
 	y[0] = '!'

@@ -4,12 +4,18 @@
 //
 // The policy file (YAML; JSON is valid YAML):
 //
+//	people:                     # optional: one human, several identities
+//	  - name: lee
+//	    slack: [U0LEE]
+//	    teams: ["0a1b2c3d-0000-4000-8000-00000000000f"]
+//	    console: [lead]
+//	    emails: [lee@example.com]
 //	roles:
 //	  viewer: [list]
 //	  lead:   [list, delete, kick, logout, approve]
 //	  admin:  [list, delete, kick, logout, approve, audit]
 //	grants:
-//	  - subjects: ["slack:U0ONCALL", "email:oncall@example.com"]
+//	  - subjects: ["slack:U0ONCALL", "email:oncall@example.com", "person:lee"]
 //	    roles: [viewer]
 //	    virtualProxies: ["*"]   # "*" any; "" (or "default") = the default virtual proxy
 //	    hosts: []               # optional; empty = any proxy node
@@ -24,6 +30,16 @@
 // subject only when the platform verified the address. The subject "*" (and
 // any wildcard in a subject) is refused: a grant to everyone is too easy to
 // make by accident, so every person or address is named.
+//
+// People: a person of the people section has a name (letters, digits and
+// . _ -, unique case-insensitively) and any of Slack ids, Teams object
+// ids, console names and e-mail addresses; an identity belongs to one
+// person at most. A grant naming "person:NAME" holds for each of that
+// person's identities. Person maps a request's subjects to its person, and
+// SamePerson compares two requests as the two-person rule must: the same
+// subject, the same verified e-mail, or the same person. Holders answers
+// "who else may approve this?" (people by name, other subjects as
+// written). Errors in the section name the person and its line.
 //
 // Parsing is strict: unknown keys, unknown permissions, roles used but not
 // defined, malformed subjects, grants without subjects, roles or virtual

@@ -30,6 +30,7 @@ var defaultApproval = []Permission{Kick, Logout}
 
 // The file's shape. Field names are the YAML keys; unknown keys are errors.
 type fileSpec struct {
+	People   []personSpec            `yaml:"people"`
 	Roles    map[string][]Permission `yaml:"roles"`
 	Grants   []grantSpec             `yaml:"grants"`
 	Approval *approvalSpec           `yaml:"approval"`
@@ -106,15 +107,15 @@ func Parse(data []byte) (*Policy, error) {
 	if err := strict.Decode(&spec); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	p, err := build(spec, grantLines(&root))
+	p, err := build(spec, itemLines(&root, "grants"), itemLines(&root, "people"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return p, nil
 }
 
-// grantLines returns the line of each item of the top-level "grants" list.
-func grantLines(root *yaml.Node) []int {
+// itemLines returns the line of each item of the top-level list key.
+func itemLines(root *yaml.Node, key string) []int {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		return nil
 	}
@@ -123,7 +124,7 @@ func grantLines(root *yaml.Node) []int {
 		return nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != "grants" || m.Content[i+1].Kind != yaml.SequenceNode {
+		if m.Content[i].Value != key || m.Content[i+1].Kind != yaml.SequenceNode {
 			continue
 		}
 		lines := make([]int, len(m.Content[i+1].Content))
@@ -135,12 +136,16 @@ func grantLines(root *yaml.Node) []int {
 	return nil
 }
 
-func build(spec fileSpec, lines []int) (*Policy, error) {
+func build(spec fileSpec, lines, peopleLines []int) (*Policy, error) {
 	p := &Policy{
 		roles:     make(map[string][]Permission, len(spec.Roles)),
 		bySubject: make(map[string][]int),
 		approval:  slices.Clone(defaultApproval),
 		ttl:       DefaultApprovalTTL,
+		personOf:  make(map[string]string),
+	}
+	if err := p.buildPeople(spec.People, peopleLines); err != nil {
+		return nil, err
 	}
 	for name, perms := range spec.Roles {
 		ps, err := buildRole(name, perms)
@@ -154,7 +159,7 @@ func build(spec fileSpec, lines []int) (*Policy, error) {
 		if i < len(lines) {
 			where = fmt.Sprintf("grant %d (line %d)", i+1, lines[i])
 		}
-		g, err := buildGrant(gs, p.roles)
+		g, err := buildGrant(gs, p.roles, p.personSubjects)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
@@ -186,12 +191,23 @@ func buildRole(name string, perms []Permission) ([]Permission, error) {
 	return sortPerms(perms), nil
 }
 
-func buildGrant(gs grantSpec, roles map[string][]Permission) (grant, error) {
+func buildGrant(gs grantSpec, roles map[string][]Permission, personSubjects func(string) ([]string, error)) (grant, error) {
 	var g grant
 	if len(gs.Subjects) == 0 {
 		return g, errors.New("no subjects")
 	}
 	for _, s := range gs.Subjects {
+		if name, ok := strings.CutPrefix(s, "person:"); ok {
+			// A person stands for all of their identities.
+			subs, err := personSubjects(name)
+			if err != nil {
+				return g, err
+			}
+			for _, n := range subs {
+				g.subjects = appendUnique(g.subjects, n)
+			}
+			continue
+		}
 		n, err := normSubject(s)
 		if err != nil {
 			return g, err
@@ -306,7 +322,7 @@ func normSubject(s string) (string, error) {
 		}
 		return kind + ":" + strings.ToLower(id), nil
 	}
-	return "", fmt.Errorf("subject %q: unknown kind %q (want slack, teams, console or email)", s, kind)
+	return "", fmt.Errorf("subject %q: unknown kind %q (want slack, teams, console, email, or person in a grant)", s, kind)
 }
 
 // normHost compares host names as DNS does: case-insensitively, with or

@@ -50,6 +50,8 @@ type Policy struct {
 	bySubject map[string][]int // canonical subject -> indexes into grants, ascending
 	approval  []Permission
 	ttl       time.Duration
+	people    []person          // file order
+	personOf  map[string]string // canonical subject -> person name
 }
 
 type grant struct {

@@ -39,6 +39,9 @@ type requester struct {
 	Platform  string   `json:"platform"`
 	Channel   string   `json:"channel,omitempty"`
 	RequestID string   `json:"requestId"`
+	// People the requester was, under the policy of the request (the
+	// two-person rule also holds if the people section changes since).
+	People []string `json:"people,omitempty"`
 }
 
 type target struct {
@@ -142,6 +145,9 @@ func plural(n int, word string) string {
 func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	a := action{Kind: cmd.Verb, Permission: authz.Delete, Command: c.text, Prefixes: cmd.Prefixes, Hosts: cmd.Hosts,
 		Requester: requester{Subject: c.subject, Subjects: c.subjects, Name: c.req.User.Name, Platform: string(c.req.Platform), Channel: c.req.Channel, RequestID: c.id}}
+	if name, ok := c.policy.Person(c.subjects); ok {
+		a.Requester.People = []string{name}
+	}
 	switch {
 	case cmd.Verb == VerbKick && cmd.User != nil:
 		a.Kind, a.Permission, a.User = "logout", authz.Logout, cmd.User.String()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
@@ -59,28 +60,77 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 	return p, a, nil
 }
 
+// scopes are the (virtual proxy, node) places of the action's targets, in
+// the given channel.
+func (a action) scopes(channel string) []authz.Scope {
+	var out []authz.Scope
+	for _, t := range a.Targets {
+		s := authz.Scope{VirtualProxy: t.Prefix, Host: t.Host, Channel: channel}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // mayApprove checks c holds Approve on every (virtual proxy, node) of the
 // action; the first refusal is returned.
-func (e *Engine) mayApprove(ctx context.Context, c *call, a action, pendingID string) authz.Decision {
+func (e *Engine) mayApprove(c *call, a action) authz.Decision {
 	var last authz.Decision
-	seen := map[authz.Scope]bool{}
-	for _, t := range a.Targets {
-		s := authz.Scope{VirtualProxy: t.Prefix, Host: t.Host, Channel: c.req.Channel}
-		if seen[s] {
-			continue
-		}
-		seen[s] = true
-		last = c.policy.Decide(c.subjects, authz.Approve, s)
-		if !last.Allowed {
+	for _, s := range a.scopes(c.req.Channel) {
+		if last = c.policy.Decide(c.subjects, authz.Approve, s); !last.Allowed {
 			break
 		}
 	}
-	dec := "denied"
-	if last.Allowed {
-		dec = "allowed"
-	}
-	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: dec, Reason: last.Reason, Target: a.scopeText(), Pending: pendingID})
 	return last
+}
+
+// isRequester reports whether c is the person who asked for a: the same
+// subject or verified e-mail, or the same person of the policy's people,
+// now or as recorded when the request was made.
+func (e *Engine) isRequester(c *call, a action) bool {
+	return c.policy.SamePerson(c.subjects, a.Requester.Subjects) ||
+		slices.ContainsFunc(a.Requester.People, func(n string) bool { return c.policy.IsPerson(c.subjects, n) })
+}
+
+// requesterStillAllowed checks that whoever asked still holds, under the
+// current policy, the permission they asked with on every place of the
+// action (a grant revoked since must not be carried out by an approval).
+func (e *Engine) requesterStillAllowed(c *call, a action) authz.Decision {
+	var last authz.Decision
+	for _, s := range a.scopes(a.Requester.Channel) {
+		if last = c.policy.Decide(a.Requester.Subjects, a.Permission, s); !last.Allowed {
+			break
+		}
+	}
+	return last
+}
+
+// checkApprover answers whether c may approve a, with the reason for the
+// audit trail and, when not, the reply. Refusals come in this order: the
+// two-person rule, the approver's right on every place, the requester's.
+func (e *Engine) checkApprover(c *call, a action) (string, *bot.Reply) {
+	if e.isRequester(c, a) {
+		r := bot.Reply{Kind: bot.Denied, Title: "Not allowed", Visibility: bot.Ephemeral, Summary: []string{
+			"Not allowed: you asked for this (as " + whoText(a.Requester.Name, a.Requester.Subject) +
+				"), so someone else must approve it (two-person rule). Your id: " + strings.Join(c.subjects, ", ") + "."}}
+		return "two-person rule: the requester cannot approve", &r
+	}
+	ok := e.mayApprove(c, a)
+	if !ok.Allowed {
+		r := e.denied(c, ok)
+		return ok.Reason, &r
+	}
+	if d := e.requesterStillAllowed(c, a); !d.Allowed {
+		reason := fmt.Sprintf("the requester %s no longer holds %q %s under the current policy", a.Requester.Subject, a.Permission, scopePhrase(d.Scope))
+		r := bot.Reply{Kind: bot.Denied, Title: "Not allowed", Visibility: bot.Ephemeral, Summary: []string{
+			fmt.Sprintf("Not allowed: %s, who asked, may no longer %s %s: the policy changed since the request. Nothing was done.",
+				whoText(a.Requester.Name, a.Requester.Subject), permVerb(a.Permission), scopePhrase(d.Scope)),
+			"Reject the request, or ask them to ask again once they hold the right.",
+		}}
+		return reason, &r
+	}
+	return ok.Reason, nil
 }
 
 func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
@@ -88,15 +138,12 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 	if r != nil {
 		return *r
 	}
-	if d := e.mayApprove(ctx, c, a, id); !d.Allowed {
-		return e.done("approve", e.denied(c, d), "")
+	reason, refusal := e.checkApprover(c, a)
+	if refusal != nil {
+		e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: "denied", Reason: reason, Target: a.scopeText(), Pending: id})
+		return e.done("approve", *refusal, "")
 	}
-	if overlaps(c.subjects, a.Requester.Subjects) {
-		e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: "denied", Reason: "two-person rule: the requester cannot approve", Pending: id})
-		return e.done("approve", bot.Reply{Kind: bot.Denied, Title: "Not allowed",
-			Summary:    []string{"Not allowed: you asked for this, so someone else must approve it (two-person rule). Your id: " + c.subject + "."},
-			Visibility: bot.Ephemeral}, "")
-	}
+	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: "allowed", Reason: reason, Target: a.scopeText(), Pending: id})
 	claimed, err := e.claim(ctx, c, id, p, a, store.StateApproved)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "approve"); r != nil {
 		return *r
@@ -120,10 +167,16 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 		return *r
 	}
 	// The requester may withdraw; anyone else needs the approve right.
-	if !overlaps(c.subjects, a.Requester.Subjects) {
-		if d := e.mayApprove(ctx, c, a, id); !d.Allowed {
-			return e.done("reject", e.denied(c, d), "")
+	dec, reason := "allowed", "the requester withdraws"
+	if !e.isRequester(c, a) {
+		d := e.mayApprove(c, a)
+		if reason = d.Reason; !d.Allowed {
+			dec = "denied"
 		}
+	}
+	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: dec, Reason: reason, Target: a.scopeText(), Pending: id})
+	if dec == "denied" {
+		return e.done("reject", e.denied(c, e.mayApprove(c, a)), "")
 	}
 	claimed, err := e.claim(ctx, c, id, p, a, store.StateRejected)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "reject"); r != nil {
@@ -179,10 +232,6 @@ func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed
 	}
 	r = e.done(verb, r, "")
 	return &r
-}
-
-func overlaps(a, b []string) bool {
-	return slices.ContainsFunc(a, func(s string) bool { return slices.Contains(b, s) })
 }
 
 func whoText(name, subject string) string {

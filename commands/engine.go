@@ -285,6 +285,19 @@ func (e *Engine) decide(ctx context.Context, c *call, perm authz.Permission, s a
 	return d
 }
 
+// scopePhrase names a scope in a sentence: "on finance on
+// pro2-win1.lab...", "on the default virtual proxy".
+func scopePhrase(s authz.Scope) string {
+	w := "on " + prefixPhrase(s.VirtualProxy)
+	if s.VirtualProxy == "*" {
+		w = "on every virtual proxy"
+	}
+	if s.Host != "" {
+		w += " on " + s.Host
+	}
+	return w
+}
+
 // denied is the reply to a refusal: ephemeral, naming the asker's id and
 // what to ask an admin for.
 func (e *Engine) denied(c *call, d authz.Decision) bot.Reply {

@@ -1,0 +1,141 @@
+package commands
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik/qliksim"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// livePolicy is a policy an admin changes while approvals wait.
+type livePolicy struct{ p atomic.Pointer[authz.Policy] }
+
+func (l *livePolicy) Policy() *authz.Policy { return l.p.Load() }
+
+const peopleTestPolicy = `
+people:
+  - name: lee
+    console: [lead]
+    slack: [U1]
+    emails: [lee@example.com]
+roles:
+  lead:  [list, delete, kick, logout, approve]
+  admin: [list, delete, kick, logout, approve, audit]
+grants:
+  - subjects: ["person:lee", "slack:ULEAD2"]
+    roles: [lead]
+    virtualProxies: [finance]
+  - subjects: ["slack:UADMIN", "slack:UADMIN2", "teams:t-admin"]
+    roles: [admin]
+    virtualProxies: ["*"]
+`
+
+func mustParse(t *testing.T, src string) *authz.Policy {
+	t.Helper()
+	p, err := authz.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestOnePersonOneApprover: the two-person rule compares people, across
+// platforms, and a requester's grant revoked since the request refuses the
+// approval; an approver must hold approve on every place of the request.
+func TestOnePersonOneApprover(t *testing.T) {
+	t.Parallel()
+	type who struct {
+		platform bot.Platform
+		id       string
+		email    string
+	}
+	cases := []struct {
+		name      string
+		asker     who
+		text      string
+		approver  who
+		revoke    bool // replace the policy by one without the asker's grant before the click
+		want      string
+		approved  bool
+		extraUser bool // testuser_1 also has a session on win
+	}{
+		{name: "console asker, same person on slack", asker: who{bot.Console, "lead", ""}, text: "kick finance",
+			approver: who{bot.Slack, "U1", ""}, want: "two-person rule"},
+		{name: "slack asker, same person's verified e-mail on teams", asker: who{bot.Slack, "U1", ""}, text: "kick finance",
+			approver: who{bot.Teams, "t-other", "Lee@Example.com"}, want: "two-person rule"},
+		{name: "same verified e-mail, no person", asker: who{bot.Slack, "UADMIN", "ops@example.com"}, text: "kick finance",
+			approver: who{bot.Teams, "t-admin", "OPS@example.com"}, want: "two-person rule"},
+		{name: "another person approves", asker: who{bot.Console, "lead", ""}, text: "kick finance",
+			approver: who{bot.Slack, "ULEAD2", ""}, approved: true},
+		{name: "approver holds one of two places", asker: who{bot.Slack, "UADMIN", ""}, text: `kick --user LAB\testuser_1`, extraUser: true,
+			approver: who{bot.Slack, "ULEAD2", ""}, want: `no grant with "approve" on virtual proxy "win"`},
+		{name: "approver holds both places", asker: who{bot.Slack, "UADMIN", ""}, text: `kick --user LAB\testuser_1`, extraUser: true,
+			approver: who{bot.Slack, "UADMIN2", ""}, approved: true},
+		{name: "requester's grant revoked since", asker: who{bot.Console, "lead", ""}, text: "kick finance", revoke: true,
+			approver: who{bot.Slack, "UADMIN", ""}, want: "console:lead, who asked, may no longer kick on finance"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{policy: peopleTestPolicy})
+			if tc.extraUser {
+				if _, err := e.sim.AddSession(central, "win", qliksim.Session{UserDirectory: "LAB", UserID: "testuser_1"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pol := &livePolicy{}
+			pol.p.Store(e.pol)
+			eng, err := New(e.client, e.st, pol, WithClock(e.clk.Now), WithSealer(e.sealer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := func(w who) bot.Request {
+				return bot.Request{Platform: w.platform, User: bot.User{ID: w.id, Email: w.email}, Channel: "C1"}
+			}
+			ask := req(tc.asker)
+			ask.Text = tc.text
+			id := pendingID(t, eng.Handle(t.Context(), ask))
+			before := sessionCount(e)
+			if tc.revoke {
+				pol.p.Store(mustParse(t, strings.Replace(peopleTestPolicy, `"person:lee", `, "", 1)))
+			}
+			click := req(tc.approver)
+			click.Action = &bot.Action{ID: ActionApprove, Value: id, MessageRef: "m1"}
+			r := eng.Handle(t.Context(), click)
+			if tc.approved {
+				if r.Kind != bot.Success || len(e.deletes()) == 0 {
+					t.Fatalf("approval refused: %v %s", r.Kind, joined(r))
+				}
+				return
+			}
+			if r.Kind != bot.Denied || r.Visibility != bot.Ephemeral || !strings.Contains(joined(r), tc.want) {
+				t.Errorf("reply %v, want a denial saying %q: %s", r.Kind, tc.want, joined(r))
+			}
+			if len(e.deletes()) != 0 || sessionCount(e) != before {
+				t.Errorf("a refused approval deleted: DELETEs %d", len(e.deletes()))
+			}
+			if p, err := e.st.GetPending(t.Context(), id); err != nil || p.State != store.StatePending {
+				t.Errorf("state %v, %v: want still pending", p.State, err)
+			}
+			denied := false
+			for _, ev := range e.audit(t) {
+				if ev.Pending == id && ev.Decision == "denied" && ev.Reason != "" {
+					denied = true
+				}
+			}
+			if !denied {
+				t.Error("the refusal is not in the audit trail")
+			}
+			if tc.revoke { // the grant comes back: the same request may be approved
+				pol.p.Store(e.pol)
+				if r := eng.Handle(t.Context(), click); r.Kind != bot.Success {
+					t.Errorf("approve after the grant is back: %v %s", r.Kind, joined(r))
+				}
+			}
+		})
+	}
+}
