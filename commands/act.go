@@ -58,9 +58,9 @@ type target struct {
 func (t target) user() qlik.UserRef { return qlik.UserRef{Directory: t.UserDirectory, ID: t.UserID} }
 
 // text names the target in the audit trail and logs: its session by
-// handle, never in full.
+// handle (never in full) and user first, so a shortened cell keeps them.
 func (t target) text(h handles) string {
-	return prefixWord(t.Prefix) + "@" + t.Host + "/" + h.of(t.SessionID) + " " + t.user().String()
+	return h.of(t.SessionID) + " " + t.user().String() + " on " + prefixWord(t.Prefix) + "@" + t.Host
 }
 
 // handles of an action's targets: the request, the outcome and the audit
@@ -122,23 +122,6 @@ func (a action) confirmText() string {
 	return "End " + s + " on " + clip(a.scopeText()) + "?"
 }
 
-// plural is "1 session", "2 sessions"; a word ending in y or x takes
-// "ies" or "es" ("1 virtual proxy", "2 virtual proxies").
-func plural(n int, word string) string {
-	if n != 1 {
-		switch {
-		case strings.HasSuffix(word, "y"):
-			word = strings.TrimSuffix(word, "y") + "ie"
-		case strings.HasSuffix(word, "x"):
-			word += "e"
-		}
-	}
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 // act runs delete and kick: find the sessions, check the permission on
 // every (virtual proxy, node) they live on, then run now or ask for an
 // approval.
@@ -162,7 +145,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if len(v.vps) == 0 && v.denial != nil {
 		dec = "denied" // unlinked proxies alone leave nothing to act on
 	}
-	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: reason, Target: a.scopeText()})
+	c.note(dec, reason, a.scopeText())
 	if len(v.vps) == 0 {
 		if v.denial != nil {
 			return e.denied(c, *v.denial)
@@ -202,11 +185,13 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if c.policy.NeedsApproval(a.Permission) {
 		return e.requestApproval(ctx, c, a, warnings)
 	}
+	e.commandRow(ctx, c, "") // in the trail before anything is deleted
 	rows, failed := e.execute(ctx, c, a, "", nil)
 	rep := bot.Reply{Kind: bot.Success, Title: "Done: " + a.title(), Visibility: listVisibility(c), Warnings: warnings}
 	rep.Summary = outcomeSummary(rows)
 	if failed > 0 {
 		rep.Kind = bot.Warning
+		rep.Warnings = append(rep.Warnings, failedWarning(c, failed))
 	}
 	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return rep
@@ -224,11 +209,17 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	if err != nil {
 		return e.internal(c, "encode the approval request", err)
 	}
+	if len(c.policy.Holders(authz.Approve, a.scopes(c.req.Channel), c.subjects)) == 0 {
+		warnings = append([]string{fmt.Sprintf("Nobody else may approve this: no other person holds the approve right on every place it covers. "+
+			"Unless an admin grants it to someone, it expires unanswered in %s (you may reject it).", durationWords(ttl))}, warnings...)
+	}
 	p := store.Pending{ID: newID(16), CreatedAt: a.Created, ExpiresAt: a.Expires, State: store.StatePending}
+	c.pending = p.ID
 	p.Data = e.sealer.Seal(sealKind, p.ID, data)
 	if err := e.st.CreatePending(ctx, p); err != nil {
 		return e.storeDown(c, "save the approval request", err)
 	}
+	e.commandRow(ctx, c, "")
 	e.audit(ctx, c, store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
 	h := a.handles()
 	rows := make([][]string, 0, len(a.Targets))
@@ -312,6 +303,12 @@ func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID strin
 	}
 	e.log.Info("sessions ended", "request_id", c.id, "kind", a.Kind, "scope", a.scopeText(), "targets", len(ts), "failed", sofar.failed, "pending", pendingID)
 	return rows, sofar.failed
+}
+
+// failedWarning points at the table for failed deletes and at the log for
+// the details.
+func failedWarning(c *call, failed int) string {
+	return fmt.Sprintf("%s could not be ended; see the table. The operators have the details in the log (request %s).", plural(failed, "session"), c.id)
 }
 
 // outcomeSummary counts the outcomes and says what "already gone" means

@@ -16,17 +16,28 @@ import (
 
 var pendingIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// handleAction answers a button click.
-func (e *Engine) handleAction(ctx context.Context, req bot.Request) bot.Reply {
-	act := req.Action
+// actionText is a click as the audit trail shows it: the command it runs,
+// "approve ID" / "reject ID" for the approval buttons.
+func actionText(act *bot.Action) string {
 	switch act.ID {
 	case ActionRun:
-		c := e.newCall(req, act.Value)
+		return act.Value
+	case ActionApprove:
+		return VerbApprove + " " + clip(act.Value)
+	case ActionReject:
+		return VerbReject + " " + clip(act.Value)
+	}
+	return "click " + clip(act.ID)
+}
+
+// handleAction answers a button click; c.text is actionText.
+func (e *Engine) handleAction(ctx context.Context, c *call) bot.Reply {
+	act := c.req.Action
+	switch act.ID {
+	case ActionRun:
 		return e.run(ctx, c, true)
 	case ActionApprove, ActionReject:
-		c := e.newCall(req, act.ID+" "+clip(act.Value))
 		if !pendingIDRE.MatchString(act.Value) {
-			e.audit(ctx, c, store.Event{Action: "command", Command: c.text, Outcome: "bad approval id"})
 			return e.done(act.ID, bot.Reply{Kind: bot.Usage, Title: "Unknown approval", Summary: []string{"That button does not name an approval request."}, Visibility: bot.Ephemeral}, "")
 		}
 		if act.ID == ActionApprove {
@@ -34,14 +45,13 @@ func (e *Engine) handleAction(ctx context.Context, req bot.Request) bot.Reply {
 		}
 		return e.reject(ctx, c, act.Value)
 	default:
-		c := e.newCall(req, "click "+clip(act.ID))
-		e.audit(ctx, c, store.Event{Action: "command", Command: c.text, Outcome: "unknown button"})
 		return e.done("unknown", bot.Reply{Kind: bot.Usage, Title: "Unknown button", Summary: []string{"This button is not one of mine (or from an older version): type " + e.cmdName + " help."}, Visibility: bot.Ephemeral}, "")
 	}
 }
 
 // load fetches a pending action and decodes it; a non-nil reply ends the click.
 func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pending, action, *bot.Reply) {
+	c.pending = id
 	p, err := e.st.GetPending(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		r := e.done(verb, bot.Reply{Kind: bot.Info, Title: "Unknown or expired approval", Summary: []string{"This approval request is unknown or expired; ask again if it is still needed."}, Visibility: bot.Ephemeral}, "")
@@ -139,11 +149,13 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return *r
 	}
 	reason, refusal := e.checkApprover(c, a)
+	c.pending = id
 	if refusal != nil {
-		e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: "denied", Reason: reason, Target: a.scopeText(), Pending: id})
+		c.note("denied", reason, a.scopeText())
 		return e.done("approve", *refusal, "")
 	}
-	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: "allowed", Reason: reason, Target: a.scopeText(), Pending: id})
+	c.note("allowed", reason, a.scopeText())
+	e.commandRow(ctx, c, "") // in the trail before the claim and the deletes
 	claimed, err := e.claim(ctx, c, id, p, a, store.StateApproved)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "approve"); r != nil {
 		return *r
@@ -155,7 +167,7 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 	rep.Summary = append([]string{who}, outcomeSummary(rows)...)
 	if failed > 0 {
 		rep.Kind = bot.Warning
-		rep.Warnings = []string{fmt.Sprintf("%s could not be ended; see the table", plural(failed, "session"))}
+		rep.Warnings = []string{failedWarning(c, failed)}
 	}
 	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return e.done("approve", rep, "approved")
@@ -174,7 +186,8 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 			dec = "denied"
 		}
 	}
-	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: dec, Reason: reason, Target: a.scopeText(), Pending: id})
+	c.pending = id
+	c.note(dec, reason, a.scopeText())
 	if dec == "denied" {
 		return e.done("reject", e.denied(c, e.mayApprove(c, a)), "")
 	}

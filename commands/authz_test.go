@@ -90,6 +90,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Run("audit/"+role.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, envConfig{})
+			e.ask(t, "UVIEWER", "sessions finance")
 			r := e.ask(t, role.user, "audit")
 			if role.name != "admin" {
 				assertDenied(t, e, r, role.user)
@@ -133,7 +134,7 @@ func assertDenied(t *testing.T, e *env, r bot.Reply, user string) {
 	}
 	denied := false
 	for _, ev := range e.audit(t) {
-		if ev.Action == "decision" && ev.Decision == "denied" && ev.Subject == "slack:"+user {
+		if ev.Action == "command" && ev.Decision == "denied" && ev.Subject == "slack:"+user {
 			denied = true
 		}
 	}
@@ -205,7 +206,7 @@ func TestHostScopedGrantsAndApprovalSettings(t *testing.T) {
 	if d.Kind != bot.Pending || len(e.deletes()) != 1 {
 		t.Fatalf("delete under required [delete]: %v %s", d.Kind, joined(d))
 	}
-	if w := e.ask(t, "UHOST2", "whoami"); !strings.Contains(joined(w), "Needs a second person's approval: delete (requests expire after 30m0s)") {
+	if w := e.ask(t, "UHOST2", "whoami"); !strings.Contains(joined(w), "Needs a second person's approval: delete (requests expire after 30 min)") {
 		t.Errorf("whoami: %s", joined(w))
 	}
 }

@@ -12,7 +12,7 @@
 //	delete   PREFIX SESSION ...
 //	kick     PREFIX [--proxy HOST ...]
 //	kick     --user DIR\ID [PREFIX ...] [--proxy HOST ...]
-//	audit    [N]
+//	audit    [N] [--user WHO] [--action ACTION] [--since WHEN]
 //	whoami
 //
 // Choices worth knowing:
@@ -69,8 +69,13 @@
 //     deletes never wait for it; the outcome is sent after the last one.
 //     Only a click gets progress (a typed approve has no message to update).
 //   - audit needs the audit right on every virtual proxy (scope "*"): the
-//     trail covers them all.
-//   - Every command, decision, approval step and deleted session goes to
-//     the audit trail; a failed audit write is logged at error level and
+//     trail covers them all. Its filters run here over the newest 5000
+//     events (a bounded scan); reads of the trail itself are left out
+//     unless --action audit. Rows are shortened to fit a 120-column
+//     console; the subject is always written as the platform gave it.
+//   - Every request leaves one "command" row in the audit trail with its
+//     decision (and, unless it acted, its outcome), written before
+//     anything is deleted or claimed; then a row per approval step and per
+//     deleted session. A failed audit write is logged at error level and
 //     never undoes the action.
 package commands

@@ -184,6 +184,10 @@ type call struct {
 	subjects []string
 	text     string // the command line as typed (or run by a button)
 	policy   *authz.Policy
+	// The command's row of the audit trail: its decision, noted when made,
+	// written once (see commandRow).
+	decision, reason, target, pending string
+	audited                           bool
 }
 
 func (e *Engine) newCall(req bot.Request, text string) *call {
@@ -198,18 +202,25 @@ func (e *Engine) newCall(req bot.Request, text string) *call {
 	return &call{req: req, id: id, subject: req.Subject(), subjects: subjects, text: text, policy: e.pol.Policy()}
 }
 
-// Handle answers one request: a command line or a button click.
+// Handle answers one request: a command line or a button click. Each
+// request leaves one "command" row in the audit trail, with its decision
+// and, unless it acted, its outcome.
 func (e *Engine) Handle(ctx context.Context, req bot.Request) bot.Reply {
+	var c *call
+	var r bot.Reply
 	if req.Action != nil {
-		return e.handleAction(ctx, req)
+		c = e.newCall(req, actionText(req.Action))
+		r = e.handleAction(ctx, c)
+	} else {
+		c = e.newCall(req, req.Text)
+		r = e.run(ctx, c, false)
 	}
-	c := e.newCall(req, req.Text)
-	return e.run(ctx, c, false)
+	e.commandRow(ctx, c, outcomeOf(r))
+	return r
 }
 
 // run parses and runs c.text. byButton marks a qlik.run click.
 func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
-	e.audit(ctx, c, store.Event{Action: "command", Command: auditText(c.text)})
 	cmd, err := Parse(c.text)
 	if err != nil {
 		var ue *UsageError
@@ -274,14 +285,14 @@ func listVisibility(c *call) bot.Visibility {
 	return bot.InChannel
 }
 
-// decide asks the policy and records the decision in the audit trail.
-func (e *Engine) decide(ctx context.Context, c *call, perm authz.Permission, s authz.Scope, target string) authz.Decision {
+// decide asks the policy and notes the decision for the audit trail.
+func (e *Engine) decide(c *call, perm authz.Permission, s authz.Scope, target string) authz.Decision {
 	d := c.policy.Decide(c.subjects, perm, s)
 	dec := "denied"
 	if d.Allowed {
 		dec = "allowed"
 	}
-	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: d.Reason, Target: target})
+	c.note(dec, d.Reason, target)
 	return d
 }
 
@@ -319,37 +330,6 @@ func (e *Engine) denied(c *call, d authz.Decision) bot.Reply {
 			reason, strings.Join(c.subjects, ", "), d.Permission, where)},
 		Visibility: bot.Ephemeral,
 	}
-}
-
-// audit appends one event, filling in who and when. A failed write is
-// logged loudly and never undoes or hides the action itself.
-func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
-	ev.Time = e.now()
-	ev.RequestID = c.id
-	ev.Platform = string(c.req.Platform)
-	ev.Subject = c.subject
-	ev.UserName = c.req.User.Name
-	ev.Channel = c.req.Channel
-	// Belt and braces: whatever a caller put in the event, no session id
-	// reaches the trail in full.
-	ev.Command, ev.Target, ev.Reason, ev.Outcome = redactIDs(ev.Command), redactIDs(ev.Target), redactIDs(ev.Reason), redactIDs(ev.Outcome)
-	// The trail must be written even when the request's context is gone.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := e.st.AppendAudit(wctx, ev); err != nil {
-		e.log.Error("AUDIT WRITE FAILED", "request_id", c.id, "action", ev.Action, "target", ev.Target,
-			"outcome", ev.Outcome, "subject", ev.Subject, "err", err)
-	}
-}
-
-// auditText is a command line as the audit trail and replies quote it:
-// session ids cut to handles, at most 500 bytes.
-func auditText(s string) string {
-	s = redactIDs(s)
-	if len(s) > 500 {
-		return clip(s[:500]) + "..."
-	}
-	return s
 }
 
 func newID(n int) string {

@@ -7,16 +7,23 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
-// spec describes one verb: its flags, whether it takes prefixes, its form
-// and help text.
+// spec describes one verb: its flags, whether it takes prefixes, its
+// forms and help text. Help lines are kept under 100 columns (a console
+// line, with the reply's "[console:name] " prefix on the first): forms and
+// details are one short line each, and the overview table holds the short
+// form and the one-line summary only.
 type spec struct {
 	flags    map[string]bool
 	prefixes bool
-	form     string
-	summary  string
+	forms    []string // the full forms, one per line
+	short    string   // the form in the overview ("kick PREFIX | --user DIR\ID")
+	summary  string   // one line, at most 60 columns
 	details  []string
 	examples []string
 }
+
+// form is the verb's forms on one line (usage errors).
+func (s spec) form() string { return strings.Join(s.forms, " | ") }
 
 // flagNames lists the verb's flags as typed (--proxy ...), sorted.
 func (s spec) flagNames() []string {
@@ -32,38 +39,49 @@ var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbK
 
 var specs = map[string]spec{
 	VerbHelp: {
-		form:     "help [COMMAND]",
+		forms:    []string{"help [COMMAND]"},
+		short:    "help [COMMAND]",
 		summary:  "this help, or the help of one command",
 		examples: []string{"help", "help kick"},
 	},
 	VerbSessions: {
 		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true},
 		prefixes: true,
-		form:     `sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]`,
+		forms:    []string{`sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]`},
+		short:    "sessions [PREFIX ...] [flags]",
 		summary:  "who is connected, per virtual proxy and node",
 		details: []string{
-			"PREFIX is a virtual proxy prefix; the default virtual proxy is written default (or \"\" or -); a proxy literally named default is =default.",
-			"No PREFIX lists every virtual proxy you may see. --proxy limits the nodes (host names as Qlik reports them, see proxies).",
-			"--sort: prefix (default), proxyhost, proxyname, userdir, userid, username. Long lists are paged; the full list comes as CSV.",
+			"PREFIX is a virtual proxy prefix. The default virtual proxy (no prefix) is written default,",
+			"\"\" or -; a virtual proxy literally named default is =default. No PREFIX: all you may see.",
+			"--proxy limits the nodes: a host name or a node name as proxies shows them (e.g. dev1).",
+			"--sort: prefix (default), proxyhost, proxyname, userdir, userid, username.",
+			"Each session shows its handle (the first 8 or more hex digits of its id), never the id.",
+			"Long lists come a page at a time, with the full list as CSV.",
 		},
 		examples: []string{"sessions finance", "sessions default win --sort userid", `sessions --user LAB\testuser_1`},
 	},
 	VerbUsers: {
 		flags:    map[string]bool{"min": true, "page": true},
 		prefixes: true,
-		form:     "users [PREFIX ...] [--min N] [--page N]",
-		summary:  "users by session count; flags users at the access-pass limit of 5 sessions",
-		details:  []string{"--min N shows only users with at least N sessions. Each row has a Kick button when you may log users out."},
+		forms:    []string{"users [PREFIX ...] [--min N] [--page N]"},
+		short:    "users [PREFIX ...] [--min N]",
+		summary:  "users by session count; flags the 5-session limit",
+		details: []string{
+			"Flags users at the access-pass limit of 5 sessions. --min N shows users with N or more.",
+			"Each row has a Kick button when you may log users out.",
+		},
 		examples: []string{"users", "users finance --min 3"},
 	},
 	VerbProxies: {
-		form:     "proxies",
-		summary:  "topology: nodes, virtual proxies, links, warnings",
+		forms:    []string{"proxies"},
+		short:    "proxies",
+		summary:  "nodes, virtual proxies, links, warnings",
 		examples: []string{"proxies"},
 	},
 	VerbDelete: {
 		prefixes: true,
-		form:     "delete PREFIX SESSION ...",
+		forms:    []string{"delete PREFIX SESSION ..."},
+		short:    "delete PREFIX SESSION ...",
 		summary:  "end named sessions of one virtual proxy",
 		details: []string{
 			"SESSION is a session's handle as lists show it (8 or more hex digits) or its full id.",
@@ -75,33 +93,50 @@ var specs = map[string]spec{
 	VerbKick: {
 		flags:    map[string]bool{"proxy": true, "user": true},
 		prefixes: true,
-		form:     `kick PREFIX [--proxy HOST ...] | kick --user DIR\ID [PREFIX ...] [--proxy HOST ...]`,
-		summary:  "end every session on a virtual proxy, or log one user out (needs a second person's approval)",
+		forms:    []string{"kick PREFIX [--proxy HOST ...]", `kick --user DIR\ID [PREFIX ...] [--proxy HOST ...]`},
+		short:    `kick PREFIX | kick --user DIR\ID`,
+		summary:  "end every session on a virtual proxy, or log a user out",
 		details: []string{
-			"The sessions you see when you ask are the ones ended on approval: sessions that start later are not touched.",
+			"Needs a second person's approval: someone else with the approve right clicks Approve;",
+			"you or an approver may Reject. Unanswered requests expire.",
+			"The sessions you see when you ask are the ones ended: later sessions are not touched.",
 			"Without PREFIX, kick --user acts on every virtual proxy where you may log users out.",
-			"An approver other than you clicks Approve; you or an approver may Reject. Unanswered requests expire.",
 		},
-		examples: []string{"kick finance", "kick finance --proxy pro2-win1.lab.ptarmiganlabs.net", `kick --user LAB\testuser_1`},
+		examples: []string{"kick finance", "kick finance --proxy dev1", `kick --user LAB\testuser_1`},
 	},
 	VerbApprove: {
-		form:     "approve APPROVAL_ID",
-		summary:  "approve a pending request by its id, as the Approve button does",
-		details:  []string{"The id is on the approval request. The same rules as the button apply: the approve right on its scope, and not your own request."},
+		forms:   []string{"approve APPROVAL_ID"},
+		short:   "approve APPROVAL_ID",
+		summary: "approve a request by its id, as its button does",
+		details: []string{
+			"The id is on the approval request. The button's rules apply:",
+			"the approve right on every place of the request, and not your own request.",
+		},
 		examples: []string{"approve 3af6e3d85bc85c2627a4f8fd1570db60"},
 	},
 	VerbReject: {
-		form:     "reject APPROVAL_ID",
-		summary:  "reject a pending request by its id, as the Reject button does",
+		forms:    []string{"reject APPROVAL_ID"},
+		short:    "reject APPROVAL_ID",
+		summary:  "reject a request by its id, as its button does",
 		examples: []string{"reject 3af6e3d85bc85c2627a4f8fd1570db60"},
 	},
 	VerbAudit: {
-		form:     "audit [N]",
-		summary:  "the N most recent actions (default 20, at most 200; needs the audit right on every virtual proxy)",
-		examples: []string{"audit", "audit 50"},
+		flags:   map[string]bool{"user": true, "action": true, "since": true},
+		forms:   []string{"audit [N] [--user WHO] [--action ACTION] [--since WHEN]"},
+		short:   "audit [N] [filters]",
+		summary: "recent actions (needs the audit right everywhere)",
+		details: []string{
+			"The N most recent events (default 20, at most 200), newest first, one row per command.",
+			"--user: a subject (slack:U0LEAD), an id, a name or a person of the policy.",
+			"--action: command, request-approval, approve, reject, expire, delete, tamper, or a command",
+			"(kick, sessions ...). Reads of the audit trail itself are left out unless --action audit.",
+			"--since: 30m, 2h, 7d, a date (2026-11-22, UTC) or an RFC 3339 time.",
+		},
+		examples: []string{"audit", "audit 50 --action delete --since 2h", "audit --user lead"},
 	},
 	VerbWhoami: {
-		form:     "whoami",
+		forms:    []string{"whoami"},
+		short:    "whoami",
 		summary:  "your ids, roles and where they apply",
 		examples: []string{"whoami"},
 	},
@@ -111,23 +146,33 @@ var specs = map[string]spec{
 func (e *Engine) help(topic string) bot.Reply {
 	if topic != "" {
 		s := specs[topic]
-		lines := []string{"Usage: " + e.cmdName + " " + s.form, s.summary}
+		var lines []string
+		for i, f := range s.forms {
+			lead := "Usage: "
+			if i > 0 {
+				lead = "       "
+			}
+			lines = append(lines, lead+e.cmdName+" "+f)
+		}
+		lines = append(lines, s.summary+".")
 		lines = append(lines, s.details...)
 		for _, ex := range s.examples {
 			lines = append(lines, "Example: "+e.cmdName+" "+ex)
 		}
 		return bot.Reply{Kind: bot.Info, Title: "Help: " + topic, Summary: lines}
 	}
-	t := &bot.Table{Columns: []string{"Command", "What it does", "Example"}}
+	t := &bot.Table{Columns: []string{"Command", "What it does"}}
 	for _, v := range verbOrder {
 		s := specs[v]
-		t.Rows = append(t.Rows, []string{e.cmdName + " " + s.form, s.summary, e.cmdName + " " + s.examples[0]})
+		t.Rows = append(t.Rows, []string{e.cmdName + " " + s.short, s.summary})
 	}
+	t.TotalRows = len(t.Rows)
 	return bot.Reply{
 		Kind:  bot.Info,
 		Title: "qlikbot commands",
 		Summary: []string{
-			"Type " + e.cmdName + " help COMMAND for details. The default virtual proxy is written default.",
+			"Type " + e.cmdName + " help COMMAND for its flags and examples.",
+			"The default virtual proxy is written default. Sessions are shown by handle.",
 		},
 		Table: t,
 	}
@@ -137,7 +182,10 @@ func (e *Engine) help(topic string) bot.Reply {
 func (e *Engine) usage(ue *UsageError) bot.Reply {
 	lines := []string{redactIDs(ue.Problem)}
 	if s, ok := specs[ue.Verb]; ok {
-		lines = append(lines, "Usage: "+e.cmdName+" "+s.form, "Example: "+e.cmdName+" "+s.examples[0])
+		for _, f := range s.forms {
+			lines = append(lines, "Usage: "+e.cmdName+" "+f)
+		}
+		lines = append(lines, "Example: "+e.cmdName+" "+s.examples[0], "More: "+e.cmdName+" help "+ue.Verb)
 	} else {
 		lines = append(lines, "Commands: "+strings.Join(verbOrder, ", ")+". Try "+e.cmdName+" help.")
 	}

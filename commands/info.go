@@ -3,14 +3,11 @@ package commands
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/store"
 )
 
 // proxies shows the topology: nodes, and the virtual proxies the caller
@@ -21,7 +18,7 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 		return *r
 	}
 	dec, reason := v.decisionText(authz.List)
-	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: reason})
+	c.note(dec, reason, "")
 	if v.empty() {
 		if v.denial == nil {
 			return bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Summary: []string{"No virtual proxies."}, Visibility: bot.Ephemeral}
@@ -32,7 +29,7 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 	reply := bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Visibility: listVisibility(c)}
 	reply.Summary = append(reply.Summary, fmt.Sprintf("Nodes: %d, virtual proxies: %d (%d unlinked)", len(topo.ProxyServices), len(topo.VirtualProxies), len(topo.Unlinked())))
 	for _, ps := range topo.ProxyServices {
-		reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %d linked virtual proxies, QPS port %d", nodeLabel(ps.Node), len(ps.LinkedVirtualProxyIDs), ps.RESTPort))
+		reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %s, QPS port %d", nodeLabel(ps.Node), plural(len(ps.LinkedVirtualProxyIDs), "linked virtual proxy"), ps.RESTPort))
 	}
 	var rows [][]string
 	shown := append(append([]qlik.VirtualProxy{}, v.vps...), v.unlinked...)
@@ -55,49 +52,10 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	reply.Warnings = topoWarnings(topo, v.vps, v.unlinked, v.hidden)
 	if n := len(topo.VirtualProxies) - len(shown); n > 0 {
-		reply.Summary = append(reply.Summary, fmt.Sprintf("%d virtual proxies not shown: you may not list them", n))
+		reply.Summary = append(reply.Summary, plural(n, "virtual proxy")+" not shown: you may not list them")
 	}
 	e.paginate(&reply, cmd, []string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}, rows, "proxies.csv")
 	return reply
-}
-
-// auditScope is where the audit permission is checked: the trail covers
-// every virtual proxy, so it takes a grant on all of them ("*").
-var auditScope = authz.Scope{VirtualProxy: "*"}
-
-func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply {
-	s := auditScope
-	s.Channel = c.req.Channel
-	d := e.decide(ctx, c, authz.Audit, s, "audit trail")
-	if !d.Allowed {
-		return e.denied(c, d)
-	}
-	evs, err := e.st.RecentAudit(ctx, cmd.N)
-	if err != nil {
-		e.log.Error("read audit trail", "request_id", c.id, "err", err)
-		return bot.Reply{Kind: bot.Error, Title: "Audit trail unavailable", Summary: []string{"Could not read the audit trail; the operators have the details in the log (request " + c.id + ")."}, Visibility: bot.Ephemeral}
-	}
-	t := &bot.Table{Columns: []string{"Time (UTC)", "Platform", "User", "Channel", "Action", "Decision", "Target", "Outcome"}}
-	for _, ev := range evs {
-		user := ev.Subject
-		if ev.UserName != "" {
-			user += " (" + ev.UserName + ")"
-		}
-		target := ev.Target
-		if ev.Action == "command" {
-			target = ev.Command
-		}
-		if ev.Pending != "" {
-			target = strings.TrimSpace(target + " [approval " + ev.Pending + "]")
-		}
-		outcome := ev.Outcome
-		if ev.Decision != "" && ev.Reason != "" {
-			outcome = strings.TrimSpace(outcome + " " + ev.Reason)
-		}
-		t.Rows = append(t.Rows, []string{ev.Time.UTC().Format(time.DateTime), ev.Platform, user, ev.Channel, ev.Action, ev.Decision, target, outcome})
-	}
-	t.TotalRows = len(t.Rows)
-	return bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: []string{"Most recent " + strconv.Itoa(len(evs)) + " events, newest first"}, Table: t, Visibility: bot.Ephemeral}
 }
 
 func (e *Engine) whoami(c *call) bot.Reply {
@@ -112,7 +70,7 @@ func (e *Engine) whoami(c *call) bot.Reply {
 		}
 	}
 	if len(need) > 0 {
-		reply.Summary = append(reply.Summary, fmt.Sprintf("Needs a second person's approval: %s (requests expire after %s)", strings.Join(need, ", "), pol.ApprovalTTL()))
+		reply.Summary = append(reply.Summary, fmt.Sprintf("Needs a second person's approval: %s (requests expire after %s)", strings.Join(need, ", "), durationWords(pol.ApprovalTTL())))
 	}
 	if len(grants) == 0 {
 		reply.Summary = append(reply.Summary, "You have no grants: ask an admin to add one of your ids to the policy.")

@@ -11,7 +11,6 @@ import (
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/store"
 )
 
 // accessPassLimit is how many concurrent proxy sessions a user access
@@ -28,7 +27,7 @@ func (e *Engine) listed(ctx context.Context, c *call, cmd Command) (*view, *qlik
 		return nil, nil, r
 	}
 	dec, reason := v.decisionText(authz.List)
-	e.audit(ctx, c, store.Event{Action: "decision", Command: auditText(c.text), Decision: dec, Reason: reason})
+	c.note(dec, reason, "")
 	if v.empty() {
 		if v.denial == nil {
 			r := bot.Reply{Kind: bot.Info, Title: "Nothing to list", Summary: []string{"No selected virtual proxy is linked to the selected proxy hosts."}, Visibility: bot.Ephemeral}

@@ -101,6 +101,17 @@ func TestSessionsSelections(t *testing.T) {
 					}
 				}
 			}},
+		{name: "by node name", text: "sessions --proxy DEV1", channel: "C1", wantIDs: nil, wantVis: bot.InChannel,
+			check: func(t *testing.T, e *env, r bot.Reply) {
+				for _, q := range e.qpsCalls() {
+					if q.Node != dev1 {
+						t.Errorf("QPS call went to %s, want only %s", q.Node, dev1)
+					}
+				}
+				if !slices.Contains(r.Summary, "dev1 ("+dev1+"): 0") {
+					t.Errorf("summary %v", r.Summary)
+				}
+			}},
 		{name: "duplicate hdr both shown", text: "sessions hdr", channel: "C1", wantIDs: nil, wantVis: bot.InChannel,
 			check: func(t *testing.T, e *env, r bot.Reply) {
 				w := strings.Join(r.Warnings, "\n")
@@ -150,7 +161,9 @@ func TestSessionsNodeDownGivesPartialReply(t *testing.T) {
 	if r.Kind != bot.Warning {
 		t.Fatalf("kind %v, want warning: %s", r.Kind, joined(r))
 	}
-	if !slices.Contains(r.Summary, "Total sessions: 1") {
+	// dev1 did not answer: "no answer", not a count of 0.
+	if !slices.Contains(r.Summary, "Total sessions: 1") || !slices.Contains(r.Summary, "dev1 ("+dev1+"): no answer") ||
+		!slices.Contains(r.Summary, "Central ("+central+"): 1") {
 		t.Errorf("summary %v", r.Summary)
 	}
 	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "No answer from dev1 ("+dev1+") for virtual proxy butler: nothing accepts connections") {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/qlikbot/qlikbot/qlik"
@@ -53,6 +54,11 @@ type Command struct {
 	SessionIDs []string      // delete: full ids or handles (8+ hex digits), lower-case
 	N          int           // audit: number of events
 	Approval   string        // approve, reject: the pending action id
+	// audit filters: --user (a subject, a platform id, a user or person
+	// name), --action (an audit action or a command verb), --since.
+	Actor  string
+	Action string
+	Since  string // as typed: 30m, 2h, 7d, 2026-11-22 or an RFC 3339 time
 }
 
 // UsageError is a mistake in a command line. It names the mistake and the
@@ -64,7 +70,7 @@ type UsageError struct {
 
 func (e *UsageError) Error() string {
 	if s, ok := specs[e.Verb]; ok {
-		return e.Problem + "; usage: " + s.form
+		return e.Problem + "; usage: " + s.form()
 	}
 	return e.Problem + "; commands: " + strings.Join(verbOrder, ", ")
 }
@@ -149,6 +155,13 @@ func (c *Command) setFlag(name, val string) error {
 		}
 		c.Hosts = appendFold(c.Hosts, val)
 	case "user":
+		if c.Verb == VerbAudit {
+			if err := checkActor(val); err != nil {
+				return bad("--user: %v", err)
+			}
+			c.Actor = val
+			return nil
+		}
 		u, err := parseUser(val)
 		if err != nil {
 			return bad("--user: %v", err)
@@ -166,6 +179,17 @@ func (c *Command) setFlag(name, val string) error {
 			return bad("--page %q: give a page number from 1 to %d", clip(val), maxPage)
 		}
 		c.Page = n
+	case "action":
+		a := strings.ToLower(val)
+		if !slices.Contains(auditActions(), a) {
+			return bad("--action %q: one of %s%s", clip(val), strings.Join(auditActions(), ", "), didYouMean(a, auditActions()))
+		}
+		c.Action = a
+	case "since":
+		if _, err := sinceTime(val, time.Time{}); err != nil {
+			return bad("--since %q: %v", clip(val), err)
+		}
+		c.Since = val
 	case "min":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 || n > maxMin {

@@ -142,7 +142,7 @@ func TestParseUsageErrors(t *testing.T) {
 			// The message shows the right form.
 			want := "commands: "
 			if s, ok := specs[tc.verb]; ok {
-				want = "usage: " + s.form
+				want = "usage: " + s.form()
 			}
 			if !strings.Contains(ue.Error(), want) {
 				t.Errorf("error %q does not show %q", ue.Error(), want)

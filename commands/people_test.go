@@ -139,3 +139,59 @@ func TestOnePersonOneApprover(t *testing.T) {
 		})
 	}
 }
+
+// TestNobodyElseMayApprove: a request that no other person could approve
+// says so at once; one that someone else could approve does not.
+func TestNobodyElseMayApprove(t *testing.T) {
+	t.Parallel()
+	const solo = `
+people:
+  - {name: sam, slack: [USOLO], console: [sam]}
+roles: {admin: [list, kick, logout, approve], lead: [list, kick, approve]}
+grants:
+  - {subjects: ["person:sam"], roles: [admin], virtualProxies: ["*"]}
+  - {subjects: ["slack:UFIN"], roles: [lead], virtualProxies: [finance]}
+`
+	e := newEnv(t, envConfig{policy: solo})
+	for _, tc := range []struct {
+		text string
+		warn bool
+	}{{"kick win", true}, {"kick finance", false}, {`kick --user LAB\testuser_1`, false}} {
+		r := e.ask(t, "USOLO", tc.text)
+		pendingID(t, r)
+		if got := strings.Contains(strings.Join(r.Warnings, "\n"), "Nobody else may approve this"); got != tc.warn {
+			t.Errorf("%s: warned %v, want %v: %v", tc.text, got, tc.warn, r.Warnings)
+		}
+	}
+}
+
+// TestKickUserWithoutRightsThere: a user with sessions only where the
+// caller may not log users out is not "nothing matched".
+func TestKickUserWithoutRightsThere(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, policy, user string
+		kind               bot.Kind
+		want               string
+	}{
+		{"caller sees the sessions", testPolicy, "ULEAD", bot.Denied,
+			`LAB\testuser_3 has 2 sessions where you may not log users out (win on Central), and none where you may; nothing was requested.`},
+		{"caller cannot see them", peopleTestPolicy, "U1", bot.Info,
+			`LAB\testuser_3 has no session where you may log users out.`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{policy: tc.policy})
+			if _, err := e.sim.AddSession(central, "win", qliksim.Session{UserDirectory: "LAB", UserID: "testuser_3"}); err != nil {
+				t.Fatal(err)
+			}
+			r := e.ask(t, tc.user, `kick --user LAB\testuser_3`)
+			if r.Kind != tc.kind || !strings.Contains(joined(r), tc.want) || strings.Contains(joined(r), "Nothing matched") {
+				t.Errorf("reply %v, want %v saying %q: %s", r.Kind, tc.kind, tc.want, joined(r))
+			}
+			if len(e.deletes()) != 0 || countAudit(e.audit(t), "request-approval", "") != 0 {
+				t.Error("something was requested or deleted")
+			}
+		})
+	}
+}

@@ -114,6 +114,9 @@ func (e *Engine) elsewhere(ctx context.Context, c *call, cmd Command, v *view, a
 		}
 	}
 	verb := permVerb(a.Permission)
+	if n > 0 {
+		c.note("denied", fmt.Sprintf("%s has sessions only where %s may not %s", a.User, c.subject, verb), a.scopeText())
+	}
 	if n == 0 {
 		return bot.Reply{Kind: bot.Info, Title: "No sessions to end", Visibility: listVisibility(c), Warnings: warnings, Summary: []string{
 			fmt.Sprintf("%s has no session where you may %s.", a.User, verb),

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -132,6 +133,22 @@ func (c Command) Validate() error {
 	if c.Sort != "" && !slices.Contains(sortKeys, c.Sort) {
 		return bad("bad sort field %q", clip(c.Sort))
 	}
+	if (c.Actor != "" || c.Action != "" || c.Since != "") && c.Verb != VerbAudit {
+		return bad("flag not valid for %s", c.Verb)
+	}
+	if c.Actor != "" {
+		if err := checkActor(c.Actor); err != nil {
+			return bad("--user: %v", err)
+		}
+	}
+	if c.Action != "" && !slices.Contains(auditActions(), c.Action) {
+		return bad("bad audit action %q", clip(c.Action))
+	}
+	if c.Since != "" {
+		if _, err := sinceTime(c.Since, time.Time{}); err != nil {
+			return bad("--since: %v", err)
+		}
+	}
 	switch {
 	case c.Page < 0 || c.Page > maxPage, c.Min < 0 || c.Min > maxMin, c.N < 0 || c.N > maxAudit:
 		return bad("number out of range")
@@ -175,6 +192,15 @@ func (c Command) String() string {
 	}
 	if c.User != nil {
 		parts = append(parts, "--user", c.User.String())
+	}
+	if c.Actor != "" {
+		parts = append(parts, "--user", c.Actor)
+	}
+	if c.Action != "" {
+		parts = append(parts, "--action", c.Action)
+	}
+	if c.Since != "" {
+		parts = append(parts, "--since", c.Since)
 	}
 	if c.Sort != "" {
 		parts = append(parts, "--sort", c.Sort)

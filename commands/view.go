@@ -34,14 +34,13 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 		return nil, &r
 	}
 	var hosts []string
-	known := topo.Hosts()
 	for _, h := range cmd.Hosts {
-		i := slices.IndexFunc(known, func(x string) bool { return strings.EqualFold(x, h) })
-		if i < 0 {
-			r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("unknown proxy host %q; the proxy hosts are: %s", h, strings.Join(known, ", "))})
+		host, ok := proxyHost(topo, h)
+		if !ok {
+			r := e.usage(&UsageError{Verb: cmd.Verb, Problem: unknownHost(topo, h)})
 			return nil, &r
 		}
-		hosts = append(hosts, known[i])
+		hosts = appendFold(hosts, host)
 	}
 	candidates := topo.VirtualProxies
 	if len(cmd.Prefixes) > 0 {
@@ -49,7 +48,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 		for _, p := range cmd.Prefixes {
 			found := topo.ByPrefix(p)
 			if len(found) == 0 {
-				r := e.usage(&UsageError{Verb: cmd.Verb, Problem: fmt.Sprintf("no virtual proxy has the prefix %q; prefixes you may see: %s", p, knownPrefixes(c, topo))})
+				r := e.usage(&UsageError{Verb: cmd.Verb, Problem: unknownPrefix(c, topo, p)})
 				return nil, &r
 			}
 			for _, vp := range found {
@@ -118,7 +117,8 @@ func (v *view) empty() bool { return len(v.vps) == 0 && len(v.unlinked) == 0 }
 // decisionText sums up a view's decisions for the audit trail (one event
 // per command rather than one per virtual proxy and node).
 func (v *view) decisionText(perm authz.Permission) (string, string) {
-	reason := fmt.Sprintf("%s: %d virtual proxies, %d (virtual proxy, node) pairs allowed, %d refused", perm, len(v.vps)+len(v.unlinked), v.allowed, v.refused)
+	reason := fmt.Sprintf("%s: %s, %s allowed, %d refused", perm, plural(len(v.vps)+len(v.unlinked), "virtual proxy"),
+		plural(v.allowed, "(virtual proxy, node) pair"), v.refused)
 	if v.denial != nil {
 		reason += "; first refusal: " + v.denial.Reason
 	}
@@ -198,15 +198,54 @@ func vpLabel(topo *qlik.Topology, vp qlik.VirtualProxy) string {
 	return l
 }
 
-// knownPrefixes lists the prefixes c may list, so a mistyped prefix does
-// not hand the whole configuration to someone without rights.
-func knownPrefixes(c *call, topo *qlik.Topology) string {
+// proxyHost finds a proxy node by its host name or its node name (dev1),
+// case-insensitively, and returns its host name as Qlik reports it.
+func proxyHost(topo *qlik.Topology, h string) (string, bool) {
+	for _, ps := range topo.ProxyServices {
+		if strings.EqualFold(ps.Node.HostName, h) || strings.EqualFold(ps.Node.Name, h) {
+			return ps.Node.HostName, true
+		}
+	}
+	return "", false
+}
+
+func unknownHost(topo *qlik.Topology, h string) string {
+	var names, labels []string
+	for _, ps := range topo.ProxyServices {
+		names = append(names, ps.Node.Name, ps.Node.HostName)
+		labels = append(labels, nodeLabel(ps.Node))
+	}
+	return fmt.Sprintf("unknown proxy node %q%s; the proxy nodes are: %s", clip(h), didYouMean(h, names), strings.Join(labels, ", "))
+}
+
+// unknownPrefix explains a prefix no virtual proxy has, suggesting only
+// prefixes c may see. =default (a virtual proxy literally named
+// "default") gets its own words, since "default" alone means the default
+// virtual proxy.
+func unknownPrefix(c *call, topo *qlik.Topology, p string) string {
+	known := permittedPrefixes(c, topo)
+	if strings.EqualFold(p, "default") || p == "-" {
+		return fmt.Sprintf("no virtual proxy has the prefix %q itself (that is what =%s asks for); "+
+			"the default virtual proxy, which has no prefix, is written default; prefixes you may see: %s", p, p, knownPrefixes(c, topo))
+	}
+	return fmt.Sprintf("no virtual proxy has the prefix %q%s; prefixes you may see: %s", p, didYouMean(p, known), knownPrefixes(c, topo))
+}
+
+// permittedPrefixes are the prefixes c may list, as typed.
+func permittedPrefixes(c *call, topo *qlik.Topology) []string {
 	var ps []string
 	for _, vp := range topo.VirtualProxies {
 		if c.policy.Decide(c.subjects, authz.List, authz.Scope{VirtualProxy: vp.Prefix, Channel: c.req.Channel}).Allowed {
 			ps = appendFold(ps, prefixWord(vp.Prefix))
 		}
 	}
+	return ps
+}
+
+// knownPrefixes lists the prefixes c may list, so a mistyped prefix does
+// not hand the whole configuration to someone without rights.
+func knownPrefixes(c *call, topo *qlik.Topology) string {
+	ps := permittedPrefixes(c, topo)
 	if len(ps) == 0 {
 		return "none"
 	}

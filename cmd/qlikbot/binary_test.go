@@ -130,13 +130,12 @@ func TestBinaryConsoleE2E(t *testing.T) {
 		name  string
 		parts []string
 	}{
-		{"the kick command", []string{"console:lead", "command", "kick finance"}},
-		{"the kick decision", []string{"console:lead", "decision", "allowed", "kick: 1 virtual proxies"}},
+		// One row per command, with its decision.
+		{"the kick command", []string{"console:lead", "/qlik kick", "kick finance", "allowed"}},
 		{"the approval request", []string{"console:lead", "request-approval", "finance"}},
-		{"the refused self-approval", []string{"console:lead", "decision", "denied", "two-person rule"}},
-		{"the approver's decision", []string{"console:admin", "decision", "allowed", `"approve"`}},
-		{"the approval", []string{"console:admin", "approve", "allowed", "approved"}},
-		{"the audit command", []string{"console:admin", "command", "audit"}},
+		{"the refused self-approval", []string{"console:lead", "/qlik approve", "denied: two-person rule"}},
+		{"the approver's command", []string{"console:admin", "/qlik approve", "allowed"}},
+		{"the approval", []string{"console:admin", "approve", "allowed; approved"}},
 	}
 	for _, r := range rows {
 		if !auditRow(audit, r.parts...) {

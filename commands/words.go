@@ -1,5 +1,8 @@
 package commands
 
+// Words for people: suggestions for slips of the finger, plurals and
+// durations.
+
 import (
 	"fmt"
 	"strings"
@@ -75,4 +78,21 @@ func durationWords(d time.Duration) string {
 		return fmt.Sprintf("%d h %d min", h, m)
 	}
 	return fmt.Sprintf("%d days", int(d.Round(24*time.Hour)/(24*time.Hour)))
+}
+
+// plural is "1 session", "2 sessions"; a word ending in y or x takes
+// "ies" or "es" ("1 virtual proxy", "2 virtual proxies").
+func plural(n int, word string) string {
+	if n != 1 {
+		switch {
+		case strings.HasSuffix(word, "y"):
+			word = strings.TrimSuffix(word, "y") + "ie"
+		case strings.HasSuffix(word, "x"):
+			word += "e"
+		}
+	}
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
