@@ -284,6 +284,21 @@ func TestRestartKeepsPendingApproval(t *testing.T) {
 	}
 }
 
+// TestApprovalWording: the default virtual proxy reads as words in the
+// title and the confirmation, and the expiry as a duration in words.
+func TestApprovalWording(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	r := e.ask(t, "UADMIN", "kick default")
+	pendingID(t, r)
+	if r.Title != "Approval needed: end 1 session on the default virtual proxy" || r.Buttons[0].Confirm != "End 1 session on the default virtual proxy?" {
+		t.Errorf("title %q, confirm %q", r.Title, r.Buttons[0].Confirm)
+	}
+	if u := e.ask(t, "UADMIN", `kick --user LAB\testuser_3`); u.Buttons[0].Confirm != `Log LAB\testuser_3 out (1 session)?` {
+		t.Errorf("confirm %q", u.Buttons[0].Confirm)
+	}
+}
+
 func TestKickUserApproved(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{})

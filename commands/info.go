@@ -63,6 +63,9 @@ func (e *Engine) whoami(c *call) bot.Reply {
 	grants := pol.Grants(c.subjects)
 	reply := bot.Reply{Kind: bot.Info, Title: "Who you are", Visibility: bot.Ephemeral}
 	reply.Summary = []string{"Your ids: " + strings.Join(c.subjects, ", ")}
+	if name, ok := pol.Person(c.subjects); ok {
+		reply.Summary = append(reply.Summary, "You are "+name+" in the policy: all of "+name+"'s ids count as one person (two-person rule).")
+	}
 	var need []string
 	for _, p := range []authz.Permission{authz.Delete, authz.Kick, authz.Logout} {
 		if pol.NeedsApproval(p) {

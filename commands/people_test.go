@@ -140,6 +140,17 @@ func TestOnePersonOneApprover(t *testing.T) {
 	}
 }
 
+func TestWhoamiNamesThePerson(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{policy: peopleTestPolicy})
+	if r := e.ask(t, "U1", "whoami"); !strings.Contains(joined(r), "You are lee in the policy") {
+		t.Errorf("whoami: %s", joined(r))
+	}
+	if r := e.ask(t, "UADMIN", "whoami"); strings.Contains(joined(r), "You are") {
+		t.Errorf("whoami of someone who is no person: %s", joined(r))
+	}
+}
+
 // TestNobodyElseMayApprove: a request that no other person could approve
 // says so at once; one that someone else could approve does not.
 func TestNobodyElseMayApprove(t *testing.T) {
