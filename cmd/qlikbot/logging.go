@@ -13,7 +13,7 @@ import (
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return l, configErr("QLIKBOT_LOG_LEVEL must be debug, info, warn or error, not %q", s)
+		return l, badSetting("QLIKBOT_LOG_LEVEL", s, "", "debug, info, warn or error")
 	}
 	return l, nil
 }
