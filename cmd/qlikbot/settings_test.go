@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -179,4 +180,50 @@ func TestNoChatPlatformAndNoInput(t *testing.T) {
 			t.Errorf("the demo with no input: exit %d, want 0\n%s", res.code, res.stderr)
 		}
 	})
+}
+
+// TestPolicyWarnings: a policy that grants nothing, or lets approvals
+// expire within a minute, starts with a warning naming the problem; a
+// sound policy starts without one.
+func TestPolicyWarnings(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t)
+	tests := []struct {
+		name, policy string
+		want         []string // in the warnings; none when empty
+	}{
+		{"sound", testPolicy, nil},
+		{"no grants", "roles:\n  viewer: [list]\ngrants: []\n", []string{"grants nothing"}},
+		{"short ttl", strings.Replace(testPolicy, "ttl: 30m", "ttl: 30s", 1), []string{"approval ttl 30s is under 1m0s"}},
+		{"both", "grants: []\napproval:\n  ttl: 5s\n", []string{"grants nothing", "approval ttl 5s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := simConfig(t, sim, "")
+			if err := os.WriteFile(cfg.Policy, []byte(tt.policy), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			logs := &syncBuffer{}
+			a, err := newApp(t.Context(), cfg, newLogger(cfg, logs), strings.NewReader(""), io.Discard, logs)
+			if err != nil {
+				t.Fatalf("newApp: %v", err)
+			}
+			a.close()
+			var warnings []string
+			for line := range strings.Lines(logs.String()) {
+				if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, `"policy":`) {
+					warnings = append(warnings, line)
+				}
+			}
+			if len(warnings) != len(tt.want) {
+				t.Fatalf("%d policy warnings, want %d:\n%s", len(warnings), len(tt.want), logs.String())
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(warnings[i], w) {
+					t.Errorf("warning %d lacks %q: %s", i, w, warnings[i])
+				}
+			}
+		})
+	}
 }
