@@ -44,7 +44,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logger := newLogger(cfg, stderr)
 	// go-redis logs through a package-level logger of its own; route it
 	// into ours (main is the one place allowed to set such globals).
-	redis.SetLogger(redisLog{logger.With("component", "redis")})
+	redis.SetLogger(newRedisLog(logger.With("component", "redis")))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -181,7 +181,7 @@ func (c Config) checkSlack() error {
 	if c.SlackAPIURL != "" {
 		u, err := url.Parse(c.SlackAPIURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return badSetting("QLIKBOT_SLACK_API_URL", c.SlackAPIURL, "", "an http(s) URL like https://slack.com/api/, or empty for Slack's")
+			return badSetting("QLIKBOT_SLACK_API_URL", shownURL(c.SlackAPIURL), "", "an http(s) URL like https://slack.com/api/, or empty for Slack's")
 		}
 	}
 	if err := c.checkSlackTokens(); err != nil {
@@ -236,7 +236,7 @@ func (c Config) checkTeams() error {
 		{"QLIKBOT_TEAMS_OPENID_URL", c.TeamsOpenIDURL}, {"QLIKBOT_TEAMS_TOKEN_URL", c.TeamsTokenURL},
 	} {
 		if p, err := url.Parse(u.value); u.value != "" && (err != nil || p.Scheme != "https" || p.Host == "") {
-			return badSetting(u.name, u.value, "keys and tokens never travel in clear text", "an absolute https URL, or empty for Microsoft's")
+			return badSetting(u.name, shownURL(u.value), "keys and tokens never travel in clear text", "an absolute https URL, or empty for Microsoft's")
 		}
 	}
 	return nil
@@ -245,11 +245,7 @@ func (c Config) checkTeams() error {
 func (c Config) checkServing() error {
 	if c.PublicURL != "" {
 		if err := checkPublicURL(c.PublicURL); err != nil {
-			shown := c.PublicURL
-			if u, perr := url.Parse(shown); perr == nil {
-				shown = u.Redacted()
-			}
-			return badSetting("QLIKBOT_PUBLIC_URL", shown, err.Error(), "the https base URL of the public listener like https://bot.example.com")
+			return badSetting("QLIKBOT_PUBLIC_URL", shownURL(c.PublicURL), err.Error(), "the https base URL of the public listener like https://bot.example.com")
 		}
 	}
 	if c.FileTTL <= 0 {
@@ -274,6 +270,10 @@ func (c Config) checkServing() error {
 	}
 	return nil
 }
+
+// shownURL is a URL as an error may show it: a password in it (a proxy's,
+// by mistake) becomes xxxxx.
+func shownURL(raw string) string { return store.RedactURL(raw) }
 
 // checkListenAddr accepts host:port with a numeric port (0 picks one).
 func checkListenAddr(name, addr, example string) error {
