@@ -6,11 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
-	"time"
 
 	"golang.org/x/time/rate"
 
@@ -23,31 +19,36 @@ import (
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 )
 
 // app is the wired program: every part built, nothing started.
 type app struct {
-	cfg      Config
-	log      *slog.Logger
-	metrics  *metrics
-	sim      *qliksim.Server // demo only
-	qlik     *qlik.Client
-	store    store.Store
-	files    *filePublisher // nil without QLIKBOT_PUBLIC_URL
-	tempDir  string         // demo state, removed at exit
-	authz    *authz.Authorizer
-	engine   *commands.Engine
-	disp     *bot.Dispatcher
-	adapters []bot.Adapter
-	console  *console.Console
-	listener net.Listener
-	server   *http.Server
-	stderr   io.Writer
+	cfg         Config
+	log         *slog.Logger
+	metrics     *metrics
+	sim         *qliksim.Server // demo only
+	qlik        *qlik.Client
+	store       store.Store
+	storeURL    string // as opened (the demo's temporary file included)
+	storeStatus storeStatus
+	sealer      *seal.Sealer
+	files       *filePublisher // nil without QLIKBOT_PUBLIC_URL
+	tempDir     string         // demo state, removed at exit
+	authz       *authz.Authorizer
+	engine      *commands.Engine
+	disp        *bot.Dispatcher
+	adapters    []bot.Adapter
+	console     *console.Console
+	input       *countingReader // the console's input
+	public      *listener       // chat endpoints, /files/, /healthz; nil for the console
+	admin       *listener       // /metrics, /readyz, /healthz; nil when off or not serving
+	stderr      io.Writer
 }
 
 // newApp builds every part from cfg. It does no network I/O beyond
-// starting the in-process simulator and binding the HTTP listener, so a
-// bad setting fails here, before anything runs.
+// starting the in-process simulator and binding the listeners, so a bad
+// setting fails here, before anything runs.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) (_ *app, err error) {
 	// a is not the named result: "return nil, err" must not nil it before
 	// the deferred close releases what was built.
@@ -60,7 +61,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	if err := a.buildQlik(); err != nil {
 		return nil, err
 	}
-	if err := a.buildStore(ctx); err != nil {
+	statePath, err := a.buildStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.buildSealer(statePath); err != nil {
 		return nil, err
 	}
 	if cfg.PublicURL != "" {
@@ -76,6 +81,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 		commands.WithLogger(log.With("component", "commands")),
 		commands.WithPageSize(cfg.PageSize),
 		commands.WithObserver(a.metrics.observeCommand),
+		// TODO(lead): commands.WithSealer(a.sealer)
 	}
 	if cfg.SlackMode != "" {
 		// Help and usage text name the slash command as the Slack app
@@ -108,9 +114,6 @@ func (a *app) buildQlik() error {
 		QRSHost:            cfg.QlikHost,
 		QRSPort:            cfg.QlikQRSPort,
 		QPSPort:            cfg.QlikQPSPort,
-		CertFile:           cfg.QlikCert,
-		KeyFile:            cfg.QlikKey,
-		RootFile:           cfg.QlikRoot,
 		InsecureSkipVerify: cfg.QlikInsecure,
 		Timeout:            cfg.QlikTimeout,
 		Concurrency:        cfg.QlikConcurrency,
@@ -129,36 +132,20 @@ func (a *app) buildQlik() error {
 		a.sim = sim
 		qc.QRSHost, qc.QRSPort, qc.QPSPort = sim.QRSHost(), sim.QRSPort(), sim.QPSPort()
 		qc.CertPEM, qc.KeyPEM, qc.RootPEM = sim.CertPEM(), sim.KeyPEM(), sim.RootPEM()
-		qc.CertFile, qc.KeyFile, qc.RootFile = "", "", ""
 		qc.Resolve = sim.Resolve()
 		fmt.Fprintf(a.stderr, "qlikbot: QLIKBOT_QLIK_HOST is not set: using the built-in Qlik Sense simulator (seed lab: %d nodes, QRS at %s:%d)\n",
 			len(sim.Hosts()), sim.QRSHost(), sim.QRSPort())
+	} else {
+		var err error
+		if qc.CertPEM, qc.KeyPEM, qc.RootPEM, err = loadQlikCerts(cfg); err != nil {
+			return err
+		}
 	}
 	c, err := qlik.New(qc)
 	if err != nil {
 		return configErr("qlik: %v", err)
 	}
 	a.qlik = c
-	return nil
-}
-
-func (a *app) buildStore(ctx context.Context) error {
-	url := a.cfg.Store
-	if url == "" && a.cfg.Demo() {
-		dir, err := os.MkdirTemp("", "qlikbot-demo-")
-		if err != nil {
-			return fmt.Errorf("demo state dir: %w", err)
-		}
-		a.tempDir = dir
-		url = "bolt://" + filepath.Join(dir, "state.db")
-	} else if url == "" {
-		url = "bolt://qlikbot.db"
-	}
-	st, err := store.Open(ctx, url, store.WithLogger(a.log.With("component", "store")))
-	if err != nil {
-		return configErr("QLIKBOT_STORE: %v", err)
-	}
-	a.store = st
 	return nil
 }
 
@@ -171,9 +158,16 @@ func (a *app) buildAuthz() error {
 	}
 	az, err := authz.NewAuthorizer(a.cfg.Policy, authz.WithLogger(a.log))
 	if err != nil {
-		return configErr("QLIKBOT_POLICY: %v", err)
+		const want = "a readable policy file like authz/demo-policy.yaml"
+		if _, rerr := readSettingFile("QLIKBOT_POLICY", a.cfg.Policy, want); rerr != nil {
+			return rerr
+		}
+		return badSetting("QLIKBOT_POLICY", a.cfg.Policy, err.Error(), want)
 	}
 	a.authz = az
+	for _, w := range policyWarnings(a.cfg.Policy, az.Policy()) {
+		a.log.Warn(w, "policy", a.cfg.Policy)
+	}
 	return nil
 }
 
@@ -219,7 +213,8 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 	if cfg.ChatConfigured() {
 		return nil
 	}
-	c, err := console.New(a.disp, stdin, stdout,
+	a.input = &countingReader{r: stdin}
+	c, err := console.New(a.disp, a.input, stdout,
 		console.WithUser(bot.User{ID: cfg.ConsoleUser, Name: cfg.ConsoleUser}),
 		console.WithInteractive(isTerminal(stdin) && isTerminal(stdout)),
 		console.WithLogger(a.log))
@@ -230,57 +225,12 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 	return nil
 }
 
-// buildHTTP binds the listener for health, metrics and the chat webhooks.
-// The console demo runs without one unless QLIKBOT_HTTP_ADDR asks for it.
-func (a *app) buildHTTP() error {
-	addr := a.cfg.HTTPAddr
-	if addr == "" {
-		if !a.cfg.ChatConfigured() {
-			return nil
-		}
-		addr = ":8080"
-	}
-	mux := http.NewServeMux()
-	checks := []check{
-		{"qlik", a.qlik.Ping},
-		{"store", a.store.Ping},
-	}
-	for _, ad := range a.adapters {
-		if h, ok := ad.(interface{ Handler() http.Handler }); ok {
-			switch ad.Name() {
-			case bot.Slack:
-				mux.Handle("/slack/", h.Handler())
-			case bot.Teams:
-				mux.Handle("/api/messages", h.Handler())
-			}
-		}
-		if r, ok := ad.(interface{ Ready(context.Context) error }); ok {
-			checks = append(checks, check{string(ad.Name()), r.Ready})
-		}
-	}
-	if a.files != nil {
-		a.files.register(mux)
-	}
-	opsHandlers(mux, a.metrics, checks)
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return configErr("QLIKBOT_HTTP_ADDR %s: %v", addr, err)
-	}
-	a.listener = l
-	a.server = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	return nil
-}
-
 // close releases what newApp acquired; safe on a partly built app.
 func (a *app) close() {
-	if a.listener != nil && a.server == nil {
-		a.listener.Close()
+	for _, l := range []*listener{a.public, a.admin} {
+		if l != nil {
+			l.Close() // already closed once served; a second close is harmless
+		}
 	}
 	if a.qlik != nil {
 		a.qlik.Close()

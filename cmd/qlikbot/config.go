@@ -25,23 +25,26 @@ const envPrefix = "QLIKBOT_"
 // desc and default tags below (see TestREADMEConfigReference).
 type Config struct {
 	// Qlik Sense.
-	QlikHost        string            `envconfig:"QLIKBOT_QLIK_HOST" desc:"QRS host name of the Qlik Sense central node; empty runs the built-in simulator (demo)"`
-	QlikQRSPort     int               `envconfig:"QLIKBOT_QLIK_QRS_PORT" default:"4242" desc:"Qlik Repository Service port"`
-	QlikQPSPort     int               `envconfig:"QLIKBOT_QLIK_QPS_PORT" default:"4243" desc:"Qlik Proxy Service REST port (the same on every node)"`
-	QlikCert        string            `envconfig:"QLIKBOT_QLIK_CERT" default:"./cert/client.pem" desc:"client certificate exported from the QMC (PEM)"`
-	QlikKey         string            `envconfig:"QLIKBOT_QLIK_KEY" default:"./cert/client_key.pem" desc:"client certificate key exported from the QMC (PEM)"`
-	QlikRoot        string            `envconfig:"QLIKBOT_QLIK_ROOT" default:"./cert/root.pem" desc:"root CA exported from the QMC (PEM)"`
-	QlikInsecure    bool              `envconfig:"QLIKBOT_QLIK_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying the Qlik server certificate (never in production)"`
-	QlikUser        string            `envconfig:"QLIKBOT_QLIK_USER" default:"INTERNAL\\sa_api" desc:"X-Qlik-User identity for QRS calls, as DIR\\ID"`
-	QlikTimeout     time.Duration     `envconfig:"QLIKBOT_QLIK_TIMEOUT" default:"10s" desc:"timeout of one Qlik call"`
-	QlikConcurrency int               `envconfig:"QLIKBOT_QLIK_CONCURRENCY" default:"16" desc:"Qlik calls in flight at most"`
-	QlikRPS         float64           `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik calls per second at most"`
-	QlikTopologyTTL time.Duration     `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
-	QlikResolve     map[string]string `envconfig:"QLIKBOT_QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host:address,host2:address2"`
+	QlikHost        string        `envconfig:"QLIKBOT_QLIK_HOST" desc:"QRS host name of the Qlik Sense central node; empty runs the built-in simulator (demo)"`
+	QlikQRSPort     int           `envconfig:"QLIKBOT_QLIK_QRS_PORT" default:"4242" desc:"Qlik Repository Service port"`
+	QlikQPSPort     int           `envconfig:"QLIKBOT_QLIK_QPS_PORT" default:"4243" desc:"Qlik Proxy Service REST port (the same on every node)"`
+	QlikCert        string        `envconfig:"QLIKBOT_QLIK_CERT" default:"./cert/client.pem" desc:"client certificate exported from the QMC (PEM)"`
+	QlikKey         string        `envconfig:"QLIKBOT_QLIK_KEY" default:"./cert/client_key.pem" desc:"client certificate key exported from the QMC (PEM)"`
+	QlikRoot        string        `envconfig:"QLIKBOT_QLIK_ROOT" default:"./cert/root.pem" desc:"root CA exported from the QMC (PEM)"`
+	QlikInsecure    bool          `envconfig:"QLIKBOT_QLIK_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying the Qlik server certificate (never in production)"`
+	QlikUser        string        `envconfig:"QLIKBOT_QLIK_USER" default:"INTERNAL\\sa_api" desc:"X-Qlik-User identity for QRS calls, as DIR\\ID"`
+	QlikTimeout     time.Duration `envconfig:"QLIKBOT_QLIK_TIMEOUT" default:"10s" desc:"timeout of one Qlik call"`
+	QlikConcurrency int           `envconfig:"QLIKBOT_QLIK_CONCURRENCY" default:"16" desc:"Qlik calls in flight at most"`
+	QlikRPS         float64       `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik calls per second at most"`
+	QlikTopologyTTL time.Duration `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
+	QlikResolve     resolveMap    `envconfig:"QLIKBOT_QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host=address,host2=address2 (host:address works too)"`
 
 	// Who may do what, and where state lives.
-	Policy string `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST; the demo uses the built-in demo policy"`
-	Store  string `envconfig:"QLIKBOT_STORE" desc:"state store: bolt:///path/state.db or redis://host:6379/0; default a bolt file qlikbot.db in the working directory (the demo: a temporary file)"`
+	Policy       string     `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST; the demo uses the built-in demo policy"`
+	Store        string     `envconfig:"QLIKBOT_STORE" desc:"state store: bolt:///path/state.db, or redis://[user:password@]host:6379/0 (rediss:// for TLS) shared by replicas; default a bolt file qlikbot.db in the working directory (the demo: a temporary file)"`
+	StoreCA      string     `envconfig:"QLIKBOT_STORE_CA" desc:"PEM file of the CA that signed the Redis server's certificate, for rediss:// with a private CA; empty: the system's CAs"`
+	StateKey     bot.Secret `envconfig:"QLIKBOT_STATE_KEY" desc:"secret key (base64 or hex, at least 32 bytes: openssl rand -base64 32) that signs pending approvals and jobs in the store; required with Redis (every replica the same); with bolt, empty: generated into the state file's path + .key (mode 0600)"`
+	StateOldKeys bot.Secret `envconfig:"QLIKBOT_STATE_OLD_KEYS" desc:"earlier state keys, comma-separated, accepted for verification only while records they signed are pending (key rotation)"`
 
 	// Chat platforms.
 	SlackMode          string        `envconfig:"QLIKBOT_SLACK_MODE" desc:"Slack connection: socket or http; empty turns Slack off"`
@@ -50,7 +53,7 @@ type Config struct {
 	SlackSigningSecret bot.Secret    `envconfig:"QLIKBOT_SLACK_SIGNING_SECRET" desc:"Slack signing secret for HTTP mode"`
 	SlackAPIURL        string        `envconfig:"QLIKBOT_SLACK_API_URL" desc:"Slack Web API base URL (tests and proxies); empty is Slack's"`
 	SlackCommand       string        `envconfig:"QLIKBOT_SLACK_COMMAND" default:"/qlik" desc:"the slash command as defined in the Slack app"`
-	SlackEmailCache    time.Duration `envconfig:"QLIKBOT_SLACK_EMAIL_CACHE" default:"0s" desc:"look up users' e-mail (scope users:read.email) for email: grants and cache it this long; 0 turns lookups off"`
+	SlackEmailCache    time.Duration `envconfig:"QLIKBOT_SLACK_EMAIL_CACHE" default:"1h" desc:"look up users' e-mail for email: grants and cache it this long (off by itself when the token lacks the scope users:read.email); 0 turns lookups off"`
 	TeamsAppID         string        `envconfig:"QLIKBOT_TEAMS_APP_ID" desc:"Microsoft App ID of the Azure Bot; empty turns Teams off"`
 	TeamsAppPassword   bot.Secret    `envconfig:"QLIKBOT_TEAMS_APP_PASSWORD" desc:"client secret of the Azure Bot's app registration"`
 	TeamsTenantID      string        `envconfig:"QLIKBOT_TEAMS_TENANT_ID" desc:"Entra ID tenant of the single-tenant bot"`
@@ -59,9 +62,10 @@ type Config struct {
 	ConsoleUser        string        `envconfig:"QLIKBOT_CONSOLE_USER" default:"oncall" desc:"acting user of the console chat (subject console:NAME)"`
 
 	// Serving.
-	PublicURL       string        `envconfig:"QLIKBOT_PUBLIC_URL" desc:"https base URL where the HTTP listener is reachable (e.g. the Teams messaging host), for download links to files Teams cannot attach (the CSV of a long list); empty: no links"`
+	PublicURL       string        `envconfig:"QLIKBOT_PUBLIC_URL" desc:"https base URL where the public listener is reachable (e.g. the Teams messaging host), for download links to files Teams cannot attach (the CSV of a long list); http only for a loopback host; empty: no links"`
 	FileTTL         time.Duration `envconfig:"QLIKBOT_FILE_TTL" default:"1h" desc:"how long a download link works; anyone holding it may download the file until then"`
-	HTTPAddr        string        `envconfig:"QLIKBOT_HTTP_ADDR" desc:"listen address for /healthz, /readyz, /metrics, Slack HTTP mode and Teams; empty is :8080 when a chat platform is on, off for the console"`
+	HTTPAddr        string        `envconfig:"QLIKBOT_HTTP_ADDR" desc:"public listen address: Slack HTTP mode, Teams, /files/ and a bare /healthz; empty is :8080 when a chat platform is on, off for the console"`
+	AdminAddr       string        `envconfig:"QLIKBOT_ADMIN_ADDR" default:"127.0.0.1:9090" desc:"private listen address for /metrics, the detailed /readyz and /healthz, opened with the public one; keep it off the internet; off turns it off"`
 	Workers         int           `envconfig:"QLIKBOT_WORKERS" default:"8" desc:"requests worked on at once"`
 	QueueSize       int           `envconfig:"QLIKBOT_QUEUE_SIZE" default:"64" desc:"requests waiting at most before users get a busy reply"`
 	UserRate        float64       `envconfig:"QLIKBOT_USER_RATE" default:"1" desc:"requests per second one user may make (sustained)"`
@@ -81,13 +85,14 @@ func configErr(format string, args ...any) error {
 }
 
 // loadConfig reads the environment and checks the settings that depend on
-// each other. Every error is one line naming the variable to fix.
+// each other. Every error is one line naming the variable to fix, its
+// value (never a secret's) and what it takes instead.
 func loadConfig() (Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
-			return c, configErr("%s: cannot read %q as %s", pe.KeyName, pe.Value, typeWord(pe.TypeName))
+			return c, badSetting(pe.KeyName, pe.Value, "cannot read it", typeWord(pe.TypeName))
 		}
 		return c, configErr("%v", err)
 	}
@@ -101,54 +106,12 @@ func (c Config) Demo() bool { return c.QlikHost == "" }
 // ChatConfigured reports whether any chat platform besides the console is on.
 func (c Config) ChatConfigured() bool { return c.SlackMode != "" || c.TeamsAppID != "" }
 
-func (c Config) validate() error {
-	switch {
-	case !c.Demo() && c.Policy == "":
-		return configErr("QLIKBOT_POLICY is required when QLIKBOT_QLIK_HOST is set (deny-by-default: without a policy nobody may do anything)")
-	case c.QlikQRSPort <= 0 || c.QlikQRSPort > 65535:
-		return configErr("QLIKBOT_QLIK_QRS_PORT %d is not a port", c.QlikQRSPort)
-	case c.QlikQPSPort <= 0 || c.QlikQPSPort > 65535:
-		return configErr("QLIKBOT_QLIK_QPS_PORT %d is not a port", c.QlikQPSPort)
-	case c.QlikTimeout <= 0:
-		return configErr("QLIKBOT_QLIK_TIMEOUT must be positive")
-	case c.QlikConcurrency <= 0:
-		return configErr("QLIKBOT_QLIK_CONCURRENCY must be positive")
-	case c.QlikRPS <= 0:
-		return configErr("QLIKBOT_QLIK_RPS must be positive")
-	case c.Workers <= 0 || c.QueueSize <= 0:
-		return configErr("QLIKBOT_WORKERS and QLIKBOT_QUEUE_SIZE must be positive")
-	case c.UserRate <= 0 || c.UserBurst <= 0:
-		return configErr("QLIKBOT_USER_RATE and QLIKBOT_USER_BURST must be positive")
-	case c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0:
-		return configErr("QLIKBOT_REQUEST_TIMEOUT and QLIKBOT_SHUTDOWN_TIMEOUT must be positive")
-	case c.SlackEmailCache < 0:
-		return configErr("QLIKBOT_SLACK_EMAIL_CACHE must not be negative")
-	case c.PageSize <= 0 || c.PageSize > 100:
-		return configErr("QLIKBOT_PAGE_SIZE must be between 1 and 100")
-	case c.SlackMode != "" && c.SlackMode != "socket" && c.SlackMode != "http":
-		return configErr("QLIKBOT_SLACK_MODE must be socket, http or empty, not %q", c.SlackMode)
-	}
-	if c.PublicURL != "" {
-		if err := checkPublicURL(c.PublicURL); err != nil {
-			return configErr("QLIKBOT_PUBLIC_URL: %v", err)
-		}
-		if c.FileTTL <= 0 {
-			return configErr("QLIKBOT_FILE_TTL must be positive")
-		}
-	}
-	if _, _, err := splitQlikUser(c.QlikUser); err != nil {
-		return err
-	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
-		return err
-	}
-	switch c.LogFormat {
-	case "auto", "json", "text":
-	default:
-		return configErr("QLIKBOT_LOG_FORMAT must be json, text or auto, not %q", c.LogFormat)
-	}
-	return nil
-}
+// Serving reports whether qlikbot opens its listeners: with a chat
+// platform, or when QLIKBOT_HTTP_ADDR asks for them.
+func (c Config) Serving() bool { return c.ChatConfigured() || c.HTTPAddr != "" }
+
+// AdminOff reports whether the admin listener is switched off.
+func (c Config) AdminOff() bool { return c.AdminAddr == "" || strings.EqualFold(c.AdminAddr, "off") }
 
 // typeWord names a Go type the way an operator thinks of it.
 func typeWord(t string) string {
@@ -161,8 +124,8 @@ func typeWord(t string) string {
 		return "true or false"
 	case "Duration", "time.Duration":
 		return "a duration like 30s or 5m"
-	case "map[string]string":
-		return "a list like host:address,host2:address2"
+	case "main.resolveMap":
+		return "a list like host=address,host2=address2 (host:address works too)"
 	}
 	return t
 }
@@ -170,7 +133,7 @@ func typeWord(t string) string {
 func splitQlikUser(s string) (dir, id string, err error) {
 	dir, id, ok := strings.Cut(s, `\`)
 	if !ok || dir == "" || id == "" {
-		return "", "", configErr(`QLIKBOT_QLIK_USER must be DIR\ID, not %q`, s)
+		return "", "", badSetting("QLIKBOT_QLIK_USER", s, "", `DIR\ID like INTERNAL\sa_api`)
 	}
 	return dir, id, nil
 }

@@ -47,11 +47,7 @@ func TestREADMEConfigReference(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
-	base := func() Config {
-		return Config{QlikQRSPort: 4242, QlikQPSPort: 4243, QlikUser: `INTERNAL\sa_api`, QlikTimeout: 1,
-			QlikConcurrency: 1, QlikRPS: 1, Workers: 1, QueueSize: 1, UserRate: 1, UserBurst: 1,
-			RequestTimeout: 1, ShutdownTimeout: 1, PageSize: 50, LogLevel: "info", LogFormat: "auto"}
-	}
+	base := func() Config { return defaultConfig(t) }
 	tests := []struct {
 		name   string
 		mutate func(*Config)
@@ -69,7 +65,19 @@ func TestConfigValidate(t *testing.T) {
 		{"public url", func(c *Config) { c.PublicURL, c.FileTTL = "https://bot.example.com", 1 }, ""},
 		{"public url not absolute", func(c *Config) { c.PublicURL, c.FileTTL = "bot.example.com", 1 }, "QLIKBOT_PUBLIC_URL"},
 		{"public url not http", func(c *Config) { c.PublicURL, c.FileTTL = "file:///tmp", 1 }, "QLIKBOT_PUBLIC_URL"},
-		{"file ttl zero with public url", func(c *Config) { c.PublicURL = "https://bot.example.com" }, "QLIKBOT_FILE_TTL"},
+		{"file ttl zero with public url", func(c *Config) { c.PublicURL, c.FileTTL = "https://bot.example.com", 0 }, "QLIKBOT_FILE_TTL"},
+		{"public url http", func(c *Config) { c.PublicURL = "http://bot.example.com" }, "QLIKBOT_PUBLIC_URL"},
+		{"public url http loopback", func(c *Config) { c.PublicURL = "http://127.0.0.1:8080" }, ""},
+		{"redis without state key", func(c *Config) { c.Store = "redis://127.0.0.1:6379/0" }, "QLIKBOT_STATE_KEY"},
+		{"redis with state key", func(c *Config) { c.Store, c.StateKey = "redis://127.0.0.1:6379/0", testStateKey }, ""},
+		{"bolt without state key", func(c *Config) { c.Store = "bolt:///var/lib/qlikbot/state.db" }, ""},
+		{"store ca without tls", func(c *Config) { c.Store, c.StateKey, c.StoreCA = "redis://r:6379/0", testStateKey, "/ca.pem" }, "QLIKBOT_STORE_CA"},
+		{"store ca with tls", func(c *Config) { c.Store, c.StateKey, c.StoreCA = "rediss://r:6380/0", testStateKey, "/ca.pem" }, ""},
+		{"admin same as http", func(c *Config) { c.HTTPAddr, c.AdminAddr = ":8080", ":8080" }, "QLIKBOT_ADMIN_ADDR"},
+		{"admin off", func(c *Config) { c.HTTPAddr, c.AdminAddr = ":8080", "off" }, ""},
+		{"admin not an address", func(c *Config) { c.AdminAddr = "9090" }, "QLIKBOT_ADMIN_ADDR"},
+		{"teams app id alone", func(c *Config) { c.TeamsAppID = "9f2d7c1e-0000-4000-8000-00000000a001" }, "QLIKBOT_TEAMS_APP_PASSWORD"},
+		{"console user with a space", func(c *Config) { c.ConsoleUser = "bad user" }, "QLIKBOT_CONSOLE_USER"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,10 +102,11 @@ func TestConfigValidate(t *testing.T) {
 // naming the variable, the value and what it should look like.
 func TestLoadConfigUnreadableValues(t *testing.T) {
 	tests := []struct{ env, value, want string }{
-		{"QLIKBOT_QLIK_QPS_PORT", "abc", `QLIKBOT_QLIK_QPS_PORT: cannot read "abc" as a whole number`},
-		{"QLIKBOT_QLIK_TIMEOUT", "10", `QLIKBOT_QLIK_TIMEOUT: cannot read "10" as a duration like 30s or 5m`},
-		{"QLIKBOT_QLIK_INSECURE_SKIP_VERIFY", "maybe", `QLIKBOT_QLIK_INSECURE_SKIP_VERIFY: cannot read "maybe" as true or false`},
-		{"QLIKBOT_QLIK_RESOLVE", "nohost", `QLIKBOT_QLIK_RESOLVE: cannot read "nohost" as a list like host:address,host2:address2`},
+		{"QLIKBOT_QLIK_QPS_PORT", "abc", `QLIKBOT_QLIK_QPS_PORT="abc": cannot read it; want a whole number`},
+		{"QLIKBOT_QLIK_TIMEOUT", "10", `QLIKBOT_QLIK_TIMEOUT="10": cannot read it; want a duration like 30s or 5m`},
+		{"QLIKBOT_QLIK_INSECURE_SKIP_VERIFY", "maybe", `QLIKBOT_QLIK_INSECURE_SKIP_VERIFY="maybe": cannot read it; want true or false`},
+		{"QLIKBOT_QLIK_RESOLVE", "nohost", `QLIKBOT_QLIK_RESOLVE="nohost": cannot read it; want a list like host=address,host2=address2 (host:address works too)`},
+		{"QLIKBOT_QLIK_RESOLVE", "a=1.2.3.4,=5.6.7.8", `QLIKBOT_QLIK_RESOLVE="a=1.2.3.4,=5.6.7.8": cannot read it; want a list like host=address,host2=address2 (host:address works too)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {

@@ -98,10 +98,13 @@ type result struct {
 	code           int
 }
 
-// runBinary runs qlikbot to completion with env, stdin and args.
+// runBinary runs qlikbot to completion with env, stdin and args; one that
+// has not ended within a minute (a server started by mistake) is killed.
 func runBinary(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), qlikbotBinary(t), args...)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qlikbotBinary(t), args...)
 	cmd.Env = env
 	cmd.Dir = t.TempDir() // a stray qlikbot.db or cert folder must not land in the source tree
 	cmd.Stdin = strings.NewReader(stdin)
@@ -191,6 +194,9 @@ approval:
   ttl: 30m
 `
 
+// testStateKey is the QLIKBOT_STATE_KEY of tests on Redis (32 bytes, base64).
+const testStateKey = "dGVzdC1zdGF0ZS1rZXktMzItYnl0ZXMtbG9uZy4uLi4="
+
 // simConfig points a Config at sim the way an operator would: cert files
 // exported from "the QMC", a resolve map, a policy file and a store URL.
 func simConfig(t testing.TB, sim *qliksim.Server, storeURL string) Config {
@@ -215,6 +221,11 @@ func simConfig(t testing.TB, sim *qliksim.Server, storeURL string) Config {
 	c.QlikTimeout = 3 * time.Second
 	c.Policy = policy
 	c.Store = storeURL
+	if kind, _ := storeTarget(storeURL); kind != "bolt" {
+		c.StateKey = testStateKey // replicas share it
+	}
+	// Tests run apps side by side: the admin listener takes any free port.
+	c.AdminAddr = "127.0.0.1:0"
 	// Many requests of one user at once are the point of some tests.
 	c.UserRate, c.UserBurst = 1000, 1000
 	c.LogFormat = "json"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,19 +62,36 @@ func newFilePublisher(st blobStore, publicURL string, ttl time.Duration, log *sl
 	return &filePublisher{st: st, base: strings.TrimRight(publicURL, "/"), ttl: ttl, log: log}, nil
 }
 
-// checkPublicURL accepts an absolute http(s) URL without query or fragment.
+// checkPublicURL accepts an absolute https URL without query, fragment or
+// credentials; http only for a loopback host (a test, or a proxy on the
+// same machine), since a download link is as good as the file.
 func checkPublicURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return errors.New("public URL is not a URL")
+		return errors.New("not a URL")
 	}
 	switch {
 	case u.User != nil:
-		return errors.New("public URL must not carry credentials")
-	case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
-		return fmt.Errorf("public URL must be an absolute http(s) URL like https://bot.example.com, not %q", raw)
+		return errors.New("it must not carry credentials")
+	case u.Host == "" || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("not an absolute URL without query or fragment")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return errors.New("http sends download links in clear text (only a loopback host may use http)")
 	}
-	return nil
+	return fmt.Errorf("scheme %q is not https", u.Scheme)
+}
+
+// isLoopback reports whether host is localhost or a loopback IP.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Publish stores f under a fresh token for the TTL and returns its link.

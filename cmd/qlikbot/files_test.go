@@ -216,7 +216,11 @@ func TestNewFilePublisherChecks(t *testing.T) {
 		ok        bool
 	}{
 		{"https", "https://bot.example.com", time.Hour, true},
-		{"http with path", "http://10.0.0.5:8080/qlikbot/", time.Hour, true},
+		{"http loopback with path", "http://127.0.0.1:8080/qlikbot/", time.Hour, true},
+		{"http localhost", "http://localhost:8080", time.Hour, true},
+		{"http ipv6 loopback", "http://[::1]:8080", time.Hour, true},
+		{"http not loopback", "http://10.0.0.5:8080/qlikbot/", time.Hour, false},
+		{"http public host", "http://bot.example.com", time.Hour, false},
 		{"relative", "/files", time.Hour, false},
 		{"no scheme", "bot.example.com", time.Hour, false},
 		{"ftp", "ftp://bot.example.com", time.Hour, false},
@@ -250,7 +254,7 @@ func TestAppServesFiles(t *testing.T) {
 			cfg.HTTPAddr = "127.0.0.1:0"
 			cfg.PublicURL, cfg.FileTTL = public, time.Hour
 			a := startApp(t, cfg, nil)
-			addr := "http://" + a.listener.Addr().String()
+			addr := "http://" + a.public.Addr().String()
 			if public == "" {
 				if a.files != nil {
 					t.Fatal("publisher built without QLIKBOT_PUBLIC_URL")

@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/qlikbot/qlikbot/bot"
 )
@@ -13,7 +16,7 @@ import (
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return l, configErr("QLIKBOT_LOG_LEVEL must be debug, info, warn or error, not %q", s)
+		return l, badSetting("QLIKBOT_LOG_LEVEL", s, "", "debug, info, warn or error")
 	}
 	return l, nil
 }
@@ -47,9 +50,23 @@ func isTerminal(w any) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// redisLog adapts slog to go-redis's Printf-style logger.
-type redisLog struct{ l *slog.Logger }
+// redisLog adapts slog to go-redis's Printf-style logger. While Redis is
+// down go-redis's connection pool reports every failed dial, several a
+// second; one line per redisLogEvery says it (qlikbot's own store lines
+// say the rest).
+type redisLog struct {
+	l     *slog.Logger
+	every *rate.Sometimes
+}
+
+const redisLogEvery = 10 * time.Second
+
+func newRedisLog(l *slog.Logger) redisLog {
+	return redisLog{l: l, every: &rate.Sometimes{Interval: redisLogEvery}}
+}
 
 func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
-	r.l.WarnContext(ctx, fmt.Sprintf(format, v...))
+	r.every.Do(func() {
+		r.l.WarnContext(ctx, fmt.Sprintf(format, v...), "quiet_for", redisLogEvery)
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -37,28 +38,38 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg, err := loadConfig()
 	if err != nil {
-		fmt.Fprintln(stderr, "qlikbot:", err)
+		fmt.Fprintln(stderr, "qlikbot:", oneLine(err))
 		return 2
 	}
 	logger := newLogger(cfg, stderr)
 	// go-redis logs through a package-level logger of its own; route it
 	// into ours (main is the one place allowed to set such globals).
-	redis.SetLogger(redisLog{logger.With("component", "redis")})
+	redis.SetLogger(newRedisLog(logger.With("component", "redis")))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	a, err := newApp(ctx, cfg, logger, stdin, stdout, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "qlikbot:", err)
+		fmt.Fprintln(stderr, "qlikbot:", oneLine(err))
 		if errors.Is(err, errConfig) {
 			return 2
 		}
 		return 1
 	}
 	if err := a.run(ctx); err != nil {
+		if errors.Is(err, errConfig) {
+			fmt.Fprintln(stderr, "qlikbot:", oneLine(err))
+			return 2
+		}
 		logger.Error("qlikbot stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// oneLine is err's message on one line (a policy's YAML error, a joined
+// error), as the operator's one line should be.
+func oneLine(err error) string {
+	return strings.NewReplacer("\r\n", " | ", "\n", " | ", "\r", " | ").Replace(err.Error())
 }

@@ -84,19 +84,27 @@ func get(t *testing.T, url string) (*http.Response, string) {
 }
 
 // TestMetricsAfterE2E runs commands through a whole app and reads what
-// its HTTP endpoints tell an operator: counters that moved, health, and
-// readiness that follows Qlik.
+// its admin endpoints tell an operator: counters that moved, health, and
+// readiness that follows Qlik. The public listener serves none of it.
 func TestMetricsAfterE2E(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, qliksim.WithLab(qliksim.SeedLab()))
 	cfg := simConfig(t, sim, "")
 	cfg.HTTPAddr = "127.0.0.1:0"
 	a := startApp(t, cfg, nil)
-	base := "http://" + a.listener.Addr().String()
+	public := "http://" + a.public.Addr().String()
+	base := "http://" + a.admin.Addr().String()
 	ctx := t.Context()
 
-	if resp, body := get(t, base+"/healthz"); resp.StatusCode != http.StatusOK {
-		t.Errorf("/healthz: %s %s", resp.Status, body)
+	for _, b := range []string{public, base} {
+		if resp, body := get(t, b+"/healthz"); resp.StatusCode != http.StatusOK || body != "ok\n" {
+			t.Errorf("%s/healthz: %s %q, want 200 ok", b, resp.Status, body)
+		}
+	}
+	for _, path := range []string{"/metrics", "/readyz", "/debug/pprof/"} {
+		if resp, body := get(t, public+path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("public listener %s: %s %q, want 404 (admin listener only)", path, resp.Status, body)
+		}
 	}
 	if resp, body := get(t, base+"/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz with Qlik and the store up: %s %s", resp.Status, body)
@@ -160,7 +168,30 @@ func TestMetricsAfterE2E(t *testing.T) {
 	if strings.Contains(body, "store:") {
 		t.Errorf("/readyz blames the store, which is up: %q", body)
 	}
-	if resp, _ := get(t, base+"/healthz"); resp.StatusCode != http.StatusOK {
-		t.Errorf("/healthz with Qlik down: %s, want 200 (the process is alive)", resp.Status)
+	for _, b := range []string{public, base} {
+		if resp, _ := get(t, b+"/healthz"); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s/healthz with Qlik down: %s, want 200 (the process is alive)", b, resp.Status)
+		}
+	}
+}
+
+// TestAdminListenerOff: QLIKBOT_ADMIN_ADDR=off opens no admin listener, and
+// the public one still serves neither /metrics nor /readyz.
+func TestAdminListenerOff(t *testing.T) {
+	t.Parallel()
+	cfg := simConfig(t, startSim(t), "")
+	cfg.HTTPAddr, cfg.AdminAddr = "127.0.0.1:0", "off"
+	a := startApp(t, cfg, nil)
+	if a.admin != nil {
+		t.Fatalf("admin listener on %s with QLIKBOT_ADMIN_ADDR=off", a.admin.Addr())
+	}
+	public := "http://" + a.public.Addr().String()
+	if resp, _ := get(t, public+"/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %s", resp.Status)
+	}
+	for _, path := range []string{"/metrics", "/readyz"} {
+		if resp, _ := get(t, public+path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("public %s with the admin listener off: %s, want 404", path, resp.Status)
+		}
 	}
 }

@@ -115,7 +115,7 @@ func TestTwoProcessesOneRedis(t *testing.T) {
 	t.Parallel()
 	redisAddr := storetest.StartRedis(t)
 	sim := startSim(t)
-	env, dir := binaryEnv(t, sim, "QLIKBOT_STORE=redis://"+redisAddr+"/0")
+	env, dir := binaryEnv(t, sim, "QLIKBOT_STORE=redis://"+redisAddr+"/0", "QLIKBOT_STATE_KEY="+testStateKey)
 	finance := seedSessions("finance")
 
 	a := startBot(t, env, dir)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -45,7 +47,10 @@ func (a *app) run(ctx context.Context) error {
 			if err != nil && !errors.Is(err, context.Canceled) {
 				mu.Lock()
 				if failure == nil {
-					failure = fmt.Errorf("%s: %w", name, err)
+					failure = err
+					if !errors.Is(err, errConfig) { // a configuration error is its own one line
+						failure = fmt.Errorf("%s: %w", name, err)
+					}
 				}
 				mu.Unlock()
 				cancel(err)
@@ -55,15 +60,19 @@ func (a *app) run(ctx context.Context) error {
 	for _, ad := range a.adapters {
 		start(string(ad.Name()), ad.Start)
 	}
-	if a.server != nil {
-		a.log.Info("http listening", "addr", a.listener.Addr().String())
-		start("http", func(context.Context) error {
-			if err := a.server.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
+	for _, l := range []*listener{a.public, a.admin} {
+		if l == nil {
+			continue
+		}
+		a.log.Info("http listening", "addr", l.Addr().String(), "serves", serves(l.name))
+		start(l.name, func(context.Context) error {
+			if err := l.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
 		})
 	}
+	start("store", a.awaitStore)
 	if a.cfg.Policy != "" {
 		start("policy watch", a.authz.Watch)
 		start("policy reload on SIGHUP", a.reloadOnHangup)
@@ -72,6 +81,9 @@ func (a *app) run(ctx context.Context) error {
 	if a.console != nil {
 		start("console", func(ctx context.Context) error {
 			err := a.console.Start(ctx)
+			if err == nil && ctx.Err() == nil && a.input.n.Load() == 0 && !a.cfg.Demo() {
+				err = errNoChat
+			}
 			cancel(errStopped)
 			return err
 		})
@@ -83,9 +95,12 @@ func (a *app) run(ctx context.Context) error {
 	}
 	shCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancelShutdown()
-	if a.server != nil {
-		if err := a.server.Shutdown(shCtx); err != nil {
-			a.log.Warn("http shutdown", "err", err)
+	for _, l := range []*listener{a.public, a.admin} {
+		if l == nil {
+			continue
+		}
+		if err := l.srv.Shutdown(shCtx); err != nil {
+			a.log.Warn("http shutdown", "listener", l.name, "err", err)
 		}
 	}
 	if err := a.disp.Shutdown(shCtx); err != nil {
@@ -95,6 +110,32 @@ func (a *app) run(ctx context.Context) error {
 	<-dispDone
 	wg.Wait()
 	return failure
+}
+
+// errNoChat: Qlik is configured but no chat platform, and the console's
+// input ended before a single line (a service started without its chat
+// settings, stdin /dev/null): say so rather than exit 0 without a word.
+var errNoChat = configErr("no chat platform is configured and standard input ended at once, so there is nothing to do; " +
+	"want QLIKBOT_SLACK_MODE=socket or http (with QLIKBOT_SLACK_BOT_TOKEN ...) or QLIKBOT_TEAMS_APP_ID (with QLIKBOT_TEAMS_APP_PASSWORD and QLIKBOT_TEAMS_TENANT_ID), or commands on standard input for the console")
+
+// countingReader counts the bytes read through it (the console's input).
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// serves says what a listener is for, in its start-up log line.
+func serves(name string) string {
+	if name == "QLIKBOT_ADMIN_ADDR" {
+		return "/metrics /readyz /healthz"
+	}
+	return "chat endpoints, /files/, /healthz"
 }
 
 func (a *app) reloadOnHangup(ctx context.Context) error {

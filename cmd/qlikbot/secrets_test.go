@@ -114,6 +114,7 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 		"Teams app password":   leakForms(teamsAppPassword),
 		"Redis password":       leakForms(redisPassword),
 		"Qlik client key":      pemForms(t, keyPEM),
+		"state key":            leakForms(testStateKey),
 	}
 	cfg.LogLevel = "debug"
 	cfg.HTTPAddr = "127.0.0.1:0"
@@ -132,7 +133,7 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 
 	logs := &syncBuffer{}
 	chat := startApp(t, cfg, logs)
-	base := "http://" + chat.listener.Addr().String()
+	base := "http://" + chat.public.Addr().String()
 	var replies []string // every answer qlikbot gave, besides Slack posts
 
 	// Slack: a correctly signed list, a wrongly signed one, a Qlik failure.
@@ -245,6 +246,7 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 		"QLIKBOT_SLACK_BOT_TOKEN="+slackBotToken,
 		"QLIKBOT_SLACK_APP_TOKEN="+slackAppToken,
 		"QLIKBOT_TEAMS_APP_PASSWORD="+teamsAppPassword,
+		"QLIKBOT_STATE_KEY="+testStateKey,
 		"QLIKBOT_LOG_LEVEL=debug",
 	)
 	runs := []struct {
@@ -255,8 +257,10 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 	}{
 		{"help", nil, "", []string{"-h"}},
 		{"slack mode rtm", []string{"QLIKBOT_SLACK_MODE=rtm"}, "", nil},
-		{"teams without tenant", []string{"QLIKBOT_TEAMS_APP_ID=app", "QLIKBOT_QLIK_HOST=", "QLIKBOT_STORE=" + storeURL}, "", nil},
+		{"teams without tenant", []string{"QLIKBOT_TEAMS_APP_ID=9f2d7c1e-0000-4000-8000-00000000a001", "QLIKBOT_QLIK_HOST=", "QLIKBOT_STORE=" + storeURL}, "", nil},
 		{"redis url with a bad port", []string{"QLIKBOT_STORE=redis://:" + redisPassword + "@127.0.0.1:notaport/0"}, "", nil},
+		{"state key too short", []string{"QLIKBOT_STATE_KEY=" + testStateKey[:20]}, "", nil},
+		{"old state key not a key", []string{"QLIKBOT_STATE_OLD_KEYS=" + testStateKey + "," + testStateKey[:20]}, "", nil},
 		{"redis wrong password", []string{"QLIKBOT_STORE=redis://:x" + redisPassword + "@" + redisAddr + "/0"}, "--as admin /qlik audit\n", nil},
 	}
 	for _, r := range runs {
@@ -269,6 +273,9 @@ func TestNoSecretsInLogsOrReplies(t *testing.T) {
 		}
 		secrets.check(t, r.name+" stdout", res.stdout)
 		secrets.check(t, r.name+" stderr", res.stderr)
+		if strings.Contains(res.stdout+res.stderr, testStateKey[:20]) {
+			t.Errorf("%s: the output repeats a state key it refused:\n%s", r.name, res.stderr)
+		}
 	}
 
 	// Everything qlikbot said, to people and to its log.
