@@ -81,7 +81,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 		commands.WithLogger(log.With("component", "commands")),
 		commands.WithPageSize(cfg.PageSize),
 		commands.WithObserver(a.metrics.observeCommand),
-		// TODO(lead): commands.WithSealer(a.sealer)
+		commands.WithSealer(a.sealer),
 	}
 	if cfg.SlackMode != "" {
 		// Help and usage text name the slash command as the Slack app
