@@ -130,7 +130,7 @@ func TestBoltRetention(t *testing.T) {
 		t.Fatalf("Claim: %v", err)
 	}
 	expiredAt := t0.Add(2 * time.Hour)
-	if got, err := b.ExpireDue(ctx, expiredAt); err != nil || len(got) != 1 || got[0].ID != "expired" {
+	if got, err := b.ExpireDue(ctx, expiredAt, nil); err != nil || len(got) != 1 || got[0].ID != "expired" {
 		t.Fatalf("ExpireDue = %v, %v; want the expired action", got, err)
 	}
 	steps := []struct {
@@ -143,7 +143,7 @@ func TestBoltRetention(t *testing.T) {
 		{"expired pruned past retention", expiredAt.Add(keep + time.Second), []string{"approved", "expired"}},
 	}
 	for _, st := range steps {
-		if _, err := b.ExpireDue(ctx, st.now); err != nil {
+		if _, err := b.ExpireDue(ctx, st.now, nil); err != nil {
 			t.Fatalf("%s: ExpireDue: %v", st.name, err)
 		}
 		gone := map[string]bool{}

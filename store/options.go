@@ -27,6 +27,7 @@ type options struct {
 	retention   time.Duration
 	clock       func() time.Time
 	boltTimeout time.Duration
+	tlsCAFile   string
 }
 
 func newOptions(opts []Option) (*options, error) {
@@ -117,6 +118,20 @@ func WithBoltTimeout(d time.Duration) Option {
 			return fmt.Errorf("bolt timeout %s: must be positive", d)
 		}
 		o.boltTimeout = d
+		return nil
+	}
+}
+
+// WithTLSCAFile makes Redis check the server's TLS certificate against the
+// CA certificates in the PEM file at path instead of the system's (a
+// private CA). The URL must be rediss://; the file is read when the store
+// is built. Ignored by Bolt.
+func WithTLSCAFile(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return fmt.Errorf("empty TLS CA file path")
+		}
+		o.tlsCAFile = path
 		return nil
 	}
 }

@@ -91,7 +91,7 @@ func TestRedisTwoClients(t *testing.T) {
 	for i, r := range replicas {
 		wg.Go(func() {
 			<-start
-			swept[i], errs[i] = r.ExpireDue(ctx, t0.Add(time.Hour))
+			swept[i], errs[i] = r.ExpireDue(ctx, t0.Add(time.Hour), nil)
 		})
 	}
 	close(start)
@@ -165,7 +165,7 @@ func TestRedisTTLs(t *testing.T) {
 	if _, err := r.Claim(ctx, "a", store.StateApproved, "slack:U1", t0); err != nil {
 		t.Fatalf("Claim: %v", err)
 	}
-	if _, err := r.ExpireDue(ctx, t0.Add(2*time.Hour)); err != nil {
+	if _, err := r.ExpireDue(ctx, t0.Add(2*time.Hour), nil); err != nil {
 		t.Fatalf("ExpireDue: %v", err)
 	}
 	for _, id := range []string{"a", "b"} {
@@ -201,7 +201,7 @@ func TestRedisExpireBatches(t *testing.T) {
 			t.Fatalf("CreatePending: %v", err)
 		}
 	}
-	got, err := r.ExpireDue(ctx, t0.Add(time.Hour))
+	got, err := r.ExpireDue(ctx, t0.Add(time.Hour), nil)
 	if err != nil {
 		t.Fatalf("ExpireDue: %v", err)
 	}
@@ -250,8 +250,9 @@ func TestRedisPasswordHidden(t *testing.T) {
 					t.Errorf("password leaked: %s", text)
 				}
 			}
-			if !strings.Contains(logs.String(), "store opened") {
-				t.Errorf("no open log line in %q", logs.String())
+			// "store opened" waits for a store that answered.
+			if l := logs.String(); !strings.Contains(l, "store configured") || strings.Contains(l, "store opened") {
+				t.Errorf("want a configured line and no open line before a good Ping: %q", l)
 			}
 		})
 	}

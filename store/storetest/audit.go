@@ -187,3 +187,39 @@ func testSeenBeforeInvalid(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("SeenBefore(k1) after refused calls = %v, %v; want false, nil", seen, err)
 	}
 }
+
+// testAuditBatch: several events in one call land in order, all or none.
+func testAuditBatch(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := t.Context()
+	if err := s.AppendAudit(ctx); err != nil {
+		t.Fatalf("AppendAudit of nothing: %v", err)
+	}
+	if err := s.AppendAudit(ctx, event(0), event(1), event(2)); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	if err := s.AppendAudit(ctx, event(3)); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	got, err := s.RecentAudit(ctx, 10)
+	if err != nil {
+		t.Fatalf("RecentAudit: %v", err)
+	}
+	checkEvents(t, got, 3, 2, 1, 0)
+	// One call with more than the limit keeps the newest.
+	many := make([]store.Event, AuditLimit+5)
+	for i := range many {
+		many[i] = event(10 + i)
+	}
+	if err := s.AppendAudit(ctx, many...); err != nil {
+		t.Fatalf("AppendAudit of %d: %v", len(many), err)
+	}
+	got, err = s.RecentAudit(ctx, 3)
+	if err != nil {
+		t.Fatalf("RecentAudit: %v", err)
+	}
+	checkEvents(t, got, 10+len(many)-1, 10+len(many)-2, 10+len(many)-3)
+	if all, err := s.RecentAudit(ctx, 10*AuditLimit); err != nil || len(all) != AuditLimit {
+		t.Fatalf("RecentAudit(all) = %d events, %v; want %d", len(all), err, AuditLimit)
+	}
+}
