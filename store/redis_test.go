@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -260,3 +261,63 @@ func TestRedisPasswordHidden(t *testing.T) {
 
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer = testkit.Buffer
+
+// TestRedisTwoClientsJobs plays two replicas on one server: they race to
+// start the same approved job, exactly one wins; when the winner stalls
+// past its lease the other resumes the job and the stalled one is fenced.
+func TestRedisTwoClientsJobs(t *testing.T) {
+	t.Parallel()
+	srv := newRedisServer(t)
+	ctx := t.Context()
+	prefix := srv.nextPrefix()
+	replicas := []*store.Redis{srv.open(t, store.WithKeyPrefix(prefix)), srv.open(t, store.WithKeyPrefix(prefix))}
+	if err := replicas[0].CreatePending(ctx, store.Pending{ID: "kick-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatalf("CreatePending: %v", err)
+	}
+	leases := make([]store.Lease, 50)
+	storetest.StartJobRace(t, replicas[1], "kick-1", len(leases), func(i int, st store.JobStart) (store.Pending, store.Lease, error) {
+		p, l, err := replicas[i%2].StartJob(ctx, st)
+		leases[i] = l
+		return p, l, err
+	})
+	var won store.Lease
+	for _, l := range leases {
+		if l.Token != 0 {
+			won = l
+		}
+	}
+	if err := replicas[0].RecordJobBatch(ctx, won, "kick-1", []byte("b1"), nil); err != nil {
+		t.Fatalf("RecordJobBatch by the winner through another client: %v", err)
+	}
+	// The winner stalls: its lease runs out; the resume loop on the other
+	// replica takes the job over.
+	won, err := replicas[0].RenewLease(ctx, won, time.Millisecond)
+	if err != nil {
+		t.Fatalf("RenewLease: %v", err)
+	}
+	var taken store.Lease
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		open, err := replicas[1].ListJobs(ctx, true, 10)
+		if err != nil || len(open) != 1 {
+			t.Fatalf("ListJobs(unfinished) = %+v, %v", open, err)
+		}
+		if taken, err = replicas[1].AcquireLease(ctx, store.JobLease(open[0].ID), "resumer", time.Minute); err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrLeaseHeld) || time.Now().After(deadline) {
+			t.Fatalf("AcquireLease by the resumer: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := replicas[0].RecordJobBatch(ctx, won, "kick-1", []byte("stale"), nil); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stalled holder's RecordJobBatch = %v, want ErrLeaseLost", err)
+	}
+	if err := replicas[1].FinishJob(ctx, taken, "kick-1", t0.Add(time.Minute), []byte("done"), nil); err != nil {
+		t.Fatalf("FinishJob by the resumer: %v", err)
+	}
+	j, batches, err := replicas[0].GetJob(ctx, "kick-1")
+	if err != nil || !j.Finished() || len(batches) != 1 || string(batches[0]) != "b1" {
+		t.Fatalf("job = %+v, %q, %v; want finished with only b1", j, batches, err)
+	}
+}
