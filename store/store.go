@@ -40,12 +40,18 @@
 // redis://[user:password@]host:port/db, rediss:// for TLS, with
 // WithTLSCAFile for a private CA. An ACL user needs at least
 //
-//	user qlikbot on >PASSWORD ~qlikbot:* +@read +@write +@keyspace +@scripting +@transaction +@connection
+//	user qlikbot on >PASSWORD ~qlikbot:* +@read +@write +@scripting +@transaction +@connection
 //
-// (with the key prefix in the key pattern). For nothing acknowledged to be
-// lost when Redis restarts, run it with "appendonly yes"; "appendfsync
-// always" also covers a machine crash, "everysec" may lose up to a second
-// of writes then. The restart test runs Redis that way and SIGKILLs it.
+// (with the key prefix in the key pattern; the store suite runs under this
+// rule and fails without any one of these categories). Errors and logs
+// never show the password.
+//
+// For nothing acknowledged to be lost when Redis restarts, run it with
+// "appendonly yes". With "appendfsync always" that holds even when the
+// machine dies; with the default "everysec" a Redis crash loses nothing
+// (the file is written before the reply) but a machine crash may lose up
+// to a second of writes. The restart test SIGKILLs a Redis run with
+// "appendfsync always" mid-job.
 package store
 
 import (
