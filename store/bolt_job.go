@@ -29,14 +29,7 @@ func (b *Bolt) StartJob(ctx context.Context, s JobStart) (Pending, Lease, error)
 	if err := ctx.Err(); err != nil {
 		return Pending{}, Lease{}, fmt.Errorf("start job %q: %w", id, err)
 	}
-	if err := checkJobStart(s); err != nil {
-		return Pending{}, Lease{}, fmt.Errorf("start job %q: %w", id, err)
-	}
-	rec, err := encodeJob(Job{ID: id, CreatedAt: s.Now, Data: s.Data})
-	if err != nil {
-		return Pending{}, Lease{}, err
-	}
-	events, err := encodeEvents(s.Events)
+	rec, events, err := checkJobStart(s)
 	if err != nil {
 		return Pending{}, Lease{}, fmt.Errorf("start job %q: %w", id, err)
 	}
@@ -85,13 +78,7 @@ func (b *Bolt) RecordJobBatch(ctx context.Context, l Lease, jobID string, batch 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("record job %q batch: %w", jobID, err)
 	}
-	if err := checkJobLease(l, jobID); err != nil {
-		return fmt.Errorf("record job %q batch: %w", jobID, err)
-	}
-	if err := checkRecord("job batch", batch); err != nil {
-		return fmt.Errorf("record job %q batch: %w", jobID, err)
-	}
-	vals, err := encodeEvents(events)
+	vals, err := checkJobWrite(l, jobID, "job batch", batch, events)
 	if err != nil {
 		return fmt.Errorf("record job %q batch: %w", jobID, err)
 	}
@@ -124,16 +111,10 @@ func (b *Bolt) FinishJob(ctx context.Context, l Lease, jobID string, now time.Ti
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("finish job %q: %w", jobID, err)
 	}
-	if err := checkJobLease(l, jobID); err != nil {
-		return fmt.Errorf("finish job %q: %w", jobID, err)
-	}
 	if err := checkTime("finish time", now); err != nil {
 		return fmt.Errorf("finish job %q: %w", jobID, err)
 	}
-	if err := checkRecord("job result", result); err != nil {
-		return fmt.Errorf("finish job %q: %w", jobID, err)
-	}
-	vals, err := encodeEvents(events)
+	vals, err := checkJobWrite(l, jobID, "job result", result, events)
 	if err != nil {
 		return fmt.Errorf("finish job %q: %w", jobID, err)
 	}
@@ -173,11 +154,7 @@ func (b *Bolt) openJob(tx *bolt.Tx, l Lease, id string) (Job, error) {
 	if err := checkCurrent(tx, l, b.o.clock()); err != nil {
 		return Job{}, err
 	}
-	v := tx.Bucket(bktJob).Get([]byte(id))
-	if v == nil {
-		return Job{}, ErrNotFound
-	}
-	j, err := decodeJob(v)
+	j, err := b.readJob(tx, id)
 	if err != nil {
 		return Job{}, err
 	}

@@ -199,17 +199,38 @@ func checkRecord(what string, b []byte) error {
 	return nil
 }
 
-func checkJobStart(s JobStart) error {
+// checkJobWrite validates a write fenced by l to job id carrying data (a
+// batch or a result) and returns the events encoded.
+func checkJobWrite(l Lease, id, what string, data []byte, events []Event) ([][]byte, error) {
+	if err := checkJobLease(l, id); err != nil {
+		return nil, err
+	}
+	if err := checkRecord(what, data); err != nil {
+		return nil, err
+	}
+	return encodeEvents(events)
+}
+
+// checkJobStart validates s and returns the job record and events to
+// store.
+func checkJobStart(s JobStart) (rec []byte, events [][]byte, err error) {
 	if err := checkClaim(StateApproved, s.By, s.Now); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if !validID(s.PendingID) {
-		return fmt.Errorf("approval id of %d bytes: must be 1 to %d bytes", len(s.PendingID), maxIDLen)
+		return nil, nil, fmt.Errorf("approval id of %d bytes: must be 1 to %d bytes", len(s.PendingID), maxIDLen)
 	}
 	if err := checkLeaseArgs(JobLease(s.PendingID), s.Holder, s.LeaseTTL); err != nil {
-		return err
+		return nil, nil, err
 	}
-	return checkRecord("job data", s.Data)
+	if err := checkRecord("job data", s.Data); err != nil {
+		return nil, nil, err
+	}
+	if rec, err = encodeJob(Job{ID: s.PendingID, CreatedAt: s.Now, Data: s.Data}); err != nil {
+		return nil, nil, err
+	}
+	events, err = encodeEvents(s.Events)
+	return rec, events, err
 }
 
 // jobRecord is the stored (JSON) form of a job's fixed part; Batches and

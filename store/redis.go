@@ -265,12 +265,12 @@ func (r *Redis) AppendAudit(ctx context.Context, events ...Event) error {
 		}
 		return nil
 	}
-	vals, err := appendEventArgs(nil, events)
+	vals, err := encodeEvents(events)
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LPush(ctx, r.kAudit, vals...)
+		p.LPush(ctx, r.kAudit, appendArgs(nil, vals)...)
 		p.LTrim(ctx, r.kAudit, 0, int64(r.o.auditLimit-1))
 		return nil
 	})

@@ -17,18 +17,12 @@ const pruneBatch = 200
 // appends the events in one script.
 func (r *Redis) StartJob(ctx context.Context, s JobStart) (Pending, Lease, error) {
 	id := s.PendingID
-	if err := checkJobStart(s); err != nil {
-		return Pending{}, Lease{}, fmt.Errorf("start job %q: %w", id, err)
-	}
-	rec, err := encodeJob(Job{ID: id, CreatedAt: s.Now, Data: s.Data})
+	rec, vals, err := checkJobStart(s)
 	if err != nil {
-		return Pending{}, Lease{}, err
-	}
-	args := []any{s.By, timeKey(s.Now), s.Now.Format(time.RFC3339Nano), r.retentionMS(), id, rec,
-		s.Holder, ttlMS(s.LeaseTTL), r.o.auditLimit}
-	if args, err = appendEventArgs(args, s.Events); err != nil {
 		return Pending{}, Lease{}, fmt.Errorf("start job %q: %w", id, err)
 	}
+	args := appendArgs([]any{s.By, timeKey(s.Now), s.Now.Format(time.RFC3339Nano), r.retentionMS(), id, rec,
+		s.Holder, ttlMS(s.LeaseTTL), r.o.auditLimit}, vals)
 	keys := []string{r.kPending + id, r.kDue, r.kJob + id, r.kJobs, r.kJobsOpen, r.kLease + JobLease(id), r.kLeaseSeq, r.kAudit}
 	now := time.Now()
 	res, err := startJobScript.Run(ctx, r.c, keys, args...).Slice()
@@ -76,16 +70,11 @@ func (r *Redis) StartJob(ctx context.Context, s JobStart) (Pending, Lease, error
 
 // RecordJobBatch appends batch and events in one script fenced by l.
 func (r *Redis) RecordJobBatch(ctx context.Context, l Lease, jobID string, batch []byte, events []Event) error {
-	if err := checkJobLease(l, jobID); err != nil {
-		return fmt.Errorf("record job %q batch: %w", jobID, err)
-	}
-	if err := checkRecord("job batch", batch); err != nil {
-		return fmt.Errorf("record job %q batch: %w", jobID, err)
-	}
-	args, err := appendEventArgs([]any{leaseVal(l), batch, r.o.auditLimit}, events)
+	vals, err := checkJobWrite(l, jobID, "job batch", batch, events)
 	if err != nil {
 		return fmt.Errorf("record job %q batch: %w", jobID, err)
 	}
+	args := appendArgs([]any{leaseVal(l), batch, r.o.auditLimit}, vals)
 	keys := []string{r.kLease + l.Name, r.kJob + jobID, r.kJobBatch + jobID, r.kAudit}
 	out, err := recordScript.Run(ctx, r.c, keys, args...).Text()
 	if err != nil {
@@ -99,23 +88,18 @@ func (r *Redis) RecordJobBatch(ctx context.Context, l Lease, jobID string, batch
 
 // FinishJob closes the job, appends events and releases l in one script.
 func (r *Redis) FinishJob(ctx context.Context, l Lease, jobID string, now time.Time, result []byte, events []Event) error {
-	if err := checkJobLease(l, jobID); err != nil {
-		return fmt.Errorf("finish job %q: %w", jobID, err)
-	}
 	if err := checkTime("finish time", now); err != nil {
 		return fmt.Errorf("finish job %q: %w", jobID, err)
 	}
-	if err := checkRecord("job result", result); err != nil {
+	vals, err := checkJobWrite(l, jobID, "job result", result, events)
+	if err != nil {
 		return fmt.Errorf("finish job %q: %w", jobID, err)
 	}
 	drop := now.Add(r.o.retention)
 	if !drop.Before(maxTime) {
 		drop = maxTime.Add(-time.Nanosecond)
 	}
-	args, err := appendEventArgs([]any{leaseVal(l), now.Format(time.RFC3339Nano), result, timeKey(drop), jobID, r.o.auditLimit}, events)
-	if err != nil {
-		return fmt.Errorf("finish job %q: %w", jobID, err)
-	}
+	args := appendArgs([]any{leaseVal(l), now.Format(time.RFC3339Nano), result, timeKey(drop), jobID, r.o.auditLimit}, vals)
 	keys := []string{r.kLease + l.Name, r.kJob + jobID, r.kJobsOpen, r.kJobsRetire, r.kAudit}
 	out, err := finishScript.Run(ctx, r.c, keys, args...).Text()
 	if err != nil {
@@ -260,16 +244,12 @@ func (r *Redis) pruneJobs(ctx context.Context, now time.Time) error {
 	}
 }
 
-// appendEventArgs adds the encoded events to script arguments.
-func appendEventArgs(args []any, events []Event) ([]any, error) {
-	for _, e := range events {
-		b, err := encodeEvent(e)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, b)
+// appendArgs adds encoded values to script arguments.
+func appendArgs(args []any, vals [][]byte) []any {
+	for _, v := range vals {
+		args = append(args, v)
 	}
-	return args, nil
+	return args
 }
 
 // firstErr returns the error of a MULTI that matters: a missing key

@@ -23,6 +23,33 @@ import "github.com/redis/go-redis/v9"
 // it. Audit events pushed by a script are pushed in order and the list is
 // trimmed to the limit, as AppendAudit does.
 
+// luaAudit defines audit(key, first, limit): push ARGV[first..] onto the
+// audit list key, oldest first, and trim it to ARGV[limit] entries.
+const luaAudit = `
+local function audit(key, first, limit)
+  for i = first, #ARGV do
+    redis.call('LPUSH', key, ARGV[i])
+  end
+  if #ARGV >= first then
+    redis.call('LTRIM', key, 0, tonumber(ARGV[limit]) - 1)
+  end
+end
+`
+
+// luaFence returns early unless the lease KEYS[1] holds exactly ARGV[1]
+// and the job KEYS[2] exists and is unfinished.
+const luaFence = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 'lost'
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return 'notfound'
+end
+if redis.call('HEXISTS', KEYS[2], 'fin') == 1 then
+  return 'finished'
+end
+`
+
 // acquireScript: KEYS lease, lease_seq; ARGV holder, ttl ms. Returns
 // {1, token} or {0, current value, pttl}.
 var acquireScript = redis.NewScript(`
@@ -61,17 +88,7 @@ return 0
 // hash fields; "decided" or "expired" with the hash fields; "notfound";
 // "jobexists"; "leaseheld" with the lease value and pttl. An approval past
 // its expiry is left pending for expireScript, which audits its expiry.
-var startJobScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[1], 'state')
-if not st then
-  return {'notfound'}
-end
-if st ~= 'pending' then
-  local outcome = 'decided'
-  if st == 'expired' then outcome = 'expired' end
-  return {outcome, unpack(redis.call('HGETALL', KEYS[1]))}
-end
-local exp = redis.call('HGET', KEYS[1], 'exp')
+var startJobScript = redis.NewScript(luaAudit + luaUndecided + `
 if exp < ARGV[2] then
   return {'expired', unpack(redis.call('HGETALL', KEYS[1]))}
 end
@@ -91,62 +108,29 @@ redis.call('ZADD', KEYS[4], 0, member)
 redis.call('ZADD', KEYS[5], 0, member)
 local tok = redis.call('INCR', KEYS[7])
 redis.call('SET', KEYS[6], string.format('%d', tok) .. ':' .. ARGV[7], 'PX', ARGV[8])
-for i = 10, #ARGV do
-  redis.call('LPUSH', KEYS[8], ARGV[i])
-end
-if #ARGV >= 10 then
-  redis.call('LTRIM', KEYS[8], 0, tonumber(ARGV[9]) - 1)
-end
+audit(KEYS[8], 10, 9)
 return {'ok', tok, unpack(redis.call('HGETALL', KEYS[1]))}
 `)
 
 // recordScript: KEYS job lease, job hash, journal list, audit list; ARGV
 // lease value, batch, audit limit, events.... Returns "ok", "lost",
 // "notfound" or "finished".
-var recordScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 'lost'
-end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  return 'notfound'
-end
-if redis.call('HEXISTS', KEYS[2], 'fin') == 1 then
-  return 'finished'
-end
+var recordScript = redis.NewScript(luaAudit + luaFence + `
 redis.call('RPUSH', KEYS[3], ARGV[2])
-for i = 4, #ARGV do
-  redis.call('LPUSH', KEYS[4], ARGV[i])
-end
-if #ARGV >= 4 then
-  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[3]) - 1)
-end
+audit(KEYS[4], 4, 3)
 return 'ok'
 `)
 
 // finishScript: KEYS job lease, job hash, jobs_open, jobs_retire, audit
 // list; ARGV lease value, finish time text, result, timeKey(drop time), id,
 // audit limit, events.... Returns like recordScript.
-var finishScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 'lost'
-end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  return 'notfound'
-end
-if redis.call('HEXISTS', KEYS[2], 'fin') == 1 then
-  return 'finished'
-end
+var finishScript = redis.NewScript(luaAudit + luaFence + `
 local ck = redis.call('HGET', KEYS[2], 'ck')
 redis.call('HSET', KEYS[2], 'fin', ARGV[2], 'res', ARGV[3])
 redis.call('ZREM', KEYS[3], ck .. ':' .. ARGV[5])
 redis.call('ZADD', KEYS[4], 0, ARGV[4] .. ':' .. ARGV[5])
 redis.call('DEL', KEYS[1])
-for i = 7, #ARGV do
-  redis.call('LPUSH', KEYS[5], ARGV[i])
-end
-if #ARGV >= 7 then
-  redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[6]) - 1)
-end
+audit(KEYS[5], 7, 6)
 return 'ok'
 `)
 

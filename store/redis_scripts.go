@@ -30,10 +30,10 @@ redis.call('ZADD', KEYS[2], 0, ARGV[2] .. ':' .. ARGV[3])
 return 1
 `)
 
-// claimScript: KEYS pending hash, due index; ARGV decision, by, timeKey(now),
-// now text, retention ms, id. Returns {outcome, hash fields...} with outcome
-// "ok", "expired", "decided" or "notfound".
-var claimScript = redis.NewScript(`
+// luaUndecided returns early unless the pending hash KEYS[1] exists and is
+// still pending: {"notfound"}, or {"decided" or "expired", hash fields...}.
+// Past it, exp holds the action's timeKey(ExpiresAt).
+const luaUndecided = `
 local st = redis.call('HGET', KEYS[1], 'state')
 if not st then
   return {'notfound'}
@@ -44,6 +44,12 @@ if st ~= 'pending' then
   return {outcome, unpack(redis.call('HGETALL', KEYS[1]))}
 end
 local exp = redis.call('HGET', KEYS[1], 'exp')
+`
+
+// claimScript: KEYS pending hash, due index; ARGV decision, by, timeKey(now),
+// now text, retention ms, id. Returns {outcome, hash fields...} with outcome
+// "ok", "expired", "decided" or "notfound".
+var claimScript = redis.NewScript(luaUndecided + `
 local outcome = 'ok'
 if exp < ARGV[3] then
   outcome = 'expired'

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -139,16 +138,9 @@ func testSeenBeforeConcurrent(t *testing.T, open func(t *testing.T) store.Store)
 	s := open(t)
 	seen := make([]bool, racers)
 	errs := make([]error, racers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Go(func() {
-			<-start
-			seen[i], errs[i] = s.SeenBefore(t.Context(), "teams:activity-77", time.Hour)
-		})
-	}
-	close(start)
-	wg.Wait()
+	together(racers, func(i int) {
+		seen[i], errs[i] = s.SeenBefore(t.Context(), "teams:activity-77", time.Hour)
+	})
 	fresh := 0
 	for i := range racers {
 		if errs[i] != nil {

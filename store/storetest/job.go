@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -264,20 +263,16 @@ func StartJobRace(t *testing.T, s store.Store, id string, n int, start func(i in
 		err error
 	}
 	results := make([]result, n)
-	gate := make(chan struct{})
-	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() {
-			st := jobStart(id, fmt.Sprintf("replica-%02d", i))
-			st.By = fmt.Sprintf("slack:U%02d", i)
-			st.Events = []store.Event{jobEvent(id, "approve", i)}
-			<-gate
-			p, l, err := start(i, st)
-			results[i] = result{st, p, l, err}
-		})
+		st := jobStart(id, fmt.Sprintf("replica-%02d", i))
+		st.By = fmt.Sprintf("slack:U%02d", i)
+		st.Events = []store.Event{jobEvent(id, "approve", i)}
+		results[i].st = st
 	}
-	close(gate)
-	wg.Wait()
+	together(n, func(i int) {
+		r := &results[i]
+		r.p, r.l, r.err = start(i, r.st)
+	})
 	win := -1
 	for i, r := range results {
 		if r.err == nil {
@@ -368,13 +363,9 @@ func testJobBatchesConcurrent(t *testing.T, open func(t *testing.T) store.Store)
 	}
 	const n = 20
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			errs[i] = s.RecordJobBatch(t.Context(), l, "j", []byte(fmt.Sprintf("b%02d", i)), nil)
-		})
-	}
-	wg.Wait()
+	together(n, func(i int) {
+		errs[i] = s.RecordJobBatch(t.Context(), l, "j", []byte(fmt.Sprintf("b%02d", i)), nil)
+	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}

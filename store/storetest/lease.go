@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,16 +158,9 @@ func testLeaseConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	leases := make([]store.Lease, racers)
 	errs := make([]error, racers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Go(func() {
-			<-start
-			leases[i], errs[i] = s.AcquireLease(t.Context(), "job:race", fmt.Sprintf("h%02d", i), time.Minute)
-		})
-	}
-	close(start)
-	wg.Wait()
+	together(racers, func(i int) {
+		leases[i], errs[i] = s.AcquireLease(t.Context(), "job:race", fmt.Sprintf("h%02d", i), time.Minute)
+	})
 	winner := -1
 	for i := range racers {
 		if errs[i] == nil {

@@ -382,3 +382,18 @@ func ClaimRace(t *testing.T, s store.Store, id string, n int, claim func(i int, 
 	}
 	checkPending(t, mustGet(t, s, id), winner)
 }
+
+// together runs fn(0) ... fn(n-1) on n goroutines released at the same
+// moment, and returns when all are done.
+func together(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
