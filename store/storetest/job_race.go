@@ -146,4 +146,3 @@ func testJobBatchesConcurrent(t *testing.T, open func(t *testing.T) store.Store)
 		t.Fatalf("%d batches (%d distinct), want %d", len(batches), len(seen), n)
 	}
 }
-
