@@ -230,15 +230,16 @@ func (b *Bolt) ListJobs(ctx context.Context, unfinishedOnly bool, limit int) ([]
 }
 
 // readJob decodes job id (copying out of the transaction) and fills in the
-// derived fields.
+// derived fields. A record that does not decode comes back as its id alone,
+// as from Redis (jobFromHash).
 func (b *Bolt) readJob(tx *bolt.Tx, id string) (Job, error) {
 	v := tx.Bucket(bktJob).Get([]byte(id))
 	if v == nil {
 		return Job{}, ErrNotFound
 	}
 	j, err := decodeJob(v)
-	if err != nil {
-		return Job{}, err
+	if err != nil || j.ID != id {
+		j = Job{ID: id}
 	}
 	if bb := tx.Bucket(bktJobBatch).Bucket([]byte(id)); bb != nil {
 		j.Batches = int(bb.Sequence())

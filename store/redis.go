@@ -217,7 +217,8 @@ func (r *Redis) expireSome(ctx context.Context, now time.Time, auditFor func(Pen
 	cmds := make([]*redis.MapStringStringCmd, len(members))
 	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, m := range members {
-			cmds[i] = p.HGetAll(ctx, r.kPending+m[timeKeyLen+1:])
+			id, _ := memberID(m)
+			cmds[i] = p.HGetAll(ctx, r.kPending+id)
 		}
 		return nil
 	}); err != nil {
@@ -228,13 +229,15 @@ func (r *Redis) expireSome(ctx context.Context, now time.Time, auditFor func(Pen
 	candidates := map[string]Pending{}
 	for i, m := range members {
 		var ev []byte
-		if fields := cmds[i].Val(); fields["state"] == string(StatePending) {
-			p, err := pendingFromHash(fields)
-			if err != nil {
-				return nil, false, err
+		if id, ok := memberID(m); ok && cmds[i].Val()["state"] == string(StatePending) {
+			// A record that does not decode still expires, audited by id:
+			// one bad record must not stall every sweep.
+			p, err := pendingFromHash(cmds[i].Val())
+			if err != nil || p.ID != id {
+				p = Pending{ID: id}
 			}
 			p.State, p.DecidedAt = StateExpired, now
-			candidates[p.ID] = p
+			candidates[id] = p
 			if auditFor != nil {
 				if ev, err = encodeEvent(auditFor(p)); err != nil {
 					return nil, false, err

@@ -148,10 +148,7 @@ func (r *Redis) GetJob(ctx context.Context, id string) (Job, [][]byte, error) {
 	if len(hash.Val()) == 0 {
 		return Job{}, nil, fmt.Errorf("get job %q: %w", id, ErrNotFound)
 	}
-	j, err := jobFromHash(hash.Val(), int64(len(batches.Val())), lease.Val())
-	if err != nil {
-		return Job{}, nil, fmt.Errorf("get job %q: %w", id, err)
-	}
+	j := jobFromHash(id, hash.Val(), int64(len(batches.Val())), lease.Val())
 	out := make([][]byte, len(batches.Val()))
 	for i, b := range batches.Val() {
 		out[i] = []byte(b)
@@ -184,10 +181,15 @@ func (r *Redis) ListJobs(ctx context.Context, unfinishedOnly bool, limit int) ([
 		n      *redis.IntCmd
 		holder *redis.StringCmd
 	}
-	reads := make([]read, len(members))
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		if id, ok := memberID(m); ok {
+			ids = append(ids, id)
+		}
+	}
+	reads := make([]read, len(ids))
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for i, m := range members {
-			id := m[timeKeyLen+1:]
+		for i, id := range ids {
 			reads[i] = read{p.HGetAll(ctx, r.kJob+id), p.LLen(ctx, r.kJobBatch+id), p.Get(ctx, r.kLease+JobLease(id))}
 		}
 		return nil
@@ -198,36 +200,43 @@ func (r *Redis) ListJobs(ctx context.Context, unfinishedOnly bool, limit int) ([
 	if err != nil {
 		return nil, fmt.Errorf("list jobs on redis %s: %w", r.addr, err)
 	}
-	jobs := make([]Job, 0, len(members))
-	for _, rd := range reads {
+	jobs := make([]Job, 0, len(ids))
+	for i, rd := range reads {
 		if len(rd.hash.Val()) == 0 {
 			continue
 		}
-		j, err := jobFromHash(rd.hash.Val(), rd.n.Val(), rd.holder.Val())
-		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
-		}
-		jobs = append(jobs, j)
+		jobs = append(jobs, jobFromHash(ids[i], rd.hash.Val(), rd.n.Val(), rd.holder.Val()))
 	}
 	return jobs, nil
 }
 
-func jobFromHash(fields map[string]string, batches int64, lease string) (Job, error) {
+// jobFromHash reads job id's hash. A record that does not decode (written
+// by something else than this store) comes back as its id alone, without
+// Data, so the caller's seal check refuses that job instead of one bad
+// record failing every listing and with it the resume loop.
+func jobFromHash(id string, fields map[string]string, batches int64, lease string) Job {
 	j, err := decodeJob([]byte(fields["rec"]))
-	if err != nil {
-		return Job{}, err
+	if err != nil || j.ID != id {
+		j = Job{ID: id}
 	}
 	if fin := fields["fin"]; fin != "" {
-		if j.FinishedAt, err = time.Parse(time.RFC3339Nano, fin); err != nil {
-			return Job{}, fmt.Errorf("decode job %s finish time: %w", j.ID, err)
+		if at, err := time.Parse(time.RFC3339Nano, fin); err == nil {
+			j.FinishedAt, j.Result = at, []byte(fields["res"])
 		}
-		j.Result = []byte(fields["res"])
 	}
 	j.Batches = int(batches)
 	if _, holder, ok := strings.Cut(lease, ":"); ok {
 		j.Holder = holder
 	}
-	return j, nil
+	return j
+}
+
+// memberID returns the id in an index member "<timeKey>:<id>".
+func memberID(m string) (string, bool) {
+	if len(m) <= timeKeyLen+1 || m[timeKeyLen] != ':' {
+		return "", false
+	}
+	return m[timeKeyLen+1:], true
 }
 
 // pruneJobs drops finished jobs past their retention, a batch per script.

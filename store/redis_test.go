@@ -321,3 +321,46 @@ func TestRedisTwoClientsJobs(t *testing.T) {
 		t.Fatalf("job = %+v, %q, %v; want finished with only b1", j, batches, err)
 	}
 }
+
+// TestRedisForeignRecords: records something else wrote into Redis neither
+// crash the store nor stall its sweeps and listings: an undecodable job is
+// listed by id alone (its seal check upstream refuses it), an undecodable
+// approval still expires with its audit row, a malformed index member is
+// dropped.
+func TestRedisForeignRecords(t *testing.T) {
+	t.Parallel()
+	srv := newRedisServer(t)
+	ctx := t.Context()
+	prefix := srv.nextPrefix()
+	r := srv.open(t, store.WithKeyPrefix(prefix))
+	c := srv.client(t)
+	ck := "00000000000000000001"
+	writes := []error{
+		c.HSet(ctx, prefix+"job:forged", "rec", "{not json", "ck", ck).Err(),
+		c.ZAdd(ctx, prefix+"jobs_open", redis.Z{Member: ck + ":forged"}).Err(),
+		c.ZAdd(ctx, prefix+"jobs_open", redis.Z{Member: "short"}).Err(),
+		c.HSet(ctx, prefix+"pending:bad", "rec", "garbage", "exp", ck, "state", "pending").Err(),
+		c.ZAdd(ctx, prefix+"due", redis.Z{Member: ck + ":bad"}).Err(),
+		c.ZAdd(ctx, prefix+"due", redis.Z{Member: "0"}).Err(), // due, malformed
+	}
+	if err := errors.Join(writes...); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := r.ListJobs(ctx, true, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != "forged" || jobs[0].Data != nil {
+		t.Fatalf("ListJobs = %+v, %v; want the forged job by id, without data", jobs, err)
+	}
+	expired, err := r.ExpireDue(ctx, t0, func(p store.Pending) store.Event {
+		return store.Event{Time: t0, Action: "expire", Pending: p.ID}
+	})
+	if err != nil || len(expired) != 1 || expired[0].ID != "bad" || expired[0].State != store.StateExpired {
+		t.Fatalf("ExpireDue = %+v, %v; want the bad approval expired", expired, err)
+	}
+	events, err := r.RecentAudit(ctx, 10)
+	if err != nil || len(events) != 1 || events[0].Pending != "bad" {
+		t.Fatalf("audit = %+v, %v; want the bad approval's expiry", events, err)
+	}
+	if n, err := c.ZCard(ctx, prefix+"due").Result(); err != nil || n != 0 {
+		t.Errorf("due index holds %d (%v) after the sweep, want 0", n, err)
+	}
+}

@@ -136,7 +136,9 @@ func JobLease(id string) string { return "job:" + id }
 
 // Job is the journal of one approved action. Data and Result are opaque
 // (the commands package seals them); the outcome batches are read with
-// GetJob.
+// GetJob. A stored record the store cannot decode is returned as its ID
+// alone (no Data), so the caller's seal check refuses that one job rather
+// than the whole listing failing.
 type Job struct {
 	ID         string // the approval's id
 	CreatedAt  time.Time
