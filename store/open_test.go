@@ -135,7 +135,6 @@ func TestOptionsRejectBadValues(t *testing.T) {
 		{"negative retention", store.WithRetention(-time.Hour)},
 		{"nil clock", store.WithClock(nil)},
 		{"zero bolt timeout", store.WithBoltTimeout(0)},
-		{"empty CA file", store.WithTLSCAFile("")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -125,13 +125,11 @@ func WithBoltTimeout(d time.Duration) Option {
 
 // WithTLSCAFile makes Redis check the server's TLS certificate against the
 // CA certificates in the PEM file at path instead of the system's (a
-// private CA). The URL must be rediss://; the file is read when the store
-// is built. Ignored by Bolt.
+// private CA). The URL must then be rediss://; the file is read when the
+// store is built. An empty path changes nothing, so an unset setting can be
+// passed as it is. Ignored by Bolt.
 func WithTLSCAFile(path string) Option {
 	return func(o *options) error {
-		if path == "" {
-			return fmt.Errorf("empty TLS CA file path")
-		}
 		o.tlsCAFile = path
 		return nil
 	}

@@ -116,6 +116,7 @@ func TestRedisTLS(t *testing.T) {
 			opts            []store.Option
 		}{
 			{"system roots only", url, "certificate", nil},
+			{"empty CA setting: system roots", url, "certificate", []store.Option{store.WithTLSCAFile("")}},
 			{"another CA", url, "certificate", []store.Option{store.WithTLSCAFile(other.CAFile)}},
 			{"plain text to a TLS port", strings.Replace(url, "rediss://", "redis://", 1), "", nil},
 		}
