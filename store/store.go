@@ -48,9 +48,9 @@
 //
 // For nothing acknowledged to be lost when Redis restarts, run it with
 // "appendonly yes". With "appendfsync always" that holds even when the
-// machine dies; with the default "everysec" a Redis crash loses nothing
-// (the file is written before the reply) but a machine crash may lose up
-// to a second of writes. The restart test SIGKILLs a Redis run with
+// machine dies; with the default "everysec" Redis writes the file before
+// it replies but syncs it once a second, so a crash of Redis alone loses
+// nothing in practice and a machine crash up to a second of writes. The restart test SIGKILLs a Redis run with
 // "appendfsync always" mid-job.
 package store
 
