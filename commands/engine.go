@@ -29,8 +29,8 @@ type Store interface {
 	CreatePending(ctx context.Context, p store.Pending) error
 	GetPending(ctx context.Context, id string) (store.Pending, error)
 	Claim(ctx context.Context, id string, decision store.State, by string, now time.Time) (store.Pending, error)
-	ExpireDue(ctx context.Context, now time.Time) ([]store.Pending, error)
-	AppendAudit(ctx context.Context, e store.Event) error
+	ExpireDue(ctx context.Context, now time.Time, auditFor func(store.Pending) store.Event) ([]store.Pending, error)
+	AppendAudit(ctx context.Context, events ...store.Event) error
 	RecentAudit(ctx context.Context, n int) ([]store.Event, error)
 }
 
@@ -341,7 +341,7 @@ func newID(n int) string {
 // ExpireDue records the approvals that passed their deadline unanswered
 // and returns how many. cmd calls it periodically.
 func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
-	ps, err := e.st.ExpireDue(ctx, e.now())
+	ps, err := e.st.ExpireDue(ctx, e.now(), nil)
 	if err != nil {
 		return 0, fmt.Errorf("expire due approvals: %w", err)
 	}

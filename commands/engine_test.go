@@ -80,7 +80,7 @@ func TestQlikDownIsAnErrorWithoutSecrets(t *testing.T) {
 // failure is logged, not shown as success of anything.
 type failingStore struct{ Store }
 
-func (failingStore) AppendAudit(context.Context, store.Event) error {
+func (failingStore) AppendAudit(context.Context, ...store.Event) error {
 	return errors.New("disk full")
 }
 

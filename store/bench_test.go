@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,4 +80,62 @@ func BenchmarkSeenBefore(b *testing.B) {
 			}
 		})
 	}
+}
+
+// ackBurst is the Slack ack-path load of issue 16: this many signed slash
+// commands arrive at once, and each one's replay check is on the ack path.
+const ackBurst = 200
+
+// BenchmarkSeenBeforeBurst releases ackBurst concurrent SeenBefore calls
+// with fresh keys per iteration (one op = one burst) and reports the
+// per-call latency percentiles the ack path sees.
+func BenchmarkSeenBeforeBurst(b *testing.B) {
+	for name, s := range benchStores(b) {
+		b.Run(name, func(b *testing.B) {
+			var lat []time.Duration
+			burst := 0
+			for b.Loop() {
+				burst++
+				lat = append(lat, seenBurst(b, s, burst)...)
+			}
+			reportPercentiles(b, lat)
+		})
+	}
+}
+
+func seenBurst(b *testing.B, s store.Store, burst int) []time.Duration {
+	lat := make([]time.Duration, ackBurst)
+	errs := make([]error, ackBurst)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range ackBurst {
+		wg.Go(func() {
+			key := fmt.Sprintf("slack:%d:%d", burst, i)
+			<-start
+			t := time.Now()
+			_, errs[i] = s.SeenBefore(b.Context(), key, 5*time.Minute)
+			lat[i] = time.Since(t)
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
+	}
+	return lat
+}
+
+// reportPercentiles adds p50, p99 and max of lat (in ms) to the benchmark
+// line.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	at := func(q float64) float64 {
+		return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(at(0.50), "p50_ms")
+	b.ReportMetric(at(0.99), "p99_ms")
+	b.ReportMetric(float64(lat[len(lat)-1])/float64(time.Millisecond), "max_ms")
 }

@@ -51,7 +51,7 @@ func TestBoltBlobExpiry(t *testing.T) {
 		}
 	}
 	countBlobs(2)
-	if _, err := b.ExpireDue(ctx, t0.Add(30*time.Minute)); err != nil {
+	if _, err := b.ExpireDue(ctx, t0.Add(30*time.Minute), nil); err != nil {
 		t.Fatalf("ExpireDue: %v", err)
 	}
 	countBlobs(1)
@@ -61,13 +61,13 @@ func TestBoltBlobExpiry(t *testing.T) {
 		t.Fatalf("PutBlob again: %v", err)
 	}
 	countBlobs(1)
-	if _, err := b.ExpireDue(ctx, t0.Add(90*time.Minute)); err != nil {
+	if _, err := b.ExpireDue(ctx, t0.Add(90*time.Minute), nil); err != nil {
 		t.Fatalf("ExpireDue: %v", err)
 	}
 	if got, err := b.GetBlob(ctx, "long"); err != nil || string(got) != "l2" {
 		t.Fatalf("renewed blob = %q, %v; want it kept by its new expiry", got, err)
 	}
-	if _, err := b.ExpireDue(ctx, t0.Add(2*time.Hour)); err != nil {
+	if _, err := b.ExpireDue(ctx, t0.Add(2*time.Hour), nil); err != nil {
 		t.Fatalf("ExpireDue: %v", err)
 	}
 	countBlobs(0)

@@ -29,9 +29,10 @@ const seenPruneBatch = 256
 // is what makes Claim, ExpireDue and SeenBefore atomic. Safe for concurrent
 // use within one process; bbolt locks the file against a second process.
 type Bolt struct {
-	db   *bolt.DB
-	path string
-	o    *options
+	db    *bolt.DB
+	path  string
+	o     *options
+	group groupCommit // shared commits for SeenBefore and AppendAudit
 
 	closeOnce sync.Once
 	closeErr  error
@@ -54,19 +55,22 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bktPending, bktDue, bktRetire, bktAudit, bktSeen, bktSeenExp, bktBlob, bktBlobExp} {
+		for _, name := range [][]byte{bktPending, bktDue, bktRetire, bktAudit, bktSeen, bktSeenExp, bktBlob, bktBlobExp,
+			bktLease, bktJob, bktJobBatch, bktJobTime, bktJobOpen, bktJobRetire} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		// The file lock proves the process that held these leases is gone,
+		// so its jobs can be resumed at once rather than after the ttl.
+		return clearLeases(tx)
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
 	o.logger.Info("store opened", "backend", "bolt", "path", path)
-	return &Bolt{db: db, path: path, o: o}, nil
+	return &Bolt{db: db, path: path, o: o, group: groupCommit{db: db}}, nil
 }
 
 // CreatePending saves p as pending; an existing id (even one decided or
@@ -136,28 +140,9 @@ func (b *Bolt) Claim(ctx context.Context, id string, decision State, by string, 
 		outcome error // ErrDecided / ErrExpired, reported after a clean commit
 	)
 	err := b.db.Update(func(tx *bolt.Tx) error {
-		p, err := getPending(tx, id)
-		if err != nil {
-			return err
-		}
-		out = p
-		switch p.State {
-		case StatePending:
-		case StateExpired:
-			outcome = ErrExpired
-			return nil
-		default:
-			outcome = ErrDecided
-			return nil
-		}
-		if p.ExpiresAt.Before(now) {
-			p.State, p.DecidedAt = StateExpired, now
-			outcome = ErrExpired
-		} else {
-			p.State, p.DecidedBy, p.DecidedAt = decision, by, now
-		}
-		out = p
-		return b.settle(tx, p)
+		var err error
+		out, outcome, err = b.decide(tx, id, decision, by, now, true)
+		return err
 	})
 	if err != nil {
 		return Pending{}, fmt.Errorf("claim %q: %w", id, err)
@@ -168,10 +153,37 @@ func (b *Bolt) Claim(ctx context.Context, id string, decision State, by string, 
 	return out, nil
 }
 
-// ExpireDue expires every pending action whose ExpiresAt is before now and,
-// in the same transaction, drops decided actions past their retention and
-// blobs past their expiry.
-func (b *Bolt) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) {
+// decide moves pending action id to decision in tx and returns it as it
+// now stands, with ErrDecided or ErrExpired as the outcome when it could
+// not. Past its expiry the action becomes expired when expire is set and is
+// left to the sweep otherwise.
+func (b *Bolt) decide(tx *bolt.Tx, id string, decision State, by string, now time.Time, expire bool) (Pending, error, error) {
+	p, err := getPending(tx, id)
+	if err != nil {
+		return Pending{}, nil, err
+	}
+	switch p.State {
+	case StatePending:
+	case StateExpired:
+		return p, ErrExpired, nil
+	default:
+		return p, ErrDecided, nil
+	}
+	if p.ExpiresAt.Before(now) {
+		if !expire {
+			return p, ErrExpired, nil
+		}
+		p.State, p.DecidedAt = StateExpired, now
+		return p, ErrExpired, b.settle(tx, p)
+	}
+	p.State, p.DecidedBy, p.DecidedAt = decision, by, now
+	return p, nil, b.settle(tx, p)
+}
+
+// ExpireDue expires every pending action whose ExpiresAt is before now and
+// appends its audit event, and drops decided actions, finished jobs and
+// blobs past their retention, all in one transaction: all or nothing.
+func (b *Bolt) ExpireDue(ctx context.Context, now time.Time, auditFor func(Pending) Event) ([]Pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("expire due: %w", err)
 	}
@@ -182,6 +194,7 @@ func (b *Bolt) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) 
 	pruned := 0
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		due := keysBefore(tx.Bucket(bktDue), now, 0)
+		var events [][]byte
 		for _, k := range due {
 			id := string(k[timeKeyLen:])
 			if err := tx.Bucket(bktDue).Delete(k); err != nil {
@@ -195,7 +208,17 @@ func (b *Bolt) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) 
 			if err := b.settle(tx, p); err != nil {
 				return err
 			}
+			if auditFor != nil {
+				ev, err := encodeEvent(auditFor(p))
+				if err != nil {
+					return err
+				}
+				events = append(events, ev)
+			}
 			expired = append(expired, p)
+		}
+		if err := b.appendAudit(tx, events); err != nil {
+			return err
 		}
 		old := keysBefore(tx.Bucket(bktRetire), now, 0)
 		for _, k := range old {
@@ -207,7 +230,11 @@ func (b *Bolt) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) 
 			}
 		}
 		blobs, err := pruneBlobs(tx, now)
-		pruned = len(old) + blobs
+		if err != nil {
+			return err
+		}
+		jobs, err := pruneJobs(tx, now)
+		pruned = len(old) + blobs + jobs
 		return err
 	})
 	if err != nil {
@@ -259,11 +286,16 @@ func (b *Bolt) settle(tx *bolt.Tx, p Pending) error {
 	if err := tx.Bucket(bktDue).Delete(indexKey(p.ExpiresAt, p.ID)); err != nil {
 		return err
 	}
-	drop := p.DecidedAt.Add(b.o.retention)
+	return tx.Bucket(bktRetire).Put(indexKey(b.dropTime(p.DecidedAt), p.ID), nil)
+}
+
+// dropTime is when something settled at t leaves the store.
+func (b *Bolt) dropTime(t time.Time) time.Time {
+	drop := t.Add(b.o.retention)
 	if !drop.Before(maxTime) {
 		drop = maxTime.Add(-time.Nanosecond)
 	}
-	return tx.Bucket(bktRetire).Put(indexKey(drop, p.ID), nil)
+	return drop
 }
 
 func getPending(tx *bolt.Tx, id string) (Pending, error) {

@@ -9,46 +9,57 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// AppendAudit adds e under the next sequence number and drops the oldest
-// events beyond the audit limit.
-func (b *Bolt) AppendAudit(ctx context.Context, e Event) error {
+// AppendAudit adds events under the next sequence numbers and drops the
+// oldest beyond the audit limit, in one (possibly shared) commit.
+func (b *Bolt) AppendAudit(ctx context.Context, events ...Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	val, err := encodeEvent(e)
-	if err != nil {
-		return err
-	}
-	err = b.db.Update(func(tx *bolt.Tx) error {
-		ab := tx.Bucket(bktAudit)
-		seq, err := ab.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := ab.Put(seqKey(seq), val); err != nil {
-			return err
-		}
-		// Keys are consecutive from the oldest kept one, so the count is
-		// arithmetic rather than a scan.
-		first, _ := ab.Cursor().First()
-		excess := int(seq-binary.BigEndian.Uint64(first)+1) - b.o.auditLimit
-		if excess <= 0 {
-			return nil
-		}
-		var drop [][]byte
-		c := ab.Cursor()
-		for k, _ := c.First(); k != nil && len(drop) < excess; k, _ = c.Next() {
-			drop = append(drop, k)
-		}
-		for _, k := range drop {
-			if err := ab.Delete(k); err != nil {
-				return err
-			}
-		}
+	if len(events) == 0 {
 		return nil
-	})
+	}
+	vals, err := encodeEvents(events)
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
+	}
+	if err := b.group.update(func(tx *bolt.Tx) error { return b.appendAudit(tx, vals) }); err != nil {
+		return fmt.Errorf("append audit: %w", err)
+	}
+	return nil
+}
+
+// appendAudit adds encoded events in tx and trims the trail to the limit.
+func (b *Bolt) appendAudit(tx *bolt.Tx, vals [][]byte) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	ab := tx.Bucket(bktAudit)
+	var seq uint64
+	for _, v := range vals {
+		var err error
+		if seq, err = ab.NextSequence(); err != nil {
+			return err
+		}
+		if err := ab.Put(seqKey(seq), v); err != nil {
+			return err
+		}
+	}
+	// Keys are consecutive from the oldest kept one, so the count is
+	// arithmetic rather than a scan.
+	first, _ := ab.Cursor().First()
+	excess := int(seq-binary.BigEndian.Uint64(first)+1) - b.o.auditLimit
+	if excess <= 0 {
+		return nil
+	}
+	var drop [][]byte
+	c := ab.Cursor()
+	for k, _ := c.First(); k != nil && len(drop) < excess; k, _ = c.Next() {
+		drop = append(drop, append([]byte(nil), k...))
+	}
+	for _, k := range drop {
+		if err := ab.Delete(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -81,7 +92,10 @@ func (b *Bolt) RecentAudit(ctx context.Context, n int) ([]Event, error) {
 }
 
 // SeenBefore records key until now+ttl (now from the injected clock). A key
-// whose time has passed counts as unseen and is recorded afresh.
+// whose time has passed counts as unseen and is recorded afresh. Concurrent
+// calls share commits (groupCommit): each returns once its key is on disk,
+// so a replay is caught across a crash, yet a burst of them costs about two
+// commits, not one each.
 func (b *Bolt) SeenBefore(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("replay check: %w", err)
@@ -95,7 +109,8 @@ func (b *Bolt) SeenBefore(ctx context.Context, key string, ttl time.Duration) (b
 		return false, fmt.Errorf("replay check: %w", err)
 	}
 	seen := false
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.group.update(func(tx *bolt.Tx) error {
+		seen = false // reset: a failed group commit reruns this alone
 		sb, eb := tx.Bucket(bktSeen), tx.Bucket(bktSeenExp)
 		// Drop stale entries first, so the lookup below never sees one.
 		for _, k := range keysBefore(eb, now.Add(time.Nanosecond), seenPruneBatch) {

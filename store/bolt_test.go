@@ -130,7 +130,7 @@ func TestBoltRetention(t *testing.T) {
 		t.Fatalf("Claim: %v", err)
 	}
 	expiredAt := t0.Add(2 * time.Hour)
-	if got, err := b.ExpireDue(ctx, expiredAt); err != nil || len(got) != 1 || got[0].ID != "expired" {
+	if got, err := b.ExpireDue(ctx, expiredAt, nil); err != nil || len(got) != 1 || got[0].ID != "expired" {
 		t.Fatalf("ExpireDue = %v, %v; want the expired action", got, err)
 	}
 	steps := []struct {
@@ -143,7 +143,7 @@ func TestBoltRetention(t *testing.T) {
 		{"expired pruned past retention", expiredAt.Add(keep + time.Second), []string{"approved", "expired"}},
 	}
 	for _, st := range steps {
-		if _, err := b.ExpireDue(ctx, st.now); err != nil {
+		if _, err := b.ExpireDue(ctx, st.now, nil); err != nil {
 			t.Fatalf("%s: ExpireDue: %v", st.name, err)
 		}
 		gone := map[string]bool{}
@@ -175,5 +175,91 @@ func TestBoltLockedFile(t *testing.T) {
 	if b, err := store.OpenBolt(path, store.WithBoltTimeout(50*time.Millisecond)); err == nil {
 		_ = b.Close()
 		t.Fatal("second OpenBolt of a locked file succeeded")
+	}
+}
+
+// TestBoltLeasesAcrossReopen: a job's lease dies with the process that held
+// it (the file lock proves it gone), so a restart resumes at once; the job,
+// its journal and the token counter survive.
+func TestBoltLeasesAcrossReopen(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "state.db")
+	clock := testkit.NewClock(t0)
+	b := openBolt(t, path, store.WithClock(clock.Now))
+	if err := b.CreatePending(ctx, store.Pending{ID: "kick", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatalf("CreatePending: %v", err)
+	}
+	_, l, err := b.StartJob(ctx, store.JobStart{PendingID: "kick", By: "slack:ULEAD", Now: t0, Data: []byte("job"),
+		Holder: "pid-1", LeaseTTL: time.Hour})
+	if err != nil {
+		t.Fatalf("StartJob: %v", err)
+	}
+	if err := b.RecordJobBatch(ctx, l, "kick", []byte("b1"), nil); err != nil {
+		t.Fatalf("RecordJobBatch: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	b2 := openBolt(t, path, store.WithClock(clock.Now))
+	jobs, err := b2.ListJobs(ctx, true, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Holder != "" || jobs[0].Batches != 1 {
+		t.Fatalf("unfinished jobs after reopen = %+v, %v; want kick, 1 batch, nobody holding it", jobs, err)
+	}
+	// No waiting for the old lease's hour: the clock has not moved.
+	l2, err := b2.AcquireLease(ctx, store.JobLease("kick"), "pid-2", time.Minute)
+	if err != nil {
+		t.Fatalf("AcquireLease after reopen: %v", err)
+	}
+	if l2.Token <= l.Token {
+		t.Errorf("token after reopen %d, want more than %d", l2.Token, l.Token)
+	}
+	if err := b2.RecordJobBatch(ctx, l, "kick", []byte("stale"), nil); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("the dead process's lease = %v, want ErrLeaseLost", err)
+	}
+	if err := b2.RecordJobBatch(ctx, l2, "kick", []byte("b2"), nil); err != nil {
+		t.Fatalf("RecordJobBatch after reopen: %v", err)
+	}
+	_, batches, err := b2.GetJob(ctx, "kick")
+	if err != nil || len(batches) != 2 || string(batches[0]) != "b1" || string(batches[1]) != "b2" {
+		t.Fatalf("journal after reopen = %q, %v", batches, err)
+	}
+}
+
+// TestBoltLeaseClock: bolt leases run on the store clock, to the
+// nanosecond: held until Expires, free at it.
+func TestBoltLeaseClock(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	clock := testkit.NewClock(t0)
+	b := openBolt(t, filepath.Join(t.TempDir(), "state.db"), store.WithClock(clock.Now))
+	a, err := b.AcquireLease(ctx, "watcher", "a", time.Minute)
+	if err != nil || !a.Expires.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("AcquireLease = %+v, %v; want expiry at t0+1m", a, err)
+	}
+	steps := []struct {
+		name    string
+		at      time.Duration
+		renewOK bool
+		takeErr error
+	}{
+		{"one tick before expiry", time.Minute - time.Nanosecond, true, store.ErrLeaseHeld},
+		// Renewed at t0+1m-1ns for a minute: it ends at t0+2m-1ns.
+		{"at the renewed expiry", 2*time.Minute - time.Nanosecond, false, nil},
+	}
+	for _, st := range steps {
+		clock.Set(t0.Add(st.at))
+		_, renewErr := b.RenewLease(ctx, a, time.Minute)
+		if (renewErr == nil) != st.renewOK {
+			t.Fatalf("%s: RenewLease = %v, want ok=%v", st.name, renewErr, st.renewOK)
+		}
+		if renewErr != nil && !errors.Is(renewErr, store.ErrLeaseLost) {
+			t.Fatalf("%s: RenewLease = %v, want ErrLeaseLost", st.name, renewErr)
+		}
+		_, err := b.AcquireLease(ctx, "watcher", "b", time.Minute)
+		if !errors.Is(err, st.takeErr) {
+			t.Fatalf("%s: AcquireLease by b = %v, want %v", st.name, err, st.takeErr)
+		}
 	}
 }

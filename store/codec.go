@@ -147,3 +147,137 @@ func checkSeen(key string, ttl time.Duration) error {
 // validID reports whether id can name a stored action; anything else is
 // simply not found.
 func validID(id string) bool { return id != "" && len(id) <= maxIDLen }
+
+// Limits on leases: a holder names a process, a lease name is at most a
+// prefix plus an id.
+const (
+	maxHolderLen    = 256
+	maxLeaseNameLen = maxIDLen + 64
+)
+
+func checkLeaseArgs(name, holder string, ttl time.Duration) error {
+	switch {
+	case name == "" || len(name) > maxLeaseNameLen:
+		return fmt.Errorf("lease name of %d bytes: must be 1 to %d bytes", len(name), maxLeaseNameLen)
+	case holder == "" || len(holder) > maxHolderLen:
+		return fmt.Errorf("lease holder of %d bytes: must be 1 to %d bytes", len(holder), maxHolderLen)
+	case ttl <= 0:
+		return fmt.Errorf("lease ttl %s: must be positive", ttl)
+	}
+	return nil
+}
+
+// checkLease validates a lease a caller hands back; a zero token was never
+// issued.
+func checkLease(l Lease) error {
+	if l.Token == 0 {
+		return errors.New("lease without a token")
+	}
+	return checkLeaseArgs(l.Name, l.Holder, time.Second)
+}
+
+// checkJobLease validates l as the lease of job id.
+func checkJobLease(l Lease, id string) error {
+	if !validID(id) {
+		return fmt.Errorf("job id of %d bytes: must be 1 to %d bytes", len(id), maxIDLen)
+	}
+	if err := checkLease(l); err != nil {
+		return err
+	}
+	if l.Name != JobLease(id) {
+		return fmt.Errorf("lease %q does not guard job %q", l.Name, id)
+	}
+	return nil
+}
+
+// checkRecord bounds caller-supplied opaque bytes (job data, batches,
+// results) like a blob.
+func checkRecord(what string, b []byte) error {
+	if len(b) > MaxBlobSize {
+		return fmt.Errorf("%s of %d bytes is larger than the %d byte limit", what, len(b), MaxBlobSize)
+	}
+	return nil
+}
+
+// checkJobWrite validates a write fenced by l to job id carrying data (a
+// batch or a result) and returns the events encoded.
+func checkJobWrite(l Lease, id, what string, data []byte, events []Event) ([][]byte, error) {
+	if err := checkJobLease(l, id); err != nil {
+		return nil, err
+	}
+	if err := checkRecord(what, data); err != nil {
+		return nil, err
+	}
+	return encodeEvents(events)
+}
+
+// checkJobStart validates s and returns the job record and events to
+// store.
+func checkJobStart(s JobStart) (rec []byte, events [][]byte, err error) {
+	if err := checkClaim(StateApproved, s.By, s.Now); err != nil {
+		return nil, nil, err
+	}
+	if !validID(s.PendingID) {
+		return nil, nil, fmt.Errorf("approval id of %d bytes: must be 1 to %d bytes", len(s.PendingID), maxIDLen)
+	}
+	if err := checkLeaseArgs(JobLease(s.PendingID), s.Holder, s.LeaseTTL); err != nil {
+		return nil, nil, err
+	}
+	if err := checkRecord("job data", s.Data); err != nil {
+		return nil, nil, err
+	}
+	if rec, err = encodeJob(Job{ID: s.PendingID, CreatedAt: s.Now, Data: s.Data}); err != nil {
+		return nil, nil, err
+	}
+	events, err = encodeEvents(s.Events)
+	return rec, events, err
+}
+
+// jobRecord is the stored (JSON) form of a job's fixed part; Batches and
+// Holder are derived, FinishedAt and Result are added by FinishJob.
+type jobRecord struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Data       []byte    `json:"data,omitempty"`
+	Result     []byte    `json:"result,omitempty"`
+}
+
+func encodeJob(j Job) ([]byte, error) {
+	b, err := json.Marshal(jobRecord{ID: j.ID, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt, Data: j.Data, Result: j.Result})
+	if err != nil {
+		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	return b, nil
+}
+
+func decodeJob(b []byte) (Job, error) {
+	var r jobRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Job{}, fmt.Errorf("decode job: %w", err)
+	}
+	return Job{ID: r.ID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Data: r.Data, Result: r.Result}, nil
+}
+
+// encodeEvents encodes events for one write.
+func encodeEvents(events []Event) ([][]byte, error) {
+	out := make([][]byte, 0, len(events))
+	for _, e := range events {
+		b, err := encodeEvent(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// ttlMS renders d as whole milliseconds for PX / PEXPIRE, rounded up so a
+// tiny duration still counts.
+func ttlMS(d time.Duration) int64 {
+	ms := d.Milliseconds()
+	if time.Duration(ms)*time.Millisecond < d {
+		ms++
+	}
+	return max(ms, 1)
+}

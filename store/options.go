@@ -27,6 +27,7 @@ type options struct {
 	retention   time.Duration
 	clock       func() time.Time
 	boltTimeout time.Duration
+	tlsCAFile   string
 }
 
 func newOptions(opts []Option) (*options, error) {
@@ -84,8 +85,9 @@ func WithAuditLimit(n int) Option {
 }
 
 // WithRetention sets how long decided and expired pending actions are kept,
-// so a late click can still be answered "already approved by X" (default 7
-// days). Redis uses a key TTL; Bolt prunes them in ExpireDue.
+// so a late click can still be answered "already approved by X", and how
+// long finished jobs stay listed (default 7 days). Redis gives decided
+// actions a key TTL; ExpireDue drops the rest.
 func WithRetention(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
@@ -96,9 +98,9 @@ func WithRetention(d time.Duration) Option {
 	}
 }
 
-// WithClock sets the clock Bolt uses for SeenBefore and blob expiry
-// (default time.Now); tests inject one. Redis keeps replay keys and blobs
-// with a server-side TTL and does not use it.
+// WithClock sets the clock Bolt uses for SeenBefore, blob expiry and leases
+// (default time.Now); tests inject one. Redis keeps replay keys, blobs and
+// leases with a server-side TTL and does not use it.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {
@@ -117,6 +119,18 @@ func WithBoltTimeout(d time.Duration) Option {
 			return fmt.Errorf("bolt timeout %s: must be positive", d)
 		}
 		o.boltTimeout = d
+		return nil
+	}
+}
+
+// WithTLSCAFile makes Redis check the server's TLS certificate against the
+// CA certificates in the PEM file at path instead of the system's (a
+// private CA). The URL must then be rediss://; the file is read when the
+// store is built. An empty path changes nothing, so an unset setting can be
+// passed as it is. Ignored by Bolt.
+func WithTLSCAFile(path string) Option {
+	return func(o *options) error {
+		o.tlsCAFile = path
 		return nil
 	}
 }

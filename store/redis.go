@@ -24,12 +24,21 @@ type Redis struct {
 	addr string // host:port, for errors and logs; never the password
 	o    *options
 
-	kPending string // prefix of pending hashes
-	kDue     string
-	kAudit   string
-	kSeen    string // prefix of replay keys
-	kBlob    string // prefix of blobs
+	kPending    string // prefix of pending hashes
+	kDue        string
+	kAudit      string
+	kSeen       string // prefix of replay keys
+	kBlob       string // prefix of blobs
+	kLease      string // prefix of lease keys
+	kLeaseSeq   string // the fencing token counter
+	kJob        string // prefix of job hashes
+	kJobBatch   string // prefix of job journals
+	kJobs       string // every job, by creation time
+	kJobsOpen   string // unfinished jobs, by creation time
+	kJobsRetire string // finished jobs, by drop time
 
+	logAttrs  []any     // what the open log line says: never the password
+	opened    sync.Once // "store opened" is logged after the first good Ping
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -39,7 +48,9 @@ var _ Store = (*Redis)(nil)
 // NewRedis builds a Redis store that owns a new client made from a copy of
 // ropts (Close closes it). It does not dial: Ping does. Unless ropts says
 // otherwise, maintenance notifications (a Redis Cloud feature) are off, so a
-// self-hosted server is not probed for them on every connection.
+// self-hosted server is not probed for them on every connection. With
+// WithTLSCAFile, ropts must ask for TLS (rediss://) and the server's
+// certificate is checked against that CA instead of the system's.
 func NewRedis(ropts *redis.Options, opts ...Option) (*Redis, error) {
 	if ropts == nil {
 		return nil, errors.New("new redis store: nil redis options")
@@ -61,17 +72,30 @@ func NewRedis(ropts *redis.Options, opts ...Option) (*Redis, error) {
 	if cp.MaintNotificationsConfig == nil {
 		cp.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	}
-	r := &Redis{
-		c:        redis.NewClient(&cp),
-		addr:     cp.Addr,
-		o:        o,
-		kPending: o.keyPrefix + "pending:",
-		kDue:     o.keyPrefix + "due",
-		kAudit:   o.keyPrefix + "audit",
-		kSeen:    o.keyPrefix + "seen:",
-		kBlob:    o.keyPrefix + "blob:",
+	if cp.TLSConfig, err = tlsConfig(cp.TLSConfig, o.tlsCAFile); err != nil {
+		return nil, fmt.Errorf("new redis store %s: %w", cp.Addr, err)
 	}
-	o.logger.Info("store opened", "backend", "redis", "addr", cp.Addr, "db", cp.DB, "prefix", o.keyPrefix)
+	p := o.keyPrefix
+	r := &Redis{
+		c:           redis.NewClient(&cp),
+		addr:        cp.Addr,
+		o:           o,
+		kPending:    p + "pending:",
+		kDue:        p + "due",
+		kAudit:      p + "audit",
+		kSeen:       p + "seen:",
+		kBlob:       p + "blob:",
+		kLease:      p + "lease:",
+		kLeaseSeq:   p + "lease_seq",
+		kJob:        p + "job:",
+		kJobBatch:   p + "jobbatch:",
+		kJobs:       p + "jobs",
+		kJobsOpen:   p + "jobs_open",
+		kJobsRetire: p + "jobs_retire",
+	}
+	r.logAttrs = []any{"backend", "redis", "addr", cp.Addr, "db", cp.DB, "user", cp.Username,
+		"tls", cp.TLSConfig != nil, "prefix", p}
+	o.logger.Debug("store configured", r.logAttrs...)
 	return r, nil
 }
 
@@ -153,39 +177,29 @@ func (r *Redis) Claim(ctx context.Context, id string, decision State, by string,
 }
 
 // ExpireDue expires every pending action whose ExpiresAt is before now, in
-// batches; each batch is one script, so each expiry is returned once. Decided
-// actions need no sweep: their keys carry the retention TTL.
-func (r *Redis) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error) {
+// batches: it reads a batch of due actions, builds their audit events, and
+// one script expires those still pending and pushes their events, so each
+// expiry is returned and audited once, together. Decided actions need no
+// sweep (their keys carry the retention TTL); finished jobs are dropped here.
+func (r *Redis) ExpireDue(ctx context.Context, now time.Time, auditFor func(Pending) Event) ([]Pending, error) {
 	if err := checkTime("expiry sweep time", now); err != nil {
 		return nil, fmt.Errorf("expire due: %w", err)
 	}
 	var expired []Pending
 	for {
-		res, err := expireScript.Run(ctx, r.c, []string{r.kDue},
-			r.kPending, timeKey(now), now.Format(time.RFC3339Nano), r.retentionMS(), expireBatch).Slice()
+		batch, more, err := r.expireSome(ctx, now, auditFor)
+		// What earlier batches expired stays expired and audited: report it
+		// with the error too.
+		expired = append(expired, batch...)
 		if err != nil {
-			// Batches already run stay expired; report them with the error so
-			// the caller can still record them.
 			return expired, fmt.Errorf("expire due on redis %s: %w", r.addr, err)
 		}
-		if len(res) == 0 {
-			return expired, fmt.Errorf("expire due: empty script reply")
-		}
-		examined, _ := res[0].(int64)
-		for _, item := range res[1:] {
-			flat, ok := item.([]any)
-			if !ok {
-				return expired, fmt.Errorf("expire due: unexpected script reply %T", item)
-			}
-			p, err := pendingFromFlat(flat)
-			if err != nil {
-				return expired, fmt.Errorf("expire due: %w", err)
-			}
-			expired = append(expired, p)
-		}
-		if examined < expireBatch {
+		if !more {
 			break
 		}
+	}
+	if err := r.pruneJobs(ctx, now); err != nil {
+		return expired, fmt.Errorf("expire due: %w", err)
 	}
 	if len(expired) > 0 {
 		r.o.logger.Debug("store sweep", "backend", "redis", "expired", len(expired))
@@ -193,15 +207,73 @@ func (r *Redis) ExpireDue(ctx context.Context, now time.Time) ([]Pending, error)
 	return expired, nil
 }
 
-// AppendAudit pushes e on the audit list and trims it to the limit, both in
-// one MULTI so the list never outgrows it.
-func (r *Redis) AppendAudit(ctx context.Context, e Event) error {
-	val, err := encodeEvent(e)
+// expireSome expires up to expireBatch due actions; more reports whether
+// the index may hold others.
+func (r *Redis) expireSome(ctx context.Context, now time.Time, auditFor func(Pending) Event) ([]Pending, bool, error) {
+	members, err := r.c.ZRangeByLex(ctx, r.kDue, &redis.ZRangeBy{Min: "-", Max: "(" + timeKey(now), Count: expireBatch}).Result()
+	if err != nil || len(members) == 0 {
+		return nil, false, err
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(members))
+	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range members {
+			id, _ := memberID(m)
+			cmds[i] = p.HGetAll(ctx, r.kPending+id)
+		}
+		return nil
+	}); err != nil {
+		return nil, false, err
+	}
+	at := now.Format(time.RFC3339Nano)
+	args := []any{r.kPending, timeKey(now), at, r.retentionMS(), r.o.auditLimit}
+	candidates := map[string]Pending{}
+	for i, m := range members {
+		var ev []byte
+		if id, ok := memberID(m); ok && cmds[i].Val()["state"] == string(StatePending) {
+			// A record that does not decode still expires, audited by id:
+			// one bad record must not stall every sweep.
+			p, err := pendingFromHash(cmds[i].Val())
+			if err != nil || p.ID != id {
+				p = Pending{ID: id}
+			}
+			p.State, p.DecidedAt = StateExpired, now
+			candidates[id] = p
+			if auditFor != nil {
+				if ev, err = encodeEvent(auditFor(p)); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+		args = append(args, m, ev)
+	}
+	ids, err := expireScript.Run(ctx, r.c, []string{r.kDue, r.kAudit}, args...).StringSlice()
 	if err != nil {
-		return err
+		return nil, false, err
+	}
+	out := make([]Pending, 0, len(ids))
+	for _, id := range ids {
+		if p, ok := candidates[id]; ok {
+			out = append(out, p)
+		}
+	}
+	return out, len(members) == expireBatch, nil
+}
+
+// AppendAudit pushes events on the audit list and trims it to the limit,
+// both in one MULTI so the list never outgrows it.
+func (r *Redis) AppendAudit(ctx context.Context, events ...Event) error {
+	if len(events) == 0 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
+		return nil
+	}
+	vals, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("append audit: %w", err)
 	}
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LPush(ctx, r.kAudit, val)
+		p.LPush(ctx, r.kAudit, appendArgs(nil, vals)...)
 		p.LTrim(ctx, r.kAudit, 0, int64(r.o.auditLimit-1))
 		return nil
 	})
@@ -245,21 +317,20 @@ func (r *Redis) SeenBefore(ctx context.Context, key string, ttl time.Duration) (
 		return false, fmt.Errorf("replay check: %w", err)
 	}
 	// PX takes whole milliseconds; round up so a tiny ttl still guards.
-	if rem := ttl % time.Millisecond; rem != 0 {
-		ttl += time.Millisecond - rem
-	}
-	set, err := r.c.SetNX(ctx, r.kSeen+key, 1, ttl).Result()
+	set, err := r.c.SetNX(ctx, r.kSeen+key, 1, time.Duration(ttlMS(ttl))*time.Millisecond).Result()
 	if err != nil {
 		return false, fmt.Errorf("replay check on redis %s: %w", r.addr, err)
 	}
 	return !set, nil
 }
 
-// Ping checks Redis answers.
+// Ping checks Redis answers (with the credentials and TLS configured). The
+// first success logs "store opened": only then is the store known to work.
 func (r *Redis) Ping(ctx context.Context) error {
 	if err := r.c.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("ping redis %s: %w", r.addr, err)
 	}
+	r.opened.Do(func() { r.o.logger.Info("store opened", r.logAttrs...) })
 	return nil
 }
 

@@ -30,10 +30,10 @@ redis.call('ZADD', KEYS[2], 0, ARGV[2] .. ':' .. ARGV[3])
 return 1
 `)
 
-// claimScript: KEYS pending hash, due index; ARGV decision, by, timeKey(now),
-// now text, retention ms, id. Returns {outcome, hash fields...} with outcome
-// "ok", "expired", "decided" or "notfound".
-var claimScript = redis.NewScript(`
+// luaUndecided returns early unless the pending hash KEYS[1] exists and is
+// still pending: {"notfound"}, or {"decided" or "expired", hash fields...}.
+// Past it, exp holds the action's timeKey(ExpiresAt).
+const luaUndecided = `
 local st = redis.call('HGET', KEYS[1], 'state')
 if not st then
   return {'notfound'}
@@ -44,6 +44,12 @@ if st ~= 'pending' then
   return {outcome, unpack(redis.call('HGETALL', KEYS[1]))}
 end
 local exp = redis.call('HGET', KEYS[1], 'exp')
+`
+
+// claimScript: KEYS pending hash, due index; ARGV decision, by, timeKey(now),
+// now text, retention ms, id. Returns {outcome, hash fields...} with outcome
+// "ok", "expired", "decided" or "notfound".
+var claimScript = redis.NewScript(luaUndecided + `
 local outcome = 'ok'
 if exp < ARGV[3] then
   outcome = 'expired'
@@ -56,21 +62,33 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return {outcome, unpack(redis.call('HGETALL', KEYS[1]))}
 `)
 
-// expireScript: KEYS due index; ARGV pending key prefix, timeKey(now), now
-// text, retention ms, batch size. Returns {members examined, hash fields of
-// each action it expired...}. The id starts at byte 22 of a member: 20 bytes
-// of timeKey, then ':'.
+// expireScript: KEYS due index, audit list; ARGV pending key prefix,
+// timeKey(now), now text, retention ms, audit limit, then pairs of a due
+// member and its audit event JSON ("" for none). Each member leaves the
+// index; an action still pending is expired and its event pushed, in this
+// one script, so an expiry and its audit row exist together or not at all.
+// Returns the ids it expired. The id starts at byte 22 of a member: 20
+// bytes of timeKey, then ':'.
 var expireScript = redis.NewScript(`
-local members = redis.call('ZRANGEBYLEX', KEYS[1], '-', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[5]))
-local out = {#members}
-for _, m in ipairs(members) do
+local out = {}
+local pushed = false
+for i = 6, #ARGV, 2 do
+  local m = ARGV[i]
   redis.call('ZREM', KEYS[1], m)
-  local k = ARGV[1] .. string.sub(m, 22)
-  if redis.call('HGET', k, 'state') == 'pending' then
+  local id = string.sub(m, 22)
+  local k = ARGV[1] .. id
+  if redis.call('HGET', k, 'state') == 'pending' and redis.call('HGET', k, 'exp') < ARGV[2] then
     redis.call('HSET', k, 'state', 'expired', 'at', ARGV[3])
     redis.call('PEXPIRE', k, ARGV[4])
-    out[#out + 1] = redis.call('HGETALL', k)
+    if ARGV[i + 1] ~= '' then
+      redis.call('LPUSH', KEYS[2], ARGV[i + 1])
+      pushed = true
+    end
+    out[#out + 1] = id
   end
+end
+if pushed then
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
 end
 return out
 `)

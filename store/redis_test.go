@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -91,7 +92,7 @@ func TestRedisTwoClients(t *testing.T) {
 	for i, r := range replicas {
 		wg.Go(func() {
 			<-start
-			swept[i], errs[i] = r.ExpireDue(ctx, t0.Add(time.Hour))
+			swept[i], errs[i] = r.ExpireDue(ctx, t0.Add(time.Hour), nil)
 		})
 	}
 	close(start)
@@ -165,7 +166,7 @@ func TestRedisTTLs(t *testing.T) {
 	if _, err := r.Claim(ctx, "a", store.StateApproved, "slack:U1", t0); err != nil {
 		t.Fatalf("Claim: %v", err)
 	}
-	if _, err := r.ExpireDue(ctx, t0.Add(2*time.Hour)); err != nil {
+	if _, err := r.ExpireDue(ctx, t0.Add(2*time.Hour), nil); err != nil {
 		t.Fatalf("ExpireDue: %v", err)
 	}
 	for _, id := range []string{"a", "b"} {
@@ -201,7 +202,7 @@ func TestRedisExpireBatches(t *testing.T) {
 			t.Fatalf("CreatePending: %v", err)
 		}
 	}
-	got, err := r.ExpireDue(ctx, t0.Add(time.Hour))
+	got, err := r.ExpireDue(ctx, t0.Add(time.Hour), nil)
 	if err != nil {
 		t.Fatalf("ExpireDue: %v", err)
 	}
@@ -250,8 +251,9 @@ func TestRedisPasswordHidden(t *testing.T) {
 					t.Errorf("password leaked: %s", text)
 				}
 			}
-			if !strings.Contains(logs.String(), "store opened") {
-				t.Errorf("no open log line in %q", logs.String())
+			// "store opened" waits for a store that answered.
+			if l := logs.String(); !strings.Contains(l, "store configured") || strings.Contains(l, "store opened") {
+				t.Errorf("want a configured line and no open line before a good Ping: %q", l)
 			}
 		})
 	}
@@ -259,3 +261,106 @@ func TestRedisPasswordHidden(t *testing.T) {
 
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer = testkit.Buffer
+
+// TestRedisTwoClientsJobs plays two replicas on one server: they race to
+// start the same approved job, exactly one wins; when the winner stalls
+// past its lease the other resumes the job and the stalled one is fenced.
+func TestRedisTwoClientsJobs(t *testing.T) {
+	t.Parallel()
+	srv := newRedisServer(t)
+	ctx := t.Context()
+	prefix := srv.nextPrefix()
+	replicas := []*store.Redis{srv.open(t, store.WithKeyPrefix(prefix)), srv.open(t, store.WithKeyPrefix(prefix))}
+	if err := replicas[0].CreatePending(ctx, store.Pending{ID: "kick-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatalf("CreatePending: %v", err)
+	}
+	leases := make([]store.Lease, 50)
+	storetest.StartJobRace(t, replicas[1], "kick-1", len(leases), func(i int, st store.JobStart) (store.Pending, store.Lease, error) {
+		p, l, err := replicas[i%2].StartJob(ctx, st)
+		leases[i] = l
+		return p, l, err
+	})
+	var won store.Lease
+	for _, l := range leases {
+		if l.Token != 0 {
+			won = l
+		}
+	}
+	if err := replicas[0].RecordJobBatch(ctx, won, "kick-1", []byte("b1"), nil); err != nil {
+		t.Fatalf("RecordJobBatch by the winner through another client: %v", err)
+	}
+	// The winner stalls: its lease runs out; the resume loop on the other
+	// replica takes the job over.
+	won, err := replicas[0].RenewLease(ctx, won, time.Millisecond)
+	if err != nil {
+		t.Fatalf("RenewLease: %v", err)
+	}
+	var taken store.Lease
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		open, err := replicas[1].ListJobs(ctx, true, 10)
+		if err != nil || len(open) != 1 {
+			t.Fatalf("ListJobs(unfinished) = %+v, %v", open, err)
+		}
+		if taken, err = replicas[1].AcquireLease(ctx, store.JobLease(open[0].ID), "resumer", time.Minute); err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrLeaseHeld) || time.Now().After(deadline) {
+			t.Fatalf("AcquireLease by the resumer: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := replicas[0].RecordJobBatch(ctx, won, "kick-1", []byte("stale"), nil); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stalled holder's RecordJobBatch = %v, want ErrLeaseLost", err)
+	}
+	if err := replicas[1].FinishJob(ctx, taken, "kick-1", t0.Add(time.Minute), []byte("done"), nil); err != nil {
+		t.Fatalf("FinishJob by the resumer: %v", err)
+	}
+	j, batches, err := replicas[0].GetJob(ctx, "kick-1")
+	if err != nil || !j.Finished() || len(batches) != 1 || string(batches[0]) != "b1" {
+		t.Fatalf("job = %+v, %q, %v; want finished with only b1", j, batches, err)
+	}
+}
+
+// TestRedisForeignRecords: records something else wrote into Redis neither
+// crash the store nor stall its sweeps and listings: an undecodable job is
+// listed by id alone (its seal check upstream refuses it), an undecodable
+// approval still expires with its audit row, a malformed index member is
+// dropped.
+func TestRedisForeignRecords(t *testing.T) {
+	t.Parallel()
+	srv := newRedisServer(t)
+	ctx := t.Context()
+	prefix := srv.nextPrefix()
+	r := srv.open(t, store.WithKeyPrefix(prefix))
+	c := srv.client(t)
+	ck := "00000000000000000001"
+	writes := []error{
+		c.HSet(ctx, prefix+"job:forged", "rec", "{not json", "ck", ck).Err(),
+		c.ZAdd(ctx, prefix+"jobs_open", redis.Z{Member: ck + ":forged"}).Err(),
+		c.ZAdd(ctx, prefix+"jobs_open", redis.Z{Member: "short"}).Err(),
+		c.HSet(ctx, prefix+"pending:bad", "rec", "garbage", "exp", ck, "state", "pending").Err(),
+		c.ZAdd(ctx, prefix+"due", redis.Z{Member: ck + ":bad"}).Err(),
+		c.ZAdd(ctx, prefix+"due", redis.Z{Member: "0"}).Err(), // due, malformed
+	}
+	if err := errors.Join(writes...); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := r.ListJobs(ctx, true, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != "forged" || jobs[0].Data != nil {
+		t.Fatalf("ListJobs = %+v, %v; want the forged job by id, without data", jobs, err)
+	}
+	expired, err := r.ExpireDue(ctx, t0, func(p store.Pending) store.Event {
+		return store.Event{Time: t0, Action: "expire", Pending: p.ID}
+	})
+	if err != nil || len(expired) != 1 || expired[0].ID != "bad" || expired[0].State != store.StateExpired {
+		t.Fatalf("ExpireDue = %+v, %v; want the bad approval expired", expired, err)
+	}
+	events, err := r.RecentAudit(ctx, 10)
+	if err != nil || len(events) != 1 || events[0].Pending != "bad" {
+		t.Fatalf("audit = %+v, %v; want the bad approval's expiry", events, err)
+	}
+	if n, err := c.ZCard(ctx, prefix+"due").Result(); err != nil || n != 0 {
+		t.Errorf("due index holds %d (%v) after the sweep, want 0", n, err)
+	}
+}

@@ -1,7 +1,57 @@
 // Package store keeps what must survive a restart or be shared by
-// replicas: pending approvals, the audit trail and replay guards. Bolt is
-// the embedded default (one file); Redis lets several replicas share state.
-// Both satisfy the same test suite (storetest).
+// replicas: pending approvals, durable jobs and their leases, the audit
+// trail, replay guards and short-lived blobs. Bolt is the embedded default
+// (one file, one process); Redis lets several replicas share state. Both
+// satisfy the same test suite (storetest), run against a real redis-server.
+//
+// # Durable jobs
+//
+// An approved action is a job, journaled so that it finishes across a crash
+// or a rollout. The life of one:
+//
+//  1. StartJob claims the approval (exactly once, like Claim), creates the
+//     job (ID = the approval's id, Data = what to do, sealed by the caller),
+//     takes the job's lease JobLease(id) for the caller and appends the
+//     approval's audit events: one atomic step, so an approval is never
+//     consumed without a job to carry it out.
+//  2. The holder works in batches: RecordJobBatch appends one batch of
+//     outcomes and its audit events in one store write, fenced by the lease
+//     token (a holder whose lease was lost or taken over is refused with
+//     ErrLeaseLost and must stop). RenewLease well before Lease.Expires.
+//  3. FinishJob records the result, appends the closing audit events and
+//     releases the lease, in one step. Finished jobs are kept for the
+//     retention (WithRetention) and then dropped by ExpireDue.
+//  4. Resume: a loop on every process lists ListJobs(ctx, true, n) and tries
+//     AcquireLease(JobLease(id), ...) on each; ErrLeaseHeld means someone
+//     (perhaps itself) runs it. GetJob returns the journal so far; the new
+//     holder redoes only what no batch records.
+//
+// Lease time: Bolt uses the store's clock (WithClock), and OpenBolt clears
+// leases a previous process left (the file lock proves it is gone), so a
+// restarted process resumes at once. Redis keeps leases with a server-side
+// expiry (SET PX), so replicas' clocks need not agree; Lease.Expires is then
+// the holder's conservative local estimate.
+//
+// # Redis
+//
+// Every multi-key change is one Lua script, which Redis runs atomically; the
+// scripts derive some keys from the key prefix, so they need a single Redis
+// (or, on a cluster, a hash-tagged prefix such as "{qlikbot}:"). URLs:
+// redis://[user:password@]host:port/db, rediss:// for TLS, with
+// WithTLSCAFile for a private CA. An ACL user needs at least
+//
+//	user qlikbot on >PASSWORD ~qlikbot:* +@read +@write +@scripting +@transaction +@connection
+//
+// (with the key prefix in the key pattern; the store suite runs under this
+// rule and fails without any one of these categories). Errors and logs
+// never show the password.
+//
+// For nothing acknowledged to be lost when Redis restarts, run it with
+// "appendonly yes". With "appendfsync always" that holds even when the
+// machine dies; with the default "everysec" Redis writes the file before
+// it replies but syncs it once a second, so a crash of Redis alone loses
+// nothing in practice and a machine crash up to a second of writes. The restart test SIGKILLs a Redis run with
+// "appendfsync always" mid-job.
 package store
 
 import (
@@ -18,6 +68,14 @@ var (
 	ErrDecided = errors.New("store: already decided")
 	// ErrExpired: the pending action passed its ExpiresAt before the claim.
 	ErrExpired = errors.New("store: expired")
+	// ErrLeaseHeld: an unexpired lease of that name exists (whoever holds
+	// it, the caller included); the returned Lease says who holds it.
+	ErrLeaseHeld = errors.New("store: lease held")
+	// ErrLeaseLost: the lease expired, was released or was taken over by a
+	// later acquisition; its holder must stop writing.
+	ErrLeaseLost = errors.New("store: lease lost")
+	// ErrJobFinished: the job was already finished; nothing was written.
+	ErrJobFinished = errors.New("store: job finished")
 )
 
 // State is where a pending action stands.
@@ -58,9 +116,53 @@ type Event struct {
 	Command  string // the command text as typed
 	Decision string // "allowed" / "denied" / ""
 	Reason   string
-	Target   string // e.g. "finance@pro2-win1.lab/2734806e-..." or "LAB\\testuser_1"
+	Target   string // e.g. "finance@pro2-win1.lab/2734806e" or "LAB\\testuser_1"
 	Outcome  string // "deleted", "already gone", "failed: ..."
 	Pending  string // pending action id, when related to one
+}
+
+// Lease says who runs a piece of background work. Token is the fencing
+// token: every acquisition of any lease gets a larger one than all before
+// it, so a write carrying an older token can be refused.
+type Lease struct {
+	Name    string
+	Holder  string // names one process: unique per process start
+	Token   uint64 // zero in the Lease returned with ErrLeaseHeld
+	Expires time.Time
+}
+
+// JobLease is the name of the lease that guards job id.
+func JobLease(id string) string { return "job:" + id }
+
+// Job is the journal of one approved action. Data and Result are opaque
+// (the commands package seals them); the outcome batches are read with
+// GetJob. A stored record the store cannot decode is returned as its ID
+// alone (no Data), so the caller's seal check refuses that one job rather
+// than the whole listing failing.
+type Job struct {
+	ID         string // the approval's id
+	CreatedAt  time.Time
+	FinishedAt time.Time // zero while unfinished
+	Data       []byte    // what to do and where to report
+	Result     []byte    // set by FinishJob
+	Batches    int       // outcome batches recorded so far
+	// Holder holds the job's unexpired lease: "" when nobody runs it (an
+	// interrupted or finished job). Filled by GetJob and ListJobs.
+	Holder string
+}
+
+// Finished reports whether FinishJob was called.
+func (j Job) Finished() bool { return !j.FinishedAt.IsZero() }
+
+// JobStart is what StartJob needs.
+type JobStart struct {
+	PendingID string        // the approval to claim; becomes the job id
+	By        string        // the approver's subject
+	Now       time.Time     // claim time and the job's CreatedAt
+	Data      []byte        // the job (sealed by the caller)
+	Holder    string        // takes the job's lease
+	LeaseTTL  time.Duration // how long the lease lasts unless renewed
+	Events    []Event       // audit rows written with the claim
 }
 
 // Store is what both backends provide. Open returns one; callers declare
@@ -78,15 +180,56 @@ type Store interface {
 	// action to StateExpired and returns ErrExpired; unknown id ErrNotFound.
 	Claim(ctx context.Context, id string, decision State, by string, now time.Time) (Pending, error)
 	// ExpireDue moves every pending action whose ExpiresAt is before now to
-	// StateExpired and returns them, so the caller can record the expiry.
-	ExpireDue(ctx context.Context, now time.Time) ([]Pending, error)
-	// AppendAudit adds one event to the audit trail.
-	AppendAudit(ctx context.Context, e Event) error
+	// StateExpired and appends auditFor(p) (when auditFor is not nil) for
+	// each in the same write, so no expiry is ever recorded without its
+	// audit event or audited without happening; it returns them. auditFor
+	// must not call the store. A failure midway leaves the rest pending for
+	// the next sweep; what is returned with an error was expired and
+	// audited. It also drops decided actions, finished jobs and blobs past
+	// their retention.
+	ExpireDue(ctx context.Context, now time.Time, auditFor func(Pending) Event) ([]Pending, error)
+	// AppendAudit adds events, oldest first, to the audit trail in one
+	// write: all of them or none.
+	AppendAudit(ctx context.Context, events ...Event) error
 	// RecentAudit returns up to n events, newest first.
 	RecentAudit(ctx context.Context, n int) ([]Event, error)
 	// SeenBefore is a replay guard: it records key for ttl and reports
-	// whether it was already recorded (true = a replay).
+	// whether it was already recorded (true = a replay). The record is
+	// durable before it returns, so a replay is caught across a restart.
 	SeenBefore(ctx context.Context, key string, ttl time.Duration) (bool, error)
+
+	// AcquireLease takes the lease name for holder until ttl from now, with
+	// a new fencing token; ErrLeaseHeld (and the current holder) when an
+	// unexpired lease of that name exists.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error)
+	// RenewLease extends l to ttl from now; ErrLeaseLost unless l's token
+	// is still current and unexpired.
+	RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	// ReleaseLease ends l, so another holder may take it at once;
+	// ErrLeaseLost when l was no longer current (nothing is changed).
+	ReleaseLease(ctx context.Context, l Lease) error
+
+	// StartJob, in one atomic step, claims the approval s.PendingID as
+	// approved by s.By (exactly once, as Claim), creates its job, takes the
+	// job's lease for s.Holder and appends s.Events. On ErrDecided,
+	// ErrNotFound or ErrExpired nothing is written; an expired approval is
+	// left to ExpireDue, which expires and audits it in one step.
+	StartJob(ctx context.Context, s JobStart) (Pending, Lease, error)
+	// RecordJobBatch appends one batch of outcomes to the job's journal and
+	// events to the audit trail, in one write, only while l (the lease
+	// JobLease(jobID)) is current: ErrLeaseLost otherwise, ErrJobFinished
+	// after FinishJob.
+	RecordJobBatch(ctx context.Context, l Lease, jobID string, batch []byte, events []Event) error
+	// FinishJob records result and now as the job's end, appends events
+	// and releases l, in one write fenced like RecordJobBatch.
+	FinishJob(ctx context.Context, l Lease, jobID string, now time.Time, result []byte, events []Event) error
+	// GetJob returns the job and its batches in the order recorded;
+	// ErrNotFound when unknown or dropped.
+	GetJob(ctx context.Context, id string) (Job, [][]byte, error)
+	// ListJobs returns up to limit jobs, newest first; only unfinished ones
+	// when unfinishedOnly.
+	ListJobs(ctx context.Context, unfinishedOnly bool, limit int) ([]Job, error)
+
 	// PutBlob keeps data (at most MaxBlobSize bytes) under key for ttl,
 	// replacing what was there; key is validated like an action id.
 	PutBlob(ctx context.Context, key string, data []byte, ttl time.Duration) error

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -139,16 +138,9 @@ func testSeenBeforeConcurrent(t *testing.T, open func(t *testing.T) store.Store)
 	s := open(t)
 	seen := make([]bool, racers)
 	errs := make([]error, racers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Go(func() {
-			<-start
-			seen[i], errs[i] = s.SeenBefore(t.Context(), "teams:activity-77", time.Hour)
-		})
-	}
-	close(start)
-	wg.Wait()
+	together(racers, func(i int) {
+		seen[i], errs[i] = s.SeenBefore(t.Context(), "teams:activity-77", time.Hour)
+	})
 	fresh := 0
 	for i := range racers {
 		if errs[i] != nil {
@@ -185,5 +177,41 @@ func testSeenBeforeInvalid(t *testing.T, open func(t *testing.T) store.Store) {
 	// The refused calls recorded nothing.
 	if seen, err := s.SeenBefore(t.Context(), "k1", time.Minute); err != nil || seen {
 		t.Fatalf("SeenBefore(k1) after refused calls = %v, %v; want false, nil", seen, err)
+	}
+}
+
+// testAuditBatch: several events in one call land in order, all or none.
+func testAuditBatch(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := t.Context()
+	if err := s.AppendAudit(ctx); err != nil {
+		t.Fatalf("AppendAudit of nothing: %v", err)
+	}
+	if err := s.AppendAudit(ctx, event(0), event(1), event(2)); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	if err := s.AppendAudit(ctx, event(3)); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	got, err := s.RecentAudit(ctx, 10)
+	if err != nil {
+		t.Fatalf("RecentAudit: %v", err)
+	}
+	checkEvents(t, got, 3, 2, 1, 0)
+	// One call with more than the limit keeps the newest.
+	many := make([]store.Event, AuditLimit+5)
+	for i := range many {
+		many[i] = event(10 + i)
+	}
+	if err := s.AppendAudit(ctx, many...); err != nil {
+		t.Fatalf("AppendAudit of %d: %v", len(many), err)
+	}
+	got, err = s.RecentAudit(ctx, 3)
+	if err != nil {
+		t.Fatalf("RecentAudit: %v", err)
+	}
+	checkEvents(t, got, 10+len(many)-1, 10+len(many)-2, 10+len(many)-3)
+	if all, err := s.RecentAudit(ctx, 10*AuditLimit); err != nil || len(all) != AuditLimit {
+		t.Fatalf("RecentAudit(all) = %d events, %v; want %d", len(all), err, AuditLimit)
 	}
 }

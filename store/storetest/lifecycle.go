@@ -13,15 +13,31 @@ import (
 func testCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	mustCreate(t, s, newPending("live", time.Hour))
+	mustCreate(t, s, newPending("job", time.Hour))
+	_, jl, err := s.StartJob(t.Context(), jobStart("job", "h"))
+	if err != nil {
+		t.Fatalf("StartJob: %v", err)
+	}
+	held := mustAcquire(t, s, "held", "h", time.Minute)
 	ctx := ctxCanceled(t)
 	checks := map[string]error{
-		"CreatePending": s.CreatePending(ctx, newPending("new", time.Hour)),
-		"AppendAudit":   s.AppendAudit(ctx, event(1)),
-		"Ping":          s.Ping(ctx),
+		"CreatePending":  s.CreatePending(ctx, newPending("new", time.Hour)),
+		"AppendAudit":    s.AppendAudit(ctx, event(1)),
+		"AppendAudit()":  s.AppendAudit(ctx),
+		"Ping":           s.Ping(ctx),
+		"ReleaseLease":   s.ReleaseLease(ctx, held),
+		"RecordJobBatch": s.RecordJobBatch(ctx, jl, "job", []byte("b"), []store.Event{event(2)}),
+		"FinishJob":      s.FinishJob(ctx, jl, "job", base, nil, nil),
 	}
+	_, checks["AcquireLease"] = s.AcquireLease(ctx, "new", "h", time.Minute)
+	_, checks["RenewLease"] = s.RenewLease(ctx, held, time.Minute)
+	_, _, checks["StartJob"] = s.StartJob(ctx, jobStart("live", "h"))
+	_, _, checks["GetJob"] = s.GetJob(ctx, "job")
+	_, checks["ListJobs"] = s.ListJobs(ctx, false, 5)
+	_, checks["ListJobs(0)"] = s.ListJobs(ctx, false, 0)
 	_, checks["GetPending"] = s.GetPending(ctx, "live")
 	_, checks["Claim"] = s.Claim(ctx, "live", store.StateApproved, "slack:U1", base)
-	_, checks["ExpireDue"] = s.ExpireDue(ctx, base.Add(2*time.Hour))
+	_, checks["ExpireDue"] = s.ExpireDue(ctx, base.Add(2*time.Hour), nil)
 	_, checks["RecentAudit"] = s.RecentAudit(ctx, 1)
 	_, checks["RecentAudit(0)"] = s.RecentAudit(ctx, 0)
 	_, checks["SeenBefore"] = s.SeenBefore(ctx, "k", time.Minute)
@@ -36,8 +52,18 @@ func testCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 	if _, err := s.GetPending(t.Context(), "new"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetPending(new) = %v, want ErrNotFound", err)
 	}
-	if got, err := s.RecentAudit(t.Context(), 5); err != nil || len(got) != 0 {
-		t.Errorf("RecentAudit = %d events, %v; want none", len(got), err)
+	// Only StartJob's approve row: nothing from the canceled calls.
+	if got, err := s.RecentAudit(t.Context(), 5); err != nil || len(got) != 1 || got[0].Action != "approve" {
+		t.Errorf("RecentAudit = %+v, %v; want StartJob's row only", got, err)
+	}
+	if j, batches, err := s.GetJob(t.Context(), "job"); err != nil || len(batches) != 0 || j.Finished() {
+		t.Errorf("job after canceled calls = %+v, %d batches, %v; want untouched", j, len(batches), err)
+	}
+	if _, err := s.AcquireLease(t.Context(), "held", "other", time.Minute); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("lease after a canceled release: %v, want still held", err)
+	}
+	if _, err := s.AcquireLease(t.Context(), "new", "other", time.Minute); err != nil {
+		t.Errorf("lease taken by a canceled acquire: %v", err)
 	}
 	if seen, err := s.SeenBefore(t.Context(), "k", time.Minute); err != nil || seen {
 		t.Errorf("SeenBefore(k) = %v, %v; want false, nil", seen, err)
@@ -50,6 +76,11 @@ func testPingClose(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("Ping: %v", err)
 	}
 	mustCreate(t, s, newPending("x", time.Hour))
+	mustCreate(t, s, newPending("job", time.Hour))
+	_, jl, err := s.StartJob(t.Context(), jobStart("job", "h"))
+	if err != nil {
+		t.Fatalf("StartJob: %v", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -59,10 +90,18 @@ func testPingClose(t *testing.T, open func(t *testing.T) store.Store) {
 		"Ping":          s.Ping(ctx),
 		"CreatePending": s.CreatePending(ctx, newPending("y", time.Hour)),
 		"AppendAudit":   s.AppendAudit(ctx, store.Event{Time: base}),
+		"ReleaseLease":  s.ReleaseLease(ctx, jl),
+		"RecordJob":     s.RecordJobBatch(ctx, jl, "job", []byte("b"), nil),
+		"FinishJob":     s.FinishJob(ctx, jl, "job", base, nil, nil),
 	}
+	_, checks["AcquireLease"] = s.AcquireLease(ctx, "n", "h", time.Minute)
+	_, checks["RenewLease"] = s.RenewLease(ctx, jl, time.Minute)
+	_, _, checks["StartJob"] = s.StartJob(ctx, jobStart("x", "h"))
+	_, _, checks["GetJob"] = s.GetJob(ctx, "job")
+	_, checks["ListJobs"] = s.ListJobs(ctx, false, 5)
 	_, checks["GetPending"] = s.GetPending(ctx, "x")
 	_, checks["Claim"] = s.Claim(ctx, "x", store.StateApproved, "slack:U1", base)
-	_, checks["ExpireDue"] = s.ExpireDue(ctx, base)
+	_, checks["ExpireDue"] = s.ExpireDue(ctx, base, nil)
 	_, checks["RecentAudit"] = s.RecentAudit(ctx, 1)
 	_, checks["SeenBefore"] = s.SeenBefore(ctx, "k", time.Minute)
 	for name, err := range checks {

@@ -50,9 +50,22 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditOrder", testAuditOrder},
 		{"AuditLimit", testAuditLimit},
 		{"AuditInvalid", testAuditInvalid},
+		{"AuditBatch", testAuditBatch},
 		{"SeenBefore", testSeenBefore},
 		{"SeenBeforeConcurrent", testSeenBeforeConcurrent},
 		{"SeenBeforeInvalid", testSeenBeforeInvalid},
+		{"Lease", testLease},
+		{"LeaseTokensGrow", testLeaseTokensGrow},
+		{"LeaseExpiry", testLeaseExpiry},
+		{"LeaseConcurrent", testLeaseConcurrent},
+		{"LeaseInvalid", testLeaseInvalid},
+		{"JobLifecycle", testJobLifecycle},
+		{"StartJobRefused", testStartJobRefused},
+		{"StartJobConcurrent", testStartJobConcurrent},
+		{"JobFencing", testJobFencing},
+		{"JobBatchesConcurrent", testJobBatchesConcurrent},
+		{"ListJobs", testListJobs},
+		{"JobRetention", testJobRetention},
 		{"BlobRoundTrip", testBlobRoundTrip},
 		{"BlobNotFound", testBlobNotFound},
 		{"BlobInvalid", testBlobInvalid},
@@ -174,7 +187,7 @@ func testCreateInvalid(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
-	if got, err := s.ExpireDue(t.Context(), base.Add(24*time.Hour)); err != nil || len(got) != 0 {
+	if got, err := s.ExpireDue(t.Context(), base.Add(24*time.Hour), nil); err != nil || len(got) != 0 {
 		t.Fatalf("ExpireDue after refused creates = %v, %v; want nothing", got, err)
 	}
 }
@@ -300,7 +313,7 @@ func testClaimExpired(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("second Claim = %v, want ErrExpired", err)
 	}
 	// The expiry was already recorded by Claim: the sweep must not repeat it.
-	if swept, err := s.ExpireDue(t.Context(), base.Add(2*time.Hour)); err != nil || len(swept) != 0 {
+	if swept, err := s.ExpireDue(t.Context(), base.Add(2*time.Hour), nil); err != nil || len(swept) != 0 {
 		t.Fatalf("ExpireDue after Claim expired it = %v, %v; want nothing", swept, err)
 	}
 }
@@ -368,4 +381,19 @@ func ClaimRace(t *testing.T, s store.Store, id string, n int, claim func(i int, 
 		checkPending(t, r.p, winner)
 	}
 	checkPending(t, mustGet(t, s, id), winner)
+}
+
+// together runs fn(0) ... fn(n-1) on n goroutines released at the same
+// moment, and returns when all are done.
+func together(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
 }
