@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -50,10 +49,9 @@ func (a *app) buildStore(ctx context.Context) (boltPath string, err error) {
 		}
 	}
 	opts := []store.Option{
-		// TODO(lead): drop dropMessage once store logs "store opened" only
-		// after a Ping; qlikbot logs it in awaitStore.
-		store.WithLogger(slog.New(dropMessage{a.log.Handler(), "store opened"}).With("component", "store")),
-		// TODO(lead): store.WithTLSCAFile(a.cfg.StoreCA) when a.cfg.StoreCA != "".
+		// The store logs "store opened" itself once it has answered.
+		store.WithLogger(a.log.With("component", "store")),
+		store.WithTLSCAFile(a.cfg.StoreCA),
 	}
 	st, err := store.Open(ctx, url, opts...)
 	if err != nil {
@@ -133,7 +131,7 @@ func (a *app) storeReady(ctx context.Context) error {
 }
 
 // awaitStore pings the store until it answers, with a bounded backoff,
-// and then logs "store opened". Meanwhile qlikbot runs: /readyz says why
+// (the store then logs "store opened"). Meanwhile qlikbot runs: /readyz says why
 // it is not ready, and commands that need the store say it is unavailable.
 func (a *app) awaitStore(ctx context.Context) error {
 	shown := store.RedactURL(a.storeURL)
@@ -147,7 +145,9 @@ func (a *app) awaitStore(ctx context.Context) error {
 		}
 		if err == nil {
 			a.storeStatus.set(true, nil)
-			a.log.Info("store opened", "store", shown, "attempts", attempt)
+			if attempt > 1 {
+				a.log.Info("store answered", "store", shown, "attempts", attempt)
+			}
 			return nil
 		}
 		a.storeStatus.set(false, err)
@@ -161,25 +161,4 @@ func (a *app) awaitStore(ctx context.Context) error {
 		}
 		delay = min(2*delay, storeRetryMax)
 	}
-}
-
-// dropMessage drops the records with one message.
-type dropMessage struct {
-	slog.Handler
-	msg string
-}
-
-func (h dropMessage) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == h.msg {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h dropMessage) WithAttrs(as []slog.Attr) slog.Handler {
-	return dropMessage{h.Handler.WithAttrs(as), h.msg}
-}
-
-func (h dropMessage) WithGroup(name string) slog.Handler {
-	return dropMessage{h.Handler.WithGroup(name), h.msg}
 }
