@@ -65,6 +65,11 @@ type Request struct {
 	// "slow down" replies too.
 	ReplyTo    Responder
 	ReceivedAt time.Time
+	// Origin is where the request came from, for replies that come after
+	// it has been answered (a resumed job's outcome, alerts for a channel
+	// that subscribed). Adapters fill it; for a click, Origin.Message is
+	// the message that carried the button.
+	Origin Destination
 }
 
 // Subject is the authorization subject of the request's user:

@@ -1,0 +1,55 @@
+package bot
+
+import "context"
+
+// Destination says where a reply goes when no request is waiting for it:
+// the outcome of an approved job resumed after a restart, an alert from
+// the watcher. Adapters fill Request.Origin with one; commands and
+// background work keep it (in the store) and hand it back to Deliver.
+// Every field but Platform is the adapter's own spelling, opaque to
+// everyone else, and must hold no secret (it is stored as it is).
+type Destination struct {
+	Platform Platform `json:"platform"`
+	// Channel is the channel or conversation, as in Request.Channel; ""
+	// for the console.
+	Channel string `json:"channel,omitempty"`
+	// Conversation is what the adapter needs to post there proactively
+	// (Teams: service URL, tenant and conversation id; Slack: the
+	// channel and thread), opaque outside the adapter.
+	Conversation string `json:"conversation,omitempty"`
+	// Message names an existing message to replace (as Action.MessageRef
+	// does); "" posts a new message.
+	Message string `json:"message,omitempty"`
+}
+
+// IsZero reports whether d names nowhere.
+func (d Destination) IsZero() bool { return d == Destination{} }
+
+// Deliverer posts or replaces a message without a live request. Each
+// adapter implements it for its own platform; the returned Destination
+// names the message that was posted or replaced, so a later Deliver can
+// replace it again (an alert updated in place while it fires).
+type Deliverer interface {
+	Deliver(ctx context.Context, dst Destination, r Reply) (Destination, error)
+}
+
+// Deliverers routes a Deliver to the adapter of the destination's
+// platform.
+type Deliverers map[Platform]Deliverer
+
+// Deliver hands r to the adapter of dst.Platform.
+func (ds Deliverers) Deliver(ctx context.Context, dst Destination, r Reply) (Destination, error) {
+	d, ok := ds[dst.Platform]
+	if !ok {
+		return dst, &NoDelivererError{Platform: dst.Platform}
+	}
+	return d.Deliver(ctx, dst, r)
+}
+
+// NoDelivererError: no adapter of that platform runs in this process
+// (Teams configured on another replica, or turned off since).
+type NoDelivererError struct{ Platform Platform }
+
+func (e *NoDelivererError) Error() string {
+	return "deliver: no " + string(e.Platform) + " adapter runs here"
+}
