@@ -179,7 +179,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if failed > 0 || len(missing) > 0 {
 		rep.Kind = bot.Warning
 	}
-	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
+	e.paginate(c, &rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return rep
 }
 
@@ -217,7 +217,7 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 		Warnings:   warnings,
 		Visibility: bot.InChannel,
 	}
-	e.paginate(&rep, Command{}, targetColumns, rows, "sessions.csv")
+	e.paginate(c, &rep, Command{}, targetColumns, rows, "sessions.csv")
 	rep.Buttons = []bot.Button{
 		{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: clip("End "+plural(len(a.Targets), "session")+" ("+a.scopeText()) + ")?"},
 		{Label: "Reject", ActionID: ActionReject, Value: p.ID, Style: bot.Danger},

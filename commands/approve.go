@@ -109,7 +109,7 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		rep.Kind = bot.Warning
 		rep.Warnings = []string{fmt.Sprintf("%s could not be ended; see the table", plural(failed, "session"))}
 	}
-	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
+	e.paginate(c, &rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return e.done("approve", rep, "approved")
 }
 

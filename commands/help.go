@@ -26,7 +26,7 @@ var specs = map[string]spec{
 		examples: []string{"help", "help kick"},
 	},
 	VerbSessions: {
-		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true},
+		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true, "from": true, "to": true},
 		prefixes: true,
 		form:     `sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]`,
 		summary:  "who is connected, per virtual proxy and node",
@@ -38,7 +38,7 @@ var specs = map[string]spec{
 		examples: []string{"sessions finance", "sessions default win --sort userid", `sessions --user LAB\testuser_1`},
 	},
 	VerbUsers: {
-		flags:    map[string]bool{"min": true, "page": true},
+		flags:    map[string]bool{"min": true, "page": true, "from": true, "to": true},
 		prefixes: true,
 		form:     "users [PREFIX ...] [--min N] [--page N]",
 		summary:  "users by session count; flags users at the access-pass limit of 5 sessions",
@@ -46,6 +46,7 @@ var specs = map[string]spec{
 		examples: []string{"users", "users finance --min 3"},
 	},
 	VerbProxies: {
+		flags:    pagingFlags,
 		form:     "proxies",
 		summary:  "topology: nodes, virtual proxies, links, warnings",
 		examples: []string{"proxies"},
@@ -81,6 +82,7 @@ var specs = map[string]spec{
 		examples: []string{"reject 3af6e3d85bc85c2627a4f8fd1570db60"},
 	},
 	VerbAudit: {
+		flags:    pagingFlags,
 		form:     "audit [N]",
 		summary:  "the N most recent actions (default 20, at most 200; needs the audit right on every virtual proxy)",
 		examples: []string{"audit", "audit 50"},

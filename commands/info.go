@@ -57,7 +57,7 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if n := len(topo.VirtualProxies) - len(shown); n > 0 {
 		reply.Summary = append(reply.Summary, fmt.Sprintf("%d virtual proxies not shown: you may not list them", n))
 	}
-	e.paginate(&reply, cmd, []string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}, rows, "proxies.csv")
+	e.paginate(c, &reply, cmd, []string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}, rows, "proxies.csv")
 	return reply
 }
 
@@ -96,8 +96,9 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 		}
 		t.Rows = append(t.Rows, []string{ev.Time.UTC().Format(time.DateTime), ev.Platform, user, ev.Channel, ev.Action, ev.Decision, target, outcome})
 	}
-	t.TotalRows = len(t.Rows)
-	return bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: []string{"Most recent " + strconv.Itoa(len(evs)) + " events, newest first"}, Table: t, Visibility: bot.Ephemeral}
+	reply := bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: []string{"Most recent " + strconv.Itoa(len(evs)) + " events, newest first"}, Visibility: bot.Ephemeral}
+	e.paginate(c, &reply, cmd, t.Columns, t.Rows, "audit.csv")
+	return reply
 }
 
 func (e *Engine) whoami(c *call) bot.Reply {

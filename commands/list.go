@@ -84,7 +84,8 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if len(sl.Errors) > 0 {
 		reply.Kind = bot.Warning
 	}
-	e.paginate(&reply, cmd, sessionColumns, rows, "sessions.csv")
+	reply.Menus = proxyMenu(cmd, v, sl.Sessions)
+	e.paginate(c, &reply, cmd, sessionColumns, rows, "sessions.csv")
 	return reply
 }
 
@@ -197,18 +198,9 @@ func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if len(sl.Errors) > 0 {
 		reply.Kind = bot.Warning
 	}
-	first, last := e.paginate(&reply, cmd, []string{"User", "User name", "Sessions", "Virtual proxies", "Note"}, rows, "users.csv")
-	// One Kick button per listed row the caller could log out, at most 10
-	// (chat platforms cap buttons per message).
-	var kicks []bot.Button
-	for _, u := range shown[first:last] {
-		if len(kicks) == 10 || !e.mayLogout(c, u.locs) {
-			continue
-		}
-		uu := u.user
-		kicks = append(kicks, bot.Button{Label: clipLabel("Kick " + uu.String()), ActionID: ActionRun, Value: Command{Verb: VerbKick, User: &uu}.String()})
-	}
-	reply.Buttons = append(kicks, reply.Buttons...)
+	reply.Menus = proxyMenu(cmd, v, sl.Sessions)
+	e.paginateWith(c, &reply, cmd, []string{"User", "User name", "Sessions", "Virtual proxies", "Note"}, rows, "users.csv",
+		func(first, last int) []bot.Menu { return e.kickMenu(c, shown[first:last]) })
 	return reply
 }
 
@@ -219,51 +211,4 @@ func (e *Engine) mayLogout(c *call, locs []qlik.Location) bool {
 		}
 	}
 	return false
-}
-
-func clipLabel(s string) string {
-	if len(s) > 70 {
-		return clip(s[:60])
-	}
-	return s
-}
-
-// paginate puts one page of rows in r.Table; when there is more than one
-// page it adds paging buttons (qlik.run) and the whole list as CSV. It
-// returns the row range shown.
-func (e *Engine) paginate(r *bot.Reply, cmd Command, cols []string, rows [][]string, file string) (int, int) {
-	t := &bot.Table{Columns: cols, Rows: rows, TotalRows: len(rows)}
-	r.Table = t
-	if len(rows) <= e.pageSize {
-		return 0, len(rows)
-	}
-	pages := (len(rows) + e.pageSize - 1) / e.pageSize
-	page := max(cmd.Page, 1)
-	if page > pages {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("There are only %d pages; showing the last.", pages))
-		page = pages
-	}
-	first, last := (page-1)*e.pageSize, min(page*e.pageSize, len(rows))
-	t.Rows, t.Page, t.Pages = rows[first:last], page, pages
-	r.Files = append(r.Files, bot.File{Name: file, Type: "text/csv", Data: bot.TableCSV(&bot.Table{Columns: cols, Rows: rows})})
-	button := func(label string, p int) {
-		if cmd.Verb == "" { // not a command's list (an outcome, a snapshot): the CSV has it all
-			return
-		}
-		next := cmd
-		next.Page = p
-		v := next.String()
-		if len(v) >= 2000 {
-			r.Warnings = appendFold(r.Warnings, "Command too long for paging buttons: add --page N to see another page.")
-			return
-		}
-		r.Buttons = append(r.Buttons, bot.Button{Label: label, ActionID: ActionRun, Value: v})
-	}
-	if page > 1 {
-		button("Previous page", page-1)
-	}
-	if page < pages {
-		button("Next page", page+1)
-	}
-	return first, last
 }

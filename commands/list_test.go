@@ -31,8 +31,8 @@ func TestSessionsSeedLab(t *testing.T) {
 	if got, want := column(t, r, "User"), []string{`LAB\goran`, `LAB\testuser_1`, `LAB\testuser_2`, `LAB\testuser_3`, `LAB\testuser_4`}; !reflect.DeepEqual(got, want) {
 		t.Errorf("users %v, want %v", got, want)
 	}
-	if !reflect.DeepEqual(r.Table.Columns, sessionColumns) || r.Table.Pages != 0 || r.Table.TotalRows != 5 || len(r.Files) != 0 {
-		t.Errorf("table %v pages %d total %d files %d", r.Table.Columns, r.Table.Pages, r.Table.TotalRows, len(r.Files))
+	if !reflect.DeepEqual(r.Table.Columns, sessionColumns) || r.Table.Paged() || r.Table.TotalRows != 5 || len(r.Files) != 0 {
+		t.Errorf("table %v paged %v total %d files %d", r.Table.Columns, r.Table.Paged(), r.Table.TotalRows, len(r.Files))
 	}
 	w := strings.Join(r.Warnings, "\n")
 	for _, want := range []string{"mobile", "X-Qlik-Session-mob", "hdr-access1", "X-Qlik-Session-hdr-access1", "not linked to any proxy",
@@ -163,8 +163,8 @@ func TestSessionsPagingAndCSV(t *testing.T) {
 	lab := qliksim.Generate(qliksim.GenOptions{Users: 40, Sessions: 120, VirtualProxies: 3, Nodes: 2, Seed: 7})
 	e := newEnv(t, envConfig{lab: &lab, pageSize: 50})
 	r := e.ask(t, "UADMIN", "sessions")
-	if r.Table == nil || r.Table.Page != 1 || r.Table.Pages != 3 || r.Table.TotalRows != 120 || len(r.Table.Rows) != 50 {
-		t.Fatalf("table page %d/%d total %d rows %d", r.Table.Page, r.Table.Pages, r.Table.TotalRows, len(r.Table.Rows))
+	if r.Table == nil || r.Table.Offset != 0 || r.Table.TotalRows != 120 || len(r.Table.Rows) != 50 {
+		t.Fatalf("table offset %d total %d rows %d", r.Table.Offset, r.Table.TotalRows, len(r.Table.Rows))
 	}
 	if len(r.Files) != 1 || r.Files[0].Name != "sessions.csv" || r.Files[0].Type != "text/csv" {
 		t.Fatalf("files %+v", r.Files)
@@ -183,22 +183,29 @@ func TestSessionsPagingAndCSV(t *testing.T) {
 	if len(seen) != 120 {
 		t.Errorf("csv holds %d distinct sessions, want 120", len(seen))
 	}
-	if len(r.Buttons) != 1 || r.Buttons[0].Label != "Next page" || r.Buttons[0].ActionID != ActionRun || r.Buttons[0].Value != "sessions --page 2" {
+	if len(r.Buttons) != 1 || r.Buttons[0].Label != "Next page" || r.Buttons[0].ActionID != ActionRun || r.Buttons[0].Value != "sessions --from 51" {
 		t.Fatalf("buttons %+v", r.Buttons)
 	}
 	p2 := e.click(t, "UVIEWER", ActionRun, r.Buttons[0].Value)
-	if p2.Table.Page != 2 || len(p2.Table.Rows) != 50 || p2.Visibility != bot.Ephemeral || len(p2.Buttons) != 2 {
-		t.Fatalf("page 2: page %d rows %d vis %v buttons %+v", p2.Table.Page, len(p2.Table.Rows), p2.Visibility, p2.Buttons)
+	if p2.Table.Offset != 50 || len(p2.Table.Rows) != 50 || p2.Visibility != bot.Ephemeral || len(p2.Buttons) != 2 {
+		t.Fatalf("page 2: offset %d rows %d vis %v buttons %+v", p2.Table.Offset, len(p2.Table.Rows), p2.Visibility, p2.Buttons)
 	}
 	if p2.Table.Rows[0][5] != recs[51][5] {
 		t.Errorf("page 2 starts with %s, want row 51 of the CSV %s", p2.Table.Rows[0][5], recs[51][5])
 	}
-	last := e.ask(t, "UADMIN", "sessions --page 9")
-	if last.Table.Page != 3 || len(last.Table.Rows) != 20 || !strings.Contains(strings.Join(last.Warnings, " "), "only 3 pages") {
-		t.Errorf("page 9 clamps to 3: page %d rows %d warnings %v", last.Table.Page, len(last.Table.Rows), last.Warnings)
+	if p2.Buttons[0].Value != "sessions --to 50" || p2.Buttons[1].Value != "sessions --from 101" {
+		t.Errorf("page 2 buttons %+v", p2.Buttons)
 	}
-	if len(last.Buttons) != 1 || last.Buttons[0].Value != "sessions --page 2" {
+	last := e.ask(t, "UADMIN", "sessions --page 9")
+	if last.Table.Offset != 70 || len(last.Table.Rows) != 50 || !strings.Contains(strings.Join(last.Warnings, " "), "only 3 pages of 50 rows") {
+		t.Errorf("page 9 shows the last rows: offset %d rows %d warnings %v", last.Table.Offset, len(last.Table.Rows), last.Warnings)
+	}
+	if len(last.Buttons) != 1 || last.Buttons[0].Value != "sessions --to 70" {
 		t.Errorf("last page buttons %+v", last.Buttons)
+	}
+	p3 := e.ask(t, "UADMIN", "sessions --page 3")
+	if p3.Table.Offset != 100 || len(p3.Table.Rows) != 20 || len(p3.Warnings) != len(r.Warnings) {
+		t.Errorf("page 3: offset %d rows %d warnings %v", p3.Table.Offset, len(p3.Table.Rows), p3.Warnings)
 	}
 }
 
@@ -237,8 +244,15 @@ func TestUsersFlagsAccessPassLimit(t *testing.T) {
 			}
 			var kicks []string
 			for _, b := range r.Buttons {
-				if b.ActionID == ActionRun && strings.HasPrefix(b.Value, "kick") {
-					kicks = append(kicks, b.Value)
+				if strings.HasPrefix(b.Value, "kick") {
+					t.Errorf("a kick button %+v: kicks belong in the menu", b)
+				}
+			}
+			for _, m := range r.Menus {
+				for _, o := range m.Options {
+					if m.ActionID == ActionRun && m.Label == "Kick a user" && strings.HasPrefix(o.Value, "kick") {
+						kicks = append(kicks, o.Value)
+					}
 				}
 			}
 			if !reflect.DeepEqual(kicks, tc.wantKicks) {

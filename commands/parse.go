@@ -49,6 +49,8 @@ type Command struct {
 	User       *qlik.UserRef // --user DIR\ID
 	Sort       string        // --sort field (sessions)
 	Page       int           // --page N, 1-based; 0 = first page
+	From       int           // --from ROW: the page starts at this 1-based row (Next)
+	To         int           // --to ROW: the page ends at this 1-based row (Previous)
 	Min        int           // --min N (users)
 	SessionIDs []string      // delete
 	N          int           // audit: number of events
@@ -166,6 +168,8 @@ func (c *Command) setFlag(name, val string) error {
 			return bad("--page %q: give a page number from 1 to %d", clip(val), maxPage)
 		}
 		c.Page = n
+	case "from", "to":
+		return c.setRow(name, val)
 	case "min":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 || n > maxMin {

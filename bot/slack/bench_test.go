@@ -17,7 +17,7 @@ func BenchmarkRender(b *testing.B) {
 	for i := range rows {
 		rows[i] = []string{"finance", "pro2-win1", `LAB\user` + strconv.Itoa(i), "User", "2734806e-0c21-4d2b-9a4c-5a0c3a4e1b11"}
 	}
-	r.Table = &bot.Table{Columns: r.Table.Columns, Rows: rows, Page: 1, Pages: 3, TotalRows: 150}
+	r.Table = &bot.Table{Columns: r.Table.Columns, Rows: rows, TotalRows: 150}
 	b.ReportAllocs()
 	for b.Loop() {
 		render(r)

@@ -24,7 +24,8 @@ func replyFixtures() map[string]bot.Reply {
 		"sessions": {
 			Kind:    bot.Info,
 			Title:   "Sessions",
-			Summary: []string{"Total: 3", "Central (pro2-win1.lab.ptarmiganlabs.net): 2", "dev1 (pro2-win2.lab.ptarmiganlabs.net): 1"},
+			Facts: []bot.Fact{{Label: "Total sessions", Value: "3"}, {Label: "Central (pro2-win1.lab.ptarmiganlabs.net)", Value: "2"},
+				{Label: "Users", Value: "5, sessions: 5"}, {Label: "dev1 <!channel>", Value: "1"}},
 			Table: &bot.Table{
 				Columns: []string{"Virtual proxy", "Node", "User", "User name", "Session ID"},
 				Rows: [][]string{
@@ -32,13 +33,16 @@ func replyFixtures() map[string]bot.Reply {
 					{"finance", "pro2-win2", `LAB\testuser_2`, "", "5f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
 					{"(default)", "pro2-win1", `LAB\goran`, "Göran <admin>", "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4"},
 				},
-				Page: 1, Pages: 2, TotalRows: 53,
+				TotalRows: 53,
 			},
 			Chart:    &bot.Chart{Title: "Sessions per virtual proxy", Points: []bot.Point{{Label: "finance", Value: 2}, {Label: "(default)", Value: 1}, {Label: "win`s", Value: 0}}},
 			Warnings: []string{`Virtual proxy "mobile" is not linked to any proxy (cookie X-Qlik-Session-mobile)`},
+			Menus: []bot.Menu{{Label: "Kick a user", ActionID: "qlik.run", Options: []bot.Option{
+				{Label: `LAB\testuser_1 (5 sessions)`, Value: `kick --user LAB\testuser_1`},
+				{Label: `LAB\testuser_2 (1 session)`, Value: `kick --user LAB\testuser_2`},
+			}}},
 			Buttons: []bot.Button{
-				{Label: "Next page", ActionID: "qlik.run", Value: "sessions finance --page 2"},
-				{Label: "Kick LAB\\testuser_1", ActionID: "qlik.run", Value: `kick --user LAB\testuser_1`},
+				{Label: "Next page", ActionID: "qlik.run", Value: "sessions finance --from 4"},
 			},
 			Files:      []bot.File{{Name: "sessions.csv", Type: "text/csv", Data: []byte("a,b\n")}},
 			Visibility: bot.InChannel,
