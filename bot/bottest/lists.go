@@ -40,7 +40,7 @@ func sessions(n int) List {
 		l.Rows = append(l.Rows, []string{vp, fmt.Sprintf("node%d", i%3+1), user(i), "", "", fmt.Sprintf("s%06d …%04x", i, i*7919%65536)})
 	}
 	l.Reply = bot.Reply{Kind: bot.Info, Title: "Sessions", Visibility: bot.InChannel,
-		Facts: []bot.Fact{{Label: "Total sessions", Value: fmt.Sprint(n)}, {Label: "Central (pro2-win1.lab.ptarmiganlabs.net)", Value: fmt.Sprint(n)}},
+		Facts:    []bot.Fact{{Label: "Total sessions", Value: fmt.Sprint(n)}, {Label: "Central (pro2-win1.lab.ptarmiganlabs.net)", Value: fmt.Sprint(n)}},
 		Warnings: []string{`Virtual proxy mobile (Mobile, cookie X-Qlik-Session-mob) is not linked to any proxy: it can hold no sessions`},
 		Chart:    &bot.Chart{Title: "Sessions per virtual proxy"},
 		Menus:    []bot.Menu{proxyMenu("sessions")},

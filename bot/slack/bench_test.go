@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/bot/bottest"
 )
 
 // BenchmarkRender renders a full page of sessions (50 rows, the commands
@@ -38,5 +39,27 @@ func BenchmarkVerify(b *testing.B) {
 		if err := v.verify(b.Context(), h, body, now); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRender10000Sessions renders a 10,000-row reply that was never
+// fitted: the table is cut to what Slack holds, with a note.
+func BenchmarkRender10000Sessions(b *testing.B) {
+	r := bottest.Lists(10000)[0].Page(0, 10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		render(r)
+	}
+}
+
+// BenchmarkRenderFittedPage10000 is what one request for a page of a
+// 10,000-session list costs the Slack side: fitting and rendering it.
+func BenchmarkRenderFittedPage10000(b *testing.B) {
+	l := bottest.Lists(10000)[0]
+	req := bot.Request{Fit: Fit}
+	b.ReportAllocs()
+	for b.Loop() {
+		first, last := bot.FitPage(len(l.Rows), 5000, 100, false, func(f, t int) int { return req.FitRows(l.Page(f, t)) })
+		render(l.Page(first, last))
 	}
 }

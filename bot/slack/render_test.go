@@ -22,8 +22,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 func replyFixtures() map[string]bot.Reply {
 	return map[string]bot.Reply{
 		"sessions": {
-			Kind:    bot.Info,
-			Title:   "Sessions",
+			Kind:  bot.Info,
+			Title: "Sessions",
 			Facts: []bot.Fact{{Label: "Total sessions", Value: "3"}, {Label: "Central (pro2-win1.lab.ptarmiganlabs.net)", Value: "2"},
 				{Label: "Users", Value: "5, sessions: 5"}, {Label: "dev1 <!channel>", Value: "1"}},
 			Table: &bot.Table{
@@ -150,6 +150,15 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 			if n := textLen(b["text"]); n > maxSectionText {
 				t.Errorf("section %d chars", n)
 			}
+			fields, _ := b["fields"].([]any)
+			if len(fields) > maxSectionFields {
+				t.Errorf("section with %d fields", len(fields))
+			}
+			for _, f := range fields {
+				if n := textLen(f); n > maxFieldText {
+					t.Errorf("field %d chars", n)
+				}
+			}
 		case "context":
 			els, _ := b["elements"].([]any)
 			if len(els) > maxContextElems {
@@ -190,6 +199,10 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 					t.Errorf("action_id %q too long or repeated", id)
 				}
 				actionIDs[id] = true
+				if m["type"] == "static_select" {
+					checkSelect(t, m)
+					continue
+				}
 				if len(val) > maxButtonValue {
 					t.Errorf("button value %d bytes", len(val))
 				}
@@ -214,6 +227,30 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 	}
 	if tables > 1 {
 		t.Errorf("%d table blocks; Slack allows one per message", tables)
+	}
+}
+
+// checkSelect asserts the limits of a static_select: at most 100 options,
+// option text 75 characters, value 150 bytes, placeholder 150.
+func checkSelect(t *testing.T, m map[string]any) {
+	t.Helper()
+	opts, _ := m["options"].([]any)
+	if len(opts) == 0 || len(opts) > maxSelectOptions {
+		t.Errorf("select with %d options", len(opts))
+	}
+	for _, o := range opts {
+		om, _ := o.(map[string]any)
+		v, _ := om["value"].(string)
+		if n := utf8.RuneCountInString(om["text"].(map[string]any)["text"].(string)); n > maxOptionText || n == 0 {
+			t.Errorf("option text %d chars", n)
+		}
+		if len(v) > maxOptionValue || v == "" {
+			t.Errorf("option value %d bytes", len(v))
+		}
+	}
+	ph, _ := m["placeholder"].(map[string]any)
+	if n := utf8.RuneCountInString(ph["text"].(string)); n > maxPlaceholder {
+		t.Errorf("placeholder %d chars", n)
 	}
 }
 
@@ -264,7 +301,7 @@ func TestRenderLimits(t *testing.T) {
 				t.Errorf("cell = %q, want 3", c.Text)
 			}
 			note := b[1].(*slack.ContextBlock).ContextElements.Elements[0].(*slack.TextBlockObject).Text
-			if !strings.Contains(note, "99 of 150 rows") || !strings.Contains(note, "20 of 25 columns") {
+			if !strings.Contains(note, "99 of these 150 rows") || !strings.Contains(note, "20 of 25 columns") {
 				t.Errorf("note %q", note)
 			}
 		}},
