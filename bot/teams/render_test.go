@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/qlikbot/qlikbot/bot"
 )
@@ -187,4 +188,61 @@ func hugeReply() bot.Reply {
 		}(),
 		Chart:   &bot.Chart{Points: make([]bot.Point, 1000)},
 		Buttons: make([]bot.Button, 50)}
+}
+
+// TestTablesReadWell: columns empty on every row are left out, widths
+// follow content, facts keep their text whole, chart bars line up.
+func TestTablesReadWell(t *testing.T) {
+	t.Parallel()
+	rep := bot.Reply{
+		Title: "Users by session count",
+		Facts: []bot.Fact{{Label: "Users", Value: "5, sessions: 5"}, {Label: "At the access-pass limit of 5 sessions", Value: "1"}},
+		Table: &bot.Table{Columns: []string{"Virtual proxy", "User", "User name", "Attributes", "Session ID"}, Rows: [][]string{
+			{"finance", `LAB\testuser_1`, "", "", "55142b14-8d2d-43b3-a522-4b2fb46b2798"},
+			{"win", `LAB\goran`, "", "", "a906ee6b-a8da-4c66-9700-48036c96de7b"},
+		}},
+		Chart: &bot.Chart{Title: "Sessions per virtual proxy", Points: []bot.Point{{Label: "finance", Value: 2}, {Label: "(default)", Value: 10}, {Label: "a b", Value: 1}}},
+	}
+	c := render(rep)
+	checkCard(t, c)
+	var table, facts *element
+	var bars []string
+	for i, el := range c.Body {
+		switch {
+		case el.Type == "Table":
+			table = &c.Body[i]
+		case el.Type == "FactSet":
+			facts = &c.Body[i]
+		case el.FontType == "Monospace":
+			bars = append(bars, el.Text)
+		}
+	}
+	if table == nil || len(table.Columns) != 3 {
+		t.Fatalf("table %+v: want the 3 columns that hold text", table)
+	}
+	if got := table.Rows[0].Cells[1].Items[0].Text; got != "User" {
+		t.Errorf("second column %q, want User (User name and Attributes are empty)", got)
+	}
+	w := table.Columns
+	if !(w[2].Width > w[1].Width && w[1].Width > w[0].Width) || w[2].Width != 36 || w[0].Width != len("finance") {
+		t.Errorf("widths %+v: want them to follow the longest cell (7, 14, 36)", w)
+	}
+	if facts == nil || facts.Facts[0] != (fact{Title: "Users", Value: "5, sessions: 5"}) || facts.Facts[1].Title != "At the access-pass limit of 5 sessions" {
+		t.Errorf("facts %+v", facts)
+	}
+	if len(bars) != 3 {
+		t.Fatalf("chart lines %q", bars)
+	}
+	col := -1
+	for _, b := range bars {
+		if strings.Contains(b, "  ") {
+			t.Errorf("chart line %q has runs of spaces Teams collapses", b)
+		}
+		i := strings.Index(b, "█")
+		r := utf8.RuneCountInString(b[:i])
+		if col >= 0 && r != col {
+			t.Errorf("bars start at rune %d and %d: %q", col, r, bars)
+		}
+		col = r
+	}
 }
