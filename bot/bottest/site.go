@@ -21,6 +21,7 @@ import (
 // parsed policy, the commands engine and a running dispatcher.
 type Site struct {
 	Sim        *qliksim.Server
+	Engine     *commands.Engine
 	Dispatcher *bot.Dispatcher
 }
 
@@ -72,5 +73,5 @@ func NewSite(t testing.TB, sessions int, policy string, pageSize int) *Site {
 		cancel()
 		<-done
 	})
-	return &Site{Sim: sim, Dispatcher: d}
+	return &Site{Sim: sim, Engine: eng, Dispatcher: d}
 }

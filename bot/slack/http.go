@@ -18,12 +18,14 @@ import (
 // cells and several times that with long ones.
 const maxBody = 1 << 20
 
-// Handler serves Slack's HTTP mode: POST /slack/commands (slash commands)
-// and POST /slack/interactions (button clicks).
+// Handler serves Slack's HTTP mode: POST /slack/commands (slash commands),
+// POST /slack/interactions (button clicks) and POST /slack/events (the
+// Events API: app_home_opened).
 func (a *Adapter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /slack/commands", a.serveCommand)
 	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+	mux.HandleFunc("POST /slack/events", a.serveEvents)
 	return mux
 }
 

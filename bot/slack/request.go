@@ -126,6 +126,9 @@ func (a *Adapter) fromInteraction(cb slack.InteractionCallback, received time.Ti
 		Fit:        Fit,
 	}
 	req.ReplyTo = a.newResponder(req, cb.ResponseURL, ref)
+	if isHomeClick(cb) {
+		req.ReplyTo = a.homeResponder(req)
+	}
 	return req, nil
 }
 
