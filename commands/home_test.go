@@ -73,7 +73,9 @@ func TestHome(t *testing.T) {
 		t.Errorf("after approval: %s", got)
 	}
 	evs := e.audit(t)
-	if !slices.ContainsFunc(evs, func(ev store.Event) bool { return ev.Action == "command" && ev.Command == "home" && ev.Subject == "slack:UADMIN2" }) {
+	if !slices.ContainsFunc(evs, func(ev store.Event) bool {
+		return ev.Action == "command" && ev.Command == "home" && ev.Subject == "slack:UADMIN2"
+	}) {
 		t.Error("opening home is not in the audit trail")
 	}
 }
