@@ -30,9 +30,10 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	topo := v.topo
 	reply := bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Visibility: listVisibility(c)}
-	reply.Summary = append(reply.Summary, fmt.Sprintf("Nodes: %d, virtual proxies: %d (%d unlinked)", len(topo.ProxyServices), len(topo.VirtualProxies), len(topo.Unlinked())))
+	reply.Facts = append(reply.Facts, bot.Fact{Label: "Nodes", Value: strconv.Itoa(len(topo.ProxyServices))},
+		bot.Fact{Label: "Virtual proxies", Value: fmt.Sprintf("%d (%d unlinked)", len(topo.VirtualProxies), len(topo.Unlinked()))})
 	for _, ps := range topo.ProxyServices {
-		reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %d linked virtual proxies, QPS port %d", nodeLabel(ps.Node), len(ps.LinkedVirtualProxyIDs), ps.RESTPort))
+		reply.Facts = append(reply.Facts, bot.Fact{Label: nodeLabel(ps.Node), Value: fmt.Sprintf("%d linked virtual proxies, QPS port %d", len(ps.LinkedVirtualProxyIDs), ps.RESTPort)})
 	}
 	var rows [][]string
 	shown := append(append([]qlik.VirtualProxy{}, v.vps...), v.unlinked...)

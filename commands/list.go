@@ -59,10 +59,10 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 		perVP[s.VirtualProxy.ID]++
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Sessions", Visibility: listVisibility(c)}
-	reply.Summary = append(reply.Summary, fmt.Sprintf("Total sessions: %d", len(ss)))
+	reply.Facts = append(reply.Facts, bot.Fact{Label: "Total sessions", Value: strconv.Itoa(len(ss))})
 	for _, ps := range v.topo.ProxyServices {
 		if asked(sl, ps.Node.HostName) {
-			reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %d", nodeLabel(ps.Node), perNode[ps.Node.HostName]))
+			reply.Facts = append(reply.Facts, bot.Fact{Label: nodeLabel(ps.Node), Value: strconv.Itoa(perNode[ps.Node.HostName])})
 		}
 	}
 	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
@@ -74,7 +74,7 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 		}
 	}
 	if len(per) > 0 {
-		reply.Summary = append(reply.Summary, "Per virtual proxy: "+strings.Join(per, ", "))
+		reply.Facts = append(reply.Facts, bot.Fact{Label: "Per virtual proxy", Value: strings.Join(per, ", ")})
 		reply.Chart = chart
 	}
 	reply.Warnings = topoWarnings(v.topo, v.vps, v.unlinked, v.hidden)
@@ -184,12 +184,13 @@ func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
 		shown = append(shown, u)
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Users by session count", Visibility: listVisibility(c)}
-	reply.Summary = []string{
-		fmt.Sprintf("Users: %d, sessions: %d", len(urs), len(sl.Sessions)),
-		fmt.Sprintf("At the access-pass limit of %d sessions: %d", accessPassLimit, flagged),
+	reply.Facts = []bot.Fact{
+		{Label: "Users", Value: strconv.Itoa(len(urs))},
+		{Label: "Sessions", Value: strconv.Itoa(len(sl.Sessions))},
+		{Label: fmt.Sprintf("At the access-pass limit of %d sessions", accessPassLimit), Value: strconv.Itoa(flagged)},
 	}
 	if cmd.Min > 0 {
-		reply.Summary = append(reply.Summary, fmt.Sprintf("Showing users with at least %d sessions: %d", cmd.Min, len(rows)))
+		reply.Facts = append(reply.Facts, bot.Fact{Label: fmt.Sprintf("Showing users with at least %d sessions", cmd.Min), Value: strconv.Itoa(len(rows))})
 	}
 	reply.Warnings = topoWarnings(v.topo, v.vps, nil, v.hidden)
 	for _, pe := range sl.Errors {

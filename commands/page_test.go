@@ -302,3 +302,32 @@ func TestMenusInsteadOfTyping(t *testing.T) {
 		}
 	})
 }
+
+// lines is a reply's summary as PlainText shows it: its sentences, then
+// its facts as "Label: value".
+func lines(r bot.Reply) []string {
+	out := slices.Clone(r.Summary)
+	for _, f := range r.Facts {
+		out = append(out, f.Label+": "+f.Value)
+	}
+	return out
+}
+
+// TestListSummariesAreFacts: labelled numbers are facts, so no platform
+// has to split a line at a colon ("Users | 5, sessions: 5").
+func TestListSummariesAreFacts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	for _, tc := range []struct {
+		text string
+		want []bot.Fact
+	}{
+		{"users --min 2", []bot.Fact{{Label: "Users", Value: "5"}, {Label: "Sessions", Value: "5"},
+			{Label: "At the access-pass limit of 5 sessions", Value: "0"}, {Label: "Showing users with at least 2 sessions", Value: "0"}}},
+		{"sessions finance", []bot.Fact{{Label: "Total sessions", Value: "2"}, {Label: "Central (" + central + ")", Value: "2"}, {Label: "Per virtual proxy", Value: "finance 2"}}},
+	} {
+		if r := e.ask(t, "UADMIN", tc.text); !slices.Equal(r.Facts, tc.want) {
+			t.Errorf("%s: facts %+v, want %+v", tc.text, r.Facts, tc.want)
+		}
+	}
+}
