@@ -42,7 +42,7 @@ var specs = map[string]spec{
 		prefixes: true,
 		form:     "users [PREFIX ...] [--min N] [--page N]",
 		summary:  "users by session count; flags users at the access-pass limit of 5 sessions",
-		details:  []string{"--min N shows only users with at least N sessions. Each row has a Kick button when you may log users out."},
+		details:  []string{"--min N shows only users with at least N sessions. The Kick a user menu offers the users of the page you may log out."},
 		examples: []string{"users", "users finance --min 3"},
 	},
 	VerbProxies: {

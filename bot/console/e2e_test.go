@@ -146,3 +146,45 @@ func parseTable(t *testing.T, reply string) bottest.Shown {
 	t.Fatalf("no table in the reply:\n%s", reply)
 	return bottest.Shown{}
 }
+
+// TestEveryRowOnceByPageNumber: on a 400-session site, pages 1..N typed
+// with --page list every session exactly once, and the page after the last
+// says how many pages there are.
+func TestEveryRowOnceByPageNumber(t *testing.T) {
+	t.Parallel()
+	site := bottest.NewSite(t, 400, e2ePolicy, 50)
+	var script strings.Builder
+	for n := 1; n <= 9; n++ {
+		fmt.Fprintf(&script, "/qlik sessions --page %d\n", n)
+	}
+	var out strings.Builder
+	c, err := New(site.Dispatcher, strings.NewReader(script.String()), &out, WithFileDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	replies := strings.Split(out.String(), "[console:oncall] ")[1:]
+	if len(replies) != 9 {
+		t.Fatalf("%d replies, want 9", len(replies))
+	}
+	m := attached.FindStringSubmatch(replies[0])
+	if m == nil {
+		t.Fatalf("no CSV: %s", replies[0])
+	}
+	whole, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages []bottest.Shown
+	for _, r := range replies[:8] {
+		pages = append(pages, parseTable(t, r))
+	}
+	if err := bottest.EveryRowOnce(whole, pages); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(replies[8], "There are only 8 pages of 50 rows; showing the last.") {
+		t.Errorf("page 9 of 8:\n%s", replies[8])
+	}
+}
