@@ -137,26 +137,23 @@ func (e *Engine) decorate(base bot.Reply, cmd Command, cols []string, rows [][]s
 		return r
 	}
 	r.Buttons = append([]bot.Button(nil), base.Buttons...)
-	button := func(label string, next Command) {
-		next.Page, next.From, next.To = 0, 0, 0
-		switch {
-		case label == prevLabel:
-			next.To = first
-		case label == nextLabel:
-			next.From = last + 1
-		}
-		v := next.String()
+	button := func(label string, page Command) {
+		v := page.String()
 		if len(v) >= 2000 {
 			r.Warnings = appendFold(r.Warnings, "Command too long for paging buttons: add --from ROW to see other rows.")
 			return
 		}
 		r.Buttons = append(r.Buttons, bot.Button{Label: label, ActionID: ActionRun, Value: v})
 	}
-	if first > 0 {
-		button(prevLabel, cmd)
+	if first > 0 { // the page that ends just before this one's first row
+		prev := cmd
+		prev.Page, prev.From, prev.To = 0, 0, first
+		button(prevLabel, prev)
 	}
-	if last < len(rows) {
-		button(nextLabel, cmd)
+	if last < len(rows) { // the page that starts at the first row not shown
+		next := cmd
+		next.Page, next.From, next.To = 0, last+1, 0
+		button(nextLabel, next)
 	}
 	return r
 }
