@@ -169,7 +169,7 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		rep.Kind = bot.Warning
 		rep.Warnings = []string{failedWarning(c, failed)}
 	}
-	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
+	e.paginate(c, &rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return e.done("approve", rep, "approved")
 }
 
