@@ -56,7 +56,6 @@ const (
 // Engine runs /qlik commands and button clicks. It implements bot.Handler
 // and is safe for concurrent use: all shared state lives in the Store.
 type Engine struct {
-	q   Qlik
 	st  Store
 	pol Policies
 	options
@@ -72,6 +71,10 @@ type options struct {
 	cmdName  string
 	observe  func(Event)
 	sealer   *seal.Sealer
+	// sites and defaultSite: see WithSites (New fills in the one site of
+	// its Qlik client).
+	sites       []*site
+	defaultSite int
 	// progressThreshold, progressEvery and batch: see WithProgress.
 	progressThreshold int
 	progressEvery     time.Duration
@@ -146,10 +149,11 @@ func WithSealer(s *seal.Sealer) Option {
 	}
 }
 
-// New returns an Engine. It does no I/O.
+// New returns an Engine. It does no I/O. q is the Qlik client of the one
+// site the engine serves, named "default"; with WithSites, q is nil.
 func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
-	if q == nil || st == nil || pol == nil {
-		return nil, errors.New("commands: qlik client, store and policies are required")
+	if st == nil || pol == nil {
+		return nil, errors.New("commands: store and policies are required")
 	}
 	o := options{
 		log:      slog.New(slog.DiscardHandler),
@@ -167,13 +171,21 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("commands: %w", err)
 		}
 	}
+	switch {
+	case q != nil && o.sites != nil:
+		return nil, errors.New("commands: give New a Qlik client or WithSites, not both")
+	case q == nil && o.sites == nil:
+		return nil, errors.New("commands: a Qlik client (or WithSites) is required")
+	case q != nil:
+		o.sites = []*site{{name: DefaultSite, q: q}}
+	}
 	if o.observe == nil {
 		o.observe = func(Event) {}
 	}
 	if o.sealer == nil {
 		o.sealer = seal.Random()
 	}
-	return &Engine{q: q, st: st, pol: pol, options: o}, nil
+	return &Engine{st: st, pol: pol, options: o}, nil
 }
 
 // call is one request in flight: who asked, from where, when.
@@ -184,6 +196,8 @@ type call struct {
 	subjects []string
 	text     string // the command line as typed (or run by a button)
 	policy   *authz.Policy
+	site     string // the site(s) the request concerns, for the audit trail: "prod", "prod,test"
+	onlySite string // approve/reject --site: the site the approval must be for
 	// The command's row of the audit trail: its decision, noted when made,
 	// written once (see commandRow).
 	decision, reason, target, pending string
@@ -237,7 +251,7 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 	case VerbHelp:
 		r = e.help(cmd.Topic)
 	case VerbWhoami:
-		r = e.whoami(c)
+		r = e.whoami(c, cmd)
 	case VerbAudit:
 		r = e.auditTrail(ctx, c, cmd)
 	case VerbProxies:
@@ -251,6 +265,7 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 	case VerbApprove, VerbReject:
 		// Typed, not clicked: there is no message to replace, so the
 		// outcome is a new message (the buttons' path does the rest).
+		c.onlySite = cmd.Site
 		if cmd.Verb == VerbApprove {
 			r = e.approve(ctx, c, cmd.Approval)
 		} else {
@@ -301,7 +316,7 @@ func (e *Engine) decide(c *call, perm authz.Permission, s authz.Scope, target st
 
 // scopePhrase names a scope in a sentence: "on finance on
 // pro2-win1.lab...", "on the default virtual proxy".
-func scopePhrase(s authz.Scope) string {
+func (e *Engine) scopePhrase(s authz.Scope) string {
 	w := "on " + prefixPhrase(s.VirtualProxy)
 	if s.VirtualProxy == "*" {
 		w = "on every virtual proxy"
@@ -309,7 +324,7 @@ func scopePhrase(s authz.Scope) string {
 	if s.Host != "" {
 		w += " on " + s.Host
 	}
-	return w
+	return w + e.siteWord(s.Site)
 }
 
 // denied is the reply to a refusal: ephemeral, naming the asker's id and
@@ -322,6 +337,7 @@ func (e *Engine) denied(c *call, d authz.Decision) bot.Reply {
 	if d.Scope.Host != "" {
 		where += " on " + d.Scope.Host
 	}
+	where += e.siteWord(d.Scope.Site)
 	reason := d.Reason
 	if reason == "" {
 		reason = fmt.Sprintf("no grant with %q on %s", d.Permission, where)
@@ -357,6 +373,7 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 			e.tampered(ctx, c, p.ID, err)
 		} else {
 			c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
+			c.site = a.siteName()
 		}
 		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: auditText(a.Command), Reason: reason,
 			Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})

@@ -86,16 +86,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		t.Fatalf("start simulator: %v", err)
 	}
 	t.Cleanup(sim.Close)
-	client, err := qlik.New(qlik.Config{
-		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
-		Resolve: sim.Resolve(), Timeout: 5 * time.Second, ReadRetries: -1, TopologyTTL: -1,
-		RequestsPerSecond: -1, Concurrency: 8,
-	})
-	if err != nil {
-		t.Fatalf("qlik client: %v", err)
-	}
-	t.Cleanup(client.Close)
+	client := simClient(t, sim)
 	e := &env{sim: sim, client: client, clk: testkit.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)), events: make(chan Event, 1000), sealer: seal.Random()}
 	e.dbPath = filepath.Join(t.TempDir(), "state.db")
 	e.st, err = store.OpenBolt(e.dbPath)
@@ -113,6 +104,23 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	}
 	e.eng = e.newEngine(t, e.st, cfg.pageSize)
 	return e
+}
+
+// simClient is a real Qlik client of sim over mutual TLS: no cache, no
+// retries, no rate limit, so every command reaches the simulator.
+func simClient(t *testing.T, sim *qliksim.Server) *qlik.Client {
+	t.Helper()
+	client, err := qlik.New(qlik.Config{
+		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
+		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
+		Resolve: sim.Resolve(), Timeout: 5 * time.Second, ReadRetries: -1, TopologyTTL: -1,
+		RequestsPerSecond: -1, Concurrency: 8,
+	})
+	if err != nil {
+		t.Fatalf("qlik client: %v", err)
+	}
+	t.Cleanup(client.Close)
+	return client
 }
 
 func (e *env) newEngine(t *testing.T, st Store, pageSize int) *Engine {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/qlik"
 )
 
@@ -61,6 +62,9 @@ type Command struct {
 	Actor  string
 	Action string
 	Since  string // as typed: 30m, 2h, 7d, 2026-11-22 or an RFC 3339 time
+	// Site is --site: the Qlik Sense site, lower-cased ("" = the default
+	// site, or every site for a merged list).
+	Site string
 }
 
 // UsageError is a mistake in a command line. It names the mistake and the
@@ -194,6 +198,11 @@ func (c *Command) setFlag(name, val string) error {
 		c.Since = val
 	case "from", "to":
 		return c.setRow(name, val)
+	case "site":
+		if err := authz.CheckSiteName(val); err != nil {
+			return bad("--site: %v", err)
+		}
+		c.Site = strings.ToLower(val)
 	case "min":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 || n > maxMin {

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/qlik"
 )
 
@@ -152,6 +153,14 @@ func (c Command) Validate() error {
 	if err := c.validRows(spec); err != nil {
 		return err
 	}
+	if c.Site != "" {
+		if !spec.flags["site"] {
+			return bad("flag not valid for %s", c.Verb)
+		}
+		if err := authz.CheckSiteName(c.Site); err != nil {
+			return bad("--site: %v", err)
+		}
+	}
 	switch {
 	case c.Page < 0 || c.Page > maxPage, c.Min < 0 || c.Min > maxMin, c.N < 0 || c.N > maxAudit:
 		return bad("number out of range")
@@ -213,6 +222,9 @@ func (c Command) String() string {
 	}
 	if c.Page != 0 {
 		parts = append(parts, "--page", strconv.Itoa(c.Page))
+	}
+	if c.Site != "" {
+		parts = append(parts, "--site", c.Site)
 	}
 	parts = c.rowArgs(parts)
 	return strings.Join(parts, " ")

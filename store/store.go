@@ -119,6 +119,7 @@ type Event struct {
 	Target   string // e.g. "finance@pro2-win1.lab/2734806e" or "LAB\\testuser_1"
 	Outcome  string // "deleted", "already gone", "failed: ..."
 	Pending  string // pending action id, when related to one
+	Site     string // the Qlik Sense site(s) concerned: "prod", or "prod,test" for a list of several; "" for none
 }
 
 // Lease says who runs a piece of background work. Token is the fencing
