@@ -28,6 +28,9 @@ func TestDemoPolicy(t *testing.T) {
 		{"deputy finance", "console:deputy", Scope{VirtualProxy: "finance"}, []Permission{List, Approve, Audit}},
 		{"deputy everywhere", "console:deputy", Scope{VirtualProxy: "*"}, []Permission{List, Approve, Audit}},
 		{"stranger", "console:mallory", Scope{VirtualProxy: "finance"}, nil},
+		{"tester on test", "console:tester", Scope{VirtualProxy: "vp2", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve}},
+		{"tester on prod", "console:tester", Scope{VirtualProxy: "finance", Site: "prod"}, []Permission{List}},
+		{"lead on test", "console:lead", Scope{VirtualProxy: "finance", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve}},
 		{"commented-out slack example is not live", "slack:U0ONCALL", Scope{}, nil},
 	}
 	for _, tc := range tests {
@@ -46,10 +49,10 @@ func TestDemoPolicy(t *testing.T) {
 	}
 	// The demo never dead-ends: wherever someone may ask for something that
 	// needs approval, someone else may approve it.
-	for _, asker := range []string{"console:oncall", "console:lead", "console:admin", "console:deputy"} {
+	for _, asker := range []string{"console:oncall", "console:lead", "console:admin", "console:deputy", "console:tester"} {
 		for _, vp := range []string{"finance", "", "hr", "win", "*"} {
 			for _, pm := range []Permission{Delete, Kick, Logout} {
-				s := Scope{VirtualProxy: vp, Host: "pro2-win1.lab.ptarmiganlabs.net", Channel: "console"}
+				s := Scope{VirtualProxy: vp, Host: "pro2-win1.lab.ptarmiganlabs.net", Channel: "console", Site: "test"}
 				if !p.NeedsApproval(pm) || !p.Decide([]string{asker}, pm, s).Allowed {
 					continue
 				}

@@ -38,6 +38,7 @@ type Config struct {
 	QlikRPS         float64       `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik calls per second at most"`
 	QlikTopologyTTL time.Duration `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
 	QlikResolve     resolveMap    `envconfig:"QLIKBOT_QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host=address,host2=address2 (host:address works too)"`
+	Sites           string        `envconfig:"QLIKBOT_SITES" desc:"YAML file listing several Qlik Sense sites (name, host, ports, certificate files, user, resolve, limits; see Several sites); fields a site leaves out take their QLIKBOT_QLIK_* value; empty: QLIKBOT_QLIK_HOST is the one site, named default"`
 
 	// Who may do what, and where state lives.
 	Policy       string     `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST; the demo uses the built-in demo policy"`
@@ -99,9 +100,9 @@ func loadConfig() (Config, error) {
 	return c, c.validate()
 }
 
-// Demo reports whether no Qlik host is configured: then the built-in
-// simulator stands in for Qlik Sense.
-func (c Config) Demo() bool { return c.QlikHost == "" }
+// Demo reports whether no Qlik site is configured: then two built-in
+// simulators stand in for Qlik Sense (sites prod and test).
+func (c Config) Demo() bool { return c.QlikHost == "" && c.Sites == "" }
 
 // ChatConfigured reports whether any chat platform besides the console is on.
 func (c Config) ChatConfigured() bool { return c.SlackMode != "" || c.TeamsAppID != "" }

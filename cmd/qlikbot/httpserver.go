@@ -48,10 +48,15 @@ func (a *app) buildHTTP() error {
 	}
 	pub := http.NewServeMux()
 	pub.HandleFunc("GET /healthz", healthz)
-	checks := []check{
-		{"qlik", a.qlik.Ping},
-		{"store", a.storeReady},
+	var checks []check
+	for _, s := range a.sites {
+		name := "qlik"
+		if len(a.sites) > 1 {
+			name = "qlik site " + s.name
+		}
+		checks = append(checks, check{name, s.client.Ping})
 	}
+	checks = append(checks, check{"store", a.storeReady})
 	for _, ad := range a.adapters {
 		if h, ok := ad.(interface{ Handler() http.Handler }); ok {
 			switch ad.Name() {

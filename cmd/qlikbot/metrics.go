@@ -17,7 +17,7 @@ type metrics struct {
 	reg          *prometheus.Registry
 	commands     *prometheus.CounterVec   // command, outcome
 	qlikCalls    *prometheus.HistogramVec // node, endpoint, status class
-	sessionsSeen *prometheus.GaugeVec     // virtual_proxy
+	sessionsSeen *prometheus.GaugeVec     // site, virtual_proxy
 	approvals    *prometheus.CounterVec   // decision: requested, approved, rejected, expired
 	pending      prometheus.Gauge
 	refusals     *prometheus.CounterVec // reason: rate_limited, busy
@@ -35,8 +35,8 @@ func newMetrics() *metrics {
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"node", "endpoint", "code"}),
 		sessionsSeen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "qlikbot_sessions_seen", Help: "Sessions seen per virtual proxy in the latest list.",
-		}, []string{"virtual_proxy"}),
+			Name: "qlikbot_sessions_seen", Help: "Sessions seen per site and virtual proxy in the latest list.",
+		}, []string{"site", "virtual_proxy"}),
 		approvals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qlikbot_approvals_total", Help: "Approval requests and decisions.",
 		}, []string{"decision"}),
@@ -103,17 +103,18 @@ func (m *metrics) chatRateLimited(p bot.Platform) func() {
 	return c.Inc
 }
 
-// observedQlik is the Qlik client with every session list reported to the
-// sessions-seen gauge.
+// observedQlik is a site's Qlik client with every session list reported
+// to the sessions-seen gauge.
 type observedQlik struct {
 	*qlik.Client
-	m *metrics
+	m    *metrics
+	site string
 }
 
 func (o observedQlik) Sessions(ctx context.Context, sel qlik.Selection) (*qlik.SessionList, error) {
 	l, err := o.Client.Sessions(ctx, sel)
 	if l != nil && sel.User == nil { // one user's sessions say nothing of the proxy's
-		o.m.observeSessions(l)
+		o.m.observeSessions(o.site, l)
 	}
 	return l, err
 }
@@ -121,7 +122,7 @@ func (o observedQlik) Sessions(ctx context.Context, sel qlik.Selection) (*qlik.S
 // observeSessions sets the gauge of every virtual proxy the list asked,
 // zero included, so a proxy whose sessions were all ended drops to 0. A
 // proxy with a node that did not answer keeps its previous value.
-func (m *metrics) observeSessions(l *qlik.SessionList) {
+func (m *metrics) observeSessions(site string, l *qlik.SessionList) {
 	failed := map[string]bool{}
 	for _, e := range l.Errors {
 		failed[prefixLabel(e.VirtualProxy.Prefix)] = true
@@ -135,7 +136,7 @@ func (m *metrics) observeSessions(l *qlik.SessionList) {
 	}
 	for p, n := range counts {
 		if !failed[p] {
-			m.sessionsSeen.WithLabelValues(p).Set(n)
+			m.sessionsSeen.WithLabelValues(site, p).Set(n)
 		}
 	}
 }

@@ -49,6 +49,7 @@ func TestEveryVariableBadValue(t *testing.T) {
 		"QLIKBOT_QLIK_RPS":                  {value: "-1"},
 		"QLIKBOT_QLIK_TOPOLOGY_TTL":         {value: "soon"},
 		"QLIKBOT_QLIK_RESOLVE":              {value: "nohost"},
+		"QLIKBOT_SITES":                     {value: "/nonexistent/sites.yaml", env: []string{"QLIKBOT_POLICY=" + emptyPolicy}},
 		"QLIKBOT_POLICY":                    {value: "/nonexistent/policy.yaml"},
 		"QLIKBOT_STORE":                     {value: "mysql://db/qlikbot"},
 		"QLIKBOT_STORE_CA":                  {value: "/nonexistent/ca.pem", env: []string{"QLIKBOT_STORE=rediss://127.0.0.1:1/0", "QLIKBOT_STATE_KEY=" + testStateKey}},

@@ -60,12 +60,16 @@ func (c Config) validate() error {
 }
 
 func (c Config) checkQlik() error {
+	if c.Sites != "" && c.QlikHost != "" {
+		return badSetting("QLIKBOT_SITES", c.Sites, "QLIKBOT_QLIK_HOST is set too ("+c.QlikHost+")",
+			"one of them: the sites file lists every site with its host, or QLIKBOT_QLIK_HOST alone is the one site")
+	}
 	if !c.Demo() {
 		if c.Policy == "" {
-			return missingSetting("QLIKBOT_POLICY", "it is required with QLIKBOT_QLIK_HOST (deny by default: without a policy nobody may do anything)",
+			return missingSetting("QLIKBOT_POLICY", "it is required with QLIKBOT_QLIK_HOST or QLIKBOT_SITES (deny by default: without a policy nobody may do anything)",
 				"the path of a policy file like authz/demo-policy.yaml")
 		}
-		if !validHost(c.QlikHost) {
+		if c.Sites == "" && !validHost(c.QlikHost) {
 			return badSetting("QLIKBOT_QLIK_HOST", c.QlikHost, "", "the host name of the Qlik Sense central node like qlik.example.com, without scheme or port (the port is QLIKBOT_QLIK_QRS_PORT)")
 		}
 	}
