@@ -41,7 +41,7 @@ type Config struct {
 	Sites           string        `envconfig:"QLIKBOT_SITES" desc:"YAML file listing several Qlik Sense sites (name, host, ports, certificate files, user, resolve, limits; see Several sites); fields a site leaves out take their QLIKBOT_QLIK_* value; empty: QLIKBOT_QLIK_HOST is the one site, named default"`
 
 	// Who may do what, and where state lives.
-	Policy       string     `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST; the demo uses the built-in demo policy"`
+	Policy       string     `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST or QLIKBOT_SITES; the demo uses the built-in demo policy"`
 	Store        string     `envconfig:"QLIKBOT_STORE" desc:"state store: bolt:///path/state.db, or redis://[user:password@]host:6379/0 (rediss:// for TLS) shared by replicas; default a bolt file qlikbot.db in the working directory (the demo: a temporary file)"`
 	StoreCA      string     `envconfig:"QLIKBOT_STORE_CA" desc:"PEM file of the CA that signed the Redis server's certificate, for rediss:// with a private CA; empty: the system's CAs"`
 	StateKey     bot.Secret `envconfig:"QLIKBOT_STATE_KEY" desc:"secret key (base64 or hex, at least 32 bytes: openssl rand -base64 32) that signs pending approvals and jobs in the store; required with Redis (every replica the same); with bolt, empty: generated into the state file's path + .key (mode 0600)"`

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
@@ -259,5 +260,31 @@ func TestDemoTwoSites(t *testing.T) {
 	}
 	if !strings.Contains(res.stderr, "site prod (the seed lab") || !strings.Contains(res.stderr, "site test (a generated lab") {
 		t.Errorf("stderr does not say which sites the demo runs:\n%s", res.stderr)
+	}
+}
+
+// TestREADMESitesExample: the README's sites file is one qlikbot reads.
+func TestREADMESitesExample(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "### Several sites")
+	if !ok {
+		t.Fatal("README.md has no Several sites section")
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```\n")
+	if !ok || !ok2 {
+		t.Fatal("the Several sites section has no YAML example")
+	}
+	sites, err := loadSites(writeFile(t, "sites.yaml", example), defaultConfig(t))
+	if err != nil {
+		t.Fatalf("the README's example: %v", err)
+	}
+	if len(sites) != 2 || sites[0].name != "prod" || !sites[0].def || sites[1].name != "test" || sites[1].qc.QRSPort != 4242 ||
+		sites[0].qc.UserID != "sa_api" || sites[0].qc.Resolve["qlik-node2.example.internal"] != "10.0.0.12" || sites[0].qc.Timeout != 10*time.Second {
+		t.Errorf("the README's example reads as %+v", sites)
 	}
 }
