@@ -144,13 +144,25 @@ func (e *env) newEngine(t *testing.T, st Store, pageSize int) *Engine {
 // ask runs a command line as slack user id in channel C1.
 func (e *env) ask(t *testing.T, user, text string) bot.Reply {
 	t.Helper()
-	return e.eng.Handle(t.Context(), bot.Request{ID: "req-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1", Text: text})
+	return askAs(t, e.eng, user, text)
 }
 
 // click sends a button click as slack user id.
 func (e *env) click(t *testing.T, user, actionID, value string) bot.Reply {
 	t.Helper()
-	return e.eng.Handle(t.Context(), bot.Request{ID: "click-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1",
+	return clickAs(t, e.eng, user, actionID, value)
+}
+
+// askAs runs a command line on eng as slack user id in channel C1.
+func askAs(t *testing.T, eng *Engine, user, text string) bot.Reply {
+	t.Helper()
+	return eng.Handle(t.Context(), bot.Request{ID: "req-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1", Text: text})
+}
+
+// clickAs sends a button click to eng as slack user id.
+func clickAs(t *testing.T, eng *Engine, user, actionID, value string) bot.Reply {
+	t.Helper()
+	return eng.Handle(t.Context(), bot.Request{ID: "click-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1",
 		Action: &bot.Action{ID: actionID, Value: value, MessageRef: "m1"}})
 }
 
@@ -178,7 +190,13 @@ func (e *env) qpsCalls() []qliksim.Request {
 
 func (e *env) audit(t *testing.T) []store.Event {
 	t.Helper()
-	evs, err := e.st.RecentAudit(t.Context(), 10000)
+	return auditOf(t, e.st)
+}
+
+// auditOf reads the whole audit trail of st, newest first.
+func auditOf(t *testing.T, st Store) []store.Event {
+	t.Helper()
+	evs, err := st.RecentAudit(t.Context(), 10000)
 	if err != nil {
 		t.Fatalf("read audit: %v", err)
 	}

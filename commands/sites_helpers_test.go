@@ -3,7 +3,6 @@ package commands
 import (
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -102,26 +101,20 @@ func newSitesEnv(t *testing.T, cfg sitesConfig) *sitesEnv {
 
 func (e *sitesEnv) ask(t *testing.T, user, text string) bot.Reply {
 	t.Helper()
-	return e.eng.Handle(t.Context(), bot.Request{ID: "req-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1", Text: text})
+	return askAs(t, e.eng, user, text)
 }
 
 func (e *sitesEnv) click(t *testing.T, user, actionID, value string) bot.Reply {
 	t.Helper()
-	return e.eng.Handle(t.Context(), bot.Request{ID: "click-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1",
-		Action: &bot.Action{ID: actionID, Value: value, MessageRef: "m1"}})
+	return clickAs(t, e.eng, user, actionID, value)
 }
 
 func (e *sitesEnv) audit(t *testing.T) []store.Event {
 	t.Helper()
-	evs, err := e.st.RecentAudit(t.Context(), 10000)
-	if err != nil {
-		t.Fatalf("read audit: %v", err)
-	}
-	return evs
+	return auditOf(t, e.st)
 }
 
-// testIDs are the session ids of the test site, in the order a list
-// sorted by prefix, host and user shows them.
+// testSessionIDs are the session ids of the test site.
 func testSessionIDs(sim *qliksim.Server) map[string]bool {
 	ids := map[string]bool{}
 	for _, h := range sim.Hosts() {
