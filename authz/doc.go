@@ -11,9 +11,9 @@
 //	    console: [lead]
 //	    emails: [lee@example.com]
 //	roles:
-//	  viewer: [list]
+//	  viewer: [list, health]
 //	  lead:   [list, delete, kick, logout, approve]
-//	  admin:  [list, delete, kick, logout, approve, audit]
+//	  admin:  [list, delete, kick, logout, approve, audit, health]
 //	grants:
 //	  - subjects: ["slack:U0ONCALL", "email:oncall@example.com", "person:lee"]
 //	    roles: [viewer]

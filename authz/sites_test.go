@@ -13,7 +13,7 @@ const sitesPolicy = `
 roles:
   viewer: [list]
   lead:   [list, delete, kick, logout, approve]
-  admin:  [list, delete, kick, logout, approve, audit]
+  admin:  [list, delete, kick, logout, approve, audit, health]
 grants:
   - subjects: ["slack:UEVERY"]
     roles: [admin]
