@@ -3,6 +3,7 @@ package qlik
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +17,17 @@ import (
 // "/qps/session": it cannot be mistaken for a virtual proxy whose prefix is
 // "session" or "user".
 func qpsBase(prefix string) string { return "/qps/" + url.PathEscape(prefix) }
+
+// sessionPath is the QPS path of one session, and the same path with the
+// id shortened (ShortID) for errors and logs. The id is checked and
+// escaped like a segment; an invalid one is refused without being echoed.
+func sessionPath(prefix, id string) (path, shown string, err error) {
+	if id == "" || id == "." || id == ".." || strings.TrimSpace(id) != id {
+		return "", "", errors.New("invalid session id: empty, a dot segment, or with leading or trailing spaces")
+	}
+	base := qpsBase(prefix) + "/session/"
+	return base + url.PathEscape(id), base + url.PathEscape(ShortID(id)), nil
+}
 
 // userTail is "/user/{dir}/{id}", both segments checked and escaped.
 func userTail(u UserRef) (string, error) {
@@ -171,18 +183,18 @@ func (c *Client) place(ctx context.Context, prefix, host string) (ProxyService, 
 // errors.Is(err, ErrNotFound).
 func (c *Client) Session(ctx context.Context, prefix, host, id string) (Session, error) {
 	wrap := func(err error) error {
-		return fmt.Errorf("get session %q of virtual proxy %s on %s: %w", id, quotePrefix(prefix), host, err)
+		return fmt.Errorf("get session %s of virtual proxy %s on %s: %w", ShortID(id), quotePrefix(prefix), host, err)
 	}
 	ps, err := c.place(ctx, prefix, host)
 	if err != nil {
 		return Session{}, wrap(err)
 	}
-	seg, err := segment("session id", id)
+	path, shown, err := sessionPath(prefix, id)
 	if err != nil {
 		return Session{}, wrap(err)
 	}
 	b, err := c.do(ctx, request{service: "qps", host: ps.Node.HostName, endpoint: "qps.session.get", method: http.MethodGet,
-		path: qpsBase(prefix) + "/session/" + seg})
+		path: path, shown: shown})
 	if err != nil {
 		return Session{}, wrap(err)
 	}
