@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
