@@ -25,7 +25,7 @@ func TestDeleteSessions(t *testing.T) {
 		{Prefix: "", Host: central, SessionID: goranID},
 		{Prefix: "finance", Host: central, SessionID: "no-such-session"},
 		{Prefix: "finance", Host: "qlik.example.com", SessionID: testuser2ID},
-		{Prefix: "finance", Host: dev1, SessionID: testuser2ID}, // finance is not linked to dev1
+		{Prefix: "win", Host: dev1, SessionID: testuser3ID}, // win is not linked to dev1
 		{Prefix: "nope", Host: central, SessionID: testuser2ID},
 		{Prefix: "win", Host: central, SessionID: ".."},
 	}

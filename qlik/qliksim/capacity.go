@@ -177,3 +177,7 @@ func (g *gate) reset() {
 	defer g.mu.Unlock()
 	g.load = Load{}
 }
+
+// Capacities returns what each service of a node serves at once and
+// queues (see WithCapacity).
+func (s *Server) Capacities() Capacities { return s.capacities }

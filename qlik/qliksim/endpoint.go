@@ -159,11 +159,12 @@ func (e *endpoint) stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.srv != nil {
-		// Closing the listener here too: a Serve goroutine that has not run
-		// yet would leave it open, and the kernel would accept connections
-		// only to reset them.
-		_ = e.ln.Close()
+		// Close the server first (so Serve reports ErrServerClosed), then
+		// the listener too: a Serve goroutine that has not run yet would
+		// leave it open, and the kernel would accept connections only to
+		// reset them.
 		_ = e.srv.Close()
+		_ = e.ln.Close()
 		e.srv, e.ln = nil, nil
 	}
 }
