@@ -163,11 +163,32 @@ func selectVirtualProxies(topo *Topology, sel Selection) ([]VirtualProxy, error)
 func sortSessions(ss []Session) {
 	slices.SortStableFunc(ss, func(a, b Session) int {
 		return cmp.Or(
-			cmp.Compare(strings.ToLower(a.UserDirectory), strings.ToLower(b.UserDirectory)),
-			cmp.Compare(strings.ToLower(a.UserID), strings.ToLower(b.UserID)),
+			compareFold(a.UserDirectory, b.UserDirectory),
+			compareFold(a.UserID, b.UserID),
 			cmp.Compare(a.ID, b.ID),
 		)
 	})
+}
+
+// compareFold compares like cmp.Compare(strings.ToLower(a),
+// strings.ToLower(b)) without allocating for ASCII strings.
+func compareFold(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		if x >= 0x80 || y >= 0x80 {
+			return cmp.Compare(strings.ToLower(a[i:]), strings.ToLower(b[i:]))
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
 }
 
 // place reads the (cached) topology and locates prefix on host in it.

@@ -12,7 +12,11 @@
 // of printing a fast number.
 package botbench
 
-import "github.com/qlikbot/qlikbot/internal/qlikbench"
+import (
+	"strconv"
+
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
+)
 
 // Measurements returns the end-to-end measurements in print order, sized
 // for o (Short shrinks them for CI smoke runs; the keys name the sizes
@@ -24,7 +28,7 @@ func Measurements(o qlikbench.Options) []qlikbench.Measurement {
 		{ID: "ack", Name: ack.String(), Run: measureAck,
 			Keys: []string{"ack_p50_ms", "ack_p99_ms", "ack_max_ms", "ack_over_3s", "ack_answered", "ack_answers_s"}},
 		{ID: "delete", Name: kick.String(), Run: measureKick,
-			Keys: []string{"delete_" + qlikbench.SizeKey(kick.Sessions) + "_seconds", "delete_peak_rps", "delete_qlik_seconds"}},
+			Keys: []string{"delete_" + strconv.Itoa(kick.Sessions) + "_seconds", "delete_peak_rps", "delete_qlik_seconds"}},
 		{ID: "rss", Name: rss.String(), Run: measureRSS, Shipped: true,
 			Keys: []string{"rss_idle_mb", rk + "_mb", rk + "_peak_mb"}},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func measureKick(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure, 
 		return nil, err
 	}
 	return []qlikbench.Figure{
-		{Key: "delete_" + qlikbench.SizeKey(k.Sessions) + "_seconds", Label: fmt.Sprintf("approve click to reply, %d sessions ended (1 run)", k.Sessions), Value: r.Elapsed.Seconds(), Unit: "s"},
+		{Key: "delete_" + strconv.Itoa(k.Sessions) + "_seconds", Label: fmt.Sprintf("approve click to reply, %d sessions ended (1 run)", k.Sessions), Value: r.Elapsed.Seconds(), Unit: "s"},
 		{Key: "delete_peak_rps", Label: fmt.Sprintf("peak DELETEs in any 1 s window (limit %g)", k.RPS), Value: float64(r.Peak), Unit: "req/s"},
 		{Key: "delete_qlik_seconds", Label: "first to last DELETE at the simulator", Value: r.QlikSpan.Seconds(), Unit: "s"},
 	}, nil
