@@ -112,6 +112,7 @@ type request struct {
 	method   string
 	path     string     // already escaped
 	shown    string     // path as errors and logs show it (a session id shortened); "" is path
+	secret   string     // a session id the call carries: never shown whole, not even from an answer
 	query    url.Values // besides xrfkey
 }
 
@@ -235,7 +236,11 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 		if len(snippet) > 200 {
 			snippet = snippet[:200]
 		}
-		err = &HTTPError{Method: r.method, URL: shownURL, Status: status, Body: string(snippet), Hint: statusHint(status)}
+		shownBody := string(snippet)
+		if r.secret != "" { // a server may echo what it was asked
+			shownBody = strings.ReplaceAll(shownBody, r.secret, ShortID(r.secret))
+		}
+		err = &HTTPError{Method: r.method, URL: shownURL, Status: status, Body: shownBody, Hint: statusHint(status)}
 		body = nil
 	}
 	c.log.DebugContext(ctx, "qlik call", "endpoint", r.endpoint, "method", r.method, "addr", addr, "status", status, "duration", elapsed, "err", err)

@@ -65,7 +65,7 @@ func (c *Client) deleteOn(ctx context.Context, topo *Topology, t DeleteTarget) O
 		return failed(t, err)
 	}
 	_, err = c.do(ctx, request{service: "qps", host: ps.Node.HostName, endpoint: "qps.session.delete", method: http.MethodDelete,
-		path: path, shown: shown})
+		path: path, shown: shown, secret: t.SessionID})
 	switch {
 	case err == nil:
 		return Outcome{Target: t, Status: Deleted}

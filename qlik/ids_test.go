@@ -1,12 +1,11 @@
 package qlik_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
@@ -27,31 +26,13 @@ func TestShortID(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSessionIDsNeverWhole: a session id is a credential. Errors and log
 // lines (debug level included) name a session by its first 8 characters,
 // through failed deletes, retried reads, 404s and refused ids.
 func TestSessionIDsNeverWhole(t *testing.T) {
 	t.Parallel()
 	s := startSim(t)
-	var logs syncBuffer
+	var logs testkit.Buffer
 	c := newClient(t, s, func(c *qlik.Config) {
 		c.ReadRetries = 1
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

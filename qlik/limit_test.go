@@ -3,29 +3,14 @@ package qlik
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/qlikbot/qlikbot/internal/testkit"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // take admits n calls at once, failing the test if one has to wait.
@@ -97,7 +82,7 @@ func TestLimitStartsGenerousUnderTheCeiling(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := newNodeLimit(tt.ceiling, newFakeClock().now)
+			l := newNodeLimit(tt.ceiling, newFakeClock().Now)
 			if got := l.current(); got != tt.want {
 				t.Fatalf("limit %d, want %d", got, tt.want)
 			}
@@ -115,7 +100,7 @@ func TestLimitStartsGenerousUnderTheCeiling(t *testing.T) {
 func TestLimitGrowsAndBacksOff(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := newNodeLimit(64, clock.now)
+	l := newNodeLimit(64, clock.Now)
 	const base = 50 * time.Millisecond
 
 	// Fast answers with the limit in use: +0.5 each until the first cut.
@@ -140,7 +125,7 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 	// node. The first cuts to 90%; the others of the same wave, sent before
 	// that cut, do not cut again.
 	wave := take(t, l, 20)
-	clock.advance(base)
+	clock.Advance(base)
 	for _, s := range wave {
 		s.done(answered, 3*base)
 	}
@@ -149,7 +134,7 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 	}
 	// A call sent after the cut and slow again cuts again.
 	s := take(t, l, 1)[0]
-	clock.advance(base)
+	clock.Advance(base)
 	s.done(answered, 3*base)
 	if got := l.current(); got != 51 {
 		t.Fatalf("after a second slow round trip: limit %d, want 51", got)
@@ -157,7 +142,7 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 
 	// A 503: half.
 	s = take(t, l, 1)[0]
-	clock.advance(base)
+	clock.Advance(base)
 	s.done(overloaded, 0)
 	if got := l.current(); got != 25 {
 		t.Fatalf("after a 503: limit %d, want 25", got)
@@ -192,10 +177,10 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 func TestLimitNeverBelowOne(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := newNodeLimit(64, clock.now)
+	l := newNodeLimit(64, clock.Now)
 	for range 20 {
 		s := take(t, l, 1)[0]
-		clock.advance(time.Millisecond)
+		clock.Advance(time.Millisecond)
 		s.done(overloaded, 0)
 	}
 	if got := l.current(); got != 1 {
@@ -214,11 +199,11 @@ func TestLimitNeverBelowOne(t *testing.T) {
 func TestLimitBaselineForgets(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := newNodeLimit(64, clock.now)
+	l := newNodeLimit(64, clock.Now)
 	take(t, l, 1)[0].done(answered, 10*time.Millisecond)
 	step := func() {
 		s := take(t, l, 1)[0]
-		clock.advance(100 * time.Millisecond)
+		clock.Advance(100 * time.Millisecond)
 		s.done(answered, 20*time.Millisecond)
 	}
 	for range 10 {
@@ -232,7 +217,7 @@ func TestLimitBaselineForgets(t *testing.T) {
 	}
 	low := l.current()
 	l.mu.Lock()
-	base := l.observe(20*time.Millisecond, clock.now())
+	base := l.observe(20*time.Millisecond, clock.Now())
 	l.mu.Unlock()
 	if base != 20*time.Millisecond {
 		t.Fatalf("baseline %v after two windows of 20ms answers, want 20ms", base)
@@ -251,7 +236,7 @@ func TestLimitBaselineForgets(t *testing.T) {
 func TestLimitQueuesInOrder(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := newNodeLimit(2, clock.now)
+	l := newNodeLimit(2, clock.Now)
 	held := take(t, l, 2)
 	order := make(chan int, 3)
 	waiting := func() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.waiting) }

@@ -215,7 +215,7 @@ func (c *Client) Session(ctx context.Context, prefix, host, id string) (Session,
 		return Session{}, wrap(err)
 	}
 	b, err := c.do(ctx, request{service: "qps", host: ps.Node.HostName, endpoint: "qps.session.get", method: http.MethodGet,
-		path: path, shown: shown})
+		path: path, shown: shown, secret: id})
 	if err != nil {
 		return Session{}, wrap(err)
 	}

@@ -1,4 +1,5 @@
-// Package qliksim is a Qlik Sense QRS/QPS simulator that works like httptest:
+// Package qliksim is a Qlik Sense simulator (QRS, QPS and the engines'
+// health checks) that works like httptest:
 // Start it in-process, point a client at it, Close it via t.Cleanup.
 //
 // It is an independent implementation of the wire protocol described in
@@ -31,7 +32,8 @@
 //     Prefixes match case-insensitively. An unknown prefix, or a virtual proxy
 //     not linked to the node that was asked, answers 404 (Qlik's behaviour
 //     here is unverified). A POST for a session id that already exists on the
-//     node answers 409.
+//     node answers 409. An unknown session id answers 404 with the id in the
+//     body (a pessimistic model: a client must not pass answers on whole).
 //   - Licensing: one user (directory + id, case-insensitive) may hold at most
 //     5 sessions across the site; the 6th POST or AddSession is refused with
 //     403 "No available access type". Lab sessions are loaded as given, even

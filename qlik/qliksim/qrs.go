@@ -164,17 +164,7 @@ func (s *Server) qrsVirtualProxies(filter []clause) any {
 func (s *Server) qrsProxyServices(filter []clause) any {
 	out := []qrsProxyService{}
 	for _, n := range s.nodes {
-		get := func(f string) string {
-			switch f {
-			case "id":
-				return n.proxy.ID
-			case "serverNodeConfiguration.hostName":
-				return n.advertised
-			default:
-				return n.lab.Name
-			}
-		}
-		if filter != nil && !matches(filter, get) {
+		if !serviceMatches(filter, n, n.proxy.ID) {
 			continue
 		}
 		ps := qrsProxyService{
@@ -197,23 +187,28 @@ func (s *Server) qrsProxyServices(filter []clause) any {
 	return out
 }
 
+// serviceMatches applies a filter on psFilterFields to the service with
+// this id running on node n (proxy and engine services alike).
+func serviceMatches(filter []clause, n *node, id string) bool {
+	return filter == nil || matches(filter, func(f string) string {
+		switch f {
+		case "id":
+			return id
+		case "serverNodeConfiguration.hostName":
+			return n.advertised
+		default:
+			return n.lab.Name
+		}
+	})
+}
+
 // qrsEngineServices lists one engine service per node; listenerPorts
 // holds the port its health check actually listens on.
 func (s *Server) qrsEngineServices(filter []clause) any {
 	out := []qrsEngineService{}
 	for _, n := range s.nodes {
 		id := stableID("engine:" + n.lab.ID)
-		get := func(f string) string {
-			switch f {
-			case "id":
-				return id
-			case "serverNodeConfiguration.hostName":
-				return n.advertised
-			default:
-				return n.lab.Name
-			}
-		}
-		if filter != nil && !matches(filter, get) {
+		if !serviceMatches(filter, n, id) {
 			continue
 		}
 		out = append(out, qrsEngineService{
