@@ -39,7 +39,7 @@ type options struct {
 	latency, jitter   time.Duration
 	certs             string
 	verbose           bool
-	portsExplicit     bool
+	portSet           map[string]bool // port flags given explicitly
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -70,11 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "qrs-port" || f.Name == "qps-port" || f.Name == "engine-port" {
-			o.portsExplicit = true
-		}
-	})
+	o.portSet = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.portSet[f.Name] = true })
 	if o.latency < 0 || o.jitter < 0 {
 		return o, errors.New("--latency and --jitter must not be negative")
 	}
@@ -131,9 +128,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, qliksim.WithListenIPs(ips...))
 	}
 	s, err := qliksim.Start(append(opts, qliksim.WithPorts(o.qrsPort, o.qpsPort), qliksim.WithEnginePort(o.enginePort))...)
-	if err != nil && !o.portsExplicit {
-		fmt.Fprintf(stderr, "qliksim: ports %d/%d/%d are not free (%v); using free ports instead\n", o.qrsPort, o.qpsPort, o.enginePort, err)
-		s, err = qliksim.Start(append(opts, qliksim.WithPorts(0, 0), qliksim.WithEnginePort(0))...)
+	if fb := o.fallbackPorts(); err != nil && fb != (ports{o.qrsPort, o.qpsPort, o.enginePort}) {
+		fmt.Fprintf(stderr, "qliksim: ports %d/%d/%d are not all free (%v); using free ports for the ones not given\n", o.qrsPort, o.qpsPort, o.enginePort, err)
+		s, err = qliksim.Start(append(opts, qliksim.WithPorts(fb.qrsPort, fb.qpsPort), qliksim.WithEnginePort(fb.enginePort))...)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "qliksim:", err)
@@ -152,6 +149,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, "qliksim: stopping")
 	return 0
 }
+
+// fallbackPorts returns o with every port not given on the command line
+// set to 0 (any free port): a default port in use is no reason to fail,
+// an explicit one is.
+func (o options) fallbackPorts() ports {
+	p := ports{o.qrsPort, o.qpsPort, o.enginePort}
+	if !o.portSet["qrs-port"] {
+		p.qrsPort = 0
+	}
+	if !o.portSet["qps-port"] {
+		p.qpsPort = 0
+	}
+	if !o.portSet["engine-port"] {
+		p.enginePort = 0
+	}
+	return p
+}
+
+type ports struct{ qrsPort, qpsPort, enginePort int }
 
 // genOptions fills sizes left at 0: 2 nodes, 10 virtual proxies, and
 // enough users that nobody passes the 5-session limit.

@@ -48,7 +48,7 @@ func TestRunPrintsAWorkingRecipe(t *testing.T) {
 			defer cancel()
 			var stdout, stderr syncBuffer
 			done := make(chan int, 1)
-			args := append([]string{"--certs", dir, "--qrs-port", "0", "--qps-port", "0"}, tc.args...)
+			args := append([]string{"--certs", dir, "--qrs-port", "0", "--qps-port", "0", "--engine-port", "0"}, tc.args...)
 			go func() { done <- run(ctx, args, &stdout, &stderr) }()
 
 			waitFor(t, "the usage text", done, func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") })
@@ -251,4 +251,15 @@ func TestPrintedSettingsWork(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+func TestFallbackPorts(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags([]string{"--qps-port", "5000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := o.fallbackPorts(), (ports{0, 5000, 0}); got != want {
+		t.Errorf("fallback %+v, want %+v: only the ports not given may move", got, want)
+	}
 }
