@@ -67,7 +67,7 @@ type Config struct {
 	// else 4747.
 	EnginePort int
 
-	TopologyTTL time.Duration // topology cache, default 30s; negative disables
+	TopologyTTL time.Duration // topology and engine list cache, default 30s; negative disables
 
 	// Resolve maps a host name to the address to dial ("10.0.0.7" or
 	// "10.0.0.7:4243"), like curl --resolve. TLS still verifies the
