@@ -17,11 +17,13 @@ import (
 	"github.com/qlikbot/qlikbot/store/seal"
 )
 
-// Qlik is what the engine asks of the Qlik client (*qlik.Client).
+// Qlik is what the engine asks of a site's Qlik client (*qlik.Client).
 type Qlik interface {
 	Topology(ctx context.Context) (*qlik.Topology, error)
 	Sessions(ctx context.Context, sel qlik.Selection) (*qlik.SessionList, error)
 	DeleteSessions(ctx context.Context, ts []qlik.DeleteTarget) []qlik.Outcome
+	Engines(ctx context.Context) ([]qlik.EngineService, error)
+	Health(ctx context.Context, hosts []string) (*qlik.HealthReport, error)
 }
 
 // Store is what the engine keeps: pending approvals and the audit trail.
@@ -177,7 +179,11 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 	case q == nil && o.sites == nil:
 		return nil, errors.New("commands: a Qlik client (or WithSites) is required")
 	case q != nil:
-		o.sites = []*site{{name: DefaultSite, q: q}}
+		s, err := newSite(Site{Name: DefaultSite, Qlik: q})
+		if err != nil {
+			return nil, fmt.Errorf("commands: %w", err)
+		}
+		o.sites = []*site{s}
 	}
 	if o.observe == nil {
 		o.observe = func(Event) {}
@@ -256,6 +262,8 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 		r = e.auditTrail(ctx, c, cmd)
 	case VerbProxies:
 		r = e.proxies(ctx, c, cmd)
+	case VerbHealth:
+		r = e.health(ctx, c, cmd)
 	case VerbSessions:
 		r = e.sessions(ctx, c, cmd)
 	case VerbUsers:

@@ -38,7 +38,7 @@ func (s spec) flagNames() []string {
 // siteFlag is the flags of a verb that takes --site alone.
 var siteFlag = map[string]bool{"site": true}
 
-var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbAudit, VerbWhoami, VerbHelp}
+var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbAudit, VerbWhoami, VerbHelp}
 
 var specs = map[string]spec{
 	VerbHelp: {
@@ -83,6 +83,19 @@ var specs = map[string]spec{
 		short:    "proxies",
 		summary:  "nodes, virtual proxies, links, warnings",
 		examples: []string{"proxies"},
+	},
+	VerbHealth: {
+		flags:   map[string]bool{"page": true, "from": true, "to": true, "site": true},
+		forms:   []string{"health [NODE ...] [--site NAME]"},
+		short:   "health [NODE ...]",
+		summary: "engine health per node: CPU, memory, sessions",
+		details: []string{
+			"One row per engine node: answering, version, up since, CPU, memory, sessions, users, apps",
+			"loaded, saturated; warnings for a node down, saturated, busy or short of memory.",
+			"NODE is a host name or a node name (Central); none: every engine node.",
+			"--site NAME: one Qlik Sense site; without it, every site you may see.",
+		},
+		examples: []string{"health", "health Central", "health --site test"},
 	},
 	VerbDelete: {
 		flags:    siteFlag,

@@ -19,6 +19,7 @@ const (
 	VerbSessions = "sessions"
 	VerbUsers    = "users"
 	VerbProxies  = "proxies"
+	VerbHealth   = "health"
 	VerbDelete   = "delete"
 	VerbKick     = "kick"
 	VerbAudit    = "audit"
@@ -48,6 +49,7 @@ type Command struct {
 	// Prefixes are virtual proxy prefixes; "" is the default virtual proxy.
 	Prefixes   []string
 	Hosts      []string      // --proxy: proxy node host names
+	Nodes      []string      // health: engine nodes, by host or node name
 	User       *qlik.UserRef // --user DIR\ID
 	Sort       string        // --sort field (sessions)
 	Page       int           // --page N, 1-based; 0 = first page
@@ -247,6 +249,13 @@ func (c *Command) setPositional(pos []string) error {
 		}
 	case VerbSessions, VerbUsers:
 		return c.addPrefixes(pos)
+	case VerbHealth:
+		for _, n := range pos {
+			if !validHost(n) {
+				return bad("%q is not a node: give its host name or node name, as health lists them (e.g. Central)", clip(n))
+			}
+			c.Nodes = appendFold(c.Nodes, n)
+		}
 	case VerbDelete:
 		if len(pos) == 0 {
 			return bad("delete needs a virtual proxy prefix and at least one session (its handle or id)")

@@ -27,12 +27,34 @@ type Site struct {
 	// Default marks the site of commands that act on one site when no
 	// --site is given; without one marked, the first site.
 	Default bool
+	// CPUWarn and MemFreeWarn are when /qlik health warns about a node:
+	// CPU at or above CPUWarn percent, free memory under MemFreeWarn
+	// percent of its physical memory. 0 takes DefaultCPUWarn and
+	// DefaultMemFreeWarn.
+	CPUWarn, MemFreeWarn float64
 }
 
-// site is a Site as the engine keeps it: its name lower-cased.
+// site is a Site as the engine keeps it: its name lower-cased, its
+// thresholds filled in.
 type site struct {
-	name string
-	q    Qlik
+	name                 string
+	q                    Qlik
+	cpuWarn, memFreeWarn float64
+}
+
+// newSite checks s's thresholds and fills in the defaults.
+func newSite(s Site) (*site, error) {
+	out := &site{name: strings.ToLower(s.Name), q: s.Qlik, cpuWarn: s.CPUWarn, memFreeWarn: s.MemFreeWarn}
+	if out.cpuWarn == 0 {
+		out.cpuWarn = DefaultCPUWarn
+	}
+	if out.memFreeWarn == 0 {
+		out.memFreeWarn = DefaultMemFreeWarn
+	}
+	if err := CheckHealthThresholds(out.cpuWarn, out.memFreeWarn); err != nil {
+		return nil, fmt.Errorf("site %q: %w", out.name, err)
+	}
+	return out, nil
 }
 
 // DefaultSite is the name of the one site of an engine made with New's
@@ -64,7 +86,11 @@ func WithSites(sites ...Site) Option {
 				defaults++
 				o.defaultSite = i
 			}
-			o.sites = append(o.sites, &site{name: name, q: s.Qlik})
+			ns, err := newSite(s)
+			if err != nil {
+				return fmt.Errorf("WithSites: %w", err)
+			}
+			o.sites = append(o.sites, ns)
 		}
 		if defaults > 1 {
 			return errors.New("WithSites: more than one default site")

@@ -59,7 +59,8 @@ type sitesEnv struct {
 type sitesConfig struct {
 	policy      string
 	pageSize    int
-	testDefault bool // test is the default site rather than the first, prod
+	testDefault bool    // test is the default site rather than the first, prod
+	testCPUWarn float64 // test's CPU warning threshold (0: the default)
 }
 
 func newSitesEnv(t *testing.T, cfg sitesConfig) *sitesEnv {
@@ -88,7 +89,7 @@ func newSitesEnv(t *testing.T, cfg sitesConfig) *sitesEnv {
 	}
 	opts := []Option{WithClock(e.clk.Now), WithSealer(seal.Random()), WithSites(
 		Site{Name: "prod", Qlik: simClient(t, e.prod)},
-		Site{Name: "test", Qlik: simClient(t, e.test), Default: cfg.testDefault},
+		Site{Name: "test", Qlik: simClient(t, e.test), Default: cfg.testDefault, CPUWarn: cfg.testCPUWarn},
 	)}
 	if cfg.pageSize > 0 {
 		opts = append(opts, WithPageSize(cfg.pageSize))

@@ -116,10 +116,13 @@ func (c Command) Validate() error {
 			return bad("%v", err)
 		}
 	}
-	for _, h := range c.Hosts {
+	for _, h := range append(slices.Clone(c.Hosts), c.Nodes...) {
 		if !validHost(h) {
 			return bad("bad host %q", clip(h))
 		}
+	}
+	if len(c.Nodes) > 0 && c.Verb != VerbHealth {
+		return bad("arguments not valid for %s", c.Verb)
 	}
 	if c.User != nil {
 		if err := checkUser(*c.User); err != nil {
@@ -192,6 +195,7 @@ func (c Command) String() string {
 	for _, p := range c.Prefixes {
 		parts = append(parts, prefixWord(p))
 	}
+	parts = append(parts, c.Nodes...)
 	parts = append(parts, c.SessionIDs...)
 	if c.Approval != "" {
 		parts = append(parts, c.Approval)
