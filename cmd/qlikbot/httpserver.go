@@ -52,7 +52,7 @@ func (a *app) buildHTTP() error {
 	for _, s := range a.sites {
 		name := "qlik"
 		if len(a.sites) > 1 {
-			name = "qlik site " + s.name
+			name = "qlik site " + s.settings.name
 		}
 		checks = append(checks, check{name, s.client.Ping})
 	}

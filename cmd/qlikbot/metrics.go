@@ -22,6 +22,7 @@ type metrics struct {
 	pending      prometheus.Gauge
 	refusals     *prometheus.CounterVec // reason: rate_limited, busy
 	chat429      *prometheus.CounterVec // platform
+	health       *healthGauges
 }
 
 func newMetrics() *metrics {
@@ -52,12 +53,13 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.commands, m.qlikCalls, m.sessionsSeen, m.approvals, m.pending, m.refusals, m.chat429,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.health = newHealthGauges(m.reg)
 	return m
 }
 
 // knownCommands bounds the command label: user text never becomes a label.
 var knownCommands = map[string]bool{
-	"help": true, "sessions": true, "users": true, "proxies": true, "delete": true, "kick": true,
+	"help": true, "sessions": true, "users": true, "proxies": true, "health": true, "delete": true, "kick": true,
 	"audit": true, "whoami": true, "approve": true, "reject": true, "expire": true,
 	"qlik.approve": true, "qlik.reject": true, "qlik.run": true,
 }

@@ -27,6 +27,7 @@ import (
 //	    host: qlik.example.com       # the QRS host (QLIKBOT_QLIK_HOST)
 //	    qrsPort: 4242                # QLIKBOT_QLIK_QRS_PORT
 //	    qpsPort: 4243                # QLIKBOT_QLIK_QPS_PORT
+//	    enginePort: 4747             # QLIKBOT_QLIK_ENGINE_PORT (0: what QRS reports)
 //	    cert: /etc/qlikbot/prod/client.pem
 //	    key: /etc/qlikbot/prod/client_key.pem
 //	    root: /etc/qlikbot/prod/root.pem
@@ -39,6 +40,9 @@ import (
 //	      concurrency: 16
 //	      rps: 100
 //	      topologyTTL: 30s
+//	    health:                      # /qlik health's warnings
+//	      cpuWarn: 90                # QLIKBOT_HEALTH_CPU_WARN
+//	      memFreeWarn: 10            # QLIKBOT_HEALTH_MEM_FREE_WARN
 
 // sitesFileMax caps the sites file; a site is a few lines.
 const sitesFileMax = 1 << 20
@@ -53,6 +57,7 @@ type siteSpec struct {
 	Host               string            `yaml:"host"`
 	QRSPort            int               `yaml:"qrsPort"`
 	QPSPort            int               `yaml:"qpsPort"`
+	EnginePort         int               `yaml:"enginePort"`
 	Cert               string            `yaml:"cert"`
 	Key                string            `yaml:"key"`
 	Root               string            `yaml:"root"`
@@ -60,6 +65,12 @@ type siteSpec struct {
 	InsecureSkipVerify *bool             `yaml:"insecureSkipVerify"`
 	Resolve            map[string]string `yaml:"resolve"`
 	Limits             siteLimits        `yaml:"limits"`
+	Health             siteHealth        `yaml:"health"`
+}
+
+type siteHealth struct {
+	CPUWarn     float64 `yaml:"cpuWarn"`
+	MemFreeWarn float64 `yaml:"memFreeWarn"`
 }
 
 type siteLimits struct {
@@ -76,6 +87,8 @@ type siteSettings struct {
 	def   bool
 	qc    qlik.Config
 	certs certFiles
+	// /qlik health's thresholds, in percent
+	cpuWarn, memFreeWarn float64
 }
 
 // siteProblem is the one line for a mistake in the sites file: the
@@ -159,7 +172,7 @@ func (spec siteSpec) settings(path string, line int, base Config) (siteSettings,
 		field string
 		port  int
 		into  *int
-	}{{"qrsPort", spec.QRSPort, &qc.QRSPort}, {"qpsPort", spec.QPSPort, &qc.QPSPort}} {
+	}{{"qrsPort", spec.QRSPort, &qc.QRSPort}, {"qpsPort", spec.QPSPort, &qc.QPSPort}, {"enginePort", spec.EnginePort, &qc.EnginePort}} {
 		switch {
 		case p.port == 0:
 		case p.port < 0 || p.port > 65535:
@@ -189,6 +202,19 @@ func (spec siteSpec) settings(path string, line int, base Config) (siteSettings,
 	}
 	if err := spec.Limits.apply(&qc, func(field, value, want string) error { return bad("limits."+field, value, want) }); err != nil {
 		return s, err
+	}
+	s.cpuWarn, s.memFreeWarn = base.HealthCPU, base.HealthMemFree
+	if h := spec.Health; h.CPUWarn != 0 {
+		if !(h.CPUWarn > 0 && h.CPUWarn <= 100) {
+			return s, bad("health.cpuWarn", fmt.Sprint(h.CPUWarn), "a percent above 0 and at most 100, like 90")
+		}
+		s.cpuWarn = h.CPUWarn
+	}
+	if h := spec.Health; h.MemFreeWarn != 0 {
+		if !(h.MemFreeWarn > 0 && h.MemFreeWarn < 100) {
+			return s, bad("health.memFreeWarn", fmt.Sprint(h.MemFreeWarn), "a percent above 0 and under 100, like 10")
+		}
+		s.memFreeWarn = h.MemFreeWarn
 	}
 	s.qc = qc
 	s.certs = certFiles{cert: or(spec.Cert, base.QlikCert), key: or(spec.Key, base.QlikKey), root: or(spec.Root, base.QlikRoot), insecure: qc.InsecureSkipVerify,
@@ -244,6 +270,7 @@ func baseQlikConfig(cfg Config) qlik.Config {
 		QRSHost:            cfg.QlikHost,
 		QRSPort:            cfg.QlikQRSPort,
 		QPSPort:            cfg.QlikQPSPort,
+		EnginePort:         cfg.QlikEnginePort,
 		InsecureSkipVerify: cfg.QlikInsecure,
 		Timeout:            cfg.QlikTimeout,
 		Concurrency:        cfg.QlikConcurrency,
@@ -257,14 +284,13 @@ func baseQlikConfig(cfg Config) qlik.Config {
 
 // envSite is the single site of the QLIKBOT_QLIK_* settings, named "default".
 func envSite(cfg Config) siteSettings {
-	return siteSettings{name: "default", def: true, qc: baseQlikConfig(cfg), certs: envCertFiles(cfg)}
+	return siteSettings{name: "default", def: true, qc: baseQlikConfig(cfg), certs: envCertFiles(cfg), cpuWarn: cfg.HealthCPU, memFreeWarn: cfg.HealthMemFree}
 }
 
 // qlikSite is one Qlik Sense site qlikbot serves.
 type qlikSite struct {
-	name   string
-	def    bool
-	client *qlik.Client
+	settings siteSettings // the certificates read, the client made with them
+	client   *qlik.Client
 	sim    *qliksim.Server // the demo's simulator
 }
 
@@ -287,7 +313,7 @@ func (a *app) buildQlik() error {
 		if qc.CertPEM, qc.KeyPEM, qc.RootPEM, err = s.certs.load(); err != nil {
 			return err
 		}
-		if err := a.addSite(s.name, s.def, qc, nil); err != nil {
+		if err := a.addSite(s, qc, nil); err != nil {
 			return err
 		}
 	}
@@ -295,17 +321,17 @@ func (a *app) buildQlik() error {
 }
 
 // addSite makes the site's client.
-func (a *app) addSite(name string, def bool, qc qlik.Config, sim *qliksim.Server) error {
-	qc.Logger = a.log.With("site", name)
+func (a *app) addSite(s siteSettings, qc qlik.Config, sim *qliksim.Server) error {
+	qc.Logger = a.log.With("site", s.name)
 	qc.Observe = a.metrics.observeQlik
 	c, err := qlik.New(qc)
 	if err != nil {
 		if sim != nil {
 			sim.Close()
 		}
-		return configErr("qlik: site %s: %v", name, err)
+		return configErr("qlik: site %s: %v", s.name, err)
 	}
-	a.sites = append(a.sites, &qlikSite{name: name, def: def, client: c, sim: sim})
+	a.sites = append(a.sites, &qlikSite{settings: s, client: c, sim: sim})
 	return nil
 }
 
@@ -336,7 +362,9 @@ func (a *app) startDemoSites() error {
 		qc.QRSHost, qc.QRSPort, qc.QPSPort = sim.QRSHost(), sim.QRSPort(), sim.QPSPort()
 		qc.CertPEM, qc.KeyPEM, qc.RootPEM = sim.CertPEM(), sim.KeyPEM(), sim.RootPEM()
 		qc.Resolve = sim.Resolve()
-		if err := a.addSite(l.name, i == 0, qc, sim); err != nil {
+		qc.EnginePort = sim.EnginePort()
+		st := siteSettings{name: l.name, def: i == 0, cpuWarn: a.cfg.HealthCPU, memFreeWarn: a.cfg.HealthMemFree}
+		if err := a.addSite(st, qc, sim); err != nil {
 			return err
 		}
 		said = append(said, fmt.Sprintf("site %s (%s: %d nodes, %d sessions, QRS at %s:%d)", l.name, l.what, len(sim.Hosts()), sim.AllSessions(), sim.QRSHost(), sim.QRSPort()))
@@ -350,7 +378,8 @@ func (a *app) startDemoSites() error {
 func (a *app) engineSites() []commands.Site {
 	out := make([]commands.Site, len(a.sites))
 	for i, s := range a.sites {
-		out[i] = commands.Site{Name: s.name, Default: s.def, Qlik: observedQlik{s.client, a.metrics, s.name}}
+		out[i] = commands.Site{Name: s.settings.name, Default: s.settings.def, Qlik: observedQlik{s.client, a.metrics, s.settings.name},
+			CPUWarn: s.settings.cpuWarn, MemFreeWarn: s.settings.memFreeWarn}
 	}
 	return out
 }
@@ -358,7 +387,7 @@ func (a *app) engineSites() []commands.Site {
 func (a *app) siteNames() []string {
 	out := make([]string, len(a.sites))
 	for i, s := range a.sites {
-		out[i] = s.name
+		out[i] = s.settings.name
 	}
 	return out
 }

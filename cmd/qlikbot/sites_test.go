@@ -16,7 +16,7 @@ import (
 
 // sitesPolicy: oncall sees every site, the tester acts on test only.
 const sitesPolicy = `roles:
-  viewer: [list]
+  viewer: [list, health]
   lead:   [list, delete, kick, logout, approve]
 grants:
   - subjects: ["console:oncall"]
@@ -92,7 +92,7 @@ func TestSitesFile(t *testing.T) {
 	t.Parallel()
 	prod := startSim(t)
 	test := startSim(t, qliksim.WithLab(qliksim.Generate(qliksim.GenOptions{Nodes: 2, VirtualProxies: 2, Sessions: 4, Users: 2, Seed: 3})))
-	cfg := sitesConfig(t, prod, test, "    user: TEST\\other\n    default: true\n    limits:\n      timeout: 2s\n")
+	cfg := sitesConfig(t, prod, test, "    user: TEST\\other\n    default: true\n    limits:\n      timeout: 2s\n    health:\n      cpuWarn: 1\n")
 	ta := startApp(t, cfg, nil)
 	ctx := t.Context()
 
@@ -103,6 +103,11 @@ func TestSitesFile(t *testing.T) {
 	r = ta.ask(ctx, "oncall", "sessions --site test")
 	if r.Kind != bot.Info || r.Table.Columns[0] == "Site" || len(r.Table.Rows) != 4 {
 		t.Errorf("sessions --site test: %v\n%s", r.Kind, bot.PlainText(r))
+	}
+	// test warns from 1% CPU, prod keeps QLIKBOT_HEALTH_CPU_WARN.
+	r = ta.ask(ctx, "oncall", "health")
+	if w := strings.Join(r.Warnings, "\n"); r.Kind != bot.Warning || !strings.Contains(w, "test: node1 (node1.sim.qlik.test) CPU at") || strings.Contains(w, "prod:") {
+		t.Errorf("health with test's cpuWarn 1: %v\n%s", r.Kind, bot.PlainText(r))
 	}
 	users := func(sim *qliksim.Server) []string {
 		var out []string
@@ -180,6 +185,9 @@ func TestSitesFileErrors(t *testing.T) {
 		{"bad concurrency", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {concurrency: -1}\n", []string{`limits.concurrency: "-1"`}},
 		{"bad rps", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {rps: -2}\n", []string{`limits.rps: "-2"`}},
 		{"bad ttl", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {topologyTTL: x}\n", []string{`limits.topologyTTL: "x"`}},
+		{"bad engine port", "sites:\n  - name: prod\n    host: q.example.com\n    enginePort: 70000\n", []string{`site "prod": enginePort: "70000"`}},
+		{"bad cpu threshold", "sites:\n  - name: prod\n    host: q.example.com\n    health: {cpuWarn: 150}\n", []string{`site "prod": health.cpuWarn: "150"`}},
+		{"bad memory threshold", "sites:\n  - name: prod\n    host: q.example.com\n    health: {memFreeWarn: -1}\n", []string{`health.memFreeWarn: "-1"`}},
 		{"same name", "sites:\n" + good + "\n  - name: PROD\n    host: q.example.com\n", []string{`site "PROD": name: also the name of site 1`}},
 		{"two defaults", "sites:\n  - name: a\n    host: a.example.com\n    default: true\n  - name: b\n    host: b.example.com\n    default: true\n", []string{`site "b": default:`}},
 		{"missing cert", "sites:\n  - name: prod\n    host: q.example.com\n    cert: /nonexistent/client.pem\n", []string{`site "prod": cert: "/nonexistent/client.pem": cannot read it`}},
@@ -260,6 +268,19 @@ func TestDemoTwoSites(t *testing.T) {
 	}
 	if !strings.Contains(res.stderr, "site prod (the seed lab") || !strings.Contains(res.stderr, "site test (a generated lab") {
 		t.Errorf("stderr does not say which sites the demo runs:\n%s", res.stderr)
+	}
+	// The issue's example: the engines of both sites, the seed lab's
+	// Central and dev1 among them, with CPU and memory figures.
+	res = runBinary(t, cleanEnv(), "/as admin\n/qlik health\n")
+	for _, want := range []string{"Engine health", "Engines answering: 4 of 4", "CPU %", "Memory used / total", "32.0 GB"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("the demo's /qlik health lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	for _, node := range []string{"prod  Central", "prod  dev1", "test  node1", "test  node2"} {
+		if !strings.Contains(res.stdout, node) {
+			t.Errorf("the demo's /qlik health has no row %q:\n%s", node, res.stdout)
+		}
 	}
 }
 

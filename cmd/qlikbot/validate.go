@@ -81,6 +81,15 @@ func (c Config) checkQlik() error {
 			return badSetting(p.name, strconv.Itoa(p.port), "not a port", "a TCP port from 1 to 65535")
 		}
 	}
+	if c.QlikEnginePort < 0 || c.QlikEnginePort > 65535 {
+		return badSetting("QLIKBOT_QLIK_ENGINE_PORT", strconv.Itoa(c.QlikEnginePort), "not a port", "a TCP port from 1 to 65535, or 0 for the port QRS reports")
+	}
+	if !(c.HealthCPU > 0 && c.HealthCPU <= 100) {
+		return badSetting("QLIKBOT_HEALTH_CPU_WARN", fmt.Sprint(c.HealthCPU), "", "a percent above 0 and at most 100, like 90")
+	}
+	if !(c.HealthMemFree > 0 && c.HealthMemFree < 100) {
+		return badSetting("QLIKBOT_HEALTH_MEM_FREE_WARN", fmt.Sprint(c.HealthMemFree), "", "a percent above 0 and under 100, like 10")
+	}
 	if _, _, err := splitQlikUser(c.QlikUser); err != nil {
 		return err
 	}
