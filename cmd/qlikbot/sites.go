@@ -291,7 +291,7 @@ func envSite(cfg Config) siteSettings {
 type qlikSite struct {
 	settings siteSettings // the certificates read, the client made with them
 	client   *qlik.Client
-	sim    *qliksim.Server // the demo's simulator
+	sim      *qliksim.Server // the demo's simulator
 }
 
 // buildQlik makes one Qlik client per site: the sites of QLIKBOT_SITES,
