@@ -51,8 +51,9 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 		h := newHandles(ids) // over every row of the site, so every page and the CSV agree
 		perNode := map[string]int{}
 		perVP := map[string]int{}
+		label := vpLabels(v.topo)
 		for _, s := range ss {
-			rows = append(rows, g.row(sr.s, []string{vpLabel(v.topo, s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), h.of(s.ID)}))
+			rows = append(rows, g.row(sr.s, []string{label(s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), h.of(s.ID)}))
 			perNode[s.Proxy.Node.HostName]++
 			perVP[s.VirtualProxy.ID]++
 		}
@@ -129,8 +130,12 @@ func asked(sl *qlik.SessionList, host string) bool {
 	return slices.ContainsFunc(sl.Selected, func(l qlik.Location) bool { return l.Proxy.Node.HostName == host })
 }
 
+// sortSessions orders ss by key (default prefix), then prefix, proxy
+// host, user directory and user id, then id. Each session's sort fields
+// are worked out once (a label reads the topology), not per comparison.
 func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) {
 	lower := strings.ToLower
+	label := vpLabels(topo)
 	field := func(s qlik.LocatedSession, k string) string {
 		switch k {
 		case "proxyhost":
@@ -144,20 +149,32 @@ func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) {
 		case "username":
 			return lower(s.UserName)
 		}
-		return lower(vpLabel(topo, s.VirtualProxy))
+		return lower(label(s.VirtualProxy))
 	}
 	if key == "" {
 		key = "prefix"
 	}
 	order := []string{key, "prefix", "proxyhost", "userdir", "userid"}
-	slices.SortStableFunc(ss, func(a, b qlik.LocatedSession) int {
-		for _, k := range order {
-			if c := cmp.Compare(field(a, k), field(b, k)); c != 0 {
-				return c
-			}
+	type keyed struct {
+		fields [5]string
+		s      qlik.LocatedSession
+	}
+	ks := make([]keyed, len(ss))
+	for i, s := range ss {
+		ks[i].s = s
+		for j, k := range order {
+			ks[i].fields[j] = field(s, k)
 		}
-		return cmp.Compare(a.ID, b.ID)
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if c := slices.Compare(a.fields[:], b.fields[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.s.ID, b.s.ID)
 	})
+	for i := range ks {
+		ss[i] = ks[i].s
+	}
 }
 
 func attrText(as []qlik.Attribute) string {

@@ -245,6 +245,20 @@ func vpLabel(topo *qlik.Topology, vp qlik.VirtualProxy) string {
 	return l
 }
 
+// vpLabels is vpLabel for many rows of one topology: each virtual
+// proxy's label is worked out once (a label looks for shared prefixes).
+func vpLabels(topo *qlik.Topology) func(qlik.VirtualProxy) string {
+	labels := map[string]string{}
+	return func(vp qlik.VirtualProxy) string {
+		l, ok := labels[vp.ID]
+		if !ok {
+			l = vpLabel(topo, vp)
+			labels[vp.ID] = l
+		}
+		return l
+	}
+}
+
 // proxyHost finds a proxy node by its host name or its node name (dev1),
 // case-insensitively, and returns its host name as Qlik reports it.
 func proxyHost(topo *qlik.Topology, h string) (string, bool) {
