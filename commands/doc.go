@@ -84,7 +84,8 @@
 //     saturated, CPU at or above the site's threshold, free memory under
 //     it (Site.CPUWarn, Site.MemFreeWarn; defaults 90% and 10%).
 //   - audit needs the audit right on every virtual proxy (scope "*"): the
-//     trail covers them all. Its filters run here over the newest 5000
+//     trail covers them all; with several sites, on every site too, or,
+//     with --site S, on S (and shows S's rows only). Its filters run here over the newest 5000
 //     events (a bounded scan); reads of the trail itself are left out
 //     unless --action audit. Rows are shortened to fit a 120-column
 //     console; the subject is always written as the platform gave it.
