@@ -99,19 +99,29 @@ func (c *connector) trust(serviceURL string) {
 	c.trusted[key] = struct{}{}
 }
 
+// isTrusted reports whether serviceURL arrived on an authenticated activity.
+func (c *connector) isTrusted(serviceURL string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.trusted[strings.TrimSuffix(serviceURL, "/")]
+	return ok
+}
+
 func (c *connector) limiter(ref conversationRef) (*rate.Limiter, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.trusted[strings.TrimSuffix(ref.ServiceURL, "/")]; !ok {
 		return nil, errUntrustedServiceURL
 	}
-	l, ok := c.limiters[ref]
+	// Teams counts a channel's threads as one conversation.
+	key := conversationRef{ServiceURL: strings.TrimSuffix(ref.ServiceURL, "/"), ConversationID: channelOf(ref.ConversationID)}
+	l, ok := c.limiters[key]
 	if !ok {
 		if len(c.limiters) >= maxLimiters {
 			clear(c.limiters) // bound memory; a fresh limiter is merely generous once
 		}
 		l = rate.NewLimiter(c.convRate, c.convBurst)
-		c.limiters[ref] = l
+		c.limiters[key] = l
 	}
 	return l, nil
 }
@@ -207,11 +217,17 @@ type callResult struct {
 func (c *connector) once(ctx context.Context, method, target, token string, payload []byte) (callResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(payload))
+	var reqBody io.Reader
+	if payload != nil {
+		reqBody = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, reqBody)
 	if err != nil {
 		return callResult{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.client.Do(req)
 	if err != nil {
