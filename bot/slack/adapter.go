@@ -8,6 +8,12 @@
 // injected clock and replay-guarded before anything is parsed; every
 // inbound request is acknowledged within Slack's 3 s deadline before the
 // work starts.
+//
+// With WithUserEmails, Request.User.Email is the address users.info
+// vouches for (scope users:read.email). A token without that scope turns
+// the lookups off by itself (seen from Start's probe, a missing_scope
+// answer or the X-OAuth-Scopes header of any Web API answer), and Ready
+// reports that as bot.ErrDegraded: a note, not a failure.
 package slackbot
 
 import (
@@ -108,7 +114,7 @@ type Adapter struct {
 	api        *slack.Client
 	post       *poster
 	apiOrigin  *url.URL
-	users      *userCache // nil: no e-mail lookups
+	users      *emailLookups // nil: no e-mail lookups
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
 	link          link // what Ready reports
@@ -160,7 +166,8 @@ func New(cfg Config, sub Submitter, guard ReplayGuard, opts ...Option) (*Adapter
 		return nil, fmt.Errorf("slack: QLIKBOT_SLACK_API_URL: %w", err)
 	}
 	a.apiOrigin = origin
-	sopts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(a.httpClient)}
+	sopts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(a.httpClient),
+		slack.OptionOnResponseHeaders(a.onResponseHeaders)}
 	if cfg.AppToken != "" {
 		sopts = append(sopts, slack.OptionAppLevelToken(cfg.AppToken.Reveal()))
 	}
@@ -201,6 +208,10 @@ func (a *Adapter) Name() bot.Platform { return bot.Slack }
 // serves events; in HTTP mode the caller mounts Handler and Start only
 // marks the adapter ready (see Ready) and waits for ctx.
 func (a *Adapter) Start(ctx context.Context) error {
+	a.probeEmailScope(ctx)
+	if a.users != nil {
+		defer a.users.probes.Wait()
+	}
 	if a.cfg.Mode == ModeHTTP {
 		return a.runHTTP(ctx)
 	}
