@@ -4,10 +4,13 @@
 // and answers are rendered as Block Kit and posted to response_url, then
 // with the bot token once response_url is used up or expired.
 //
-// Every inbound HTTP request is size-capped, signature-checked with an
-// injected clock and replay-guarded before anything is parsed; every
-// inbound request is acknowledged within Slack's 3 s deadline before the
-// work starts.
+// Every inbound HTTP request is size-capped and signature-checked with an
+// injected clock before anything is parsed, and replay-guarded in the
+// shared store before anything runs; every inbound request is
+// acknowledged within Slack's 3 s deadline before the work starts. The
+// ack waits for the replay guard at most ackWait (a replay gets 401, a
+// guard that is down 503); a slower guard gives its verdict after the ack,
+// and only then is the request queued or dropped.
 //
 // With WithUserEmails, Request.User.Email is the address users.info
 // vouches for (scope users:read.email). A token without that scope turns
@@ -117,8 +120,9 @@ type Adapter struct {
 	users      *emailLookups // nil: no e-mail lookups
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
-	link          link // what Ready reports
-	// submits tracks socket-mode submissions still under way.
+	link          link          // what Ready reports
+	ackWait       time.Duration // see ackWait; tests shorten it
+	// submits tracks acked requests still on their way to the Submitter.
 	submits sync.WaitGroup
 }
 
@@ -154,6 +158,7 @@ func New(cfg Config, sub Submitter, guard ReplayGuard, opts ...Option) (*Adapter
 		log:        slog.New(slog.DiscardHandler),
 		now:        time.Now,
 		httpClient: &http.Client{Timeout: 30 * time.Second},
+		ackWait:    ackWait,
 	}
 	for _, o := range opts {
 		if err := o(a); err != nil {

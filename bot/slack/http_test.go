@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,10 @@ func httpAdapter(t *testing.T, sub Submitter, guard ReplayGuard, now func() time
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	// The verdict answers every request here, however slow the disk under
+	// -race: replays get their 401 (TestAckDoesNotWaitForSlowGuard covers
+	// the guard that is late).
+	a.ackWait = time.Minute
 	return a
 }
 
@@ -314,12 +319,15 @@ type refusingSubmitter struct{ err error }
 
 func (s refusingSubmitter) Submit(context.Context, bot.Request) error { return s.err }
 
+// TestSubmitRefused: the ack is sent before the dispatcher is asked, so
+// it is an empty 200 whatever the dispatcher says; when it refuses because
+// qlikbot shuts down, the user is told through response_url.
 func TestSubmitRefused(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		err  error
-		body string // "" = an empty ack
+		name   string
+		err    error
+		notice string // posted to response_url; "" = nothing (the dispatcher answers itself)
 	}{
 		{"shutting down", bot.ErrClosed, "restarting"},
 		{"busy (dispatcher answered)", bot.ErrBusy, ""},
@@ -328,15 +336,149 @@ func TestSubmitRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			f := newFakeSlack(t)
 			now := func() time.Time { return vecTime }
-			h := httpAdapter(t, refusingSubmitter{tc.err}, openBolt(t, now), now, "/webhook-collect").Handler()
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime, vecBody))
-			if rec.Code != http.StatusOK {
-				t.Errorf("status %d", rec.Code)
+			a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
+				refusingSubmitter{tc.err}, openBolt(t, now), WithClock(now))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := rec.Body.String(); (tc.body == "" && got != "") || !strings.Contains(got, tc.body) {
-				t.Errorf("body %q, want %q", got, tc.body)
+			rec := httptest.NewRecorder()
+			a.Handler().ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime,
+				commandBody("U1", "C1", "sessions", f.hookURL("cmd"))))
+			if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") != "0" {
+				t.Errorf("ack: status %d, body %q, Content-Length %q; want an empty 200", rec.Code, rec.Body, rec.Header().Get("Content-Length"))
+			}
+			if tc.notice == "" {
+				f.none(t)
+				return
+			}
+			if c := f.next(t); c.Path != "/hooks/cmd" || !strings.Contains(c.text(), tc.notice) {
+				t.Errorf("notice %s %s, want %q on the response_url", c.Path, c.text(), tc.notice)
+			}
+		})
+	}
+}
+
+// orderSubmitter records, at Submit, whether the ack was already flushed.
+type orderSubmitter struct {
+	rec       *httptest.ResponseRecorder
+	flushed   atomic.Bool
+	submitted atomic.Bool
+}
+
+func (s *orderSubmitter) Submit(context.Context, bot.Request) error {
+	s.flushed.Store(s.rec.Flushed && s.rec.Code == http.StatusOK)
+	s.submitted.Store(true)
+	return nil
+}
+
+// TestAckBeforeSubmit: the ack is complete and flushed before the request
+// is queued (and before the e-mail lookup), so no work delays it.
+func TestAckBeforeSubmit(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return vecTime }
+	sub := &orderSubmitter{rec: httptest.NewRecorder()}
+	h := httpAdapter(t, sub, openBolt(t, now), now, "/webhook-collect").Handler()
+	h.ServeHTTP(sub.rec, signedRequest("/slack/commands", vecSecret, vecTime, vecBody))
+	if !sub.submitted.Load() || !sub.flushed.Load() {
+		t.Fatalf("submitted %v, ack flushed before: %v", sub.submitted.Load(), sub.flushed.Load())
+	}
+}
+
+// slowGuard answers SeenBefore only when the test says so.
+type slowGuard struct {
+	asked  chan struct{}
+	answer chan guardAnswer
+}
+
+type guardAnswer struct {
+	seen bool
+	err  error
+}
+
+func (g *slowGuard) SeenBefore(ctx context.Context, _ string, _ time.Duration) (bool, error) {
+	g.asked <- struct{}{}
+	select {
+	case a := <-g.answer:
+		return a.seen, a.err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// flushSignal is a response recorder that tells when the ack is flushed.
+type flushSignal struct {
+	*httptest.ResponseRecorder
+	flushed chan struct{}
+}
+
+func (f *flushSignal) Flush() {
+	f.ResponseRecorder.Flush()
+	close(f.flushed)
+}
+
+// TestAckDoesNotWaitForSlowGuard: when the replay guard is slower than
+// ackWait (a store under a burst of writes), the ack goes out first and
+// the guard's verdict decides afterwards: a fresh request is queued, a
+// replay is dropped, a failed check is told to the user; nothing is
+// queued before the verdict.
+func TestAckDoesNotWaitForSlowGuard(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		answer  guardAnswer
+		submits int
+		notice  string // on the response_url; "" = none
+	}{
+		{"fresh", guardAnswer{}, 1, ""},
+		{"replay", guardAnswer{seen: true}, 0, ""},
+		{"guard failed", guardAnswer{err: errors.New("store unreachable")}, 0, "could not check this request"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeSlack(t)
+			g := &slowGuard{asked: make(chan struct{}, 1), answer: make(chan guardAnswer)}
+			sub := newRecorder()
+			now := func() time.Time { return vecTime }
+			a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
+				sub, g, WithClock(now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.ackWait = time.Millisecond
+			w := &flushSignal{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				a.Handler().ServeHTTP(w, signedRequest("/slack/commands", vecSecret, vecTime,
+					commandBody("U1", "C1", "sessions", f.hookURL("cmd"))))
+			}()
+			<-g.asked
+			select {
+			case <-w.flushed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no ack while the guard is still checking")
+			}
+			if w.Code != http.StatusOK {
+				t.Fatalf("ack status %d", w.Code)
+			}
+			if n := len(sub.got()); n != 0 {
+				t.Fatalf("%d requests queued before the guard's verdict", n)
+			}
+			<-done // the handler returned with the ack; the verdict is awaited off it
+			g.answer <- tc.answer
+			a.submits.Wait()
+			if n := len(sub.got()); n != tc.submits {
+				t.Fatalf("%d requests queued, want %d", n, tc.submits)
+			}
+			if tc.notice == "" {
+				f.none(t)
+				return
+			}
+			if c := f.next(t); c.Path != "/hooks/cmd" || !strings.Contains(c.text(), tc.notice) {
+				t.Fatalf("notice %s %s, want %q", c.Path, c.text(), tc.notice)
 			}
 		})
 	}

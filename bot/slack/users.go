@@ -67,16 +67,26 @@ func (l *emailLookups) disabled() string {
 	return ""
 }
 
+// cachedEmail fills req's e-mail from the cache and reports whether that
+// is all there is to do (lookups off, or the user is cached), i.e.
+// whether withEmail would not call Slack.
+func (a *Adapter) cachedEmail(req *bot.Request) bool {
+	if a.users == nil || a.users.disabled() != "" {
+		return true
+	}
+	email, ok := a.users.cache.Get(req.User.ID, a.now())
+	if ok {
+		req.User.Email = email
+	}
+	return ok
+}
+
 // withEmail adds the user's verified e-mail to req when lookups are on.
 func (a *Adapter) withEmail(ctx context.Context, req *bot.Request) {
-	if a.users == nil || a.users.disabled() != "" {
+	if a.cachedEmail(req) {
 		return
 	}
 	now := a.now()
-	if email, ok := a.users.cache.Get(req.User.ID, now); ok {
-		req.User.Email = email
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	email, err := a.lookupEmail(ctx, req.User.ID)
