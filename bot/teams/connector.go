@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/qlikbot/qlikbot/bot"
 )
 
 // Connector call policy. Teams allows 7 messages per second, 8 per 2 s and
@@ -31,7 +33,7 @@ const (
 	maxRetryAfter    = 60 * time.Second
 	defaultConvRate  = rate.Limit(float64(time.Second) / float64(550*time.Millisecond))
 	defaultConvBurst = 4
-	maxLimiters      = 10000
+	maxLimiters      = 1024 // conversations paced before idle ones are forgotten
 	maxTrustedURLs   = 64
 )
 
@@ -63,28 +65,25 @@ type connector struct {
 	log    *slog.Logger
 	now    func() time.Time
 	// sleep waits between attempts; tests replace it to record waits.
-	sleep     func(ctx context.Context, d time.Duration) error
-	convRate  rate.Limit
-	convBurst int
+	sleep func(ctx context.Context, d time.Duration) error
+	// convs paces each conversation (a channel with its threads).
+	convs *bot.Limiters[conversationRef]
 
-	mu       sync.Mutex
-	limiters map[conversationRef]*rate.Limiter
-	trusted  map[string]struct{}
+	mu      sync.Mutex
+	trusted map[string]struct{}
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
 }
 
 func newConnector(tokens *tokenSource, client *http.Client, log *slog.Logger, now func() time.Time) *connector {
 	return &connector{
-		tokens:    tokens,
-		now:       now,
-		client:    client,
-		log:       log,
-		sleep:     sleepCtx,
-		convRate:  defaultConvRate,
-		convBurst: defaultConvBurst,
-		limiters:  make(map[conversationRef]*rate.Limiter),
-		trusted:   make(map[string]struct{}),
+		tokens:  tokens,
+		now:     now,
+		client:  client,
+		log:     log,
+		sleep:   sleepCtx,
+		convs:   bot.NewLimiters[conversationRef](defaultConvRate, defaultConvBurst, maxLimiters),
+		trusted: make(map[string]struct{}),
 	}
 }
 
@@ -108,22 +107,12 @@ func (c *connector) isTrusted(serviceURL string) bool {
 }
 
 func (c *connector) limiter(ref conversationRef) (*rate.Limiter, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.trusted[strings.TrimSuffix(ref.ServiceURL, "/")]; !ok {
+	if !c.isTrusted(ref.ServiceURL) {
 		return nil, errUntrustedServiceURL
 	}
 	// Teams counts a channel's threads as one conversation.
 	key := conversationRef{ServiceURL: strings.TrimSuffix(ref.ServiceURL, "/"), ConversationID: channelOf(ref.ConversationID)}
-	l, ok := c.limiters[key]
-	if !ok {
-		if len(c.limiters) >= maxLimiters {
-			clear(c.limiters) // bound memory; a fresh limiter is merely generous once
-		}
-		l = rate.NewLimiter(c.convRate, c.convBurst)
-		c.limiters[key] = l
-	}
-	return l, nil
+	return c.convs.Get(key, time.Now()), nil // Wait reads time.Now too
 }
 
 // post sends a new activity to the conversation, as a reply to replyToID
