@@ -148,8 +148,9 @@ func BenchmarkServeCommand(b *testing.B) {
 
 // BenchmarkAckBurst sends 200 signed slash commands at once over loopback
 // HTTP, as Slack does when a channel is busy, while every earlier command
-// still holds a worker (Qlik is slow), and reports the acks' percentiles.
-// Issue 16 asks for p99 <= 50 ms and max <= 100 ms on 2 cores.
+// still holds a worker (Qlik is slow), and reports the acks' percentiles
+// as the client sees them (connection, request, ack). Issue 16 asks for
+// p99 <= 50 ms and max <= 100 ms on 2 cores.
 func BenchmarkAckBurst(b *testing.B) {
 	const burst = 200
 	for _, g := range benchGuards(b) {
@@ -157,8 +158,10 @@ func BenchmarkAckBurst(b *testing.B) {
 			a := ackBot(b, g.guard(b), burst)
 			srv := httptest.NewServer(a.Handler())
 			b.Cleanup(srv.Close)
-			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: burst}}
-			b.Cleanup(client.CloseIdleConnections)
+			// A connection each, as Slack opens them: the handler goes on
+			// after the ack (replay guard, queue), so a reused connection
+			// would measure that instead.
+			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 			var n atomic.Int64
 			var all []time.Duration
 			for b.Loop() {

@@ -5,12 +5,11 @@
 // with the bot token once response_url is used up or expired.
 //
 // Every inbound HTTP request is size-capped and signature-checked with an
-// injected clock before anything is parsed, and replay-guarded in the
-// shared store before anything runs; every inbound request is
-// acknowledged within Slack's 3 s deadline before the work starts. The
-// ack waits for the replay guard at most ackWait (a replay gets 401, a
-// guard that is down 503); a slower guard gives its verdict after the ack,
-// and only then is the request queued or dropped.
+// injected clock before anything is parsed (401 otherwise), acknowledged
+// at once, and replay-guarded in the shared store before anything runs:
+// the guard is a store write, so it comes after the ack, and a replay
+// (an empty 200 to whoever sent it) is dropped. Every inbound request is
+// acknowledged within Slack's 3 s deadline before the work starts.
 //
 // With WithUserEmails, Request.User.Email is the address users.info
 // vouches for (scope users:read.email). A token without that scope turns
@@ -122,7 +121,7 @@ type Adapter struct {
 	onRateLimited func()
 	link          link          // what Ready reports
 	ackWait       time.Duration // see ackWait; tests shorten it
-	// submits tracks acked requests still on their way to the Submitter.
+	// submits tracks socket-mode envelopes still on their way to the Submitter.
 	submits sync.WaitGroup
 }
 
@@ -158,7 +157,6 @@ func New(cfg Config, sub Submitter, guard ReplayGuard, opts ...Option) (*Adapter
 		log:        slog.New(slog.DiscardHandler),
 		now:        time.Now,
 		httpClient: &http.Client{Timeout: 30 * time.Second},
-		ackWait:    ackWait,
 	}
 	for _, o := range opts {
 		if err := o(a); err != nil {

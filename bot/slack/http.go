@@ -27,62 +27,41 @@ func (a *Adapter) Handler() http.Handler {
 	return mux
 }
 
-// ackWait bounds how long an ack waits for the replay guard. The guard is
-// a write to the shared store (bolt's is an fsync, shared with the
-// workers' audit rows), so under a burst it can be slow; past ackWait the
-// ack goes out anyway and the guard's verdict is awaited after it. Either
-// way nothing is dispatched before the guard has passed the request.
-const ackWait = 25 * time.Millisecond
-
-// guardTimeout bounds one replay check that runs past the ack.
+// guardTimeout bounds one replay check.
 const guardTimeout = 10 * time.Second
 
-// readSigned reads the capped body, checks its signature and starts the
-// replay check, whose verdict admit awaits. On failure it has answered
-// already and returns ok=false.
-func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, <-chan error, bool) {
+// readSigned reads the capped body and checks its signature, returning
+// the key the replay guard checks after the ack. On failure it has
+// answered already and returns ok=false.
+func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) (body []byte, replayKey string, ok bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			a.log.WarnContext(r.Context(), "slack request too large", "limit", maxBody)
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-			return nil, nil, false
+			return nil, "", false
 		}
 		http.Error(w, "cannot read request", http.StatusBadRequest)
-		return nil, nil, false
+		return nil, "", false
 	}
-	key, err := a.verify.check(r.Header, body, a.now())
+	replayKey, err = a.verify.check(r.Header, body, a.now())
 	if err != nil {
 		a.refuse(w, r, err)
-		return nil, nil, false
+		return nil, "", false
 	}
-	verdict := make(chan error, 1)
-	// Detached: the check must finish, and count, even if Slack hangs up.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), guardTimeout)
-	go func() {
-		defer cancel()
-		verdict <- a.verify.fresh(ctx, key)
-	}()
-	return body, verdict, true
+	return body, replayKey, true
 }
 
-// refuse answers a request that failed verification.
+// refuse answers a request whose signature does not hold.
 func (a *Adapter) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, ErrMissingHeaders), errors.Is(err, ErrBadTimestamp), errors.Is(err, ErrStaleTimestamp),
-		errors.Is(err, ErrBadSignature), errors.Is(err, ErrReplay):
-		a.log.WarnContext(r.Context(), "slack request refused", "reason", err, "remote", r.RemoteAddr)
-		http.Error(w, "invalid request", http.StatusUnauthorized)
-	default: // the replay guard is down: refuse, nothing ran
-		a.log.ErrorContext(r.Context(), "slack request not verified", "err", err)
-		http.Error(w, "try again", http.StatusServiceUnavailable)
-	}
+	a.log.WarnContext(r.Context(), "slack request refused", "reason", err, "remote", r.RemoteAddr)
+	http.Error(w, "invalid request", http.StatusUnauthorized)
 }
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, verdict, ok := a.readSigned(w, r)
+	body, replayKey, ok := a.readSigned(w, r)
 	if !ok {
 		return
 	}
@@ -100,12 +79,12 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
-	a.admit(w, r, verdict, req)
+	a.admit(w, r, replayKey, req)
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, verdict, ok := a.readSigned(w, r)
+	body, replayKey, ok := a.readSigned(w, r)
 	if !ok {
 		return
 	}
@@ -123,43 +102,28 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
-	a.admit(w, r, verdict, req)
+	a.admit(w, r, replayKey, req)
 }
 
-// admit answers a signed request by the replay guard's verdict: 401 for a
-// replay, 503 when the guard is down, else an ack, and then queues it.
-// When the guard takes longer than ackWait, the ack goes first and the
-// verdict decides afterwards whether the request is queued (a replay is
-// dropped, a guard failure is told to the user); nothing runs before it.
-// Whatever may still be slow after the ack (that verdict, an e-mail
-// lookup) runs off the handler, so the connection is free for Slack's
-// next request at once.
-func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, verdict <-chan error, req bot.Request) {
-	ctx := context.WithoutCancel(r.Context()) // the work outlives this exchange, which ends with the ack
-	t := time.NewTimer(a.ackWait)
-	defer t.Stop()
-	select {
-	case err := <-verdict:
-		if err != nil {
-			a.refuse(w, r, err)
-			return
-		}
-		a.ack(w, r, req)
-		if a.cachedEmail(&req) {
-			a.queue(ctx, req) // never waits: the dispatcher answers "busy" itself
-			return
-		}
-		a.submits.Go(func() { a.submitAcked(ctx, req) })
-	case <-t.C:
-		a.ack(w, r, req)
-		a.submits.Go(func() {
-			if err := <-verdict; err != nil {
-				a.refuseAcked(ctx, req, err)
-				return
-			}
-			a.submitAcked(ctx, req)
-		})
+// admit acks a signed request, then lets it run if the replay guard has
+// not seen it. The guard is a write to the shared store (for bolt an
+// fsync, shared with the workers' audit rows), slow under a burst and
+// down at times, so it comes after the ack, never between Slack and it;
+// it still comes before the request is queued, so a replay, on this
+// replica or another, runs nothing. A replay is dropped (Slack got an
+// empty 200, the log says why); when the guard fails, the user is told
+// that nothing was done.
+func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string, req bot.Request) {
+	a.ack(w, r, req)
+	ctx := context.WithoutCancel(r.Context()) // Slack may hang up once it has the ack
+	gctx, cancel := context.WithTimeout(ctx, guardTimeout)
+	err := a.verify.fresh(gctx, replayKey)
+	cancel()
+	if err != nil {
+		a.refuseAcked(ctx, req, err)
+		return
 	}
+	a.submitAcked(ctx, req)
 }
 
 // ack answers 200, complete (Content-Length: 0) and flushed, before the
@@ -176,18 +140,18 @@ func (a *Adapter) ack(w http.ResponseWriter, r *http.Request, req bot.Request) {
 	a.log.DebugContext(r.Context(), "slack request acked", "request_id", req.ID)
 }
 
-// refuseAcked handles a request the replay guard refused after its ack: a
-// replay is dropped, a guard failure is told to the user (nothing ran).
+// refuseAcked handles an acked request the replay guard refused: a replay
+// is dropped, a guard failure is told to the user (nothing ran).
 func (a *Adapter) refuseAcked(ctx context.Context, req bot.Request, err error) {
 	if errors.Is(err, ErrReplay) {
-		a.log.WarnContext(ctx, "slack request refused after its ack", "reason", err, "request_id", req.ID)
+		a.log.WarnContext(ctx, "slack request refused", "reason", err, "request_id", req.ID)
 		return
 	}
-	a.log.ErrorContext(ctx, "slack request not verified after its ack", "request_id", req.ID, "err", err)
+	a.log.ErrorContext(ctx, "slack request not verified", "request_id", req.ID, "err", err)
 	a.notify(ctx, req, guardDownText)
 }
 
-// guardDownText answers a request whose replay check failed after its ack.
+// guardDownText answers a request whose replay check failed.
 const guardDownText = "qlikbot could not check this request (its state store did not answer), so nothing was done. Please try again in a minute."
 
 // restartingText answers a request that arrives while qlikbot shuts down.

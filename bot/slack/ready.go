@@ -132,7 +132,6 @@ func (a *Adapter) runHTTP(ctx context.Context) error {
 	a.link.set(true, "")
 	<-ctx.Done()
 	a.link.set(false, "stopped")
-	a.submits.Wait() // acked requests still on their way to the dispatcher
 	return nil
 }
 

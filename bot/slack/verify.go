@@ -46,17 +46,6 @@ type verifier struct {
 	guard  ReplayGuard
 }
 
-// verify checks headers and the raw body at now, then records the request
-// in the replay guard. Nothing about the request is trusted before it
-// returns nil.
-func (v verifier) verify(ctx context.Context, h http.Header, body []byte, now time.Time) error {
-	key, err := v.check(h, body, now)
-	if err != nil {
-		return err
-	}
-	return v.fresh(ctx, key)
-}
-
 // check verifies the signature at now and returns the request's replay
 // key. A request that passes is Slack's, but may be a replay until fresh
 // says otherwise.
