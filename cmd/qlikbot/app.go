@@ -133,9 +133,9 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 	if cfg.SlackMode != "" {
 		slackOpts := []slackbot.Option{slackbot.WithLogger(a.log),
 			slackbot.WithRateLimitHook(a.metrics.chatRateLimited(bot.Slack)), slackbot.WithHome(a.engine.Home)}
-		if cfg.SlackEmailCache > 0 {
-			slackOpts = append(slackOpts, slackbot.WithUserEmails(cfg.SlackEmailCache))
-		}
+		// 0 turns lookups off; without the users:read.email scope the
+		// adapter turns them off by itself and /readyz notes it.
+		slackOpts = append(slackOpts, slackbot.WithUserEmails(cfg.SlackEmailCache))
 		s, err := slackbot.New(slackbot.Config{
 			Mode:          cfg.SlackMode,
 			BotToken:      cfg.SlackBotToken,
@@ -171,10 +171,15 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 		return nil
 	}
 	a.input = &countingReader{r: stdin}
-	c, err := console.New(a.disp, a.input, stdout,
+	consoleOpts := []console.Option{
 		console.WithUser(bot.User{ID: cfg.ConsoleUser, Name: cfg.ConsoleUser}),
 		console.WithInteractive(isTerminal(stdin) && isTerminal(stdout)),
-		console.WithLogger(a.log))
+		console.WithLogger(a.log),
+	}
+	if lw, ok := a.stderr.(*console.LogWriter); ok {
+		consoleOpts = append(consoleOpts, console.WithLogWriter(lw))
+	}
+	c, err := console.New(a.disp, a.input, stdout, consoleOpts...)
 	if err != nil {
 		return configErr("console: %v", err)
 	}
