@@ -28,6 +28,7 @@ type options struct {
 	clock       func() time.Time
 	boltTimeout time.Duration
 	tlsCAFile   string
+	history     historyRetention
 }
 
 func newOptions(opts []Option) (*options, error) {
@@ -38,6 +39,7 @@ func newOptions(opts []Option) (*options, error) {
 		retention:   DefaultRetention,
 		clock:       time.Now,
 		boltTimeout: DefaultBoltTimeout,
+		history:     historyRetention{raw: DefaultRawRetention, agg: DefaultAggregateRetention},
 	}
 	for _, opt := range opts {
 		if opt == nil {

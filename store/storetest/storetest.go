@@ -69,6 +69,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BlobRoundTrip", testBlobRoundTrip},
 		{"BlobNotFound", testBlobNotFound},
 		{"BlobInvalid", testBlobInvalid},
+		{"HistoryRoundTrip", testHistoryRoundTrip},
+		{"HistoryFencing", testHistoryFencing},
+		{"HistoryOrder", testHistoryOrder},
+		{"HistoryInvalid", testHistoryInvalid},
+		{"HistoryCompact", testHistoryCompact},
+		{"HistoryCompactConcurrent", testHistoryCompactConcurrent},
 		{"CanceledContext", testCanceled},
 		{"PingClose", testPingClose},
 	}
