@@ -58,7 +58,7 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bktPending, bktDue, bktRetire, bktAudit, bktSeen, bktSeenExp, bktBlob, bktBlobExp,
 			bktLease, bktJob, bktJobBatch, bktJobTime, bktJobOpen, bktJobRetire,
-			bktHist} {
+			bktHist, bktAlert, bktSub, bktSilence} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -239,7 +239,7 @@ func (b *Bolt) decodeRaw(sb siteBuckets, from, to time.Time, skipped *int) []dec
 }
 
 // Compact rolls up and drops history past retention for every site (one
-// transaction per site).
+// transaction per site), then resolved alerts and ended silences.
 func (b *Bolt) Compact(ctx context.Context, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("compact: %w", err)
@@ -264,6 +264,9 @@ func (b *Bolt) Compact(ctx context.Context, now time.Time) error {
 		if err := b.db.Update(func(tx *bolt.Tx) error { return b.compactSite(tx, site, now) }); err != nil {
 			return fmt.Errorf("compact history of %s: %w", site, err)
 		}
+	}
+	if err := b.pruneWatch(now); err != nil {
+		return fmt.Errorf("compact: %w", err)
 	}
 	return nil
 }

@@ -27,3 +27,12 @@ func BoltUsed(b *Bolt) (int64, error) {
 	})
 	return n, err
 }
+
+// WithWatchLimit makes n the limit of alerts, subscriptions and silences
+// kept, so tests can reach it.
+func WithWatchLimit(n int) Option {
+	return func(o *options) error {
+		o.watchLimit = n
+		return nil
+	}
+}

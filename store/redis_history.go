@@ -285,7 +285,8 @@ func (r *Redis) resolve(ctx context.Context, dictKey string, members []string, r
 	return kept, nil
 }
 
-// Compact rolls up and drops history past retention for every site.
+// Compact rolls up and drops history past retention for every site, then
+// resolved alerts and ended silences.
 func (r *Redis) Compact(ctx context.Context, now time.Time) error {
 	if err := checkTime("compaction time", now); err != nil {
 		return fmt.Errorf("compact: %w", err)
@@ -302,6 +303,9 @@ func (r *Redis) Compact(ctx context.Context, now time.Time) error {
 		if err := r.compactSite(ctx, site, now); err != nil {
 			errs = append(errs, fmt.Errorf("compact history of %s: %w", site, err))
 		}
+	}
+	if err := r.pruneWatch(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("compact: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -1,8 +1,10 @@
 // Package store keeps what must survive a restart or be shared by
 // replicas: pending approvals, durable jobs and their leases, the audit
-// trail, replay guards and short-lived blobs. Bolt is the embedded default
-// (one file, one process); Redis lets several replicas share state. Both
-// satisfy the same test suite (storetest), run against a real redis-server.
+// trail, replay guards, short-lived blobs, and the watcher's sample
+// history, alert state, subscriptions and silences. Bolt is the embedded
+// default (one file, one process); Redis lets several replicas share
+// state. Both satisfy the same test suite (storetest), run against a real
+// redis-server.
 //
 // # Durable jobs
 //
@@ -57,6 +59,23 @@
 // aggregate about 2.7 KB). The size grows with the series and, for raw
 // samples, with 1/interval: at a 1 s interval a day of raw samples of that
 // site would be 60 times larger.
+//
+// # Alerts, subscriptions and silences
+//
+// The watcher keeps one Alert per AlertKey (rule, site, group): firing or
+// resolved, since when, when it last notified and the messages it posted
+// (bot.Destinations, as opaque bytes, so an alert is updated in place).
+// Only the watcher writes alerts, and every write is fenced by its lease
+// and a compare-and-set on Alert.Version: a stale watcher or a second
+// replica gets ErrLeaseLost or ErrConflict and posts nothing. Alert
+// documents the order of writes that notifies exactly once.
+//
+// Subscriptions (a channel that asked for alerts, with the destination to
+// post to) and silences (a matcher and an end, or until resolved) are
+// written by commands on any replica; each is one record replaced whole.
+// The store does not audit them: the caller appends its audit events.
+// Counts are bounded (MaxAlerts, MaxSubscriptions, MaxSilences: ErrLimit)
+// and Compact drops resolved alerts past the retention and ended silences.
 //
 // # Redis
 //
@@ -283,7 +302,43 @@ type Store interface {
 	// aggregate, drops raw samples older than the raw retention before now
 	// and aggregates older than the aggregate retention (rolling up first
 	// whatever they have not been), and forgets a site once nothing of it
-	// is left. The watcher calls it every few minutes; any replica may,
-	// and concurrent calls are safe.
+	// is left. It also drops alerts resolved longer than the retention
+	// (WithRetention) before now and silences that ended before now. The
+	// watcher calls it every few minutes; any replica may, and concurrent
+	// calls are safe.
 	Compact(ctx context.Context, now time.Time) error
+
+	// GetAlert returns the alert k; ErrNotFound when none is kept.
+	GetAlert(ctx context.Context, k AlertKey) (Alert, error)
+	// ListAlerts returns every alert kept (firing, and resolved within the
+	// retention), ordered by rule, site and group. Records that do not
+	// decode are left out.
+	ListAlerts(ctx context.Context) ([]Alert, error)
+	// PutAlert writes a if the stored alert is still at a.Version (0: none
+	// stored) and l is the current lease of its name, and returns a at its
+	// new Version. Otherwise nothing is written: ErrLeaseLost, or
+	// ErrConflict with the stored alert (zero Version when there is none).
+	// At most MaxAlerts are kept.
+	PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error)
+	// DeleteAlert removes alert k if it is still at version, fenced like
+	// PutAlert: ErrLeaseLost, ErrNotFound or ErrConflict otherwise.
+	DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error
+
+	// PutSubscription saves s, replacing the subscription of its platform
+	// and channel. At most MaxSubscriptions are kept.
+	PutSubscription(ctx context.Context, s Subscription) error
+	// DeleteSubscription removes the subscription of a channel and returns
+	// it; ErrNotFound when there is none.
+	DeleteSubscription(ctx context.Context, platform, channel string) (Subscription, error)
+	// ListSubscriptions returns every subscription, by platform and channel.
+	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+
+	// PutSilence saves s, replacing a silence with the same ID. At most
+	// MaxSilences are kept.
+	PutSilence(ctx context.Context, s Silence) error
+	// EndSilence removes silence id and returns it; ErrNotFound when
+	// there is none.
+	EndSilence(ctx context.Context, id string) (Silence, error)
+	// ListSilences returns the silences active at now, oldest first.
+	ListSilences(ctx context.Context, now time.Time) ([]Silence, error)
 }

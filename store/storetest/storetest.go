@@ -75,6 +75,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HistoryInvalid", testHistoryInvalid},
 		{"HistoryCompact", testHistoryCompact},
 		{"HistoryCompactConcurrent", testHistoryCompactConcurrent},
+		{"AlertLifecycle", testAlertLifecycle},
+		{"AlertFencing", testAlertFencing},
+		{"AlertRace", testAlertRace},
+		{"AlertInvalid", testAlertInvalid},
+		{"AlertRetention", testAlertRetention},
+		{"Subscriptions", testSubscriptions},
+		{"Silences", testSilences},
 		{"CanceledContext", testCanceled},
 		{"PingClose", testPingClose},
 	}
