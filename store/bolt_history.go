@@ -173,6 +173,7 @@ func (b *Bolt) QueryHistory(ctx context.Context, q HistoryQuery) (History, error
 			return nil
 		}
 		step = AggregateStep
+		hb.expect(int(min(q.To.Sub(bucketOf(q.From)), b.o.history.agg)/AggregateStep) + 2)
 		c := sb.agg.Cursor()
 		end := binTime(q.To)
 		for k, v := c.Seek(binTime(bucketOf(q.From))); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {

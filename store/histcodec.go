@@ -229,41 +229,48 @@ func encodeAgg(id dictID, aggs []agg) []byte {
 
 // decodeAgg returns the aggregates of a record whose dictionary has n keys.
 func decodeAgg(b []byte, n int) ([]agg, error) {
+	out := make([]agg, n)
+	err := eachAgg(b, n, func(i int, a agg) { out[i] = a })
+	return out, err
+}
+
+// eachAgg calls fn with each aggregate of a record whose dictionary has n
+// keys, in order; on an error fn may have seen part of the record.
+func eachAgg(b []byte, n int, fn func(i int, a agg)) error {
 	_, b, err := recordHead(b)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	count, b, err := readUvarint(b)
 	if err != nil || count != uint64(n) {
-		return nil, fmt.Errorf("aggregate: %d series for %d keys", count, n)
+		return fmt.Errorf("aggregate: %d series for %d keys", count, n)
 	}
-	out := make([]agg, n)
-	for i := range out {
+	for i := range n {
 		var head uint64
 		if head, b, err = readUvarint(b); err != nil || head>>1 > math.MaxInt32 {
-			return nil, fmt.Errorf("aggregate %d: bad count", i)
+			return fmt.Errorf("aggregate %d: bad count", i)
 		}
 		a := agg{n: int(head >> 1)}
 		switch {
 		case a.n == 0:
 		case head&1 == 1:
 			if a.min, b, err = readValue(b); err != nil {
-				return nil, fmt.Errorf("aggregate %d: %w", i, err)
+				return fmt.Errorf("aggregate %d: %w", i, err)
 			}
 			a.max, a.last, a.sum = a.min, a.min, a.min*float64(a.n)
 		default:
 			for _, p := range []*float64{&a.min, &a.max, &a.sum, &a.last} {
 				if *p, b, err = readValue(b); err != nil {
-					return nil, fmt.Errorf("aggregate %d: %w", i, err)
+					return fmt.Errorf("aggregate %d: %w", i, err)
 				}
 			}
 		}
-		out[i] = a
+		fn(i, a)
 	}
 	if len(b) != 0 {
-		return nil, errors.New("aggregate: trailing bytes")
+		return errors.New("aggregate: trailing bytes")
 	}
-	return out, nil
+	return nil
 }
 
 // decoded is a raw sample read back: its time, keys and values.

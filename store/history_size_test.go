@@ -86,8 +86,24 @@ func (s *siteSampler) sample(t time.Time) store.Sample {
 }
 
 // writeWeek writes 7 days of samples as the watcher would, compacting
-// every 5 minutes, and returns the number of samples.
-func writeWeek(ctx context.Context, tb testing.TB, s store.Store) int {
+// every 5 minutes, and returns the number of samples. It reports how long
+// the trend chart's query takes: every session series over the 7 days.
+func writeWeek(ctx context.Context, b *testing.B, s store.Store) int {
+	n := appendWeek(ctx, b, s)
+	start := time.Now()
+	h, err := s.QueryHistory(ctx, store.HistoryQuery{Site: "prod", Series: store.SeriesMatch{Metrics: []string{"sessions"}},
+		From: t0, To: t0.Add(sizeDays * 24 * time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "query_7d_ms")
+	if len(h.Series) != sizeProxies*sizeNodes || h.Step != store.AggregateStep {
+		b.Fatalf("7-day query: %d series, step %s", len(h.Series), h.Step)
+	}
+	return n
+}
+
+func appendWeek(ctx context.Context, tb testing.TB, s store.Store) int {
 	l, err := s.AcquireLease(ctx, store.WatchLease, "bench", 365*24*time.Hour)
 	if err != nil {
 		tb.Fatal(err)
@@ -112,7 +128,8 @@ func writeWeek(ctx context.Context, tb testing.TB, s store.Store) int {
 // proxies on 4 nodes at a 60 s interval and reports the store's size:
 // history_7d_mb is the bolt file (pages_mb of it hold pages, in use or
 // free; the file grows in steps), or Redis's used_memory growth (with the
-// keys' own MEMORY USAGE as keys_mb). Run it once:
+// keys' own MEMORY USAGE as keys_mb); query_7d_ms is the 7-day query of
+// every session series a trend chart makes. Run it once:
 //
 //	go test ./store -run '^$' -bench History7d -benchtime 1x
 func BenchmarkHistory7d(b *testing.B) {

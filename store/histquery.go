@@ -52,6 +52,8 @@ type histBuilder struct {
 	// picks caches, per dictionary, the positions the match selects.
 	picks   map[dictID][]pick
 	skipped int
+	hint    int   // expected points per series
+	scratch []agg // the picked aggregates of the record being read
 }
 
 type pick struct {
@@ -64,6 +66,10 @@ func newHistBuilder(q HistoryQuery) *histBuilder {
 		series: map[SeriesKey]*SeriesHistory{}, picks: map[dictID][]pick{}}
 }
 
+// expect sizes the series not seen yet for about n points each, so a long
+// answer is not copied as it grows.
+func (hb *histBuilder) expect(n int) { hb.hint = min(n, 1<<16) }
+
 func (hb *histBuilder) picksFor(id dictID, keys []SeriesKey) []pick {
 	if p, ok := hb.picks[id]; ok {
 		return p
@@ -75,7 +81,7 @@ func (hb *histBuilder) picksFor(id dictID, keys []SeriesKey) []pick {
 		}
 		sh := hb.series[k]
 		if sh == nil {
-			sh = &SeriesHistory{Key: k}
+			sh = &SeriesHistory{Key: k, Points: make([]Point, 0, hb.hint)}
 			hb.series[k] = sh
 		}
 		ps = append(ps, pick{i, sh})
@@ -116,19 +122,35 @@ func (hb *histBuilder) addAgg(start time.Time, keys []SeriesKey, id dictID, aggs
 	}
 }
 
-// addAggRecord decodes a stored aggregate and adds it.
+// addAggRecord decodes a stored aggregate and adds its selected series,
+// or none of them when the record does not decode.
 func (hb *histBuilder) addAggRecord(start time.Time, keys []SeriesKey, rec []byte) {
 	id, _, err := recordHead(rec)
 	if err != nil {
 		hb.skipped++
 		return
 	}
-	aggs, err := decodeAgg(rec, len(keys))
+	ps := hb.picksFor(id, keys)
+	if len(ps) == 0 {
+		return
+	}
+	hb.scratch = hb.scratch[:0]
+	next := 0
+	err = eachAgg(rec, len(keys), func(i int, a agg) {
+		if next < len(ps) && ps[next].pos == i {
+			hb.scratch = append(hb.scratch, a)
+			next++
+		}
+	})
 	if err != nil {
 		hb.skipped++
 		return
 	}
-	hb.addAgg(start, keys, id, aggs)
+	for j, p := range ps {
+		if a := hb.scratch[j]; a.n > 0 {
+			p.sh.Points = append(p.sh.Points, a.point(start))
+		}
+	}
 }
 
 func (hb *histBuilder) result(site string, step time.Duration) History {

@@ -179,6 +179,7 @@ func (r *Redis) QueryHistory(ctx context.Context, q HistoryQuery) (History, erro
 		if err != nil {
 			return History{}, fmt.Errorf("query history of %s: %w", q.Site, err)
 		}
+		hb.expect(len(recs))
 		for _, rc := range recs {
 			hb.addRaw(rc.t, rc.keys, rc.rec)
 		}
@@ -196,6 +197,7 @@ func (r *Redis) QueryHistory(ctx context.Context, q HistoryQuery) (History, erro
 	if err != nil {
 		return History{}, fmt.Errorf("query history of %s: %w", q.Site, err)
 	}
+	hb.expect(len(aggs) + 2) // and the buckets not rolled up yet, about one
 	var tail []decoded
 	for _, rc := range recs {
 		if !rc.raw {
