@@ -142,11 +142,31 @@ func recordHead(b []byte) (dictID, []byte, error) {
 	return dictID(b[1:9]), b[9:], nil
 }
 
-func encodeRaw(id dictID, vals []float64) []byte {
-	b := make([]byte, 0, 9+binary.MaxVarintLen64+len(vals)*2)
+// appendHead starts a raw or aggregate record of n series, with room for
+// about per bytes each.
+func appendHead(id dictID, n, per int) []byte {
+	b := make([]byte, 0, 9+binary.MaxVarintLen64+n*per)
 	b = append(b, histFormat)
 	b = append(b, id[:]...)
-	b = binary.AppendUvarint(b, uint64(len(vals)))
+	return binary.AppendUvarint(b, uint64(n))
+}
+
+// recordBody checks the head of a raw or aggregate record for n series and
+// returns what follows it.
+func recordBody(b []byte, n int, what string) ([]byte, error) {
+	_, b, err := recordHead(b)
+	if err != nil {
+		return nil, err
+	}
+	count, b, err := readUvarint(b)
+	if err != nil || count != uint64(n) {
+		return nil, fmt.Errorf("%s: %d values for %d series", what, count, n)
+	}
+	return b, nil
+}
+
+func encodeRaw(id dictID, vals []float64) []byte {
+	b := appendHead(id, len(vals), 2)
 	for _, v := range vals {
 		b = appendValue(b, v)
 	}
@@ -155,13 +175,9 @@ func encodeRaw(id dictID, vals []float64) []byte {
 
 // decodeRaw returns the values of a raw record whose dictionary has n keys.
 func decodeRaw(b []byte, n int) ([]float64, error) {
-	_, b, err := recordHead(b)
+	b, err := recordBody(b, n, "raw sample")
 	if err != nil {
 		return nil, err
-	}
-	count, b, err := readUvarint(b)
-	if err != nil || count != uint64(n) {
-		return nil, fmt.Errorf("raw sample: %d values for %d series", count, n)
 	}
 	vals := make([]float64, n)
 	for i := range vals {
@@ -205,10 +221,7 @@ func (a agg) point(t time.Time) Point {
 }
 
 func encodeAgg(id dictID, aggs []agg) []byte {
-	b := make([]byte, 0, 9+binary.MaxVarintLen64+len(aggs)*3)
-	b = append(b, histFormat)
-	b = append(b, id[:]...)
-	b = binary.AppendUvarint(b, uint64(len(aggs)))
+	b := appendHead(id, len(aggs), 3)
 	for _, a := range aggs {
 		if a.n == 0 {
 			b = append(b, 0)
@@ -237,13 +250,9 @@ func decodeAgg(b []byte, n int) ([]agg, error) {
 // eachAgg calls fn with each aggregate of a record whose dictionary has n
 // keys, in order; on an error fn may have seen part of the record.
 func eachAgg(b []byte, n int, fn func(i int, a agg)) error {
-	_, b, err := recordHead(b)
+	b, err := recordBody(b, n, "aggregate")
 	if err != nil {
 		return err
-	}
-	count, b, err := readUvarint(b)
-	if err != nil || count != uint64(n) {
-		return fmt.Errorf("aggregate: %d series for %d keys", count, n)
 	}
 	for i := range n {
 		var head uint64

@@ -90,14 +90,20 @@ func (hb *histBuilder) picksFor(id dictID, keys []SeriesKey) []pick {
 	return ps
 }
 
-// addRaw adds a raw sample's selected values as points.
-func (hb *histBuilder) addRaw(t time.Time, keys []SeriesKey, rec []byte) {
+// recordPicks returns the positions the query selects in a raw or
+// aggregate record whose dictionary holds keys (none when it has no head).
+func (hb *histBuilder) recordPicks(keys []SeriesKey, rec []byte) []pick {
 	id, _, err := recordHead(rec)
 	if err != nil {
 		hb.skipped++
-		return
+		return nil
 	}
-	ps := hb.picksFor(id, keys)
+	return hb.picksFor(id, keys)
+}
+
+// addRaw adds a raw sample's selected values as points.
+func (hb *histBuilder) addRaw(t time.Time, keys []SeriesKey, rec []byte) {
+	ps := hb.recordPicks(keys, rec)
 	if len(ps) == 0 {
 		return
 	}
@@ -125,18 +131,13 @@ func (hb *histBuilder) addAgg(start time.Time, keys []SeriesKey, id dictID, aggs
 // addAggRecord decodes a stored aggregate and adds its selected series,
 // or none of them when the record does not decode.
 func (hb *histBuilder) addAggRecord(start time.Time, keys []SeriesKey, rec []byte) {
-	id, _, err := recordHead(rec)
-	if err != nil {
-		hb.skipped++
-		return
-	}
-	ps := hb.picksFor(id, keys)
+	ps := hb.recordPicks(keys, rec)
 	if len(ps) == 0 {
 		return
 	}
 	hb.scratch = hb.scratch[:0]
 	next := 0
-	err = eachAgg(rec, len(keys), func(i int, a agg) {
+	err := eachAgg(rec, len(keys), func(i int, a agg) {
 		if next < len(ps) && ps[next].pos == i {
 			hb.scratch = append(hb.scratch, a)
 			next++
