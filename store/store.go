@@ -300,9 +300,8 @@ type Store interface {
 	QueryHistory(ctx context.Context, q HistoryQuery) (History, error)
 	// Compact rolls every complete 5-minute bucket of raw samples into an
 	// aggregate, drops raw samples older than the raw retention before now
-	// and aggregates older than the aggregate retention (rolling up first
-	// whatever they have not been), and forgets a site once nothing of it
-	// is left. It also drops alerts resolved longer than the retention
+	// (rolling up first those that were not) and aggregates older than the
+	// aggregate retention, and forgets a site once nothing of it is left. It also drops alerts resolved longer than the retention
 	// (WithRetention) before now and silences that ended before now. The
 	// watcher calls it every few minutes; any replica may, and concurrent
 	// calls are safe.
