@@ -18,20 +18,20 @@ func TestDemoPolicy(t *testing.T) {
 		scope   Scope
 		allowed []Permission
 	}{
-		{"oncall finance", "console:oncall", Scope{VirtualProxy: "finance"}, []Permission{List, Health}},
-		{"oncall default", "console:oncall", Scope{}, []Permission{List, Health}},
-		{"lead finance", "console:lead", Scope{VirtualProxy: "finance", Host: "n1", Channel: "console"}, []Permission{List, Delete, Kick, Logout, Approve, Health}},
-		{"lead default", "console:lead", Scope{}, []Permission{List, Health}},
-		{"lead hr", "console:lead", Scope{VirtualProxy: "hr"}, []Permission{List, Health}},
+		{"oncall finance", "console:oncall", Scope{VirtualProxy: "finance"}, []Permission{List, Health, Subscribe}},
+		{"oncall default", "console:oncall", Scope{}, []Permission{List, Health, Subscribe}},
+		{"lead finance", "console:lead", Scope{VirtualProxy: "finance", Host: "n1", Channel: "console"}, []Permission{List, Delete, Kick, Logout, Approve, Health, Subscribe}},
+		{"lead default", "console:lead", Scope{}, []Permission{List, Health, Subscribe}},
+		{"lead hr", "console:lead", Scope{VirtualProxy: "hr"}, []Permission{List, Health, Subscribe}},
 		{"admin finance", "console:admin", Scope{VirtualProxy: "finance"}, Permissions()},
 		{"admin default", "console:admin", Scope{}, Permissions()},
-		{"deputy finance", "console:deputy", Scope{VirtualProxy: "finance"}, []Permission{List, Approve, Audit, Health}},
-		{"deputy everywhere", "console:deputy", Scope{VirtualProxy: "*"}, []Permission{List, Approve, Audit, Health}},
+		{"deputy finance", "console:deputy", Scope{VirtualProxy: "finance"}, []Permission{List, Approve, Audit, Health, Subscribe}},
+		{"deputy everywhere", "console:deputy", Scope{VirtualProxy: "*"}, []Permission{List, Approve, Audit, Health, Subscribe}},
 		{"stranger", "console:mallory", Scope{VirtualProxy: "finance"}, nil},
-		{"viewer health of a node", "console:oncall", Scope{VirtualProxy: "*", Host: "pro2-win1.lab.ptarmiganlabs.net", Site: "prod"}, []Permission{List, Health}},
-		{"tester on test", "console:tester", Scope{VirtualProxy: "vp2", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve, Health}},
-		{"tester on prod", "console:tester", Scope{VirtualProxy: "finance", Site: "prod"}, []Permission{List, Health}},
-		{"lead on test", "console:lead", Scope{VirtualProxy: "finance", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve, Health}},
+		{"viewer health of a node", "console:oncall", Scope{VirtualProxy: "*", Host: "pro2-win1.lab.ptarmiganlabs.net", Site: "prod"}, []Permission{List, Health, Subscribe}},
+		{"tester on test", "console:tester", Scope{VirtualProxy: "vp2", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve, Health, Subscribe}},
+		{"tester on prod", "console:tester", Scope{VirtualProxy: "finance", Site: "prod"}, []Permission{List, Health, Subscribe}},
+		{"lead on test", "console:lead", Scope{VirtualProxy: "finance", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve, Health, Subscribe}},
 		{"commented-out slack example is not live", "slack:U0ONCALL", Scope{}, nil},
 	}
 	for _, tc := range tests {

@@ -35,6 +35,7 @@ type fileSpec struct {
 	Roles    map[string][]Permission `yaml:"roles"`
 	Grants   []grantSpec             `yaml:"grants"`
 	Approval *approvalSpec           `yaml:"approval"`
+	Alerts   *alertsSpec             `yaml:"alerts"`
 }
 
 type grantSpec struct {
@@ -112,6 +113,12 @@ func Parse(data []byte) (*Policy, error) {
 	p, err := build(spec, itemLines(&root, "grants"), itemLines(&root, "people"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if spec.Alerts != nil {
+		if p.alerts, err = buildAlerts(*spec.Alerts, alertRuleLines(&root)); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		p.hasAlerts = true
 	}
 	return p, nil
 }

@@ -15,10 +15,14 @@ const (
 	Approve Permission = "approve" // approve someone else's pending action
 	Audit   Permission = "audit"   // read the audit trail
 	Health  Permission = "health"  // read the engines' health (asked per node, on every virtual proxy: "*")
+	// Subscribe: have a channel receive the watcher's alerts (/qlik
+	// subscribe, unsubscribe) and silence an alert; asked on every
+	// virtual proxy ("*"), like Health.
+	Subscribe Permission = "subscribe"
 )
 
 // allPermissions is the canonical order, used for sorting and messages.
-var allPermissions = [...]Permission{List, Delete, Kick, Logout, Approve, Audit, Health}
+var allPermissions = [...]Permission{List, Delete, Kick, Logout, Approve, Audit, Health, Subscribe}
 
 // Permissions returns every known permission in canonical order.
 func Permissions() []Permission { return slices.Clone(allPermissions[:]) }

@@ -57,6 +57,8 @@ type Policy struct {
 	ttl       time.Duration
 	people    []person          // file order
 	personOf  map[string]string // canonical subject -> person name
+	alerts    []AlertRule       // the alerts section (see Alerts)
+	hasAlerts bool
 }
 
 type grant struct {

@@ -13,7 +13,7 @@ const sitesPolicy = `
 roles:
   viewer: [list]
   lead:   [list, delete, kick, logout, approve]
-  admin:  [list, delete, kick, logout, approve, audit, health]
+  admin:  [list, delete, kick, logout, approve, audit, health, subscribe]
 grants:
   - subjects: ["slack:UEVERY"]
     roles: [admin]

@@ -1,0 +1,108 @@
+package watch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// Detail is the watcher's account of one alert (store.Alert.Detail): what
+// fires, as a short table with one row per item (a user, a node, a
+// virtual proxy). It is what a message about the alert shows.
+type Detail struct {
+	Type    authz.AlertType `json:"type"`
+	Summary string          `json:"summary"` // one line: "1 user at or above 5 sessions"
+	Columns []string        `json:"columns,omitempty"`
+	Items   []Item          `json:"items,omitempty"`
+	// Silenced: a silence held the alert's notifications back since it
+	// last notified, so it notifies anew when the silence ends.
+	Silenced bool `json:"silenced,omitempty"`
+}
+
+// Item is one thing an alert is about.
+type Item struct {
+	Key   string   `json:"key"`   // the user (DIR\ID), node or virtual proxy
+	Cells []string `json:"cells"` // its row, under Detail.Columns
+	// Why names what fires about it ("saturated", "cpu"), so that a new
+	// reason updates the message while changing figures do not.
+	Why string `json:"why,omitempty"`
+	// User is the user to log out (user-sessions alerts), as DIR\ID.
+	User string `json:"user,omitempty"`
+}
+
+// maxItems bounds the rows of one alert's message; the summary counts
+// them all.
+const maxItems = 50
+
+// signature is what, when it changes, updates a firing alert's messages:
+// the items and why they fire, not their figures.
+func (d Detail) signature() string {
+	var b strings.Builder
+	b.WriteString(d.Summary)
+	for _, it := range d.Items {
+		b.WriteString("\x00" + it.Key + "\x01" + it.Why)
+	}
+	return b.String()
+}
+
+// DecodeDetail reads an alert's Detail as the watcher stored it.
+func DecodeDetail(b []byte) (Detail, error) {
+	var d Detail
+	if len(b) == 0 {
+		return d, errors.New("decode alert detail: empty")
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, fmt.Errorf("decode alert detail: %w", err)
+	}
+	return d, nil
+}
+
+func (d Detail) encode() []byte {
+	b, _ := json.Marshal(d) // strings and slices always encode
+	return b
+}
+
+// Notice is an alert as a message about it shows it.
+type Notice struct {
+	Key           store.AlertKey
+	State         store.AlertState
+	FiredAt       time.Time // when it started firing
+	Since         time.Time // when it entered State (resolved: when it cleared)
+	Notifications int
+	Detail        Detail
+	// Silence is the silence holding it, if any.
+	Silence *store.Silence
+	Now     time.Time
+}
+
+// NoticeOf makes the Notice of a stored alert: its Detail decoded (a
+// record that does not decode shows its key and state only), with the
+// first of silences (active at now) that matches it.
+func NoticeOf(a store.Alert, silences []store.Silence, now time.Time) Notice {
+	n := Notice{Key: a.Key, State: a.State, FiredAt: a.FiredAt, Since: a.Since, Notifications: a.Notifications, Now: now}
+	if d, err := DecodeDetail(a.Detail); err == nil {
+		n.Detail = d
+	}
+	n.Silence = matchingSilence(a.Key, silences, now)
+	return n
+}
+
+func matchingSilence(k store.AlertKey, silences []store.Silence, now time.Time) *store.Silence {
+	for i := range silences {
+		if silences[i].Matches(k) && silences[i].Active(now) {
+			s := silences[i]
+			return &s
+		}
+	}
+	return nil
+}
+
+// Renderer turns a Notice into the message posted about it (package
+// commands renders alerts, with their buttons, like any other reply).
+type Renderer func(Notice) bot.Reply
