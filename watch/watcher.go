@@ -272,6 +272,7 @@ func (w *Watcher) Step(ctx context.Context) bool {
 	if !w.holdLease(ctx) {
 		return false
 	}
+	defer w.keepAlive(ctx, w.lease)()
 	now := w.now().Round(0)
 	readings := make([]Reading, len(w.sites))
 	var wg sync.WaitGroup
@@ -335,6 +336,34 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 		w.log.Warn("watcher: take the lease", "err", err)
 		return false
 	}
+}
+
+// keepAlive renews l every third of an interval until the returned stop
+// is called, so a round slower than the interval (a slow site) keeps the
+// lease: only a holder that stops renewing (dead, paused, cut off) loses
+// it. The token does not change, so the round's writes stay fenced by l.
+func (w *Watcher) keepAlive(ctx context.Context, l store.Lease) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(max(w.interval/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rctx, rcancel := context.WithTimeout(ctx, storeTimeout)
+				_, err := w.st.RenewLease(rctx, l, w.leaseTTL())
+				rcancel()
+				if errors.Is(err, store.ErrLeaseLost) {
+					return // the round's next write finds out
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // lost forgets the lease and what was counted under it: the next holder
