@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
-	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/watch"
 )
 
