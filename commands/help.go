@@ -35,7 +35,7 @@ func (s spec) flagNames() []string {
 	return out
 }
 
-var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbAudit, VerbWhoami, VerbHelp}
+var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
 
 var specs = map[string]spec{
 	VerbHelp: {
@@ -119,6 +119,17 @@ var specs = map[string]spec{
 		short:    "reject APPROVAL_ID",
 		summary:  "reject a request by its id, as its button does",
 		examples: []string{"reject 3af6e3d85bc85c2627a4f8fd1570db60"},
+	},
+	VerbJobs: {
+		forms:   []string{"jobs"},
+		short:   "jobs",
+		summary: "approved work running or interrupted (needs the audit right)",
+		details: []string{
+			"An approved kick runs as a job recorded in the state store: if qlikbot stops or crashes",
+			"half-way, it goes on by itself within 30 s (on restart or on another replica).",
+			"Lists each job's progress and whether it runs now or waits to be resumed.",
+		},
+		examples: []string{"jobs"},
 	},
 	VerbAudit: {
 		flags:   map[string]bool{"user": true, "action": true, "since": true},
