@@ -21,9 +21,6 @@ const (
 	// progressTimeout bounds one progress reply; the final reply waits
 	// for it, so a stuck platform must not hold the outcome for long.
 	progressTimeout = 30 * time.Second
-	// minProgressLease: no progress reply is started with less of the
-	// job's lease left than this (it could land after the lease lapses).
-	minProgressLease = time.Second
 )
 
 // WithProgress makes an approved action of more than threshold sessions
@@ -64,7 +61,8 @@ func (t tally) done() int { return t.deleted + t.gone + t.failed }
 // skipped, so the platform sets the pace when it is slower than every.
 // Each reply must land before deadline (the job's lease: after it lapses
 // another process may resume the job, and its replies must never be
-// overtaken by ours). Not safe for concurrent use except as documented:
+// overtaken by ours); none is started with less than a renewal period
+// (a third of the lease) left, as renewals are then failing. Not safe for concurrent use except as documented:
 // update and wait are called from the goroutine running the action.
 type reporter struct {
 	e        *Engine
@@ -120,7 +118,7 @@ func (r *reporter) update(ctx context.Context, t tally) {
 		return
 	}
 	now := r.e.now()
-	if now.Sub(r.last) < r.every || time.Until(r.deadline()) < minProgressLease {
+	if now.Sub(r.last) < r.every || time.Until(r.deadline()) < r.e.leaseTTL/3 {
 		return
 	}
 	select {
