@@ -33,7 +33,7 @@ func BenchmarkSubmitRoundTrip(b *testing.B) {
 
 // BenchmarkPlainText renders a full 100-row page, Slack's table limit.
 func BenchmarkPlainText(b *testing.B) {
-	t := &Table{Columns: []string{"User", "Proxy", "Node", "Session"}, Page: 1, Pages: 3, TotalRows: 250}
+	t := &Table{Columns: []string{"User", "Proxy", "Node", "Session"}, TotalRows: 250}
 	for i := range 100 {
 		t.Rows = append(t.Rows, []string{fmt.Sprintf(`LAB\user%d`, i), "finance", "node1.lab", fmt.Sprintf("%032x", i)})
 	}

@@ -70,6 +70,25 @@ type Request struct {
 	// that subscribed). Adapters fill it; for a click, Origin.Message is
 	// the message that carried the button.
 	Origin Destination
+	// Fit, set by the adapter, says how many leading rows of r.Table the
+	// platform can show in one message holding everything else r holds
+	// (Slack: a table of 100 rows with its header; Teams: the card's size
+	// budget). nil means no limit, as on the console. See FitRows.
+	Fit func(r Reply) int
+}
+
+// FitRows returns how many leading rows of r.Table one message can show:
+// Fit's answer, kept between 1 and the rows held, so a page always moves
+// on. A reply without a table fits 0 rows.
+func (r Request) FitRows(rep Reply) int {
+	if rep.Table == nil {
+		return 0
+	}
+	n := len(rep.Table.Rows)
+	if r.Fit == nil || n == 0 {
+		return n
+	}
+	return min(max(r.Fit(rep), 1), n)
 }
 
 // Subject is the authorization subject of the request's user:
@@ -125,10 +144,12 @@ func (k Kind) String() string {
 type Reply struct {
 	Kind     Kind
 	Title    string
-	Summary  []string // short lines shown under the title ("Total sessions: 5")
+	Summary  []string // sentences shown under the title, each kept whole
+	Facts    []Fact   // labelled values ("Total sessions" 5), shown as a fact list
 	Table    *Table
 	Warnings []string // unlinked virtual proxies, nodes that did not answer ...
 	Chart    *Chart
+	Menus    []Menu // choices of one among many: a virtual proxy, a user to log out
 	Buttons  []Button
 	Files    []File // e.g. the CSV of the whole list when the table is one page of it
 	// Visibility: ephemeral (the asker only) or in-channel.
@@ -141,19 +162,45 @@ type Reply struct {
 // IsEmpty reports whether r says nothing: a handler that returns an empty
 // reply has answered through Request.ReplyTo itself.
 func (r Reply) IsEmpty() bool {
-	return r.Title == "" && len(r.Summary) == 0 && r.Table == nil && len(r.Warnings) == 0 &&
-		r.Chart == nil && len(r.Buttons) == 0 && len(r.Files) == 0
+	return r.Title == "" && len(r.Summary) == 0 && len(r.Facts) == 0 && r.Table == nil && len(r.Warnings) == 0 &&
+		r.Chart == nil && len(r.Menus) == 0 && len(r.Buttons) == 0 && len(r.Files) == 0
 }
 
-// Table is a page of rows. Rows hold display strings, one per column.
+// Choices lists what a person can pick in r, in the order PlainText numbers
+// them: every menu's options (as buttons sending the menu's action), then
+// the buttons.
+func (r Reply) Choices() []Button {
+	var out []Button
+	for _, m := range r.Menus {
+		for _, o := range m.Options {
+			out = append(out, Button{Label: o.Label, ActionID: m.ActionID, Value: o.Value, Confirm: m.Confirm})
+		}
+	}
+	return append(out, r.Buttons...)
+}
+
+// Fact is a labelled value of a reply's summary. Label and Value are each
+// shown whole: a renderer never splits or joins them at a colon.
+type Fact struct {
+	Label string
+	Value string
+}
+
+// Table is one page of a list. Rows hold display strings, one per column.
 type Table struct {
 	Columns []string
 	Rows    [][]string
-	// Paging: Page is 1-based; TotalRows counts every row of the result,
-	// not just this page. Pages == 0 means the table is not paged.
-	Page      int
-	Pages     int
+	// Offset is the 0-based position of Rows[0] in the whole list and
+	// TotalRows counts every row of it, so a page says "rows 51-93 of 400".
+	// A renderer shows every row it is given: the page was cut to fit by
+	// whoever built it (see Request.Fit).
+	Offset    int
 	TotalRows int
+}
+
+// Paged reports whether t is one page of a longer list.
+func (t *Table) Paged() bool {
+	return t.Offset > 0 || t.TotalRows > len(t.Rows)
 }
 
 // Chart is a single data series, e.g. sessions per virtual proxy.
@@ -166,6 +213,27 @@ type Chart struct {
 type Point struct {
 	Label string
 	Value float64
+}
+
+// Menu is a choice of one among many: a select menu in Slack, a filtered
+// Input.ChoiceSet with one button in Teams, a numbered list on the console.
+// Choosing an option sends an Action with ID ActionID and the option's
+// Value, as a click on a button would.
+type Menu struct {
+	Label       string // what choosing does: "Kick a user"
+	Placeholder string // shown in an empty choice box: "Choose a user to log out"
+	ActionID    string
+	Options     []Option
+	// Confirm, when set, asks "are you sure?" with this text before the
+	// choice is sent.
+	Confirm string
+}
+
+// Option is one entry of a Menu. Value is opaque, like Button.Value; Slack
+// carries at most 150 bytes of it.
+type Option struct {
+	Label string
+	Value string
 }
 
 // ButtonStyle is how prominent a button is.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -53,10 +54,13 @@ func TrimCommand(text string) string {
 	return strings.TrimSpace(s)
 }
 
-// PlainText renders r as plain text: the title, the summary lines, an
-// aligned table with a paging line, warnings prefixed "! ", the chart as a
-// bar list and the buttons as "[1] Approve  [2] Reject". Files are not
-// listed. It is the console's rendering and the Slack/Teams fallback text.
+// PlainText renders r as plain text: the title, the summary lines, the
+// facts as "Label: value" lines, an aligned table (columns empty on every
+// row left out) with its row range, warnings prefixed "! ", the chart as a
+// bar list, menus as numbered lists and the buttons as "[3] Approve
+// [4] Reject", numbered on from the menus' options as Reply.Choices lists
+// them. Files are not listed. It is the console's rendering and the
+// Slack/Teams fallback text.
 func PlainText(r Reply) string {
 	var parts []string
 	var head []string
@@ -65,6 +69,9 @@ func PlainText(r Reply) string {
 	}
 	for _, s := range r.Summary {
 		head = append(head, oneLine(s))
+	}
+	for _, f := range r.Facts {
+		head = append(head, oneLine(f.Label)+": "+oneLine(f.Value))
 	}
 	if len(head) > 0 {
 		parts = append(parts, strings.Join(head, "\n"))
@@ -82,10 +89,20 @@ func PlainText(r Reply) string {
 	if r.Chart != nil && (r.Chart.Title != "" || len(r.Chart.Points) > 0) {
 		parts = append(parts, plainChart(r.Chart))
 	}
+	n := 0
+	for _, m := range r.Menus {
+		lines := []string{oneLine(m.Label) + ":"}
+		for _, o := range m.Options {
+			n++
+			lines = append(lines, fmt.Sprintf("  [%d] %s", n, oneLine(o.Label)))
+		}
+		parts = append(parts, strings.Join(lines, "\n"))
+	}
 	if len(r.Buttons) > 0 {
 		b := make([]string, len(r.Buttons))
 		for i, btn := range r.Buttons {
-			b[i] = fmt.Sprintf("[%d] %s", i+1, oneLine(btn.Label))
+			n++
+			b[i] = fmt.Sprintf("[%d] %s", n, oneLine(btn.Label))
 		}
 		parts = append(parts, strings.Join(b, "  "))
 	}
@@ -95,7 +112,59 @@ func PlainText(r Reply) string {
 // oneLine keeps a cell or line from breaking the layout.
 var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace
 
+// ShownColumns returns the indexes of t's columns that hold text on at
+// least one row: a column empty on every row of the page says nothing and
+// takes room. A table without rows keeps every column, so its header still
+// says what the list would hold.
+func ShownColumns(t *Table) []int {
+	idx := make([]int, 0, len(t.Columns))
+	for i := range t.Columns {
+		if len(t.Rows) == 0 || slices.ContainsFunc(t.Rows, func(r []string) bool { return i < len(r) && r[i] != "" }) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// Compact returns t without the columns ShownColumns leaves out (t itself
+// when it shows them all). Rows shorter than the header are padded, so
+// every row of the result has one cell per column.
+func Compact(t *Table) *Table {
+	idx := ShownColumns(t)
+	if len(idx) == len(t.Columns) && !slices.ContainsFunc(t.Rows, func(r []string) bool { return len(r) != len(t.Columns) }) {
+		return t
+	}
+	out := &Table{Columns: make([]string, len(idx)), Rows: make([][]string, len(t.Rows)), Offset: t.Offset, TotalRows: t.TotalRows}
+	for j, i := range idx {
+		out.Columns[j] = t.Columns[i]
+	}
+	for k, r := range t.Rows {
+		row := make([]string, len(idx))
+		for j, i := range idx {
+			if i < len(r) {
+				row[j] = r[i]
+			}
+		}
+		out.Rows[k] = row
+	}
+	return out
+}
+
+// RangeText says which rows of the whole list a page holds: "Rows 51–93
+// of 400". It is "" for a table that is not paged.
+func RangeText(t *Table) string {
+	if !t.Paged() {
+		return ""
+	}
+	total := max(t.TotalRows, t.Offset+len(t.Rows))
+	if len(t.Rows) == 0 {
+		return fmt.Sprintf("No rows here; %d rows in all", total)
+	}
+	return fmt.Sprintf("Rows %d–%d of %d", t.Offset+1, t.Offset+len(t.Rows), total)
+}
+
 func plainTable(t *Table) string {
+	t = Compact(t)
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	if len(t.Columns) > 0 {
@@ -114,8 +183,8 @@ func plainTable(t *Table) string {
 	if len(t.Rows) == 0 {
 		out = strings.TrimLeft(out+"\n(no rows)", "\n")
 	}
-	if t.Pages > 0 {
-		out += fmt.Sprintf("\nPage %d of %d, %d rows in all", t.Page, t.Pages, t.TotalRows)
+	if rt := RangeText(t); rt != "" {
+		out += "\n" + rt
 	}
 	return out
 }

@@ -86,7 +86,7 @@ func TestPlainText(t *testing.T) {
 						{`LAB\anna`, "finance", "a1"},
 						{`LAB\bartholomew`, "hdr", "b2"},
 					},
-					Page: 1, Pages: 3, TotalRows: 6,
+					Offset: 2, TotalRows: 6,
 				},
 			},
 			want: "Sessions\n\n" +
@@ -94,7 +94,7 @@ func TestPlainText(t *testing.T) {
 				"----             -----    -------\n" +
 				"LAB\\anna         finance  a1\n" +
 				"LAB\\bartholomew  hdr      b2\n" +
-				"Page 1 of 3, 6 rows in all",
+				"Rows 3–4 of 6",
 		},
 		{
 			name: "unpaged table without paging line",

@@ -203,7 +203,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 		rep.Kind = bot.Warning
 		rep.Warnings = append(rep.Warnings, failedWarning(c, failed))
 	}
-	e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
+	e.paginate(c, &rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return rep
 }
 
@@ -253,7 +253,7 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 		Warnings:   warnings,
 		Visibility: bot.InChannel,
 	}
-	e.paginate(&rep, Command{}, targetColumns, rows, "sessions.csv")
+	e.paginate(c, &rep, Command{}, targetColumns, rows, "sessions.csv")
 	rep.Buttons = []bot.Button{
 		{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: a.confirmText()},
 		{Label: "Reject", ActionID: ActionReject, Value: p.ID, Style: bot.Danger},

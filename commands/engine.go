@@ -240,6 +240,9 @@ func (e *Engine) Handle(ctx context.Context, req bot.Request) bot.Reply {
 
 // run parses and runs c.text. byButton marks a qlik.run click.
 func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
+	if r, ok := e.bareKick(ctx, c); ok {
+		return e.done(VerbKick, r, "")
+	}
 	cmd, err := Parse(c.text)
 	if err != nil {
 		var ue *UsageError
@@ -279,7 +282,7 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 	}
 	// A paging click shows the next page to the clicker only: it must not
 	// rewrite a list others are reading.
-	if byButton && cmd.Page != 0 {
+	if byButton && cmd.paged() {
 		r.Visibility = bot.Ephemeral
 	}
 	return e.done(cmd.Verb, r, approvalOf(r))

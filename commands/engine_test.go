@@ -191,7 +191,7 @@ func TestNewOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := eng.Handle(t.Context(), bot.Request{Platform: bot.Console, User: bot.User{ID: "x"}, Text: "kick"})
+	r := eng.Handle(t.Context(), bot.Request{Platform: bot.Console, User: bot.User{ID: "x"}, Text: "kick finance win"})
 	if r.Kind != bot.Usage || !strings.Contains(joined(r), "Usage: /qs kick PREFIX") {
 		t.Errorf("usage with command name: %s", joined(r))
 	}

@@ -45,7 +45,7 @@ var specs = map[string]spec{
 		examples: []string{"help", "help kick"},
 	},
 	VerbSessions: {
-		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true},
+		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true, "from": true, "to": true},
 		prefixes: true,
 		forms:    []string{`sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]`},
 		short:    "sessions [PREFIX ...] [flags]",
@@ -61,18 +61,19 @@ var specs = map[string]spec{
 		examples: []string{"sessions finance", "sessions default win --sort userid", `sessions --user LAB\testuser_1`},
 	},
 	VerbUsers: {
-		flags:    map[string]bool{"min": true, "page": true},
+		flags:    map[string]bool{"min": true, "page": true, "from": true, "to": true},
 		prefixes: true,
 		forms:    []string{"users [PREFIX ...] [--min N] [--page N]"},
 		short:    "users [PREFIX ...] [--min N]",
 		summary:  "users by session count; flags the 5-session limit",
 		details: []string{
 			"Flags users at the access-pass limit of 5 sessions. --min N shows users with N or more.",
-			"Each row has a Kick button when you may log users out.",
+			"The Kick a user menu offers the users of the page you may log out.",
 		},
 		examples: []string{"users", "users finance --min 3"},
 	},
 	VerbProxies: {
+		flags:    pagingFlags,
 		forms:    []string{"proxies"},
 		short:    "proxies",
 		summary:  "nodes, virtual proxies, links, warnings",
@@ -132,7 +133,7 @@ var specs = map[string]spec{
 		examples: []string{"jobs"},
 	},
 	VerbAudit: {
-		flags:   map[string]bool{"user": true, "action": true, "since": true},
+		flags:   map[string]bool{"user": true, "action": true, "since": true, "page": true, "from": true, "to": true},
 		forms:   []string{"audit [N] [--user WHO] [--action ACTION] [--since WHEN]"},
 		short:   "audit [N] [filters]",
 		summary: "recent actions (needs the audit right everywhere)",

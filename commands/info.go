@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/qlikbot/qlikbot/authz"
@@ -27,9 +28,10 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	topo := v.topo
 	reply := bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Visibility: listVisibility(c)}
-	reply.Summary = append(reply.Summary, fmt.Sprintf("Nodes: %d, virtual proxies: %d (%d unlinked)", len(topo.ProxyServices), len(topo.VirtualProxies), len(topo.Unlinked())))
+	reply.Facts = append(reply.Facts, bot.Fact{Label: "Nodes", Value: strconv.Itoa(len(topo.ProxyServices))},
+		bot.Fact{Label: "Virtual proxies", Value: fmt.Sprintf("%d (%d unlinked)", len(topo.VirtualProxies), len(topo.Unlinked()))})
 	for _, ps := range topo.ProxyServices {
-		reply.Summary = append(reply.Summary, fmt.Sprintf("%s: %s, QPS port %d", nodeLabel(ps.Node), plural(len(ps.LinkedVirtualProxyIDs), "linked virtual proxy"), ps.RESTPort))
+		reply.Facts = append(reply.Facts, bot.Fact{Label: nodeLabel(ps.Node), Value: fmt.Sprintf("%s, QPS port %d", plural(len(ps.LinkedVirtualProxyIDs), "linked virtual proxy"), ps.RESTPort)})
 	}
 	var rows [][]string
 	shown := append(append([]qlik.VirtualProxy{}, v.vps...), v.unlinked...)
@@ -54,7 +56,7 @@ func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if n := len(topo.VirtualProxies) - len(shown); n > 0 {
 		reply.Summary = append(reply.Summary, plural(n, "virtual proxy")+" not shown: you may not list them")
 	}
-	e.paginate(&reply, cmd, []string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}, rows, "proxies.csv")
+	e.paginate(c, &reply, cmd, []string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}, rows, "proxies.csv")
 	return reply
 }
 

@@ -393,7 +393,7 @@ func (r *jobRun) outcomeReply() bot.Reply {
 		rep.Kind = bot.Warning
 		rep.Warnings = []string{failedWarning(r.c, t.failed)}
 	}
-	r.e.paginate(&rep, Command{}, outcomeColumns, rows, "outcome.csv")
+	r.e.paginate(r.c, &rep, Command{}, outcomeColumns, rows, "outcome.csv")
 	return rep
 }
 

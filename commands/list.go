@@ -64,10 +64,10 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 		perVP[s.VirtualProxy.ID]++
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Sessions", Visibility: listVisibility(c)}
-	reply.Summary = append(reply.Summary, fmt.Sprintf("Total sessions: %d", len(ss)))
+	reply.Facts = append(reply.Facts, bot.Fact{Label: "Total sessions", Value: strconv.Itoa(len(ss))})
 	for _, ps := range v.topo.ProxyServices {
 		if asked(sl, ps.Node.HostName) {
-			reply.Summary = append(reply.Summary, nodeSummary(sl, ps.Node, perNode[ps.Node.HostName]))
+			reply.Facts = append(reply.Facts, bot.Fact{Label: nodeLabel(ps.Node), Value: nodeCount(sl, ps.Node, perNode[ps.Node.HostName])})
 		}
 	}
 	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
@@ -79,7 +79,7 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 		}
 	}
 	if len(per) > 0 {
-		reply.Summary = append(reply.Summary, "Per virtual proxy: "+strings.Join(per, ", "))
+		reply.Facts = append(reply.Facts, bot.Fact{Label: "Per virtual proxy", Value: strings.Join(per, ", ")})
 		reply.Chart = chart
 	}
 	reply.Warnings = topoWarnings(v.topo, v.vps, v.unlinked, v.hidden)
@@ -89,14 +89,15 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if len(sl.Errors) > 0 {
 		reply.Kind = bot.Warning
 	}
-	e.paginate(&reply, cmd, sessionColumns, rows, "sessions.csv")
+	reply.Menus = proxyMenu(cmd, v, sl.Sessions)
+	e.paginate(c, &reply, cmd, sessionColumns, rows, "sessions.csv")
 	return reply
 }
 
-// nodeSummary is a node's line of the summary: its session count, or "no
+// nodeCount is a node's value in the summary: its session count, or "no
 // answer" when none of its (virtual proxy, node) calls answered (a count
 // of 0 would claim it has no sessions).
-func nodeSummary(sl *qlik.SessionList, n qlik.Node, count int) string {
+func nodeCount(sl *qlik.SessionList, n qlik.Node, count int) string {
 	asked, failed := 0, 0
 	for _, l := range sl.Selected {
 		if l.Proxy.Node.HostName == n.HostName {
@@ -110,11 +111,11 @@ func nodeSummary(sl *qlik.SessionList, n qlik.Node, count int) string {
 	}
 	switch {
 	case failed > 0 && failed >= asked:
-		return nodeLabel(n) + ": no answer"
+		return "no answer"
 	case failed > 0:
-		return fmt.Sprintf("%s: %d (no answer for %s)", nodeLabel(n), count, plural(failed, "virtual proxy"))
+		return fmt.Sprintf("%d (no answer for %s)", count, plural(failed, "virtual proxy"))
 	}
-	return fmt.Sprintf("%s: %d", nodeLabel(n), count)
+	return strconv.Itoa(count)
 }
 
 func asked(sl *qlik.SessionList, host string) bool {
@@ -212,12 +213,13 @@ func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
 		shown = append(shown, u)
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Users by session count", Visibility: listVisibility(c)}
-	reply.Summary = []string{
-		fmt.Sprintf("Users: %d, sessions: %d", len(urs), len(sl.Sessions)),
-		fmt.Sprintf("At the access-pass limit of %d sessions: %d", accessPassLimit, flagged),
+	reply.Facts = []bot.Fact{
+		{Label: "Users", Value: strconv.Itoa(len(urs))},
+		{Label: "Sessions", Value: strconv.Itoa(len(sl.Sessions))},
+		{Label: fmt.Sprintf("At the access-pass limit of %d sessions", accessPassLimit), Value: strconv.Itoa(flagged)},
 	}
 	if cmd.Min > 0 {
-		reply.Summary = append(reply.Summary, fmt.Sprintf("Showing users with at least %d sessions: %d", cmd.Min, len(rows)))
+		reply.Facts = append(reply.Facts, bot.Fact{Label: fmt.Sprintf("Showing users with at least %d sessions", cmd.Min), Value: strconv.Itoa(len(rows))})
 	}
 	reply.Warnings = topoWarnings(v.topo, v.vps, nil, v.hidden)
 	for _, pe := range sl.Errors {
@@ -226,18 +228,9 @@ func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if len(sl.Errors) > 0 {
 		reply.Kind = bot.Warning
 	}
-	first, last := e.paginate(&reply, cmd, []string{"User", "User name", "Sessions", "Virtual proxies", "Note"}, rows, "users.csv")
-	// One Kick button per listed row the caller could log out, at most 10
-	// (chat platforms cap buttons per message).
-	var kicks []bot.Button
-	for _, u := range shown[first:last] {
-		if len(kicks) == 10 || !e.mayLogout(c, u.locs) {
-			continue
-		}
-		uu := u.user
-		kicks = append(kicks, bot.Button{Label: clipLabel("Kick " + uu.String()), ActionID: ActionRun, Value: Command{Verb: VerbKick, User: &uu}.String()})
-	}
-	reply.Buttons = append(kicks, reply.Buttons...)
+	reply.Menus = proxyMenu(cmd, v, sl.Sessions)
+	e.paginateWith(c, &reply, cmd, []string{"User", "User name", "Sessions", "Virtual proxies", "Note"}, rows, "users.csv",
+		func(first, last int) []bot.Menu { return e.kickMenu(c, shown[first:last]) })
 	return reply
 }
 
@@ -248,51 +241,4 @@ func (e *Engine) mayLogout(c *call, locs []qlik.Location) bool {
 		}
 	}
 	return false
-}
-
-func clipLabel(s string) string {
-	if len(s) > 70 {
-		return clip(s[:60])
-	}
-	return s
-}
-
-// paginate puts one page of rows in r.Table; when there is more than one
-// page it adds paging buttons (qlik.run) and the whole list as CSV. It
-// returns the row range shown.
-func (e *Engine) paginate(r *bot.Reply, cmd Command, cols []string, rows [][]string, file string) (int, int) {
-	t := &bot.Table{Columns: cols, Rows: rows, TotalRows: len(rows)}
-	r.Table = t
-	if len(rows) <= e.pageSize {
-		return 0, len(rows)
-	}
-	pages := (len(rows) + e.pageSize - 1) / e.pageSize
-	page := max(cmd.Page, 1)
-	if page > pages {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("There are only %d pages; showing the last.", pages))
-		page = pages
-	}
-	first, last := (page-1)*e.pageSize, min(page*e.pageSize, len(rows))
-	t.Rows, t.Page, t.Pages = rows[first:last], page, pages
-	r.Files = append(r.Files, bot.File{Name: file, Type: "text/csv", Data: bot.TableCSV(&bot.Table{Columns: cols, Rows: rows})})
-	button := func(label string, p int) {
-		if cmd.Verb == "" { // not a command's list (an outcome, a snapshot): the CSV has it all
-			return
-		}
-		next := cmd
-		next.Page = p
-		v := next.String()
-		if len(v) >= 2000 {
-			r.Warnings = appendFold(r.Warnings, "Command too long for paging buttons: add --page N to see another page.")
-			return
-		}
-		r.Buttons = append(r.Buttons, bot.Button{Label: label, ActionID: ActionRun, Value: v})
-	}
-	if page > 1 {
-		button("Previous page", page-1)
-	}
-	if page < pages {
-		button("Next page", page+1)
-	}
-	return first, last
 }

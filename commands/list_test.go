@@ -21,7 +21,7 @@ func TestSessionsSeedLab(t *testing.T) {
 		t.Fatalf("reply kind/title/visibility = %v %q %v: %s", r.Kind, r.Title, r.Visibility, joined(r))
 	}
 	for _, want := range []string{"Total sessions: 5", "Central (" + central + "): 5", "dev1 (" + dev1 + "): 0", "Per virtual proxy: (default) 1, finance 2, win 2"} {
-		if !slices.Contains(r.Summary, want) {
+		if !slices.Contains(lines(r), want) {
 			t.Errorf("summary %q lacks %q", r.Summary, want)
 		}
 	}
@@ -31,8 +31,8 @@ func TestSessionsSeedLab(t *testing.T) {
 	if got, want := column(t, r, "User"), []string{`LAB\goran`, `LAB\testuser_1`, `LAB\testuser_2`, `LAB\testuser_3`, `LAB\testuser_4`}; !reflect.DeepEqual(got, want) {
 		t.Errorf("users %v, want %v", got, want)
 	}
-	if !reflect.DeepEqual(r.Table.Columns, sessionColumns) || r.Table.Pages != 0 || r.Table.TotalRows != 5 || len(r.Files) != 0 {
-		t.Errorf("table %v pages %d total %d files %d", r.Table.Columns, r.Table.Pages, r.Table.TotalRows, len(r.Files))
+	if !reflect.DeepEqual(r.Table.Columns, sessionColumns) || r.Table.Paged() || r.Table.TotalRows != 5 || len(r.Files) != 0 {
+		t.Errorf("table %v paged %v total %d files %d", r.Table.Columns, r.Table.Paged(), r.Table.TotalRows, len(r.Files))
 	}
 	w := strings.Join(r.Warnings, "\n")
 	for _, want := range []string{"mobile", "X-Qlik-Session-mob", "hdr-access1", "X-Qlik-Session-hdr-access1", "not linked to any proxy",
@@ -108,8 +108,8 @@ func TestSessionsSelections(t *testing.T) {
 						t.Errorf("QPS call went to %s, want only %s", q.Node, dev1)
 					}
 				}
-				if !slices.Contains(r.Summary, "dev1 ("+dev1+"): 0") {
-					t.Errorf("summary %v", r.Summary)
+				if !slices.Contains(lines(r), "dev1 ("+dev1+"): 0") {
+					t.Errorf("summary %v", lines(r))
 				}
 			}},
 		{name: "duplicate hdr both shown", text: "sessions hdr", channel: "C1", wantIDs: nil, wantVis: bot.InChannel,
@@ -162,8 +162,8 @@ func TestSessionsNodeDownGivesPartialReply(t *testing.T) {
 		t.Fatalf("kind %v, want warning: %s", r.Kind, joined(r))
 	}
 	// dev1 did not answer: "no answer", not a count of 0.
-	if !slices.Contains(r.Summary, "Total sessions: 1") || !slices.Contains(r.Summary, "dev1 ("+dev1+"): no answer") ||
-		!slices.Contains(r.Summary, "Central ("+central+"): 1") {
+	if l := lines(r); !slices.Contains(l, "Total sessions: 1") || !slices.Contains(l, "dev1 ("+dev1+"): no answer") ||
+		!slices.Contains(l, "Central ("+central+"): 1") {
 		t.Errorf("summary %v", r.Summary)
 	}
 	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "No answer from dev1 ("+dev1+") for virtual proxy butler: nothing accepts connections") {
@@ -176,8 +176,8 @@ func TestSessionsPagingAndCSV(t *testing.T) {
 	lab := qliksim.Generate(qliksim.GenOptions{Users: 40, Sessions: 120, VirtualProxies: 3, Nodes: 2, Seed: 7})
 	e := newEnv(t, envConfig{lab: &lab, pageSize: 50})
 	r := e.ask(t, "UADMIN", "sessions")
-	if r.Table == nil || r.Table.Page != 1 || r.Table.Pages != 3 || r.Table.TotalRows != 120 || len(r.Table.Rows) != 50 {
-		t.Fatalf("table page %d/%d total %d rows %d", r.Table.Page, r.Table.Pages, r.Table.TotalRows, len(r.Table.Rows))
+	if r.Table == nil || r.Table.Offset != 0 || r.Table.TotalRows != 120 || len(r.Table.Rows) != 50 {
+		t.Fatalf("table offset %d total %d rows %d", r.Table.Offset, r.Table.TotalRows, len(r.Table.Rows))
 	}
 	if len(r.Files) != 1 || r.Files[0].Name != "sessions.csv" || r.Files[0].Type != "text/csv" {
 		t.Fatalf("files %+v", r.Files)
@@ -196,22 +196,29 @@ func TestSessionsPagingAndCSV(t *testing.T) {
 	if len(seen) != 120 {
 		t.Errorf("csv holds %d distinct sessions, want 120", len(seen))
 	}
-	if len(r.Buttons) != 1 || r.Buttons[0].Label != "Next page" || r.Buttons[0].ActionID != ActionRun || r.Buttons[0].Value != "sessions --page 2" {
+	if len(r.Buttons) != 1 || r.Buttons[0].Label != "Next page" || r.Buttons[0].ActionID != ActionRun || r.Buttons[0].Value != "sessions --from 51" {
 		t.Fatalf("buttons %+v", r.Buttons)
 	}
 	p2 := e.click(t, "UVIEWER", ActionRun, r.Buttons[0].Value)
-	if p2.Table.Page != 2 || len(p2.Table.Rows) != 50 || p2.Visibility != bot.Ephemeral || len(p2.Buttons) != 2 {
-		t.Fatalf("page 2: page %d rows %d vis %v buttons %+v", p2.Table.Page, len(p2.Table.Rows), p2.Visibility, p2.Buttons)
+	if p2.Table.Offset != 50 || len(p2.Table.Rows) != 50 || p2.Visibility != bot.Ephemeral || len(p2.Buttons) != 2 {
+		t.Fatalf("page 2: offset %d rows %d vis %v buttons %+v", p2.Table.Offset, len(p2.Table.Rows), p2.Visibility, p2.Buttons)
 	}
 	if p2.Table.Rows[0][5] != recs[51][5] {
 		t.Errorf("page 2 starts with %s, want row 51 of the CSV %s", p2.Table.Rows[0][5], recs[51][5])
 	}
-	last := e.ask(t, "UADMIN", "sessions --page 9")
-	if last.Table.Page != 3 || len(last.Table.Rows) != 20 || !strings.Contains(strings.Join(last.Warnings, " "), "only 3 pages") {
-		t.Errorf("page 9 clamps to 3: page %d rows %d warnings %v", last.Table.Page, len(last.Table.Rows), last.Warnings)
+	if p2.Buttons[0].Value != "sessions --to 50" || p2.Buttons[1].Value != "sessions --from 101" {
+		t.Errorf("page 2 buttons %+v", p2.Buttons)
 	}
-	if len(last.Buttons) != 1 || last.Buttons[0].Value != "sessions --page 2" {
+	last := e.ask(t, "UADMIN", "sessions --page 9")
+	if last.Table.Offset != 70 || len(last.Table.Rows) != 50 || !strings.Contains(strings.Join(last.Warnings, " "), "only 3 pages of 50 rows") {
+		t.Errorf("page 9 shows the last rows: offset %d rows %d warnings %v", last.Table.Offset, len(last.Table.Rows), last.Warnings)
+	}
+	if len(last.Buttons) != 1 || last.Buttons[0].Value != "sessions --to 70" {
 		t.Errorf("last page buttons %+v", last.Buttons)
+	}
+	p3 := e.ask(t, "UADMIN", "sessions --page 3")
+	if p3.Table.Offset != 100 || len(p3.Table.Rows) != 20 || len(p3.Warnings) != len(r.Warnings) {
+		t.Errorf("page 3: offset %d rows %d warnings %v", p3.Table.Offset, len(p3.Table.Rows), p3.Warnings)
 	}
 }
 
@@ -250,8 +257,15 @@ func TestUsersFlagsAccessPassLimit(t *testing.T) {
 			}
 			var kicks []string
 			for _, b := range r.Buttons {
-				if b.ActionID == ActionRun && strings.HasPrefix(b.Value, "kick") {
-					kicks = append(kicks, b.Value)
+				if strings.HasPrefix(b.Value, "kick") {
+					t.Errorf("a kick button %+v: kicks belong in the menu", b)
+				}
+			}
+			for _, m := range r.Menus {
+				for _, o := range m.Options {
+					if m.ActionID == ActionRun && m.Label == "Kick a user" && strings.HasPrefix(o.Value, "kick") {
+						kicks = append(kicks, o.Value)
+					}
 				}
 			}
 			if !reflect.DeepEqual(kicks, tc.wantKicks) {
@@ -268,8 +282,8 @@ func TestProxies(t *testing.T) {
 	if r.Kind != bot.Info || len(r.Table.Rows) != 29 {
 		t.Fatalf("kind %v rows %d: %s", r.Kind, len(r.Table.Rows), joined(r))
 	}
-	for _, want := range []string{"Nodes: 2, virtual proxies: 29 (3 unlinked)", "Central (" + central + "): 24 linked virtual proxies, QPS port " + strconv.Itoa(e.sim.QPSPort()), "dev1 (" + dev1 + "): 5 linked virtual proxies, QPS port " + strconv.Itoa(e.sim.QPSPort())} {
-		if !slices.Contains(r.Summary, want) {
+	for _, want := range []string{"Nodes: 2", "Virtual proxies: 29 (3 unlinked)", "Central (" + central + "): 24 linked virtual proxies, QPS port " + strconv.Itoa(e.sim.QPSPort()), "dev1 (" + dev1 + "): 5 linked virtual proxies, QPS port " + strconv.Itoa(e.sim.QPSPort())} {
+		if !slices.Contains(lines(r), want) {
 			t.Errorf("summary %q lacks %q", r.Summary, want)
 		}
 	}

@@ -51,6 +51,8 @@ type Command struct {
 	User       *qlik.UserRef // --user DIR\ID
 	Sort       string        // --sort field (sessions)
 	Page       int           // --page N, 1-based; 0 = first page
+	From       int           // --from ROW: the page starts at this 1-based row (Next)
+	To         int           // --to ROW: the page ends at this 1-based row (Previous)
 	Min        int           // --min N (users)
 	SessionIDs []string      // delete: full ids or handles (8+ hex digits), lower-case
 	N          int           // audit: number of events
@@ -191,6 +193,8 @@ func (c *Command) setFlag(name, val string) error {
 			return bad("--since %q: %v", clip(val), err)
 		}
 		c.Since = val
+	case "from", "to":
+		return c.setRow(name, val)
 	case "min":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 || n > maxMin {

@@ -86,7 +86,7 @@ func (e *Engine) pick(c *call, cmd Command, v *view, sl *qlik.SessionList, warni
 			"Every session named must be found, and found once, before any is ended. " +
 				"Not found means no session of " + vp + " you may end has that handle: it may have ended already, or be on another virtual proxy.",
 		}}
-	e.paginate(&r, Command{}, outcomeColumns, rows, "problems.csv")
+	e.paginate(c, &r, Command{}, outcomeColumns, rows, "problems.csv")
 	return nil, &r
 }
 

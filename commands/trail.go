@@ -217,7 +217,6 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 		}
 		t.Rows = append(t.Rows, e.auditRow(ev))
 	}
-	t.TotalRows = len(t.Rows)
 	summary := []string{fmt.Sprintf("%s, newest first", plural(len(t.Rows), "event"))}
 	var filters []string
 	if cmd.Actor != "" {
@@ -238,7 +237,9 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 	if len(evs) == auditScan && len(t.Rows) < cmd.N {
 		summary = append(summary, fmt.Sprintf("Searched the newest %d events.", auditScan))
 	}
-	return bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: summary, Table: t, Visibility: bot.Ephemeral}
+	reply := bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: summary, Visibility: bot.Ephemeral}
+	e.paginate(c, &reply, cmd, t.Columns, t.Rows, "audit.csv")
+	return reply
 }
 
 // auditVerb is the command verb of a command row ("" for other rows).

@@ -149,6 +149,9 @@ func (c Command) Validate() error {
 			return bad("--since: %v", err)
 		}
 	}
+	if err := c.validRows(spec); err != nil {
+		return err
+	}
 	switch {
 	case c.Page < 0 || c.Page > maxPage, c.Min < 0 || c.Min > maxMin, c.N < 0 || c.N > maxAudit:
 		return bad("number out of range")
@@ -211,6 +214,7 @@ func (c Command) String() string {
 	if c.Page != 0 {
 		parts = append(parts, "--page", strconv.Itoa(c.Page))
 	}
+	parts = c.rowArgs(parts)
 	return strings.Join(parts, " ")
 }
 

@@ -38,10 +38,11 @@ func (c *Console) show(actor bot.User, r bot.Reply) error {
 	defer c.mu.Unlock()
 	c.seq++
 	ref := fmt.Sprintf("console-%d", c.seq)
-	if len(r.Buttons) > 0 || r.ReplaceOriginal {
+	if choices := r.Choices(); len(choices) > 0 || r.ReplaceOriginal {
 		// A reply that replaces the message with the buttons takes them
-		// away, as it does on Slack and Teams.
-		c.buttons, c.ref = r.Buttons, ref
+		// away, as it does on Slack and Teams. Menu options are numbered
+		// with the buttons, as PlainText shows them.
+		c.buttons, c.ref = choices, ref
 	}
 
 	var b strings.Builder

@@ -111,7 +111,8 @@ type Adapter struct {
 	users      *userCache // nil: no e-mail lookups
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
-	link          link // what Ready reports
+	link          link     // what Ready reports
+	home          *homeTab // nil: no App Home (see WithHome)
 	// submits tracks socket-mode submissions still under way.
 	submits sync.WaitGroup
 }

@@ -12,17 +12,20 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
-// maxBody caps an inbound request before it is read: slash commands and
-// button clicks are a few KB; a block_actions payload with a big message
-// stays well under 64 KB.
-const maxBody = 64 << 10
+// maxBody caps an inbound request before it is read. Slash commands are a
+// few KB, but a block_actions payload carries the message it was clicked
+// on: Next under a 99-row table is about 50 KB form-encoded with short
+// cells and several times that with long ones.
+const maxBody = 1 << 20
 
-// Handler serves Slack's HTTP mode: POST /slack/commands (slash commands)
-// and POST /slack/interactions (button clicks).
+// Handler serves Slack's HTTP mode: POST /slack/commands (slash commands),
+// POST /slack/interactions (button clicks) and POST /slack/events (the
+// Events API: app_home_opened).
 func (a *Adapter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /slack/commands", a.serveCommand)
 	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+	mux.HandleFunc("POST /slack/events", a.serveEvents)
 	return mux
 }
 

@@ -24,11 +24,20 @@ func TestManifest(t *testing.T) {
 	var m struct {
 		Features struct {
 			SlashCommands []struct{ Command, URL string } `yaml:"slash_commands"`
+			AppHome       struct {
+				Home     bool `yaml:"home_tab_enabled"`
+				Messages bool `yaml:"messages_tab_enabled"`
+				ReadOnly bool `yaml:"messages_tab_read_only_enabled"`
+			} `yaml:"app_home"`
 		}
 		OAuthConfig struct {
 			Scopes struct{ Bot []string }
 		} `yaml:"oauth_config"`
 		Settings struct {
+			Events struct {
+				RequestURL string   `yaml:"request_url"`
+				BotEvents  []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
 			Interactivity struct {
 				IsEnabled  bool   `yaml:"is_enabled"`
 				RequestURL string `yaml:"request_url"`
@@ -45,6 +54,12 @@ func TestManifest(t *testing.T) {
 	}
 	if !m.Settings.Interactivity.IsEnabled || !strings.HasSuffix(m.Settings.Interactivity.RequestURL, "/slack/interactions") {
 		t.Errorf("interactivity %+v", m.Settings.Interactivity)
+	}
+	if h := m.Features.AppHome; !h.Home || !h.Messages || h.ReadOnly {
+		t.Errorf("app home %+v: want the Home tab and a writable messages tab", h)
+	}
+	if e := m.Settings.Events; !strings.HasSuffix(e.RequestURL, "/slack/events") || !slices.Contains(e.BotEvents, "app_home_opened") {
+		t.Errorf("event subscriptions %+v", e)
 	}
 	if !m.Settings.SocketModeEnabled {
 		t.Errorf("socket mode should be the default")

@@ -32,11 +32,24 @@ const (
 	maxConfirmLabel  = 30
 	maxMessageText   = 40000
 	maxSummaryBlocks = 10
+	maxFactBlocks    = 3
+	maxSectionFields = 10
+	maxFieldText     = 2000
 	maxWarnBlocks    = 3
 	maxActionBlocks  = 2
 	maxChartPoints   = 25
 	chartBarWidth    = 20
 )
+
+// Fit is bot.Request.Fit for Slack: a message holds one table block of at
+// most 100 rows including its header. Every other part of a reply has its
+// own cap below, so the blocks stay under 50 whatever the table holds.
+func Fit(r bot.Reply) int {
+	if r.Table == nil {
+		return 0
+	}
+	return min(len(r.Table.Rows), maxTableRows-1)
+}
 
 // kindEmoji prefixes the header so a reply's nature shows at a glance.
 var kindEmoji = map[bot.Kind]string{
@@ -57,6 +70,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 			plain(truncate(kindEmoji[r.Kind]+r.Title, maxHeaderText)), slack.HeaderBlockOptionBlockID("title")))
 	}
 	blocks = append(blocks, summaryBlocks(r.Summary)...)
+	blocks = append(blocks, factBlocks(r.Facts)...)
 	if r.Table != nil {
 		blocks = append(blocks, tableBlocks(r.Table)...)
 	}
@@ -64,10 +78,13 @@ func render(r bot.Reply) ([]slack.Block, string) {
 		blocks = append(blocks, chartBlock(r.Chart))
 	}
 	blocks = append(blocks, warningBlocks(r.Warnings)...)
-	actions, dropped := actionBlocks(r.Buttons)
-	if dropped > 0 {
-		blocks = append(blocks, slack.NewContextBlock("buttons_dropped",
-			plain(fmt.Sprintf("%d button(s) left out: too many or too long for Slack.", dropped))))
+	actions, notes := actionBlocks(r.Menus, r.Buttons)
+	if len(notes) > 0 {
+		elems := make([]slack.MixedElement, 0, len(notes))
+		for _, n := range notes[:min(len(notes), maxContextElems)] {
+			elems = append(elems, plain(truncate(n, maxSectionText)))
+		}
+		blocks = append(blocks, slack.NewContextBlock("actions_notes", elems...))
 	}
 	blocks = append(blocks, actions...)
 	if len(blocks) > maxBlocks { // cannot happen with the per-part caps; kept as the last line of defence
@@ -82,7 +99,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 // 10,000-row table as text just to cut it to 40,000 characters dominated
 // the cost of large replies.
 func fallbackText(r bot.Reply) string {
-	r.Table, r.Chart, r.Buttons = nil, nil, nil
+	r.Table, r.Chart, r.Menus, r.Buttons = nil, nil, nil, nil
 	return truncate(bot.PlainText(r), maxMessageText)
 }
 
@@ -117,48 +134,6 @@ func summaryBlocks(lines []string) []slack.Block {
 		curLen += n
 	}
 	flush()
-	return out
-}
-
-// tableBlocks renders the table block (one per message, Slack's rule), a
-// note when rows or columns had to be cut, and the paging line.
-func tableBlocks(t *bot.Table) []slack.Block {
-	if len(t.Columns) == 0 {
-		return nil
-	}
-	cols := min(len(t.Columns), maxTableCols)
-	tb := slack.NewTableBlock("table")
-	header := make([]slack.TableCell, cols)
-	for i := range cols {
-		header[i] = slack.NewTableRawTextCell(truncate(t.Columns[i], maxCellText))
-	}
-	tb.AddRow(header...)
-	rows := min(len(t.Rows), maxTableRows-1)
-	for _, row := range t.Rows[:rows] {
-		cells := make([]slack.TableCell, cols)
-		for i := range cols {
-			v := ""
-			if i < len(row) {
-				v = row[i]
-			}
-			cells[i] = slack.NewTableRawTextCell(truncate(v, maxCellText)) // numbers as text: raw_number was once rejected
-		}
-		tb.AddRow(cells...)
-	}
-	out := []slack.Block{tb}
-	var notes []string
-	if len(t.Rows) > rows {
-		notes = append(notes, fmt.Sprintf("Showing %d of %d rows.", rows, len(t.Rows)))
-	}
-	if len(t.Columns) > cols {
-		notes = append(notes, fmt.Sprintf("Showing %d of %d columns.", cols, len(t.Columns)))
-	}
-	if t.Pages > 0 {
-		notes = append(notes, fmt.Sprintf("Page %d of %d · %d rows in all.", t.Page, t.Pages, t.TotalRows))
-	}
-	if len(notes) > 0 {
-		out = append(out, slack.NewContextBlock("table_notes", plain(strings.Join(notes, " "))))
-	}
 	return out
 }
 
@@ -221,44 +196,57 @@ func warningBlocks(ws []string) []slack.Block {
 	return out
 }
 
-// actionBlocks renders buttons, 25 to an actions block. A button whose value
-// or action id is too long is left out rather than cut: both are opaque to
-// us, and a cut value would mean something else. Duplicate action ids in
-// one message are made unique with a "#n" suffix (Slack rejects
-// duplicates) that parseActionID strips again.
-func actionBlocks(bs []bot.Button) ([]slack.Block, int) {
-	var out []slack.Block
-	var elems []slack.BlockElement
+// actionBlocks renders menus as select menus and buttons, 25 elements to
+// an actions block. Buttons come first for room: paging buttons must never
+// be pushed off by menus. A button or option whose value or action id is
+// too long is left out rather than cut: both are opaque to us, and a cut
+// value would mean something else. Duplicate action ids in one message are
+// made unique with a "#n" suffix (Slack rejects duplicates) that
+// parseActionID strips again. The notes say what was left out.
+func actionBlocks(menus []bot.Menu, bs []bot.Button) ([]slack.Block, []string) {
 	count := map[string]int{}
 	for _, b := range bs {
 		count[b.ActionID]++
 	}
-	dropped := 0
-	for i, b := range bs {
-		id := b.ActionID
+	for _, m := range menus {
+		count[m.ActionID] += (len(m.Options) + maxSelectOptions - 1) / maxSelectOptions
+	}
+	seq := 0
+	uniqueID := func(id string) string {
+		seq++
 		if count[id] > 1 || looksSuffixed(id) {
-			id += "#" + strconv.Itoa(i)
+			return id + "#" + strconv.Itoa(seq-1)
 		}
+		return id
+	}
+	room := maxActionBlocks * maxActionsElems
+	var buttons []slack.BlockElement
+	var notes []string
+	dropped := 0
+	for _, b := range bs {
+		id := uniqueID(b.ActionID)
 		if b.ActionID == "" || len(id) > maxActionID || len(b.Value) > maxButtonValue ||
-			len(out) == maxActionBlocks || !utf8.ValidString(b.Value) {
+			len(buttons) == room || !utf8.ValidString(b.Value) {
 			dropped++
 			continue
 		}
-		label := b.Label
-		if label == "" {
-			label = b.ActionID
+		buttons = append(buttons, buttonElement(id, b))
+	}
+	if dropped > 0 {
+		notes = append(notes, fmt.Sprintf("%d button(s) left out: too many or too long for Slack.", dropped))
+	}
+	var selects []slack.BlockElement
+	for _, m := range menus {
+		els, note := selectMenus(m, uniqueID, room-len(buttons)-len(selects))
+		selects = append(selects, els...)
+		if note != "" {
+			notes = append(notes, note)
 		}
-		btn := slack.NewButtonBlockElement(id, b.Value, plain(truncate(oneLine(label), maxButtonText)))
-		switch b.Style {
-		case bot.Primary:
-			btn.WithStyle(slack.StylePrimary)
-		case bot.Danger:
-			btn.WithStyle(slack.StyleDanger)
-		}
-		if b.Confirm != "" {
-			btn.WithConfirm(confirmFor(b))
-		}
-		elems = append(elems, btn)
+	}
+	var out []slack.Block
+	var elems []slack.BlockElement
+	for _, el := range append(selects, buttons...) {
+		elems = append(elems, el)
 		if len(elems) == maxActionsElems {
 			out = append(out, slack.NewActionBlock(fmt.Sprintf("actions_%d", len(out)), elems...))
 			elems = nil
@@ -267,7 +255,25 @@ func actionBlocks(bs []bot.Button) ([]slack.Block, int) {
 	if len(elems) > 0 {
 		out = append(out, slack.NewActionBlock(fmt.Sprintf("actions_%d", len(out)), elems...))
 	}
-	return out, dropped
+	return out, notes
+}
+
+func buttonElement(id string, b bot.Button) *slack.ButtonBlockElement {
+	label := b.Label
+	if label == "" {
+		label = b.ActionID
+	}
+	btn := slack.NewButtonBlockElement(id, b.Value, plain(truncate(oneLine(label), maxButtonText)))
+	switch b.Style {
+	case bot.Primary:
+		btn.WithStyle(slack.StylePrimary)
+	case bot.Danger:
+		btn.WithStyle(slack.StyleDanger)
+	}
+	if b.Confirm != "" {
+		btn.WithConfirm(confirmFor(b))
+	}
+	return btn
 }
 
 func confirmFor(b bot.Button) *slack.ConfirmationBlockObject {

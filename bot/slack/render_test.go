@@ -22,9 +22,10 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 func replyFixtures() map[string]bot.Reply {
 	return map[string]bot.Reply{
 		"sessions": {
-			Kind:    bot.Info,
-			Title:   "Sessions",
-			Summary: []string{"Total: 3", "Central (pro2-win1.lab.ptarmiganlabs.net): 2", "dev1 (pro2-win2.lab.ptarmiganlabs.net): 1"},
+			Kind:  bot.Info,
+			Title: "Sessions",
+			Facts: []bot.Fact{{Label: "Total sessions", Value: "3"}, {Label: "Central (pro2-win1.lab.ptarmiganlabs.net)", Value: "2"},
+				{Label: "Users", Value: "5, sessions: 5"}, {Label: "dev1 <!channel>", Value: "1"}},
 			Table: &bot.Table{
 				Columns: []string{"Virtual proxy", "Node", "User", "User name", "Session ID"},
 				Rows: [][]string{
@@ -32,13 +33,16 @@ func replyFixtures() map[string]bot.Reply {
 					{"finance", "pro2-win2", `LAB\testuser_2`, "", "5f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
 					{"(default)", "pro2-win1", `LAB\goran`, "Göran <admin>", "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4"},
 				},
-				Page: 1, Pages: 2, TotalRows: 53,
+				TotalRows: 53,
 			},
 			Chart:    &bot.Chart{Title: "Sessions per virtual proxy", Points: []bot.Point{{Label: "finance", Value: 2}, {Label: "(default)", Value: 1}, {Label: "win`s", Value: 0}}},
 			Warnings: []string{`Virtual proxy "mobile" is not linked to any proxy (cookie X-Qlik-Session-mobile)`},
+			Menus: []bot.Menu{{Label: "Kick a user", ActionID: "qlik.run", Options: []bot.Option{
+				{Label: `LAB\testuser_1 (5 sessions)`, Value: `kick --user LAB\testuser_1`},
+				{Label: `LAB\testuser_2 (1 session)`, Value: `kick --user LAB\testuser_2`},
+			}}},
 			Buttons: []bot.Button{
-				{Label: "Next page", ActionID: "qlik.run", Value: "sessions finance --page 2"},
-				{Label: "Kick LAB\\testuser_1", ActionID: "qlik.run", Value: `kick --user LAB\testuser_1`},
+				{Label: "Next page", ActionID: "qlik.run", Value: "sessions finance --from 4"},
 			},
 			Files:      []bot.File{{Name: "sessions.csv", Type: "text/csv", Data: []byte("a,b\n")}},
 			Visibility: bot.InChannel,
@@ -146,6 +150,15 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 			if n := textLen(b["text"]); n > maxSectionText {
 				t.Errorf("section %d chars", n)
 			}
+			fields, _ := b["fields"].([]any)
+			if len(fields) > maxSectionFields {
+				t.Errorf("section with %d fields", len(fields))
+			}
+			for _, f := range fields {
+				if n := textLen(f); n > maxFieldText {
+					t.Errorf("field %d chars", n)
+				}
+			}
 		case "context":
 			els, _ := b["elements"].([]any)
 			if len(els) > maxContextElems {
@@ -186,6 +199,10 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 					t.Errorf("action_id %q too long or repeated", id)
 				}
 				actionIDs[id] = true
+				if m["type"] == "static_select" {
+					checkSelect(t, m)
+					continue
+				}
 				if len(val) > maxButtonValue {
 					t.Errorf("button value %d bytes", len(val))
 				}
@@ -210,6 +227,30 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 	}
 	if tables > 1 {
 		t.Errorf("%d table blocks; Slack allows one per message", tables)
+	}
+}
+
+// checkSelect asserts the limits of a static_select: at most 100 options,
+// option text 75 characters, value 150 bytes, placeholder 150.
+func checkSelect(t *testing.T, m map[string]any) {
+	t.Helper()
+	opts, _ := m["options"].([]any)
+	if len(opts) == 0 || len(opts) > maxSelectOptions {
+		t.Errorf("select with %d options", len(opts))
+	}
+	for _, o := range opts {
+		om, _ := o.(map[string]any)
+		v, _ := om["value"].(string)
+		if n := utf8.RuneCountInString(om["text"].(map[string]any)["text"].(string)); n > maxOptionText || n == 0 {
+			t.Errorf("option text %d chars", n)
+		}
+		if len(v) > maxOptionValue || v == "" {
+			t.Errorf("option value %d bytes", len(v))
+		}
+	}
+	ph, _ := m["placeholder"].(map[string]any)
+	if n := utf8.RuneCountInString(ph["text"].(string)); n > maxPlaceholder {
+		t.Errorf("placeholder %d chars", n)
 	}
 }
 
@@ -260,7 +301,7 @@ func TestRenderLimits(t *testing.T) {
 				t.Errorf("cell = %q, want 3", c.Text)
 			}
 			note := b[1].(*slack.ContextBlock).ContextElements.Elements[0].(*slack.TextBlockObject).Text
-			if !strings.Contains(note, "99 of 150 rows") || !strings.Contains(note, "20 of 25 columns") {
+			if !strings.Contains(note, "99 of these 150 rows") || !strings.Contains(note, "20 of 25 columns") {
 				t.Errorf("note %q", note)
 			}
 		}},

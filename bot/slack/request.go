@@ -87,6 +87,7 @@ func (a *Adapter) fromCommand(cmd slack.SlashCommand, received time.Time) (bot.R
 		Channel:    cmd.ChannelID,
 		Text:       bot.TrimCommand(cmd.Text),
 		ReceivedAt: received,
+		Fit:        Fit,
 	}
 	req.ReplyTo = a.newResponder(req, cmd.ResponseURL, messageRef{})
 	return req, nil
@@ -118,12 +119,16 @@ func (a *Adapter) fromInteraction(cb slack.InteractionCallback, received time.Ti
 		Channel:  channel,
 		Action: &bot.Action{
 			ID:         parseActionID(act.ActionID),
-			Value:      act.Value,
+			Value:      actionValue(act),
 			MessageRef: ref.String(),
 		},
 		ReceivedAt: received,
+		Fit:        Fit,
 	}
 	req.ReplyTo = a.newResponder(req, cb.ResponseURL, ref)
+	if isHomeClick(cb) {
+		req.ReplyTo = a.homeResponder(req)
+	}
 	return req, nil
 }
 

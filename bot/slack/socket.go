@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -107,6 +108,11 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			return
 		}
 		a.submits.Go(func() { a.submitSocket(ctx, req) })
+	case socketmode.EventTypeEventsAPI:
+		ack(nil)
+		if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {
+			a.onEventsAPI(ctx, ev)
+		}
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello,
 		socketmode.EventTypeDisconnect:
 		a.log.DebugContext(ctx, "slack socket mode", "event", string(evt.Type))

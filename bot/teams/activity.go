@@ -74,6 +74,7 @@ func (a activity) submitClick() (clickData, bool) {
 	if err := json.Unmarshal(a.Value, &d); err != nil || d.Action == "" {
 		return clickData{}, false
 	}
+	d.Value = chosen(a.Value, d.Value)
 	return d, true
 }
 
@@ -95,6 +96,7 @@ func (a activity) executeClick() (clickData, error) {
 			return clickData{}, fmt.Errorf("%w: invoke data: %w", errBadActivity, err)
 		}
 	}
+	d.Value = chosen(v.Action.Data, d.Value)
 	if v.Action.Verb != "" {
 		d.Action = v.Action.Verb // the verb is what the client reports clicking
 	}

@@ -157,6 +157,7 @@ func (a *Adapter) request(act activity) (bot.Request, bool) {
 		Channel:    act.Conversation.ID,
 		ReplyTo:    a.responder(act),
 		ReceivedAt: a.now(),
+		Fit:        a.fit,
 	}, true
 }
 

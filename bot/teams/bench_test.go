@@ -5,6 +5,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/bot/bottest"
 )
 
 // BenchmarkRender10000Sessions renders a 10,000-row list into a card.
@@ -30,5 +33,18 @@ func BenchmarkAuthenticatedMessage(b *testing.B) {
 		if rec.Code != http.StatusAccepted {
 			b.Fatalf("status %d", rec.Code)
 		}
+	}
+}
+
+// BenchmarkRenderFittedPage10000 is what one request for a page of a
+// 10,000-session list costs the Teams side: fitting the page to the card
+// budget (commands asks Fit until the page fits) and rendering it.
+func BenchmarkRenderFittedPage10000(b *testing.B) {
+	l := bottest.Lists(10000)[0]
+	req := bot.Request{Fit: Fit}
+	b.ReportAllocs()
+	for b.Loop() {
+		first, last := bot.FitPage(len(l.Rows), 5000, 100, false, func(f, t int) int { return req.FitRows(l.Page(f, t)) })
+		_ = render(l.Page(first, last))
 	}
 }

@@ -24,9 +24,11 @@ type cardMSTeams struct {
 	Width string `json:"width,omitempty"`
 }
 
-// element is a TextBlock, FactSet or Table; unused fields stay empty.
+// element is a TextBlock, FactSet, Table, Input.ChoiceSet or ActionSet;
+// unused fields stay empty.
 type element struct {
 	Type     string `json:"type"`
+	ID       string `json:"id,omitempty"`
 	Text     string `json:"text,omitempty"`
 	Size     string `json:"size,omitempty"`
 	Weight   string `json:"weight,omitempty"`
@@ -42,6 +44,22 @@ type element struct {
 	Rows             []tableRow    `json:"rows,omitempty"`
 	FirstRowAsHeader bool          `json:"firstRowAsHeader,omitempty"`
 	GridStyle        string        `json:"gridStyle,omitempty"`
+
+	// Input.ChoiceSet
+	Label        string   `json:"label,omitempty"`
+	Style        string   `json:"style,omitempty"`
+	Placeholder  string   `json:"placeholder,omitempty"`
+	Choices      []choice `json:"choices,omitempty"`
+	IsRequired   bool     `json:"isRequired,omitempty"`
+	ErrorMessage string   `json:"errorMessage,omitempty"`
+
+	// ActionSet
+	Actions []cardAction `json:"actions,omitempty"`
+}
+
+type choice struct {
+	Title string `json:"title"`
+	Value string `json:"value"`
 }
 
 type fact struct {
@@ -67,13 +85,14 @@ type tableCell struct {
 // cardAction is an Action.Execute (with an Action.Submit fallback for
 // clients without Universal Actions), an Action.Submit, or an
 // Action.OpenUrl (a download link: URL, no data). Data carries only the
-// button's action id and value.
+// button's action id and value (clickData), or a menu's action id and the
+// id of its choice input (menuData).
 type cardAction struct {
 	Type     string      `json:"type"`
 	Title    string      `json:"title"`
 	URL      string      `json:"url,omitempty"`
 	Verb     string      `json:"verb,omitempty"`
-	Data     clickData   `json:"data,omitzero"`
+	Data     any         `json:"data,omitempty"`
 	Style    string      `json:"style,omitempty"`
 	Fallback *cardAction `json:"fallback,omitempty"`
 }

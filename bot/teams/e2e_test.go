@@ -186,8 +186,9 @@ func approveValue(t *testing.T, act map[string]any) string {
 		t.Fatalf("posted activity %s: %v", b, err)
 	}
 	for _, a := range parsed.Attachments[0].Content.Actions {
-		if a.Verb == "qlik.approve" && a.Data.Action == "qlik.approve" && a.Data.Value != "" && a.Style == "positive" {
-			return a.Data.Value
+		data, _ := a.Data.(map[string]any)
+		if v, _ := data["value"].(string); a.Verb == "qlik.approve" && data["action"] == "qlik.approve" && v != "" && a.Style == "positive" {
+			return v
 		}
 	}
 	t.Fatalf("no Approve action on the card %s", b)

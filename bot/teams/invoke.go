@@ -46,11 +46,7 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 	select {
 	case rep := <-done:
 		cancel()
-		var links []fileLink
-		if rep.ReplaceOriginal {
-			links = a.links(ctx, rep.Files) // only a card shows them
-		}
-		writeInvoke(w, invokeAnswer(rep, links))
+		writeInvoke(w, a.answerInvoke(ctx, req, rep))
 	case <-ctx.Done():
 		// Teams hung up: finish the work and update the card.
 		replies.answered.Store(true)

@@ -160,7 +160,8 @@ func TestInvokeOutcomeLinksTheCSV(t *testing.T) {
 		wantPublished int
 	}{
 		{"outcome card", pagedWithCSV(true), 1},
-		{"message to the clicker publishes nothing", pagedWithCSV(false), 0},
+		{"the next page, a card for the clicker", pagedWithCSV(false), 1},
+		{"message to the clicker publishes nothing", bot.Reply{Kind: bot.Usage, Title: "Usage", Files: pagedWithCSV(false).Files}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

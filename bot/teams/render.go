@@ -27,66 +27,142 @@ const (
 	maxLabelRunes   = 40
 	chartBarWidth   = 20
 	noteReserve     = 400 // bytes kept for the "N more rows" note
+	terseRunes      = 100 // a line of a card over budget
 )
 
 // render is renderCard without download links.
 func render(r bot.Reply) *card { return renderCard(r, nil) }
 
 // renderCard turns a reply into an Adaptive Card 1.5. Buttons become
-// Action.Execute with an Action.Submit fallback; links (the reply's files,
-// already published) become Action.OpenUrl. It is pure: same reply and
-// links, same card.
+// Action.Execute with an Action.Submit fallback; menus become a filtered
+// Input.ChoiceSet with one such button; links (the reply's files, already
+// published) become Action.OpenUrl. It is pure: same reply and links, same
+// card.
+//
+// It shows every table row it is given: a page is cut to fit before it
+// gets here (Fit). When the card is still over the size budget, the parts
+// around the table give way first: the chart, then long summaries and
+// warnings, then the download links. Only a table that was never fitted
+// and cannot fit even then is cut, with a note.
 func renderCard(r bot.Reply, links []fileLink) *card {
-	c := &card{Type: "AdaptiveCard", Schema: cardSchema, Version: cardVersion, MSTeams: &cardMSTeams{Width: "Full"}}
+	var c, trimmed *card
+	for lvl := full; lvl <= noLinks; lvl++ {
+		var whole bool
+		c, whole = build(r, links, lvl)
+		if whole && cardSize(c) <= cardBudget {
+			return c
+		}
+		if lvl == terse {
+			trimmed = c
+		}
+		if whole && lvl == noLinks {
+			return c // every row, over the budget by text alone: Teams takes up to ~80 KB
+		}
+	}
+	// A table that was never fitted: as many rows as fit, with a note, and
+	// the download link that has them all.
+	return trimmed
+}
+
+// shed is how much a card leaves out to stay under the size budget.
+type shed int
+
+const (
+	full    shed = iota
+	noChart      // the chart left out
+	terse        // and summaries, facts and warnings cut to a few short lines
+	noLinks      // and the download links
+)
+
+// build renders r leaving out what lvl says; whole is false when table
+// rows were left out for size.
+func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
+	c = &card{Type: "AdaptiveCard", Schema: cardSchema, Version: cardVersion, MSTeams: &cardMSTeams{Width: "Full"}}
+	whole = true
 	if r.Title != "" {
 		c.Body = append(c.Body, element{Type: "TextBlock", Text: clip(r.Title, maxTitleRunes), Size: "Large",
 			Weight: "Bolder", Color: kindColor(r.Kind), Wrap: true})
 	}
-	c.Body = append(c.Body, summary(r.Summary)...)
+	lines, warns, runes := maxSummaryLines, maxWarnings, maxLineRunes
+	if lvl >= terse {
+		lines, warns, runes = 3, 3, terseRunes
+	}
+	c.Body = append(c.Body, summary(r.Summary, lines, runes)...)
+	c.Body = append(c.Body, facts(r.Facts, lines, runes)...)
 	for i, w := range r.Warnings {
-		if i == maxWarnings {
+		if i == warns {
 			c.Body = append(c.Body, textBlock(fmt.Sprintf("... and %d more warnings", len(r.Warnings)-i), "Attention"))
 			break
 		}
-		c.Body = append(c.Body, textBlock("⚠ "+clip(w, maxLineRunes), "Attention"))
+		c.Body = append(c.Body, textBlock("⚠ "+clip(w, runes), "Attention"))
 	}
-	c.Body = append(c.Body, chart(r.Chart)...)
-	for i, b := range r.Buttons {
-		if i == maxActions {
+	if lvl < noChart {
+		c.Body = append(c.Body, chart(r.Chart)...)
+	} else if r.Chart != nil && len(r.Chart.Points) > 0 {
+		c.Body = append(c.Body, subtle("The chart is left out: it does not fit in a Teams card with this table."))
+	}
+	for _, b := range r.Buttons {
+		if len(c.Actions) == maxActions {
 			break
 		}
-		c.Actions = append(c.Actions, action(b))
+		if b.ActionID != "" { // a button that sends nothing is no button
+			c.Actions = append(c.Actions, action(b))
+		}
 	}
-	// Teams shows at most six actions; a link that does not fit is left
-	// out of the note too, which then says the file cannot be attached.
-	links = links[:min(len(links), max(0, maxCardActions-len(c.Actions)))]
+	// Teams shows at most six actions: buttons first (Approve, paging),
+	// then one button per menu, then the download links. A link that does
+	// not fit is left out of the note too, which then says the file cannot
+	// be attached.
+	menus := r.Menus[:min(len(r.Menus), max(0, maxCardActions-len(c.Actions)))]
+	if lvl >= noLinks {
+		links = nil
+	}
+	links = links[:min(len(links), max(0, maxCardActions-len(c.Actions)-len(menus)))]
 	for _, l := range links {
 		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
 	}
 	if r.Table != nil && len(r.Table.Columns) > 0 {
-		addTable(c, r.Table, r.Files, links)
+		whole = addTable(c, r.Table, r.Files, links) == len(r.Table.Rows)
 	} else if n := csvNote(r.Files, links); n != "" {
 		c.Body = append(c.Body, subtle(n))
+	}
+	c.Body = append(c.Body, menuElements(menus)...)
+	if len(menus) < len(r.Menus) {
+		c.Body = append(c.Body, subtle(fmt.Sprintf("%d more menu(s) left out: a Teams card holds %d actions. Type the command instead.", len(r.Menus)-len(menus), maxCardActions)))
 	}
 	if len(c.Body) == 0 {
 		c.Body = append(c.Body, textBlock("(no content)", ""))
 	}
-	return fit(c)
+	return c, whole
 }
 
-// fit is the last guard of the size limit, for replies whose text alone
-// is too big (many long lines of characters JSON escapes): keep the title
-// and the buttons, say so.
-func fit(c *card) *card {
-	if cardSize(c) <= cardBudget {
-		return c
+// Fit is bot.Request.Fit for Teams without download links; see fitter.
+func Fit(r bot.Reply) int { return fitRows(r, nil) }
+
+// fitReserve is room kept free by Fit for what may be added to a reply
+// after it was fitted (an approval's buttons, a longer download URL).
+const fitReserve = 2048
+
+// fitRows counts how many leading rows of r.Table fit in one card with
+// everything else r holds (links: the download buttons its files will
+// get), within the size budget less fitReserve.
+func fitRows(r bot.Reply, links []fileLink) int {
+	if r.Table == nil || len(r.Table.Columns) == 0 {
+		return 0
 	}
-	body := []element{textBlock("This answer is too large to show in Teams: narrow the query (a prefix, --proxy or --user).", "Attention")}
-	if len(c.Body) > 0 && c.Body[0].Size == "Large" {
-		body = append([]element{c.Body[0]}, body...)
+	t := bot.Compact(r.Table)
+	empty := r
+	empty.Table = &bot.Table{Columns: t.Columns, Offset: t.Offset, TotalRows: max(t.TotalRows, t.Offset+len(t.Rows)+1)}
+	size := cardSize(renderCard(empty, links))
+	n := 0
+	for _, row := range t.Rows {
+		size += rowSize(row) + 1
+		if size > cardBudget-fitReserve {
+			break
+		}
+		n++
 	}
-	c.Body = body
-	return c
+	return n
 }
 
 func textBlock(s, color string) element {
@@ -110,32 +186,39 @@ func kindColor(k bot.Kind) string {
 	}
 }
 
-// summary renders "Key: value" lines as a FactSet and anything else as
-// text blocks.
-func summary(lines []string) []element {
-	if len(lines) > maxSummaryLines {
-		lines = append(lines[:maxSummaryLines:maxSummaryLines], fmt.Sprintf("... %d more lines", len(lines)-maxSummaryLines))
-	}
-	var facts []fact
-	for _, l := range lines {
-		k, v, ok := strings.Cut(l, ": ")
-		if !ok || k == "" || len(k) > 40 {
-			facts = nil
+// summary renders each line whole, as a text block of its own.
+func summary(lines []string, most, runes int) []element {
+	out := make([]element, 0, min(len(lines), most+1))
+	for i, l := range lines {
+		if i == most {
+			out = append(out, subtle(fmt.Sprintf("... %d more lines", len(lines)-most)))
 			break
 		}
-		facts = append(facts, fact{Title: clip(k, 40), Value: clip(v, maxLineRunes)})
-	}
-	if facts != nil {
-		return []element{{Type: "FactSet", Facts: facts}}
-	}
-	out := make([]element, 0, len(lines))
-	for _, l := range lines {
-		out = append(out, textBlock(clip(l, maxLineRunes), ""))
+		out = append(out, textBlock(cellText(clip(l, runes)), ""))
 	}
 	return out
 }
 
-// chart draws the series as monospace text bars.
+// facts renders labelled values as a FactSet, each label and value whole
+// (up to the card's line limit).
+func facts(fs []bot.Fact, most, runes int) []element {
+	if len(fs) == 0 {
+		return nil
+	}
+	set := element{Type: "FactSet"}
+	for i, f := range fs {
+		if i == most {
+			set.Facts = append(set.Facts, fact{Title: "…", Value: fmt.Sprintf("%d more", len(fs)-most)})
+			break
+		}
+		set.Facts = append(set.Facts, fact{Title: clip(f.Label, maxLabelRunes*2), Value: clip(f.Value, runes)})
+	}
+	return []element{set}
+}
+
+// chart draws the series as monospace text bars, one line each. The
+// padding is no-break spaces, which Teams does not collapse the way it
+// collapses runs of spaces, so the bars line up.
 func chart(ch *bot.Chart) []element {
 	if ch == nil || len(ch.Points) == 0 {
 		return nil
@@ -152,22 +235,29 @@ func chart(ch *bot.Chart) []element {
 	width := 0
 	for _, p := range pts {
 		maxV = max(maxV, p.Value)
-		width = max(width, utf8.RuneCountInString(clip(p.Label, 24)))
+		width = max(width, utf8.RuneCountInString(chartLabel(p.Label)))
 	}
 	for _, p := range pts {
 		n := 0
 		if maxV > 0 && p.Value > 0 {
 			n = max(1, int(p.Value/maxV*chartBarWidth+0.5))
 		}
-		label := clip(p.Label, 24)
-		line := label + strings.Repeat(" ", width-utf8.RuneCountInString(label)) + " " +
-			strings.Repeat("█", n) + " " + formatValue(p.Value)
+		label := chartLabel(p.Label)
+		line := label + strings.Repeat(nbsp, width-utf8.RuneCountInString(label)+1) +
+			strings.Repeat("█", n) + nbsp + formatValue(p.Value)
 		out = append(out, element{Type: "TextBlock", Text: line, FontType: "Monospace", Spacing: "None"})
 	}
 	if len(ch.Points) > len(pts) {
 		out = append(out, subtle(fmt.Sprintf("... %d more", len(ch.Points)-len(pts))))
 	}
 	return out
+}
+
+const nbsp = "\u00a0"
+
+// chartLabel keeps a label short, on one line, with no-break spaces.
+func chartLabel(s string) string {
+	return strings.ReplaceAll(strings.Join(strings.Fields(clip(s, 24)), " "), " ", nbsp)
 }
 
 func formatValue(v float64) string {
@@ -186,101 +276,13 @@ func action(b bot.Button) cardAction {
 		style = "destructive"
 	}
 	data := clickData{Action: b.ActionID, Value: b.Value}
-	title := clip(b.Label, maxLabelRunes)
+	title := b.Label
+	if title == "" {
+		title = b.ActionID
+	}
+	title = clip(title, maxLabelRunes)
 	return cardAction{Type: "Action.Execute", Title: title, Verb: b.ActionID, Data: data, Style: style,
 		Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data, Style: style}}
-}
-
-// addTable appends the table with as many rows as fit the size budget and
-// a note saying what is not shown.
-func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink) {
-	cols := t.Columns
-	if len(cols) > maxColumns {
-		cols = cols[:maxColumns]
-	}
-	tbl := element{Type: "Table", FirstRowAsHeader: true, GridStyle: "accent"}
-	for range cols {
-		tbl.Columns = append(tbl.Columns, tableColumn{Width: 1})
-	}
-	header := tableRow{Type: "TableRow", Style: "accent"}
-	for _, h := range cols {
-		header.Cells = append(header.Cells, cell(element{Type: "TextBlock", Text: clip(h, maxCellRunes), Weight: "Bolder", Wrap: true}))
-	}
-	tbl.Rows = []tableRow{header}
-	c.Body = append(c.Body, tbl)
-	idx := len(c.Body) - 1
-	size := cardSize(c) + noteReserve
-	shown := 0
-	for _, r := range t.Rows {
-		row := tableRow{Type: "TableRow"}
-		for i := range cols {
-			v := ""
-			if i < len(r) {
-				v = r[i]
-			}
-			row.Cells = append(row.Cells, cell(element{Type: "TextBlock", Text: clip(v, maxCellRunes), Wrap: true}))
-		}
-		b, _ := json.Marshal(row)
-		if size+len(b)+1 > cardBudget {
-			break
-		}
-		size += len(b) + 1
-		c.Body[idx].Rows = append(c.Body[idx].Rows, row)
-		shown++
-	}
-	if note := tableNote(t, shown, files, links); note != "" {
-		c.Body = append(c.Body, subtle(note))
-	}
-}
-
-func cell(e element) tableCell { return tableCell{Type: "TableCell", Items: []element{e}} }
-
-// tableNote says which rows the card shows and where the rest are.
-func tableNote(t *bot.Table, shown int, files []bot.File, links []fileLink) string {
-	total := max(t.TotalRows, len(t.Rows))
-	var parts []string
-	if t.Pages > 1 {
-		parts = append(parts, fmt.Sprintf("Page %d of %d.", t.Page, t.Pages))
-	}
-	if shown < total {
-		parts = append(parts, fmt.Sprintf("Showing %d of %d rows; %d more rows not shown.", shown, total, total-shown))
-	}
-	if len(t.Columns) > maxColumns {
-		parts = append(parts, fmt.Sprintf("%d more columns not shown.", len(t.Columns)-maxColumns))
-	}
-	if n := csvNote(files, links); n != "" && len(parts) > 0 {
-		parts = append(parts, n)
-	}
-	return strings.Join(parts, " ")
-}
-
-// csvNote explains the files the reply carries: a published one is behind
-// its download button; the others cannot be attached (Teams lets a bot
-// send files only through a consent card in personal chat), so the card
-// says how to narrow the query instead.
-func csvNote(files []bot.File, links []fileLink) string {
-	linked := make(map[string]bool, len(links))
-	var down []string
-	for _, l := range links {
-		linked[l.Name] = true
-		down = append(down, l.Name)
-	}
-	var missing []string
-	for _, f := range files {
-		if !linked[f.Name] {
-			missing = append(missing, f.Name)
-		}
-	}
-	var parts []string
-	if len(down) > 0 {
-		parts = append(parts, fmt.Sprintf("Download the full list (%s) with the button below; the link expires.",
-			clip(strings.Join(down, ", "), 100)))
-	}
-	if len(missing) > 0 {
-		parts = append(parts, fmt.Sprintf("The full list (%s) cannot be attached in Teams: narrow the query with a prefix, --proxy or --user.",
-			clip(strings.Join(missing, ", "), 100)))
-	}
-	return strings.Join(parts, " ")
 }
 
 func cardSize(c *card) int {

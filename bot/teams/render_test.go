@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/qlikbot/qlikbot/bot"
 )
@@ -21,9 +22,6 @@ func sessionsTable(n, pageRows int) *bot.Table {
 	for i := range min(n, pageRows) {
 		t.Rows = append(t.Rows, []string{"finance", "pro2-win1.lab.ptarmiganlabs.net", fmt.Sprintf(`LAB\testuser_%d`, i),
 			fmt.Sprintf("Test User %d", i), fmt.Sprintf("2734806e-4ad6-4c4e-9a3b-%012d", i)})
-	}
-	if pageRows < n {
-		t.Page, t.Pages = 1, (n+pageRows-1)/pageRows
 	}
 	return t
 }
@@ -85,60 +83,69 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
-func TestRenderStaysUnderSizeLimit(t *testing.T) {
+// TestRenderShedsAroundTheTable: a card over the size budget gives up
+// its chart and trims its text, never the rows of a fitted page; only a
+// table that was never fitted is cut, with a note.
+func TestRenderShedsAroundTheTable(t *testing.T) {
 	t.Parallel()
+	escapes := strings.Repeat("<&>", 160)
 	tests := []struct {
-		name string
-		rep  bot.Reply
-		// wantRowsAtLeast guards against a renderer that meets the limit
-		// by dropping the table.
-		wantRowsAtLeast int
+		name     string
+		rep      bot.Reply
+		wantRows int    // -1: fewer than the table holds, with a note
+		wantText string // in the card
+		noText   string // not in the card
 	}{
-		{"10000 sessions unpaged", bot.Reply{Title: "Sessions", Table: sessionsTable(10000, 10000),
-			Files: []bot.File{{Name: "sessions.csv"}}}, 20},
-		{"10000 sessions, page of 100", bot.Reply{Title: "Sessions", Table: sessionsTable(10000, 100)}, 20},
-		{"huge cells and many columns", hugeReply(), 1},
-		{"text alone over the limit", bot.Reply{Title: "Escapes", Summary: slices.Repeat([]string{strings.Repeat("<&>", 300)}, 40),
-			Warnings: slices.Repeat([]string{strings.Repeat("<&>", 300)}, 20), Table: sessionsTable(50, 50)}, -1},
+		{"10000 sessions never fitted", bot.Reply{Title: "Sessions", Table: sessionsTable(10000, 10000),
+			Files: []bot.File{{Name: "sessions.csv"}}}, -1, "Only ", ""},
+		{"huge cells and many columns", hugeReply(), -1, "Only ", ""},
+		{"text over the limit", bot.Reply{Title: "Escapes", Summary: slices.Repeat([]string{escapes}, 40),
+			Warnings: slices.Repeat([]string{escapes}, 20), Table: sessionsTable(50, 20),
+			Chart: &bot.Chart{Title: "Chart", Points: []bot.Point{{Label: "a", Value: 1}}}}, 20, "The chart is left out", "Only "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := render(tc.rep)
-			act, err := json.Marshal(cardActivity(c, tc.rep.Title))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(act) > maxCardBytes {
-				t.Fatalf("activity is %d bytes, limit %d", len(act), maxCardBytes)
-			}
-			inv, _ := json.Marshal(invokeResponse{StatusCode: 200, Type: cardContentType, Value: c})
-			if len(inv) > maxCardBytes {
-				t.Fatalf("invoke response is %d bytes, limit %d", len(inv), maxCardBytes)
-			}
-			rows := -1
-			var note string
-			for _, el := range c.Body {
-				if el.Type == "Table" {
-					rows = len(el.Rows) - 1 // minus the header
-				}
-				if strings.Contains(el.Text, "more rows not shown") {
-					note = el.Text
-				}
-			}
-			if tc.wantRowsAtLeast < 0 { // the fallback card
-				if rows != -1 || !strings.Contains(string(act), "too large to show in Teams") {
-					t.Fatalf("want the too-large notice instead of the table, got %s", act)
-				}
-				return
-			}
-			if rows < tc.wantRowsAtLeast {
-				t.Fatalf("table shows %d rows, want at least %d", rows, tc.wantRowsAtLeast)
-			}
-			if note == "" {
-				t.Fatal("no note saying how many rows are not shown")
+			checkCard(t, c)
+			rows := len(tableRows(t, c))
+			raw, _ := json.Marshal(c)
+			switch {
+			case tc.wantRows < 0 && (rows == 0 || rows >= len(tc.rep.Table.Rows)):
+				t.Fatalf("table shows %d rows of %d, want a cut", rows, len(tc.rep.Table.Rows))
+			case tc.wantRows >= 0 && rows != tc.wantRows:
+				t.Fatalf("table shows %d rows, want %d", rows, tc.wantRows)
+			case !strings.Contains(string(raw), tc.wantText):
+				t.Fatalf("card lacks %q", tc.wantText)
+			case tc.noText != "" && strings.Contains(string(raw), tc.noText):
+				t.Fatalf("card has %q", tc.noText)
 			}
 		})
+	}
+}
+
+// TestFittedReplyRendersEveryRow: whatever surrounds the table, a page cut
+// by Fit renders every one of its rows.
+func TestFittedReplyRendersEveryRow(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("é<>&", 120)
+	for _, rep := range []bot.Reply{
+		{Title: "Sessions", Table: sessionsTable(10000, 300)},
+		{Title: big, Summary: slices.Repeat([]string{big}, 30), Facts: slices.Repeat([]bot.Fact{{Label: "x", Value: big}}, 30),
+			Warnings: slices.Repeat([]string{big}, 30), Table: sessionsTable(5000, 300), Files: []bot.File{{Name: "a.csv"}},
+			Chart: &bot.Chart{Points: slices.Repeat([]bot.Point{{Label: big, Value: 3}}, 40)}},
+		hugeReply(),
+	} {
+		n := Fit(rep)
+		if n < 1 || n >= len(rep.Table.Rows) {
+			t.Fatalf("Fit = %d of %d rows", n, len(rep.Table.Rows))
+		}
+		rep.Table.Rows = rep.Table.Rows[:n]
+		c := render(rep)
+		checkCard(t, c)
+		if got := len(tableRows(t, c)); got != n {
+			t.Errorf("fitted to %d rows, the card shows %d", n, got)
+		}
 	}
 }
 
@@ -151,7 +158,7 @@ func TestRenderButtonsCarryOnlyActionAndValue(t *testing.T) {
 	for i, want := range []struct{ verb, style string }{{"qlik.approve", "positive"}, {"qlik.reject", "destructive"}} {
 		a := c.Actions[i]
 		if a.Type != "Action.Execute" || a.Verb != want.verb || a.Style != want.style ||
-			a.Data != (clickData{Action: want.verb, Value: "p-42"}) {
+			a.Data != any(clickData{Action: want.verb, Value: "p-42"}) {
 			t.Fatalf("action %d = %+v", i, a)
 		}
 		if a.Fallback == nil || a.Fallback.Type != "Action.Submit" || a.Fallback.Data != a.Data {
@@ -181,4 +188,61 @@ func hugeReply() bot.Reply {
 		}(),
 		Chart:   &bot.Chart{Points: make([]bot.Point, 1000)},
 		Buttons: make([]bot.Button, 50)}
+}
+
+// TestTablesReadWell: columns empty on every row are left out, widths
+// follow content, facts keep their text whole, chart bars line up.
+func TestTablesReadWell(t *testing.T) {
+	t.Parallel()
+	rep := bot.Reply{
+		Title: "Users by session count",
+		Facts: []bot.Fact{{Label: "Users", Value: "5, sessions: 5"}, {Label: "At the access-pass limit of 5 sessions", Value: "1"}},
+		Table: &bot.Table{Columns: []string{"Virtual proxy", "User", "User name", "Attributes", "Session ID"}, Rows: [][]string{
+			{"finance", `LAB\testuser_1`, "", "", "55142b14-8d2d-43b3-a522-4b2fb46b2798"},
+			{"win", `LAB\goran`, "", "", "a906ee6b-a8da-4c66-9700-48036c96de7b"},
+		}},
+		Chart: &bot.Chart{Title: "Sessions per virtual proxy", Points: []bot.Point{{Label: "finance", Value: 2}, {Label: "(default)", Value: 10}, {Label: "a b", Value: 1}}},
+	}
+	c := render(rep)
+	checkCard(t, c)
+	var table, facts *element
+	var bars []string
+	for i, el := range c.Body {
+		switch {
+		case el.Type == "Table":
+			table = &c.Body[i]
+		case el.Type == "FactSet":
+			facts = &c.Body[i]
+		case el.FontType == "Monospace":
+			bars = append(bars, el.Text)
+		}
+	}
+	if table == nil || len(table.Columns) != 3 {
+		t.Fatalf("table %+v: want the 3 columns that hold text", table)
+	}
+	if got := table.Rows[0].Cells[1].Items[0].Text; got != "User" {
+		t.Errorf("second column %q, want User (User name and Attributes are empty)", got)
+	}
+	w := table.Columns
+	if !(w[2].Width > w[1].Width && w[1].Width > w[0].Width) || w[2].Width != 36 || w[0].Width != len("finance") {
+		t.Errorf("widths %+v: want them to follow the longest cell (7, 14, 36)", w)
+	}
+	if facts == nil || facts.Facts[0] != (fact{Title: "Users", Value: "5, sessions: 5"}) || facts.Facts[1].Title != "At the access-pass limit of 5 sessions" {
+		t.Errorf("facts %+v", facts)
+	}
+	if len(bars) != 3 {
+		t.Fatalf("chart lines %q", bars)
+	}
+	col := -1
+	for _, b := range bars {
+		if strings.Contains(b, "  ") {
+			t.Errorf("chart line %q has runs of spaces Teams collapses", b)
+		}
+		i := strings.Index(b, "█")
+		r := utf8.RuneCountInString(b[:i])
+		if col >= 0 && r != col {
+			t.Errorf("bars start at rune %d and %d: %q", col, r, bars)
+		}
+		col = r
+	}
 }

@@ -177,7 +177,7 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 	cfg := a.cfg
 	if cfg.SlackMode != "" {
 		slackOpts := []slackbot.Option{slackbot.WithLogger(a.log),
-			slackbot.WithRateLimitHook(a.metrics.chatRateLimited(bot.Slack))}
+			slackbot.WithRateLimitHook(a.metrics.chatRateLimited(bot.Slack)), slackbot.WithHome(a.engine.Home)}
 		if cfg.SlackEmailCache > 0 {
 			slackOpts = append(slackOpts, slackbot.WithUserEmails(cfg.SlackEmailCache))
 		}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package bottest
+
+const raceEnabled = false

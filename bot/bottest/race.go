@@ -1,0 +1,6 @@
+//go:build race
+
+package bottest
+
+// raceEnabled: see E2ESessions.
+const raceEnabled = true

@@ -1,0 +1,73 @@
+package slackbot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
+
+// tableBlocks renders the table block (one per message, Slack's rule)
+// without the columns empty on every row, and a note with the rows' place
+// in the whole list. It shows every row it is given; a table longer than a
+// Slack table holds (a reply that was not fitted, see Fit) is cut with a
+// note rather than have Slack refuse the whole message.
+func tableBlocks(t *bot.Table) []slack.Block {
+	if len(t.Columns) == 0 {
+		return nil
+	}
+	t = bot.Compact(t)
+	cols := min(len(t.Columns), maxTableCols)
+	tb := slack.NewTableBlock("table")
+	header := make([]slack.TableCell, cols)
+	for i := range cols {
+		header[i] = slack.NewTableRawTextCell(truncate(t.Columns[i], maxCellText))
+	}
+	tb.AddRow(header...)
+	rows := min(len(t.Rows), maxTableRows-1)
+	for _, row := range t.Rows[:rows] {
+		cells := make([]slack.TableCell, cols)
+		for i := range cols {
+			cells[i] = slack.NewTableRawTextCell(truncate(row[i], maxCellText)) // numbers as text: raw_number was once rejected
+		}
+		tb.AddRow(cells...)
+	}
+	out := []slack.Block{tb}
+	var notes []string
+	if rt := bot.RangeText(t); rt != "" {
+		notes = append(notes, rt+".")
+	}
+	if len(t.Rows) > rows {
+		notes = append(notes, fmt.Sprintf("Only %d of these %d rows fit a Slack table; the attached CSV has them all.", rows, len(t.Rows)))
+	}
+	if len(t.Columns) > cols {
+		notes = append(notes, fmt.Sprintf("Showing %d of %d columns.", cols, len(t.Columns)))
+	}
+	if len(notes) > 0 {
+		out = append(out, slack.NewContextBlock("table_notes", plain(strings.Join(notes, " "))))
+	}
+	return out
+}
+
+// factBlocks shows facts as section fields, label in bold over its value,
+// ten to a section; each label and value is kept whole (up to Slack's
+// field limit).
+func factBlocks(fs []bot.Fact) []slack.Block {
+	var out []slack.Block
+	for start := 0; start < len(fs); start += maxSectionFields {
+		if len(out) == maxFactBlocks {
+			out = append(out, slack.NewContextBlock("facts_more", plain(fmt.Sprintf("… %d more fact(s) not shown", len(fs)-start))))
+			break
+		}
+		var fields []*slack.TextBlockObject
+		for _, f := range fs[start:min(start+maxSectionFields, len(fs))] {
+			label := truncate(oneLine(f.Label), 200)
+			text := "*" + slackEscape(label) + "*\n" + slackEscape(truncate(f.Value, maxFieldText-runeLen(label)-10))
+			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, text, false, true))
+		}
+		out = append(out, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("facts_%d", len(out)))))
+	}
+	return out
+}
