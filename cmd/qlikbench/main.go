@@ -4,7 +4,8 @@
 //
 //	go run ./cmd/qlikbench [-runs N] [-only ID|KEY[,...]] [-short]
 //
-// -only takes measurement ids (list, list10k, ack, delete, render, rss) or
+// -only takes measurement ids (list, list10k, ack, delete, render, rss,
+// journal, resume) or
 // figure keys (which select the measurement that yields them).
 package main
 
@@ -45,7 +46,7 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := flag.NewFlagSet("qlikbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	runs := fs.Int("runs", 5, "repetitions per timed figure where a median is reported")
-	only := fs.String("only", "", "comma-separated measurement ids (list, list10k, ack, delete, render, rss) or figure keys to run (default: all)")
+	only := fs.String("only", "", "comma-separated measurement ids (list, list10k, ack, delete, render, rss, journal, resume) or figure keys to run (default: all)")
 	short := fs.Bool("short", false, "smaller sites and sizes, for a quick smoke run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,7 +76,7 @@ func isSet(fs *flag.FlagSet, name string) bool {
 
 // all lists every measurement in print order.
 func all(o qlikbench.Options) []qlikbench.Measurement {
-	return append(qlikbench.Measurements(o), botbench.Measurements(o)...)
+	return append(append(qlikbench.Measurements(o), botbench.Measurements(o)...), botbench.JobMeasurements(o)...)
 }
 
 // selectMeasurements keeps the measurements named by id or by one of
