@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
-	"github.com/qlikbot/qlikbot/qlik"
 )
 
 // Progress defaults: a job of more than progressThreshold sessions
@@ -41,17 +40,6 @@ func WithProgress(threshold int, every time.Duration) Option {
 
 // tally counts outcomes so far.
 type tally struct{ deleted, gone, failed int }
-
-func (t *tally) add(o qlik.Outcome) {
-	switch o.Status {
-	case qlik.Deleted:
-		t.deleted++
-	case qlik.AlreadyGone:
-		t.gone++
-	default:
-		t.failed++
-	}
-}
 
 func (t tally) done() int { return t.deleted + t.gone + t.failed }
 

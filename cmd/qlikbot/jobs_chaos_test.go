@@ -159,6 +159,41 @@ func checkOutcome(t *testing.T, out string, resumed bool, gone int) {
 	}
 }
 
+// finishIn waits for p to print the kick's outcome with every session
+// ended, stops it, and checks the DELETEs (at most maxTwice sent twice)
+// and the outcome (resumed or not; the ones sent twice already gone).
+func finishIn(t *testing.T, p *botProc, sim *qliksim.Server, ids []string, maxTwice int, resumed bool) {
+	t.Helper()
+	waitFor(t, 90*time.Second, "the kick's outcome", func() bool {
+		return strings.Contains(p.stdout.String(), outcomeTitle) && len(vp2IDs(sim)) == 0
+	})
+	term(t, p)
+	twice := checkDeletes(t, sim, ids, maxTwice)
+	checkOutcome(t, p.stdout.String(), resumed, twice)
+}
+
+// boltStore opens the state file in dir (its process has exited).
+func boltStore(t *testing.T, dir string) auditStore {
+	t.Helper()
+	st, err := store.OpenBolt(dir + "/state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// redisStore is a store client of the Redis at addr.
+func redisStore(t *testing.T, addr string) auditStore {
+	t.Helper()
+	st, err := store.NewRedis(&redis.Options{Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
 // auditStore is what the audit check reads.
 type auditStore interface {
 	RecentAudit(ctx context.Context, n int) ([]store.Event, error)
@@ -212,18 +247,8 @@ func TestChaosKill9MidJob(t *testing.T) {
 	}
 
 	p2 := startBot(t, env, dir) // nobody types anything
-	waitFor(t, 90*time.Second, "the resumed job's outcome", func() bool {
-		return strings.Contains(p2.stdout.String(), outcomeTitle) && len(vp2IDs(sim)) == 0
-	})
-	term(t, p2)
-	twice := checkDeletes(t, sim, ids, inFlight)
-	checkOutcome(t, p2.stdout.String(), true, twice)
-	st, err := store.OpenBolt(dir + "/state.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	checkJobAudit(t, st, id, ids)
+	finishIn(t, p2, sim, ids, inFlight, true)
+	checkJobAudit(t, boltStore(t, dir), id, ids)
 }
 
 // TestChaosTwoProcessesOneRedisKillMidJob: two real processes on one real
@@ -240,21 +265,11 @@ func TestChaosTwoProcessesOneRedisKillMidJob(t *testing.T) {
 	id := askAndApprove(t, a)
 	waitDeletes(t, sim, cutAt)
 	a.kill(t)
-	waitFor(t, 90*time.Second, "process B's outcome", func() bool {
-		return strings.Contains(b.stdout.String(), outcomeTitle) && len(vp2IDs(sim)) == 0
-	})
-	term(t, b)
+	finishIn(t, b, sim, ids, inFlight, true)
 	if strings.Contains(a.stdout.String(), outcomeTitle) {
 		t.Error("the killed process printed an outcome")
 	}
-	twice := checkDeletes(t, sim, ids, inFlight)
-	checkOutcome(t, b.stdout.String(), true, twice)
-	st, err := store.NewRedis(&redis.Options{Addr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	checkJobAudit(t, st, id, ids)
+	checkJobAudit(t, redisStore(t, addr), id, ids)
 }
 
 // TestChaosSIGTERMMidJob: SIGTERM (a rollout) during the kick: the process
@@ -277,18 +292,8 @@ func TestChaosSIGTERMMidJob(t *testing.T) {
 	}
 
 	p2 := startBot(t, env, dir)
-	waitFor(t, 90*time.Second, "the resumed job's outcome", func() bool {
-		return strings.Contains(p2.stdout.String(), outcomeTitle) && len(vp2IDs(sim)) == 0
-	})
-	term(t, p2)
-	checkDeletes(t, sim, ids, 0)
-	checkOutcome(t, p2.stdout.String(), true, 0)
-	st, err := store.OpenBolt(dir + "/state.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	checkJobAudit(t, st, id, ids)
+	finishIn(t, p2, sim, ids, 0, true)
+	checkJobAudit(t, boltStore(t, dir), id, ids)
 }
 
 // TestChaosRedisKilledMidJob: the redis-server (append-only, fsync per
@@ -309,18 +314,8 @@ func TestChaosRedisKilledMidJob(t *testing.T) {
 			strings.Contains(p.stderr.String(), "lease not renewed")
 	})
 	rs.Start(t)
-	waitFor(t, 90*time.Second, "the outcome", func() bool {
-		return strings.Contains(p.stdout.String(), outcomeTitle) && len(vp2IDs(sim)) == 0
-	})
-	p.quit(t)
-	checkDeletes(t, sim, ids, 0)
-	checkOutcome(t, p.stdout.String(), false, 0)
-	st, err := store.NewRedis(&redis.Options{Addr: rs.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	checkJobAudit(t, st, id, ids)
+	finishIn(t, p, sim, ids, 0, false)
+	checkJobAudit(t, redisStore(t, rs.Addr), id, ids)
 }
 
 // term stops p with SIGTERM, as a service manager does, and waits for a
