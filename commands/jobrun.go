@@ -239,9 +239,9 @@ func (r *jobRun) record(ctx context.Context, idx []int, outs []qlik.Outcome) err
 	sealed := r.e.sealBatch(r.id, b)
 	err := r.retry(ctx, "record a batch", func(wctx context.Context) error {
 		return r.e.st.RecordJobBatch(wctx, r.currentLease(), r.id, sealed, events)
-	}, func(wctx context.Context) bool {
+	}, func(wctx context.Context) (bool, bool) {
 		_, batches, err := r.e.st.GetJob(wctx, r.id)
-		return err == nil && containsBytes(batches, sealed)
+		return err == nil && containsBytes(batches, sealed), err == nil
 	})
 	if err != nil {
 		return err
@@ -266,9 +266,9 @@ func (r *jobRun) finish(ctx context.Context) error {
 	now := r.e.now()
 	return r.retry(ctx, "finish", func(wctx context.Context) error {
 		return r.e.st.FinishJob(wctx, r.currentLease(), r.id, now, res, []store.Event{ev})
-	}, func(wctx context.Context) bool {
+	}, func(wctx context.Context) (bool, bool) {
 		j, _, err := r.e.st.GetJob(wctx, r.id)
-		return err == nil && j.Finished() && bytes.Equal(j.Result, res)
+		return err == nil && j.Finished() && bytes.Equal(j.Result, res), err == nil
 	})
 }
 
@@ -282,28 +282,48 @@ const (
 
 // retry runs write until it succeeds, the lease is lost (ErrLeaseLost,
 // ErrJobFinished, ErrNotFound: someone else owns the job now) or lapses
-// by this process's reckoning, or ctx ends. After a failure landed tells
-// whether the write happened after all (its answer was lost).
-func (r *jobRun) retry(ctx context.Context, what string, write func(context.Context) error, landed func(context.Context) bool) error {
+// by this process's reckoning, or ctx ends. A write that failed may have
+// happened all the same (its answer was lost): before writing again, and
+// before giving up on a lost lease, landed tells whether it did (known is
+// false while the store cannot say), and nothing is written blind.
+func (r *jobRun) retry(ctx context.Context, what string, write func(context.Context) error, landed func(context.Context) (ok, known bool)) error {
 	delay := retryFirst
+	uncertain := false
 	for attempt := 1; ; attempt++ {
-		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-		err := write(wctx)
-		cancel()
-		if err == nil {
-			return nil
+		check := func() (bool, bool) {
+			lctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			defer cancel()
+			return landed(lctx)
 		}
-		if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrJobFinished) || errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: %s: %w", errLeaseLost, what, err)
+		var err error
+		ok, known := false, true
+		if uncertain {
+			ok, known = check()
+		}
+		switch {
+		case ok:
+			return nil
+		case known:
+			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err = write(wctx)
+			cancel()
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrJobFinished) || errors.Is(err, store.ErrNotFound) {
+				if uncertain {
+					if ok, _ := check(); ok {
+						return nil
+					}
+				}
+				return fmt.Errorf("%w: %s: %w", errLeaseLost, what, err)
+			}
+			uncertain = true
+		default:
+			err = errors.New("the store cannot say whether the last attempt was written")
 		}
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
-		}
-		lctx, cancel := context.WithTimeout(ctx, writeTimeout)
-		ok := landed(lctx)
-		cancel()
-		if ok {
-			return nil
 		}
 		if time.Until(r.currentLease().Expires) <= 0 {
 			return fmt.Errorf("%w: %s: the store did not answer before the lease lapsed: %w", errLeaseLost, what, err)
