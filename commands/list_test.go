@@ -288,7 +288,7 @@ func TestProxies(t *testing.T) {
 		}
 	}
 	fin := r.Table.Rows[slices.Index(column(t, r, "Prefix"), "finance")]
-	if !reflect.DeepEqual(fin, []string{"finance", "finance virtual proxy", "X-Qlik-Session-finance", "Central", "Central, dev1"}) {
+	if !reflect.DeepEqual(fin, []string{"finance", "finance virtual proxy", "X-Qlik-Session-finance", "Central, dev1", "Central, dev1"}) {
 		t.Errorf("finance row %v", fin)
 	}
 	if !strings.Contains(strings.Join(r.Warnings, "\n"), "Prefix hdr is shared by 2") || len(r.Warnings) != 4 {

@@ -324,7 +324,7 @@ func TestListSummariesAreFacts(t *testing.T) {
 	}{
 		{"users --min 2", []bot.Fact{{Label: "Users", Value: "5"}, {Label: "Sessions", Value: "5"},
 			{Label: "At the access-pass limit of 5 sessions", Value: "0"}, {Label: "Showing users with at least 2 sessions", Value: "0"}}},
-		{"sessions finance", []bot.Fact{{Label: "Total sessions", Value: "2"}, {Label: "Central (" + central + ")", Value: "2"}, {Label: "Per virtual proxy", Value: "finance 2"}}},
+		{"sessions finance", []bot.Fact{{Label: "Total sessions", Value: "2"}, {Label: "Central (" + central + ")", Value: "2"}, {Label: "dev1 (" + dev1 + ")", Value: "0"}, {Label: "Per virtual proxy", Value: "finance 2"}}},
 	} {
 		if r := e.ask(t, "UADMIN", tc.text); !slices.Equal(r.Facts, tc.want) {
 			t.Errorf("%s: facts %+v, want %+v", tc.text, r.Facts, tc.want)

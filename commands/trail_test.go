@@ -63,7 +63,7 @@ func TestOneAuditRowPerCommand(t *testing.T) {
 	if ev := byCommand["sesions slack:UVIEWER"]; !strings.HasPrefix(ev.Outcome, `usage: unknown command "sesions"; did you mean sessions?`) {
 		t.Errorf("usage row %+v", ev)
 	}
-	if ev := byCommand["kick finance slack:ULEAD"]; ev.Decision != "allowed" || ev.Target != "finance" || ev.Pending == "" || !strings.Contains(ev.Reason, "kick: 1 virtual proxy, 1 (virtual proxy, node) pair allowed") {
+	if ev := byCommand["kick finance slack:ULEAD"]; ev.Decision != "allowed" || ev.Target != "finance" || ev.Pending == "" || !strings.Contains(ev.Reason, "kick: 1 virtual proxy, 2 (virtual proxy, node) pairs allowed") {
 		t.Errorf("kick row %+v", ev)
 	}
 	if ev := byCommand["approve "+e.lastPending(t)+" slack:ULEAD"]; ev.Decision != "denied" || ev.Reason != "two-person rule: the requester cannot approve" {

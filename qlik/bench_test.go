@@ -5,16 +5,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 )
 
 // The list benchmarks: the standard site (30 virtual proxies x 2 nodes,
-// 50 ms per call) and the large one (100 x 4, 10,000 sessions; its serial
-// walk takes about 20 s per iteration, run it with -benchtime=1x). Compare
-// with `go run ./cmd/qlikbench -only list,list10k`.
+// 50 ms per call) and the large one (100 x 4, 10,000 sessions, nodes with
+// the simulator's default capacity; its serial walk takes about 20 s per
+// iteration, run it with -benchtime=1x), with package qlik's default
+// limits (cmd/qlikbench reads qlikbot's shipped ones from its binary).
+// Compare with `go run ./cmd/qlikbench -only list,list10k,health`.
 
 func benchList(b *testing.B, size qlikbench.ListSize, list func(*qlikbench.ListSite) func(context.Context) (int, error), warmup bool) {
-	site, err := qlikbench.StartListSiteSized(size)
+	site, err := qlikbench.StartListSiteSized(size, qlikbench.Shipped{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,6 +50,25 @@ func BenchmarkListWarm(b *testing.B)      { benchList(b, qlikbench.StandardList,
 func BenchmarkList10kSerial(b *testing.B) { benchList(b, qlikbench.LargeList, serial, false) }
 func BenchmarkList10kCold(b *testing.B)   { benchList(b, qlikbench.LargeList, cold, true) }
 func BenchmarkList10kWarm(b *testing.B)   { benchList(b, qlikbench.LargeList, warm, true) }
+
+// BenchmarkHealth4Nodes asks 4 engines at 50 ms per call with the engine
+// list cached: one round trip.
+func BenchmarkHealth4Nodes(b *testing.B) {
+	h, err := qlikbench.StartHealthSite(b.Context(), qlikbench.Shipped{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(h.Close)
+	if err := h.Health(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := h.Health(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/health")
+}
 
 // BenchmarkDelete1000 deletes 1,000 sessions at 200 requests/s with 20 ms
 // per call, refilling the site between rounds (not timed).

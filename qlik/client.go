@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,12 +26,17 @@ const maxBody = 64 << 20
 
 // Client talks to one Qlik Sense site. It is safe for concurrent use.
 //
-// Every HTTP call first takes one of Concurrency slots, then waits on a
-// rate.Limiter (RequestsPerSecond, Burst) and on a one-second window that
-// admits at most floor(RequestsPerSecond) calls: a slot of that window is
-// given back one second after its call ended, so the server never sees
-// more than RequestsPerSecond calls in any one-second window, bursts
-// included. Each call has its own Timeout, which starts when it is sent.
+// Every HTTP call takes a slot of its node's adaptive concurrency limit
+// (one per host and port: QRS, QPS on each node, each engine), which
+// starts generous, backs off when the node's latency rises or it answers
+// 503, and grows again when that stops, never above Concurrency (see
+// limit.go). Reads are not paced otherwise. Writes (deletes, logouts)
+// first wait on a rate.Limiter (RequestsPerSecond, Burst) and on a
+// one-second window that admits at most floor(RequestsPerSecond) of them:
+// a slot of that window is given back one second after its call ended, so
+// the server never sees more than RequestsPerSecond writes in any
+// one-second window, bursts included. Each call has its own Timeout, which
+// starts when it is sent.
 //
 // The default virtual proxy (prefix "") is called as "/qps//session",
 // Ctrl-Q's form, which no other prefix can be mistaken for.
@@ -39,10 +45,11 @@ type Client struct {
 	log       *slog.Logger
 	transport *http.Transport
 	http      *http.Client
-	sem       chan struct{}
+	limits    limits
 	limiter   *rate.Limiter
 	window    chan struct{} // nil: no rate limit
-	topo      topoCache
+	topo      ttlCache[*Topology]
+	engines   ttlCache[[]EngineService]
 
 	beforeSend func(*http.Request) // tests only (export_test.go)
 }
@@ -63,7 +70,7 @@ func New(cfg Config) (*Client, error) {
 		log:       cfg.Logger.With("component", "qlik", "qrs", cfg.QRSHost),
 		transport: tr,
 		http:      &http.Client{Transport: tr, CheckRedirect: noRedirect},
-		sem:       make(chan struct{}, cfg.Concurrency),
+		limits:    limits{ceiling: cfg.Concurrency, now: time.Now},
 		limiter:   rate.NewLimiter(rate.Inf, cfg.Burst),
 	}
 	if cfg.RequestsPerSecond > 0 {
@@ -98,17 +105,23 @@ func (c *Client) Ping(ctx context.Context) error {
 
 // request is one logical call; do may send it more than once.
 type request struct {
-	service  string // "qrs" or "qps"
-	host     string // QPS node; QRS calls go to cfg.QRSHost
+	service  string // "qrs", "qps" or "engine"
+	host     string // QPS or engine node; QRS calls go to cfg.QRSHost
+	port     int    // engine calls: the node's engine port
 	endpoint string
 	method   string
 	path     string     // already escaped
+	shown    string     // path as errors and logs show it (a session id shortened); "" is path
+	secret   string     // a session id the call carries: never shown whole, not even from an answer
 	query    url.Values // besides xrfkey
 }
 
 func (c *Client) addr(r request) string {
-	if r.service == "qrs" {
+	switch r.service {
+	case "qrs":
 		return net.JoinHostPort(c.cfg.QRSHost, strconv.Itoa(c.cfg.QRSPort))
+	case "engine":
+		return net.JoinHostPort(r.host, strconv.Itoa(r.port))
 	}
 	return net.JoinHostPort(r.host, strconv.Itoa(c.cfg.QPSPort))
 }
@@ -150,30 +163,32 @@ func retryable(err error) bool {
 	return errors.As(err, &ce) && ce.Timeout()
 }
 
-// attempt sends r once, within the concurrency, rate and per-call limits.
+// attempt sends r once: a write waits for the rate limit first, then
+// every call for a slot of its node's concurrency limit.
 func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-c.sem }()
-	if c.window != nil {
+	if r.method != http.MethodGet && c.window != nil {
 		select {
 		case c.window <- struct{}{}:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("wait for the Qlik rate limit: %w", ctx.Err())
 		}
 		// The window slot comes back one second after the call ends, so
-		// the server logs at most cap(window) calls in any second.
+		// the server logs at most cap(window) writes in any second.
 		defer time.AfterFunc(time.Second, func() { <-c.window })
 	}
-	if err := c.limiter.Wait(ctx); err != nil {
-		return nil, fmt.Errorf("wait for the Qlik rate limit: %w", err)
+	if r.method != http.MethodGet {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("wait for the Qlik rate limit: %w", err)
+		}
+	}
+	addr := c.addr(r)
+	nl := c.limits.of(addr)
+	slot, err := nl.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
 
 	key := newXrfkey()
-	addr := c.addr(r)
 	q := url.Values{}
 	for k, v := range r.query {
 		q[k] = v
@@ -181,12 +196,17 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 	q.Set("xrfkey", key)
 	rawURL := "https://" + addr + r.path + "?" + q.Encode()
 	q.Set("xrfkey", "REDACTED")
-	shownURL := "https://" + addr + r.path + "?" + q.Encode()
+	shownPath := r.path
+	if r.shown != "" {
+		shownPath = r.shown
+	}
+	shownURL := "https://" + addr + shownPath + "?" + q.Encode()
 
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, r.method, rawURL, nil)
 	if err != nil {
+		slot.done(unrelated, 0)
 		return nil, fmt.Errorf("build request %s %s: %w", r.method, shownURL, err)
 	}
 	req.Header.Set("X-Qlik-Xrfkey", key)
@@ -196,22 +216,59 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 	if c.beforeSend != nil {
 		c.beforeSend(req)
 	}
+	// The node's latency is measured from the moment the call has its
+	// connection: a dial or a TLS handshake is not the node being busy.
+	var connected time.Time
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { connected = time.Now() },
+	}))
 	start := time.Now()
 	body, status, err := c.send(ctx, req, addr, shownURL)
+	end := time.Now()
+	elapsed := end.Sub(start)
+	rtt := elapsed
+	if !connected.IsZero() {
+		rtt = end.Sub(connected)
+	}
+	slot.done(loadSignal(ctx, status, err), rtt)
 	if err == nil && (status < 200 || status > 299) {
 		snippet := body
 		if len(snippet) > 200 {
 			snippet = snippet[:200]
 		}
-		err = &HTTPError{Method: r.method, URL: shownURL, Status: status, Body: string(snippet), Hint: statusHint(status)}
+		shownBody := string(snippet)
+		if r.secret != "" { // a server may echo what it was asked
+			shownBody = strings.ReplaceAll(shownBody, r.secret, ShortID(r.secret))
+		}
+		err = &HTTPError{Method: r.method, URL: shownURL, Status: status, Body: shownBody, Hint: statusHint(status)}
 		body = nil
 	}
-	elapsed := time.Since(start)
 	c.log.DebugContext(ctx, "qlik call", "endpoint", r.endpoint, "method", r.method, "addr", addr, "status", status, "duration", elapsed, "err", err)
 	if c.cfg.Observe != nil {
-		c.cfg.Observe(Call{Service: r.service, Node: hostOf(addr), Endpoint: r.endpoint, Method: r.method, Status: status, Duration: elapsed, Err: err})
+		c.cfg.Observe(Call{Service: r.service, Node: hostOf(addr), Endpoint: r.endpoint, Method: r.method, Status: status,
+			Duration: elapsed, Err: err, Limit: nl.current()})
 	}
 	return body, err
+}
+
+// loadSignal says what a call tells about its node's load: an answer
+// (other than 503 or 429) is a round trip to measure; 503, 429 and a call
+// that ran out of its own time are overload; anything else, the caller
+// giving up included, says nothing.
+func loadSignal(ctx context.Context, status int, err error) outcome {
+	switch {
+	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
+		return overloaded
+	case err == nil:
+		return answered
+	case ctx.Err() != nil:
+		return unrelated
+	}
+	var ce *ConnError
+	if errors.As(err, &ce) && ce.Timeout() {
+		return overloaded
+	}
+	return unrelated
 }
 
 func (c *Client) send(ctx context.Context, req *http.Request, addr, shownURL string) ([]byte, int, error) {

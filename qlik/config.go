@@ -20,8 +20,10 @@ const (
 	DefaultUserDirectory     = "INTERNAL"
 	DefaultUserID            = "sa_api"
 	DefaultTimeout           = 10 * time.Second
-	DefaultConcurrency       = 16
+	DefaultConcurrency       = 64
 	DefaultRequestsPerSecond = 50
+	DefaultBurst             = 16
+	DefaultEnginePort        = 4747
 	DefaultTopologyTTL       = 30 * time.Second
 	DefaultReadRetries       = 2
 	DefaultRetryBackoff      = 100 * time.Millisecond
@@ -49,12 +51,23 @@ type Config struct {
 	// INTERNAL / sa_api.
 	UserDirectory, UserID string
 
-	Timeout           time.Duration // per HTTP call, default 10s
-	Concurrency       int           // max calls in flight, default 16
-	RequestsPerSecond float64       // default 50: see the Client doc for the guarantee
-	Burst             int           // rate.Limiter burst, default Concurrency
+	Timeout time.Duration // per HTTP call, default 10s
+	// Concurrency is the ceiling of the adaptive concurrency limit: the
+	// most calls in flight to one node and port (default 64). The client
+	// starts at 32 or this ceiling, whichever is lower, and finds each
+	// node's capacity below it (see the Client doc).
+	Concurrency int
+	// RequestsPerSecond paces writes (deletes, logouts), default 50: see
+	// the Client doc for the guarantee. Reads are not paced by it.
+	RequestsPerSecond float64
+	Burst             int // the writes' rate.Limiter burst, default 16
 
-	TopologyTTL time.Duration // topology cache, default 30s; negative disables
+	// EnginePort is where the engines' health check listens. 0 (default)
+	// takes the port QRS reports for each engine (settings.listenerPorts),
+	// else 4747.
+	EnginePort int
+
+	TopologyTTL time.Duration // topology and engine list cache, default 30s; negative disables
 
 	// Resolve maps a host name to the address to dial ("10.0.0.7" or
 	// "10.0.0.7:4243"), like curl --resolve. TLS still verifies the
@@ -66,18 +79,19 @@ type Config struct {
 
 	Logger  *slog.Logger     // default: discard
 	Observe func(Call)       // optional: called after every HTTP attempt (for metrics)
-	Clock   func() time.Time // optional: the topology cache's clock (tests); default time.Now
+	Clock   func() time.Time // optional: the topology and engine caches' clock (tests); default time.Now
 }
 
 // Call describes one HTTP attempt for Config.Observe.
 type Call struct {
-	Service  string // "qrs" or "qps"
+	Service  string // "qrs", "qps" or "engine"
 	Node     string // host name called
 	Endpoint string // low-cardinality name, e.g. "qps.session.list"
 	Method   string
 	Status   int // 0 when no response arrived
 	Duration time.Duration
 	Err      error
+	Limit    int // the node's adaptive concurrency limit after this call
 }
 
 // withDefaults returns a copy of c with the zero values filled in.
@@ -104,7 +118,7 @@ func (c Config) withDefaults() Config {
 		c.RequestsPerSecond = DefaultRequestsPerSecond
 	}
 	if c.Burst <= 0 {
-		c.Burst = c.Concurrency
+		c.Burst = DefaultBurst
 	}
 	if c.TopologyTTL == 0 {
 		c.TopologyTTL = DefaultTopologyTTL
@@ -134,8 +148,11 @@ func (c Config) validate() error {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"QRSPort", c.QRSPort}, {"QPSPort", c.QPSPort}} { // a slice: the same error first every time
+	}{{"QRSPort", c.QRSPort}, {"QPSPort", c.QPSPort}, {"EnginePort", c.EnginePort}} { // a slice: the same error first every time
 		if p.port < 1 || p.port > 65535 {
+			if p.name == "EnginePort" && p.port == 0 {
+				continue // 0: what QRS reports
+			}
 			return fmt.Errorf("qlik config: %s %d is not a TCP port", p.name, p.port)
 		}
 	}
@@ -159,8 +176,9 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 		return nil, fmt.Errorf("qlik config: client certificate and key do not form a pair: %w", err)
 	}
 	tc := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
+		MinVersion:         tls.VersionTLS12,
+		Certificates:       []tls.Certificate{cert},
+		ClientSessionCache: tls.NewLRUClientSessionCache(tlsSessionCacheSize),
 	}
 	if c.InsecureSkipVerify {
 		tc.InsecureSkipVerify = true
@@ -178,6 +196,10 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
+// tlsSessionCacheSize: one session per server name (node) is kept; a site
+// has far fewer nodes.
+const tlsSessionCacheSize = 256
+
 func pemOrFile(pem []byte, file, what string) ([]byte, error) {
 	if len(pem) > 0 {
 		return pem, nil
@@ -193,10 +215,12 @@ func pemOrFile(pem []byte, file, what string) ([]byte, error) {
 }
 
 // NewTransport builds the one http.Transport a Client uses: mutual TLS from
-// cfg, dialing through cfg.Resolve, and an idle pool sized to
-// cfg.Concurrency per host so a fan-out reuses warm connections instead of
-// redoing mutual-TLS handshakes (Go keeps only 2 per host by default).
-// Exported so baselines and tools can measure with the same settings.
+// cfg, dialing through cfg.Resolve, an idle pool sized to cfg.Concurrency
+// per host so a wave of calls to every node reuses warm connections
+// instead of redoing mutual-TLS handshakes (Go keeps only 2 per host by
+// default), and a TLS session cache so the handshakes that remain are
+// resumed rather than full. Exported so baselines and tools can measure
+// with the same settings.
 func NewTransport(cfg Config) (*http.Transport, error) {
 	cfg = cfg.withDefaults()
 	tc, err := cfg.tlsConfig()

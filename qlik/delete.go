@@ -21,8 +21,8 @@ func (c *Client) DeleteSession(ctx context.Context, t DeleteTarget) Outcome {
 }
 
 // DeleteSessions ends many sessions concurrently within the client's
-// concurrency and rate limits and returns one Outcome per target, in the
-// order of ts.
+// rate limit and each node's concurrency limit and returns one Outcome per
+// target, in the order of ts.
 func (c *Client) DeleteSessions(ctx context.Context, ts []DeleteTarget) []Outcome {
 	out := make([]Outcome, len(ts))
 	if len(ts) == 0 {
@@ -60,12 +60,12 @@ func (c *Client) deleteOn(ctx context.Context, topo *Topology, t DeleteTarget) O
 	if err != nil {
 		return failed(t, err)
 	}
-	seg, err := segment("session id", t.SessionID)
+	path, shown, err := sessionPath(t.Prefix, t.SessionID)
 	if err != nil {
 		return failed(t, err)
 	}
 	_, err = c.do(ctx, request{service: "qps", host: ps.Node.HostName, endpoint: "qps.session.delete", method: http.MethodDelete,
-		path: qpsBase(t.Prefix) + "/session/" + seg})
+		path: path, shown: shown, secret: t.SessionID})
 	switch {
 	case err == nil:
 		return Outcome{Target: t, Status: Deleted}
@@ -76,7 +76,9 @@ func (c *Client) deleteOn(ctx context.Context, topo *Topology, t DeleteTarget) O
 	}
 }
 
+// failed reports a target that could not be deleted. The error names the
+// session by ShortID only: errors end up in logs and replies.
 func failed(t DeleteTarget, err error) Outcome {
 	return Outcome{Target: t, Status: Failed,
-		Err: fmt.Errorf("delete session %q of virtual proxy %s on %s: %w", t.SessionID, quotePrefix(t.Prefix), t.Host, err)}
+		Err: fmt.Errorf("delete session %s of virtual proxy %s on %s: %w", ShortID(t.SessionID), quotePrefix(t.Prefix), t.Host, err)}
 }

@@ -1,15 +1,18 @@
 package qlik_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -22,7 +25,7 @@ func TestDeleteSessions(t *testing.T) {
 		{Prefix: "", Host: central, SessionID: goranID},
 		{Prefix: "finance", Host: central, SessionID: "no-such-session"},
 		{Prefix: "finance", Host: "qlik.example.com", SessionID: testuser2ID},
-		{Prefix: "finance", Host: dev1, SessionID: testuser2ID}, // finance is not linked to dev1
+		{Prefix: "win", Host: dev1, SessionID: testuser3ID}, // win is not linked to dev1
 		{Prefix: "nope", Host: central, SessionID: testuser2ID},
 		{Prefix: "win", Host: central, SessionID: ".."},
 	}
@@ -142,7 +145,7 @@ func ids(ss []qlik.Session) []string {
 }
 
 // TestRateLimit: the simulator never logs more than RequestsPerSecond
-// calls in any one-second window, burst included.
+// DELETEs in any one-second window, burst included.
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	const rps = 20
@@ -164,9 +167,47 @@ func TestRateLimit(t *testing.T) {
 	if len(reqs) != len(ts)+2 {
 		t.Errorf("%d requests logged, want %d", len(reqs), len(ts)+2)
 	}
-	if peak := qlikbench.PeakPerSecond(reqs); peak > rps {
+	var dels []qliksim.Request
+	for _, r := range reqs {
+		if r.Method == http.MethodDelete {
+			dels = append(dels, r)
+		}
+	}
+	if peak := qlikbench.PeakPerSecond(dels); peak > rps {
 		t.Errorf("peak %d requests in one second, limit %d", peak, rps)
 	} else {
 		t.Logf("peak %d requests in one second (limit %d)", peak, rps)
+	}
+}
+
+// TestReadsAreNotPaced: the rate limit paces writes only. At one write
+// per thousand seconds a list of the whole seed lab (26 pairs, 2 QRS
+// calls) still completes; a paced one would take hours.
+func TestReadsAreNotPaced(t *testing.T) {
+	t.Parallel()
+	s := startSim(t)
+	c := newClient(t, s, func(c *qlik.Config) { c.RequestsPerSecond, c.Burst = 0.001, 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	list, err := c.Sessions(ctx, qlik.Selection{})
+	if err != nil || len(list.Errors) > 0 {
+		t.Fatalf("Sessions: %v %v", err, list.Errors)
+	}
+	if len(list.Sessions) != 5 {
+		t.Errorf("%d sessions, want the seed lab's 5", len(list.Sessions))
+	}
+	// The writes are paced: one goes through on the burst, the next waits
+	// far past its deadline and says so.
+	if o := c.DeleteSession(ctx, qlik.DeleteTarget{Prefix: "win", Host: central, SessionID: testuser3ID}); o.Status != qlik.Deleted {
+		t.Fatalf("first delete: %s %v", o.Status, o.Err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	o := c.DeleteSession(short, qlik.DeleteTarget{Prefix: "win", Host: central, SessionID: testuser4ID})
+	if o.Status != qlik.Failed || !strings.Contains(o.Err.Error(), "rate limit") {
+		t.Errorf("second delete: %s %v, want a failure waiting for the rate limit", o.Status, o.Err)
+	}
+	if n := count(s.Requests(), method(http.MethodDelete)); n != 1 {
+		t.Errorf("%d DELETEs reached Qlik, want 1", n)
 	}
 }

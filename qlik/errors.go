@@ -70,15 +70,20 @@ func statusHint(status int) string {
 	return ""
 }
 
-// UnknownHostError is a proxy host name that the site's topology does not
-// have. Valid lists the ones it has.
+// UnknownHostError is a host name that the site does not have. Valid
+// lists the ones it has.
 type UnknownHostError struct {
 	Host  string
 	Valid []string
+	Kind  string // what was looked for: "" is a proxy host, "engine" an engine node
 }
 
 func (e *UnknownHostError) Error() string {
-	return fmt.Sprintf("unknown proxy host %q: the site's proxy hosts are %s", e.Host, strings.Join(e.Valid, ", "))
+	kind := e.Kind
+	if kind == "" {
+		kind = "proxy"
+	}
+	return fmt.Sprintf("unknown %s host %q: the site's %s hosts are %s", kind, e.Host, kind, strings.Join(e.Valid, ", "))
 }
 
 // UnknownPrefixError is a virtual proxy prefix that the site does not have.

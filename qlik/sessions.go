@@ -3,6 +3,7 @@ package qlik
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +17,17 @@ import (
 // "/qps/session": it cannot be mistaken for a virtual proxy whose prefix is
 // "session" or "user".
 func qpsBase(prefix string) string { return "/qps/" + url.PathEscape(prefix) }
+
+// sessionPath is the QPS path of one session, and the same path with the
+// id shortened (ShortID) for errors and logs. The id is checked and
+// escaped like a segment; an invalid one is refused without being echoed.
+func sessionPath(prefix, id string) (path, shown string, err error) {
+	if id == "" || id == "." || id == ".." || strings.TrimSpace(id) != id {
+		return "", "", errors.New("invalid session id: empty, a dot segment, or with leading or trailing spaces")
+	}
+	base := qpsBase(prefix) + "/session/"
+	return base + url.PathEscape(id), base + url.PathEscape(ShortID(id)), nil
+}
 
 // userTail is "/user/{dir}/{id}", both segments checked and escaped.
 func userTail(u UserRef) (string, error) {
@@ -151,11 +163,32 @@ func selectVirtualProxies(topo *Topology, sel Selection) ([]VirtualProxy, error)
 func sortSessions(ss []Session) {
 	slices.SortStableFunc(ss, func(a, b Session) int {
 		return cmp.Or(
-			cmp.Compare(strings.ToLower(a.UserDirectory), strings.ToLower(b.UserDirectory)),
-			cmp.Compare(strings.ToLower(a.UserID), strings.ToLower(b.UserID)),
+			compareFold(a.UserDirectory, b.UserDirectory),
+			compareFold(a.UserID, b.UserID),
 			cmp.Compare(a.ID, b.ID),
 		)
 	})
+}
+
+// compareFold compares like cmp.Compare(strings.ToLower(a),
+// strings.ToLower(b)) without allocating for ASCII strings.
+func compareFold(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		if x >= 0x80 || y >= 0x80 {
+			return cmp.Compare(strings.ToLower(a[i:]), strings.ToLower(b[i:]))
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
 }
 
 // place reads the (cached) topology and locates prefix on host in it.
@@ -171,18 +204,18 @@ func (c *Client) place(ctx context.Context, prefix, host string) (ProxyService, 
 // errors.Is(err, ErrNotFound).
 func (c *Client) Session(ctx context.Context, prefix, host, id string) (Session, error) {
 	wrap := func(err error) error {
-		return fmt.Errorf("get session %q of virtual proxy %s on %s: %w", id, quotePrefix(prefix), host, err)
+		return fmt.Errorf("get session %s of virtual proxy %s on %s: %w", ShortID(id), quotePrefix(prefix), host, err)
 	}
 	ps, err := c.place(ctx, prefix, host)
 	if err != nil {
 		return Session{}, wrap(err)
 	}
-	seg, err := segment("session id", id)
+	path, shown, err := sessionPath(prefix, id)
 	if err != nil {
 		return Session{}, wrap(err)
 	}
 	b, err := c.do(ctx, request{service: "qps", host: ps.Node.HostName, endpoint: "qps.session.get", method: http.MethodGet,
-		path: qpsBase(prefix) + "/session/" + seg})
+		path: path, shown: shown, secret: id})
 	if err != nil {
 		return Session{}, wrap(err)
 	}

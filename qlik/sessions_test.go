@@ -36,10 +36,11 @@ func TestSessionsSelection(t *testing.T) {
 			wantIDs:      []string{goranID, testuser1ID, testuser2ID, testuser3ID, testuser4ID},
 			wantPairs:    29,
 			wantUnlinked: []string{"mobile|X-Qlik-Session-mob", "hdr|X-Qlik-Session-hdr-dev", "hdr-access1|X-Qlik-Session-hdr-access1"}},
+		// finance is linked to both nodes (the seed's "dev1: ...: 0").
 		{name: "prefix finance", sel: qlik.Selection{Prefixes: []string{"finance"}},
-			wantIDs: []string{testuser1ID, testuser2ID}, wantPairs: 1},
+			wantIDs: []string{testuser1ID, testuser2ID}, wantPairs: 2},
 		{name: "prefix case-insensitive", sel: qlik.Selection{Prefixes: []string{"FINANCE"}},
-			wantIDs: []string{testuser1ID, testuser2ID}, wantPairs: 1},
+			wantIDs: []string{testuser1ID, testuser2ID}, wantPairs: 2},
 		{name: "default proxy", sel: qlik.Selection{Prefixes: []string{""}},
 			wantIDs: []string{goranID}, wantPairs: 1},
 		{name: "two prefixes in topology order", sel: qlik.Selection{Prefixes: []string{"win", ""}},
@@ -56,7 +57,7 @@ func TestSessionsSelection(t *testing.T) {
 			wantIDs: []string{testuser3ID}, wantPairs: 29,
 			wantUnlinked: []string{"mobile|X-Qlik-Session-mob", "hdr|X-Qlik-Session-hdr-dev", "hdr-access1|X-Qlik-Session-hdr-access1"}},
 		{name: "by user and prefix", sel: qlik.Selection{User: &qlik.UserRef{Directory: "LAB", ID: "testuser_1"}, Prefixes: []string{"finance"}},
-			wantIDs: []string{testuser1ID}, wantPairs: 1},
+			wantIDs: []string{testuser1ID}, wantPairs: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package qlik
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,20 +12,78 @@ import (
 	"sync"
 )
 
-// topoCache holds the last topology for TopologyTTL. Concurrent callers
-// that find it cold share one fetch.
-type topoCache struct {
+// ttlCache holds one value read from QRS for TopologyTTL. Concurrent
+// callers that find it cold share one fetch.
+type ttlCache[T any] struct {
 	mu      sync.Mutex
-	topo    *Topology
-	flight  *topoFlight
-	gen     uint64 // bumped by InvalidateTopology; stale fetches are not stored
+	val     T
+	ok      bool
+	flight  *flight[T]
+	gen     uint64 // bumped by invalidate; stale fetches are not stored
 	expires int64  // unix nanos by cfg.Clock
 }
 
-type topoFlight struct {
+type flight[T any] struct {
 	done chan struct{}
-	topo *Topology
+	val  T
 	err  error
+}
+
+// get returns the cached value or fetches it (once for every caller that
+// comes while the fetch runs). With a negative TopologyTTL it always
+// fetches.
+func (tc *ttlCache[T]) get(ctx context.Context, c *Client, fetch func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil { // start no shared fetch for a caller that gave up
+		return zero, err
+	}
+	if c.cfg.TopologyTTL < 0 {
+		return fetch(ctx)
+	}
+	tc.mu.Lock()
+	if tc.ok && c.cfg.Clock().UnixNano() < tc.expires {
+		v := tc.val
+		tc.mu.Unlock()
+		return v, nil
+	}
+	f := tc.flight
+	if f == nil {
+		f = &flight[T]{done: make(chan struct{})}
+		tc.flight = f
+		gen := tc.gen
+		// The fetch outlives any one caller's cancellation: others wait on
+		// it too. Per-call timeouts bound it.
+		fctx := context.WithoutCancel(ctx)
+		go func() {
+			f.val, f.err = fetch(fctx)
+			tc.mu.Lock()
+			if tc.flight == f {
+				tc.flight = nil
+			}
+			if f.err == nil && tc.gen == gen {
+				tc.val, tc.ok = f.val, true
+				tc.expires = c.cfg.Clock().Add(c.cfg.TopologyTTL).UnixNano()
+			}
+			tc.mu.Unlock()
+			close(f.done)
+		}()
+	}
+	tc.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+func (tc *ttlCache[T]) invalidate() {
+	var zero T
+	tc.mu.Lock()
+	tc.val, tc.ok = zero, false
+	tc.flight = nil
+	tc.gen++
+	tc.mu.Unlock()
 }
 
 // Topology returns the site's virtual proxies and proxy services, read
@@ -41,57 +100,18 @@ func (c *Client) Topology(ctx context.Context) (*Topology, error) {
 // topology is Topology without the copy, for read-only use inside the
 // package.
 func (c *Client) topology(ctx context.Context) (*Topology, error) {
-	if err := ctx.Err(); err != nil { // start no shared fetch for a caller that gave up
+	t, err := c.topo.get(ctx, c, func(ctx context.Context) (*Topology, error) { return c.fetchTopology(ctx, "") })
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return nil, fmt.Errorf("read topology from QRS: %w", err)
 	}
-	if c.cfg.TopologyTTL < 0 {
-		return c.fetchTopology(ctx, "")
-	}
-	tc := &c.topo
-	tc.mu.Lock()
-	if tc.topo != nil && c.cfg.Clock().UnixNano() < tc.expires {
-		t := tc.topo
-		tc.mu.Unlock()
-		return t, nil
-	}
-	f := tc.flight
-	if f == nil {
-		f = &topoFlight{done: make(chan struct{})}
-		tc.flight = f
-		gen := tc.gen
-		// The fetch outlives any one caller's cancellation: others wait on
-		// it too. Per-call timeouts bound it.
-		fctx := context.WithoutCancel(ctx)
-		go func() {
-			f.topo, f.err = c.fetchTopology(fctx, "")
-			tc.mu.Lock()
-			if tc.flight == f {
-				tc.flight = nil
-			}
-			if f.err == nil && tc.gen == gen {
-				tc.topo = f.topo
-				tc.expires = c.cfg.Clock().Add(c.cfg.TopologyTTL).UnixNano()
-			}
-			tc.mu.Unlock()
-			close(f.done)
-		}()
-	}
-	tc.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.topo, f.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("read topology from QRS: %w", ctx.Err())
-	}
+	return t, err
 }
 
-// InvalidateTopology drops the cached topology; the next call reads QRS.
+// InvalidateTopology drops the cached topology and engine list; the next
+// call reads QRS.
 func (c *Client) InvalidateTopology() {
-	c.topo.mu.Lock()
-	c.topo.topo = nil
-	c.topo.flight = nil
-	c.topo.gen++
-	c.topo.mu.Unlock()
+	c.topo.invalidate()
+	c.engines.invalidate()
 }
 
 // FilterTopology reads the topology with a server-side QRS filter on the

@@ -221,3 +221,12 @@ func quotePrefix(p string) string {
 	}
 	return `"` + p + `"`
 }
+
+// ShortID is how a session id appears in errors and log lines: its first
+// 8 characters (fewer for a short one, never all) and "...". A session id
+// is the value of the user's session cookie, a credential: it is never
+// shown whole.
+func ShortID(id string) string {
+	r := []rune(id)
+	return string(r[:min(8, len(r)/2)]) + "..."
+}

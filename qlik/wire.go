@@ -69,6 +69,19 @@ func (a *wireAttributes) UnmarshalJSON(b []byte) error {
 		*a = nil
 		return nil
 	}
+	// The common case, an array of objects with string values, without
+	// keeping every value's raw text.
+	if b[0] == '[' {
+		var plain []map[string]string
+		if err := json.Unmarshal(b, &plain); err == nil {
+			out := make([]Attribute, 0, len(plain))
+			for _, o := range plain {
+				out = appendSorted(out, o)
+			}
+			*a = out
+			return nil
+		}
+	}
 	var objs []map[string]json.RawMessage
 	switch b[0] {
 	case '[':
@@ -108,6 +121,26 @@ func attrValue(raw json.RawMessage) string {
 		return ""
 	}
 	return string(raw)
+}
+
+// appendSorted appends o's entries with their keys in order (a one-key
+// object, the usual case, needs no sorting).
+func appendSorted(out []Attribute, o map[string]string) []Attribute {
+	if len(o) == 1 {
+		for k, v := range o {
+			out = append(out, Attribute{Key: k, Value: v})
+		}
+		return out
+	}
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, Attribute{Key: k, Value: o[k]})
+	}
+	return out
 }
 
 // decodeSessions decodes a QPS array of sessions (null is no sessions).

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/qlikbot/qlikbot/cmd/qlikbench/botbench"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 )
 
 // TestMain lets the test binary play the memory measurement's child, as
@@ -66,6 +66,12 @@ func TestShortRunPrintsEveryKey(t *testing.T) {
 	}
 	if got := values["ack_answered"]; got != 20 {
 		t.Errorf("ack_answered = %v, want all 20 short-run commands answered with the list", got)
+	}
+	if got, ok := values["sim_503"]; !ok || got != 0 {
+		t.Errorf("sim_503 = %v (present %v), want 0: the client at qlikbot's defaults overloaded a node", got, ok)
+	}
+	if !strings.Contains(table, "qlikbot's shipped Qlik limits") || !strings.Contains(keys, "list_1k_ms: ") {
+		t.Errorf("the short run does not say its limits or name its figures for its sizes:\n%s", out.String())
 	}
 }
 

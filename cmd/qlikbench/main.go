@@ -4,9 +4,12 @@
 //
 //	go run ./cmd/qlikbench [-runs N] [-only ID|KEY[,...]] [-short]
 //
-// -only takes measurement ids (list, list10k, ack, delete, render, rss,
-// journal, resume) or
-// figure keys (which select the measurement that yields them).
+// -only takes measurement ids (list, list10k, health, ack, delete, rss,
+// journal, resume, startup) or figure keys (which select the measurement
+// that yields them).
+// The list, health and memory figures are taken with the Qlik limits a new
+// user gets: the bench builds the qlikbot binary once, reads them from
+// `qlikbot -h`, and times that binary's start-up.
 package main
 
 import (
@@ -23,7 +26,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/qlikbot/qlikbot/cmd/qlikbench/botbench"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 )
 
 func main() {
@@ -46,7 +49,7 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := flag.NewFlagSet("qlikbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	runs := fs.Int("runs", 5, "repetitions per timed figure where a median is reported")
-	only := fs.String("only", "", "comma-separated measurement ids (list, list10k, ack, delete, render, rss, journal, resume) or figure keys to run (default: all)")
+	only := fs.String("only", "", "comma-separated measurement ids (list, list10k, health, ack, delete, rss, journal, resume, startup) or figure keys to run (default: all)")
 	short := fs.Bool("short", false, "smaller sites and sizes, for a quick smoke run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,6 +68,20 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	if slices.ContainsFunc(ms, func(m qlikbench.Measurement) bool { return m.Shipped }) {
+		dir, err := os.MkdirTemp("", "qlikbench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if o.Qlikbot, err = buildQlikbot(ctx, dir); err != nil {
+			return err
+		}
+		if o.Shipped, err = shippedDefaults(ctx, o.Qlikbot); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "qlikbot's shipped Qlik limits: %s\n", o.Shipped)
+	}
 	return run(ctx, stdout, ms, o)
 }
 
@@ -76,7 +93,9 @@ func isSet(fs *flag.FlagSet, name string) bool {
 
 // all lists every measurement in print order.
 func all(o qlikbench.Options) []qlikbench.Measurement {
-	return append(append(qlikbench.Measurements(o), botbench.Measurements(o)...), botbench.JobMeasurements(o)...)
+	ms := append(qlikbench.Measurements(o), botbench.Measurements(o)...)
+	ms = append(ms, botbench.JobMeasurements(o)...)
+	return append(ms, startupMeasurement())
 }
 
 // selectMeasurements keeps the measurements named by id or by one of

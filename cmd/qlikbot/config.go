@@ -34,8 +34,8 @@ type Config struct {
 	QlikInsecure    bool          `envconfig:"QLIKBOT_QLIK_INSECURE_SKIP_VERIFY" default:"false" desc:"skip verifying the Qlik server certificate (never in production)"`
 	QlikUser        string        `envconfig:"QLIKBOT_QLIK_USER" default:"INTERNAL\\sa_api" desc:"X-Qlik-User identity for QRS calls, as DIR\\ID"`
 	QlikTimeout     time.Duration `envconfig:"QLIKBOT_QLIK_TIMEOUT" default:"10s" desc:"timeout of one Qlik call"`
-	QlikConcurrency int           `envconfig:"QLIKBOT_QLIK_CONCURRENCY" default:"16" desc:"Qlik calls in flight at most"`
-	QlikRPS         float64       `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik calls per second at most"`
+	QlikConcurrency int           `envconfig:"QLIKBOT_QLIK_CONCURRENCY" default:"64" desc:"Qlik calls in flight per node at most: the ceiling under which the client finds each node's capacity"`
+	QlikRPS         float64       `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik deletes and logouts per second at most (reads are not paced by it)"`
 	QlikTopologyTTL time.Duration `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
 	QlikResolve     resolveMap    `envconfig:"QLIKBOT_QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host=address,host2=address2 (host:address works too)"`
 

@@ -1,6 +1,7 @@
-// Command qliksim runs the Qlik Sense QRS/QPS simulator standalone: it
-// writes its CA and client certificates to a folder and prints how to point
-// a client (qlikbot, curl, Ctrl-Q) at it. It stops on SIGINT/SIGTERM.
+// Command qliksim runs the Qlik Sense simulator (QRS, QPS, engine health
+// checks) standalone: it writes its CA and client certificates to a folder
+// and prints how to point a client (qlikbot, curl, Ctrl-Q) at it, with the
+// QLIKBOT_QLIK_* settings ready to paste. It stops on SIGINT/SIGTERM.
 package main
 
 import (
@@ -29,6 +30,8 @@ func main() {
 type options struct {
 	listenIPs         string
 	qrsPort, qpsPort  int
+	enginePort        int
+	capacity          [3]int // QPS, QRS, engine: served at once per node, 0 no limit
 	advertiseLoopback bool
 	users, sessions   int
 	vproxies, nodes   int
@@ -36,7 +39,7 @@ type options struct {
 	latency, jitter   time.Duration
 	certs             string
 	verbose           bool
-	portsExplicit     bool
+	portSet           map[string]bool // port flags given explicitly
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -46,6 +49,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.listenIPs, "listen-ips", "", "comma-separated IP per node (default 127.0.0.1, 127.0.0.2, ...)")
 	fs.IntVar(&o.qrsPort, "qrs-port", 4242, "QRS port (falls back to a free port if the default is taken)")
 	fs.IntVar(&o.qpsPort, "qps-port", 4243, "QPS port on every node address (same fallback)")
+	fs.IntVar(&o.enginePort, "engine-port", 4747, "engine health check port on every node address (same fallback)")
+	def := qliksim.DefaultCapacities()
+	fs.IntVar(&o.capacity[0], "qps-capacity", def.QPS.InFlight, "QPS requests one node serves at once; twice as many wait, more get 503 (0: no limit; a model, not Qlik's figure)")
+	fs.IntVar(&o.capacity[1], "qrs-capacity", def.QRS.InFlight, "QRS requests served at once, as --qps-capacity")
+	fs.IntVar(&o.capacity[2], "engine-capacity", def.Engine.InFlight, "engine health checks one node serves at once, as --qps-capacity")
 	fs.BoolVar(&o.advertiseLoopback, "advertise-loopback", false, "advertise node IPs instead of the lab's FQDNs (no --resolve needed)")
 	fs.IntVar(&o.users, "users", 0, "generated lab: users (default: enough for 5 sessions each); all sizes 0 = the seed lab")
 	fs.IntVar(&o.sessions, "sessions", 0, "generated lab: sessions")
@@ -62,11 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "qrs-port" || f.Name == "qps-port" {
-			o.portsExplicit = true
-		}
-	})
+	o.portSet = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.portSet[f.Name] = true })
 	if o.latency < 0 || o.jitter < 0 {
 		return o, errors.New("--latency and --jitter must not be negative")
 	}
@@ -75,7 +80,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, errors.New("--users, --sessions, --vproxies and --nodes must not be negative")
 		}
 	}
+	for _, n := range o.capacity {
+		if n < 0 {
+			return o, errors.New("--qps-capacity, --qrs-capacity and --engine-capacity must not be negative")
+		}
+	}
 	return o, nil
+}
+
+// capacities turns the capacity flags into the simulator's model: each
+// service queues twice what it serves at once.
+func (o options) capacities() qliksim.Capacities {
+	c := func(n int) qliksim.Capacity { return qliksim.Capacity{InFlight: n, Queue: 2 * n} }
+	return qliksim.Capacities{QPS: c(o.capacity[0]), QRS: c(o.capacity[1]), Engine: c(o.capacity[2])}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -99,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		labName = "a generated lab"
 	}
 	opts := []qliksim.Option{qliksim.WithLab(lab), qliksim.WithLogger(logger),
-		qliksim.WithSeed(o.seed), qliksim.WithRequestLogLimit(10000)}
+		qliksim.WithSeed(o.seed), qliksim.WithRequestLogLimit(10000), qliksim.WithCapacity(o.capacities())}
 	if o.advertiseLoopback {
 		opts = append(opts, qliksim.WithAdvertiseLoopback())
 	}
@@ -110,10 +127,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		opts = append(opts, qliksim.WithListenIPs(ips...))
 	}
-	s, err := qliksim.Start(append(opts, qliksim.WithPorts(o.qrsPort, o.qpsPort))...)
-	if err != nil && !o.portsExplicit {
-		fmt.Fprintf(stderr, "qliksim: ports %d/%d are not free (%v); using free ports instead\n", o.qrsPort, o.qpsPort, err)
-		s, err = qliksim.Start(append(opts, qliksim.WithPorts(0, 0))...)
+	s, err := qliksim.Start(append(opts, qliksim.WithPorts(o.qrsPort, o.qpsPort), qliksim.WithEnginePort(o.enginePort))...)
+	if fb := o.fallbackPorts(); err != nil && fb != (ports{o.qrsPort, o.qpsPort, o.enginePort}) {
+		fmt.Fprintf(stderr, "qliksim: ports %d/%d/%d are not all free (%v); using free ports for the ones not given\n", o.qrsPort, o.qpsPort, o.enginePort, err)
+		s, err = qliksim.Start(append(opts, qliksim.WithPorts(fb.qrsPort, fb.qpsPort), qliksim.WithEnginePort(fb.enginePort))...)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "qliksim:", err)
@@ -132,6 +149,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, "qliksim: stopping")
 	return 0
 }
+
+// fallbackPorts returns o with every port not given on the command line
+// set to 0 (any free port): a default port in use is no reason to fail,
+// an explicit one is.
+func (o options) fallbackPorts() ports {
+	p := ports{o.qrsPort, o.qpsPort, o.enginePort}
+	if !o.portSet["qrs-port"] {
+		p.qrsPort = 0
+	}
+	if !o.portSet["qps-port"] {
+		p.qpsPort = 0
+	}
+	if !o.portSet["engine-port"] {
+		p.enginePort = 0
+	}
+	return p
+}
+
+type ports struct{ qrsPort, qpsPort, enginePort int }
 
 // genOptions fills sizes left at 0: 2 nodes, 10 virtual proxies, and
 // enough users that nobody passes the 5-session limit.
@@ -157,40 +193,70 @@ func printUsage(w io.Writer, s *qliksim.Server, lab qliksim.Lab, labName, certDi
 	resolve := s.Resolve()
 	fmt.Fprintf(w, "qliksim: Qlik Sense simulator running with %s (%d nodes, %d virtual proxies, %d sessions)\n",
 		labName, len(lab.Nodes), len(lab.VirtualProxies), s.AllSessions())
-	fmt.Fprintf(w, "  QRS  https://%s:%d  (listening on %s)\n", s.QRSHost(), s.QRSPort(), resolve[s.QRSHost()])
-	fmt.Fprintf(w, "  QPS  port %d on every node:\n", s.QPSPort())
+	fmt.Fprintf(w, "  QRS     https://%s:%d  (listening on %s)\n", s.QRSHost(), s.QRSPort(), resolve[s.QRSHost()])
+	fmt.Fprintf(w, "  QPS     port %d, engine health checks port %d, on every node:\n", s.QPSPort(), s.EnginePort())
 	for _, h := range s.Hosts() {
-		fmt.Fprintf(w, "         %s -> %s\n", h, resolve[h])
+		fmt.Fprintf(w, "            %s -> %s\n", h, resolve[h])
 	}
-	fmt.Fprintf(w, "  certs (as the QMC exports them) in %s: client.pem client_key.pem root.pem\n\n", abs)
+	fmt.Fprintf(w, "  certs (as the QMC exports them) in %s: client.pem client_key.pem root.pem\n", abs)
+	fmt.Fprintf(w, "  capacity per node (a model for testing, not Qlik's figures): %s\n\n", capacityText(s))
 
+	// qlikbot's resolve map: host:address pairs (curl --resolve's order).
 	var resolvePairs []string
 	for _, h := range s.Hosts() {
 		if h != resolve[h] {
-			resolvePairs = append(resolvePairs, h+"="+resolve[h])
+			resolvePairs = append(resolvePairs, h+":"+resolve[h])
 		}
 	}
-	if len(resolvePairs) > 0 {
-		fmt.Fprintf(w, "Host names are not in DNS: map them to the loopback IPs (or restart with --advertise-loopback):\n  %s\n\n",
-			strings.Join(resolvePairs, ","))
+	fmt.Fprintln(w, "Point qlikbot at it (paste into its environment):")
+	settings := []string{
+		"QLIKBOT_QLIK_HOST=" + s.QRSHost(),
+		fmt.Sprintf("QLIKBOT_QLIK_QRS_PORT=%d", s.QRSPort()),
+		fmt.Sprintf("QLIKBOT_QLIK_QPS_PORT=%d", s.QPSPort()),
+		"QLIKBOT_QLIK_CERT=" + shellQuote(filepath.Join(abs, "client.pem")),
+		"QLIKBOT_QLIK_KEY=" + shellQuote(filepath.Join(abs, "client_key.pem")),
+		"QLIKBOT_QLIK_ROOT=" + shellQuote(filepath.Join(abs, "root.pem")),
 	}
+	if len(resolvePairs) > 0 {
+		settings = append(settings, "QLIKBOT_QLIK_RESOLVE="+strings.Join(resolvePairs, ","))
+	}
+	for _, line := range settings {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	if len(resolvePairs) > 0 {
+		fmt.Fprintln(w, "  (the host names are not in DNS: QLIKBOT_QLIK_RESOLVE maps them to the loopback IPs; or restart with --advertise-loopback)")
+	}
+	fmt.Fprintln(w)
+
 	prefix := samplePrefix(lab)
 	first := s.Hosts()[0]
-	curlResolve := ""
-	if first != resolve[first] {
-		curlResolve = fmt.Sprintf(" --resolve %s:%d:%s", first, s.QPSPort(), resolve[first])
+	curlResolve := func(host string, port int) string {
+		if host == resolve[host] {
+			return ""
+		}
+		return fmt.Sprintf(" --resolve %s:%d:%s", host, port, resolve[host])
 	}
 	fmt.Fprintf(w, "List the %q sessions on %s over mutual TLS:\n", prefix, first)
 	fmt.Fprintf(w, "  cd %s && curl --cert client.pem --key client_key.pem --cacert root.pem%s -H 'X-Qlik-Xrfkey: abcdefghijklmnop' 'https://%s:%d/qps/%s/session?xrfkey=abcdefghijklmnop'\n\n",
-		shellQuote(abs), curlResolve, first, s.QPSPort(), prefix)
-	qrsResolve := ""
-	if s.QRSHost() != resolve[s.QRSHost()] {
-		qrsResolve = fmt.Sprintf(" --resolve %s:%d:%s", s.QRSHost(), s.QRSPort(), resolve[s.QRSHost()])
-	}
+		shellQuote(abs), curlResolve(first, s.QPSPort()), first, s.QPSPort(), prefix)
 	fmt.Fprintf(w, "List the virtual proxies (QRS):\n")
 	fmt.Fprintf(w, "  cd %s && curl --cert client.pem --key client_key.pem --cacert root.pem%s -H 'X-Qlik-Xrfkey: abcdefghijklmnop' -H 'X-Qlik-User: UserDirectory=INTERNAL; UserId=sa_api' 'https://%s:%d/qrs/virtualproxyconfig/full?xrfkey=abcdefghijklmnop'\n\n",
-		shellQuote(abs), qrsResolve, s.QRSHost(), s.QRSPort())
+		shellQuote(abs), curlResolve(s.QRSHost(), s.QRSPort()), s.QRSHost(), s.QRSPort())
+	fmt.Fprintf(w, "The engine health of %s:\n", first)
+	fmt.Fprintf(w, "  cd %s && curl --cert client.pem --key client_key.pem --cacert root.pem%s 'https://%s:%d/engine/healthcheck/'\n\n",
+		shellQuote(abs), curlResolve(first, s.EnginePort()), first, s.EnginePort())
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+func capacityText(s *qliksim.Server) string {
+	c := s.Capacities()
+	one := func(name string, x qliksim.Capacity) string {
+		if x.InFlight == 0 {
+			return name + " no limit"
+		}
+		return fmt.Sprintf("%s %d at once, %d waiting", name, x.InFlight, x.Queue)
+	}
+	return one("QPS", c.QPS) + "; " + one("QRS", c.QRS) + "; " + one("engine", c.Engine)
 }
 
 // samplePrefix picks "finance" in the seed lab, else the first linked

@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qlikbot/qlikbot/internal/testkit"
+	"github.com/qlikbot/qlikbot/qlik"
 )
 
 // syncBuffer is a log sink safe for concurrent writes.
@@ -46,7 +48,7 @@ func TestRunPrintsAWorkingRecipe(t *testing.T) {
 			defer cancel()
 			var stdout, stderr syncBuffer
 			done := make(chan int, 1)
-			args := append([]string{"--certs", dir, "--qrs-port", "0", "--qps-port", "0"}, tc.args...)
+			args := append([]string{"--certs", dir, "--qrs-port", "0", "--qps-port", "0", "--engine-port", "0"}, tc.args...)
 			go func() { done <- run(ctx, args, &stdout, &stderr) }()
 
 			waitFor(t, "the usage text", done, func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") })
@@ -102,6 +104,7 @@ func TestRunBadFlags(t *testing.T) {
 		{"negative latency", []string{"--latency", "-1s"}},
 		{"negative size", []string{"--users", "-3"}},
 		{"stray argument", []string{"extra"}},
+		{"negative capacity", []string{"--qps-capacity", "-1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,5 +183,83 @@ func TestGenOptionsDefaults(t *testing.T) {
 				t.Fatalf("genOptions = %+v", g)
 			}
 		})
+	}
+}
+
+// TestPrintedSettingsWork pastes the printed QLIKBOT_QLIK_* lines into a
+// qlik client, as an operator pastes them into qlikbot's environment: it
+// lists the seed lab's sessions and reads both engines' health.
+func TestPrintedSettingsWork(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "certs")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--certs", dir, "--qrs-port", "0", "--qps-port", "0", "--engine-port", "0"}, &stdout, &stderr)
+	}()
+	waitFor(t, "the usage text", done, func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") })
+
+	env := map[string]string{}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if ok && strings.HasPrefix(k, "QLIKBOT_QLIK_") {
+			env[k] = v
+		}
+	}
+	for _, k := range []string{"QLIKBOT_QLIK_HOST", "QLIKBOT_QLIK_QRS_PORT", "QLIKBOT_QLIK_QPS_PORT", "QLIKBOT_QLIK_CERT", "QLIKBOT_QLIK_KEY", "QLIKBOT_QLIK_ROOT", "QLIKBOT_QLIK_RESOLVE"} {
+		if env[k] == "" {
+			t.Fatalf("no %s line in:\n%s", k, stdout.String())
+		}
+	}
+	// host:address pairs, as QLIKBOT_QLIK_RESOLVE takes them.
+	resolve := map[string]string{}
+	for _, pair := range strings.Split(env["QLIKBOT_QLIK_RESOLVE"], ",") {
+		host, addr, ok := strings.Cut(pair, ":")
+		if !ok || net.ParseIP(addr) == nil {
+			t.Fatalf("QLIKBOT_QLIK_RESOLVE item %q is not host:address", pair)
+		}
+		resolve[host] = addr
+	}
+	port := func(k string) int {
+		p, err := strconv.Atoi(env[k])
+		if err != nil {
+			t.Fatalf("%s=%q: %v", k, env[k], err)
+		}
+		return p
+	}
+	c, err := qlik.New(qlik.Config{
+		QRSHost: env["QLIKBOT_QLIK_HOST"], QRSPort: port("QLIKBOT_QLIK_QRS_PORT"), QPSPort: port("QLIKBOT_QLIK_QPS_PORT"),
+		CertFile: env["QLIKBOT_QLIK_CERT"], KeyFile: env["QLIKBOT_QLIK_KEY"], RootFile: env["QLIKBOT_QLIK_ROOT"],
+		Resolve: resolve,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	list, err := c.Sessions(t.Context(), qlik.Selection{})
+	if err != nil || len(list.Errors) > 0 || len(list.Sessions) != 5 {
+		t.Fatalf("sessions with the printed settings: %v %v, %d sessions; want the seed lab's 5", err, list.Errors, len(list.Sessions))
+	}
+	health, err := c.Health(t.Context(), nil)
+	if err != nil || len(health.Errors) > 0 || len(health.Nodes) != 2 {
+		t.Fatalf("engine health with the printed settings: %v %v", err, health.Errors)
+	}
+	if !strings.Contains(stdout.String(), "/engine/healthcheck/") || !strings.Contains(stdout.String(), "not Qlik's figures") {
+		t.Errorf("the usage lacks the engine health recipe or the capacity note:\n%s", stdout.String())
+	}
+	cancel()
+	<-done
+}
+
+func TestFallbackPorts(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags([]string{"--qps-port", "5000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := o.fallbackPorts(), (ports{0, 5000, 0}); got != want {
+		t.Errorf("fallback %+v, want %+v: only the ports not given may move", got, want)
 	}
 }

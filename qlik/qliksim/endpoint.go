@@ -18,13 +18,15 @@ import (
 type endpoint struct {
 	s       *Server
 	n       *node
-	service string // "qrs" or "qps"
+	service string // "qrs", "qps" or "engine"
 	addr    string
 	tlsConf *tls.Config
 	handler http.Handler
+	gate    *gate // outlives Down faults: its counters cover the whole run
 
 	mu  sync.Mutex
 	srv *http.Server // nil while down or closed
+	ln  net.Listener // srv's listener, closed by stop even before Serve runs
 }
 
 // listen binds every listener (before serving anything, so a port clash
@@ -38,12 +40,18 @@ func (s *Server) listen(cfg config) error {
 	if err != nil {
 		return fmt.Errorf("qliksim: QPS: %w", err)
 	}
+	engLns, engPort, err := listenAll(ips, cfg.enginePort)
+	if err != nil {
+		closeAll(qpsLns)
+		return fmt.Errorf("qliksim: engine: %w", err)
+	}
 	qrsLn, err := net.Listen("tcp", net.JoinHostPort(ips[0], strconv.Itoa(cfg.qrsPort)))
 	if err != nil {
 		closeAll(qpsLns)
+		closeAll(engLns)
 		return fmt.Errorf("qliksim: QRS: %w", err)
 	}
-	s.qpsPort = port
+	s.qpsPort, s.enginePort = port, engPort
 	s.qrsPort = qrsLn.Addr().(*net.TCPAddr).Port
 
 	s.qrs = s.newEndpoint(s.nodes[0], "qrs", qrsLn.Addr().String(), http.HandlerFunc(s.serveQRS))
@@ -52,6 +60,9 @@ func (s *Server) listen(cfg config) error {
 		e := s.newEndpoint(n, "qps", qpsLns[i].Addr().String(), s.qpsHandler(n))
 		s.qps = append(s.qps, e)
 		e.serve(qpsLns[i])
+		e = s.newEndpoint(n, "engine", engLns[i].Addr().String(), s.engineHandler(n))
+		s.engine = append(s.engine, e)
+		e.serve(engLns[i])
 	}
 	return nil
 }
@@ -97,8 +108,8 @@ func closeAll(lns []net.Listener) {
 }
 
 func (s *Server) newEndpoint(n *node, service, addr string, h http.Handler) *endpoint {
-	e := &endpoint{s: s, n: n, service: service, addr: addr}
-	e.handler = s.wrap(n, service, h)
+	e := &endpoint{s: s, n: n, service: service, addr: addr, gate: newGate(s.capacities.of(service))}
+	e.handler = s.wrap(n, service, e.gate, h)
 	e.tlsConf = &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		ClientAuth: tls.RequireAndVerifyClientCert,
@@ -132,7 +143,7 @@ func (e *endpoint) serve(ln net.Listener) {
 		// in tests: debug level, not noise.
 		ErrorLog: slog.NewLogLogger(e.s.log.With("service", e.service, "node", e.n.advertised).Handler(), slog.LevelDebug),
 	}
-	e.srv = srv
+	e.srv, e.ln = srv, ln
 	go func() {
 		defer e.s.active.Done()
 		err := srv.Serve(tls.NewListener(ln, e.tlsConf))
@@ -148,8 +159,13 @@ func (e *endpoint) stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.srv != nil {
+		// Close the server first (so Serve reports ErrServerClosed), then
+		// the listener too: a Serve goroutine that has not run yet would
+		// leave it open, and the kernel would accept connections only to
+		// reset them.
 		_ = e.srv.Close()
-		e.srv = nil
+		_ = e.ln.Close()
+		e.srv, e.ln = nil, nil
 	}
 }
 
@@ -180,6 +196,9 @@ func (s *Server) pause(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.closed:
-		return errors.New("simulator closed")
+		return errClosed
 	}
 }
+
+// errClosed: the simulator closed while a request waited.
+var errClosed = errors.New("simulator closed")

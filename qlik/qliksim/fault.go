@@ -1,6 +1,7 @@
 package qliksim
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -10,12 +11,19 @@ import (
 )
 
 // Fault is what goes wrong on one node. The zero Fault is a healthy node.
+// Latency, Jitter, Down, ErrorRate and HandshakeDelay apply to every
+// service of the node (QPS, its engine, and QRS on the first node); the
+// last three change only what the engine health check reports.
 type Fault struct {
-	Latency        time.Duration // added to every request on that node
+	Latency        time.Duration // added to every request on that node (while it holds a capacity slot)
 	Jitter         time.Duration // + uniform random [0, Jitter)
-	Down           bool          // node refuses connections (listener closed; reopened when cleared)
+	Down           bool          // node refuses connections (listeners closed; reopened when cleared)
 	ErrorRate      float64       // fraction of requests answered 500 (deterministic: seeded RNG)
 	HandshakeDelay time.Duration // delay before the TLS handshake completes
+
+	Saturated bool // the engine reports "saturated": true
+	HighCPU   bool // the engine reports cpu.total 97
+	LowMemory bool // the engine reports 3% of its physical memory free
 }
 
 func (f Fault) validate() error {
@@ -97,7 +105,7 @@ func (s *Server) applyFault(n *node, f Fault) error {
 	s.faults.byNode[n.idx] = f
 	s.faults.mu.Unlock()
 
-	eps := []*endpoint{s.qps[n.idx]}
+	eps := []*endpoint{s.qps[n.idx], s.engine[n.idx]}
 	if n.idx == 0 { // QRS runs on the first node: it goes down with it
 		eps = append(eps, s.qrs)
 	}
@@ -120,8 +128,10 @@ const statusClientGone = 499
 
 const xrfFailure = "XSRF prevention check failed. Possible XSRF discovered."
 
-// wrap applies, in order: request logging, faults, the Xrfkey check, then h.
-func (s *Server) wrap(n *node, service string, h http.Handler) http.Handler {
+// wrap applies, in order: request logging, the capacity gate (see
+// Capacity), faults, the Xrfkey check (not on the engine, whose health
+// check Butler SOS calls without one), then h.
+func (s *Server) wrap(n *node, service string, g *gate, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.enter() {
 			http.Error(w, "simulator closed", http.StatusServiceUnavailable)
@@ -132,17 +142,15 @@ func (s *Server) wrap(n *node, service string, h http.Handler) http.Handler {
 		start := time.Now()
 		defer func() { s.record(n, service, r, start, sw.code()) }()
 
+		if err := g.acquire(r.Context(), s.closed); err != nil {
+			s.refuse(sw, r, n, service, err)
+			return
+		}
+		defer g.release()
 		delay, fail := s.faults.roll(n.idx)
 		if delay > 0 {
 			if err := s.pause(r.Context(), delay); err != nil {
-				if r.Context().Err() != nil {
-					sw.status = statusClientGone
-					// Abort the connection: returning would send an
-					// implicit empty 200, which a client past its deadline
-					// can still receive. The deferred record logs the 499.
-					panic(http.ErrAbortHandler)
-				}
-				http.Error(sw, "simulator closed", http.StatusServiceUnavailable)
+				s.refuse(sw, r, n, service, err)
 				return
 			}
 		}
@@ -150,12 +158,31 @@ func (s *Server) wrap(n *node, service string, h http.Handler) http.Handler {
 			http.Error(sw, "Internal server error (qliksim injected fault)", http.StatusInternalServerError)
 			return
 		}
-		if !validXrfkey(r) {
+		if service != "engine" && !validXrfkey(r) {
 			http.Error(sw, xrfFailure, http.StatusForbidden)
 			return
 		}
 		h.ServeHTTP(sw, r)
 	})
+}
+
+// refuse ends a request that waited in vain: 503 when the queue was full
+// or the simulator closed; when the client gave up, the connection is
+// aborted and 499 logged.
+func (s *Server) refuse(sw *statusWriter, r *http.Request, n *node, service string, err error) {
+	switch {
+	case errors.Is(err, errOverloaded):
+		sw.Header().Set("Retry-After", "1")
+		http.Error(sw, fmt.Sprintf("Service unavailable: %s on %s is at capacity (qliksim model)", service, n.advertised), http.StatusServiceUnavailable)
+	case r.Context().Err() != nil:
+		sw.status = statusClientGone
+		// Abort the connection: returning would send an implicit empty
+		// 200, which a client past its deadline can still receive. The
+		// deferred record logs the 499.
+		panic(http.ErrAbortHandler)
+	default:
+		http.Error(sw, "simulator closed", http.StatusServiceUnavailable)
+	}
 }
 
 // validXrfkey: a query parameter named xrfkey in any case, exactly 16

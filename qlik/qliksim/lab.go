@@ -67,9 +67,10 @@ const (
 )
 
 // SeedLab returns the lab from the Ctrl-Q documentation: proxy services
-// Central (24 linked virtual proxies) and dev1 (5), 29 virtual proxies in
-// all (three linked to none, two with prefix "hdr"), and the five sessions
-// of the documented examples, all on Central.
+// Central (24 linked virtual proxies) and dev1 (5: finance, butler,
+// automation, dev, test), 29 virtual proxies in all (three linked to none,
+// two with prefix "hdr"; finance linked to both nodes), and the five
+// sessions of the documented examples, all on Central.
 func SeedLab() Lab {
 	central := Node{ID: stableID("node:Central"), Name: "Central", HostName: seedCentralHost}
 	dev1 := Node{ID: stableID("node:dev1"), Name: "dev1", HostName: seedDev1Host}
@@ -90,7 +91,9 @@ func SeedLab() Lab {
 	onC, onD, onBoth, none := []string{c}, []string{d}, []string{c, d}, []string(nil)
 	vps := []VirtualProxy{
 		vp("", "Central Proxy (Default)", "X-Qlik-Session", onC, onC),
-		vp("finance", "finance virtual proxy", "X-Qlik-Session-finance", onBoth, onC),
+		// Linked to both, as the seed's session-get --session-virtual-proxy
+		// finance run shows ("dev1: pro2-win2.lab.ptarmiganlabs.net: 0").
+		vp("finance", "finance virtual proxy", "X-Qlik-Session-finance", onBoth, onBoth),
 		vp("win", "Central Win auth", "X-Qlik-Session-win", onC, onC),
 		vp("hdr", "Header auth", "X-Qlik-Session-hdr", onC, onC),
 		vp("sales", "Sales department", "X-Qlik-Session-sales", onC, onC),
@@ -112,7 +115,9 @@ func SeedLab() Lab {
 		vp("partner", "Partner portal", "X-Qlik-Session-partner", onC, onC),
 		vp("butler", "Butler tools", "X-Qlik-Session-butler", onBoth, onBoth),
 		vp("automation", "Automation service accounts", "X-Qlik-Session-automation", onBoth, onBoth),
-		vp("reload", "Reload monitoring", "X-Qlik-Session-reload", onBoth, onBoth),
+		// Central only, so that dev1 keeps the 5 linked virtual proxies of the
+		// seed's proxy table (finance, butler, automation, dev, test).
+		vp("reload", "Reload monitoring", "X-Qlik-Session-reload", onBoth, onC),
 		vp("dev", "Development", "X-Qlik-Session-dev", onD, onD),
 		vp("test", "Test environment", "X-Qlik-Session-test", onD, onD),
 		vp("mobile", "Mobile app access", "X-Qlik-Session-mob", onC, none),

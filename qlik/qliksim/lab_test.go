@@ -38,7 +38,7 @@ func TestSeedLab(t *testing.T) {
 	if s.Sessions(central, "")[0].UserID != "goran" {
 		t.Fatal("Sessions returned shared state")
 	}
-	if s.Sessions("nope", "") != nil || s.Sessions(dev1, "finance") != nil {
+	if s.Sessions("nope", "") != nil || s.Sessions(dev1, "win") != nil {
 		t.Fatal("Sessions on an unknown host or unlinked prefix is not nil")
 	}
 }

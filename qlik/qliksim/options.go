@@ -13,6 +13,8 @@ type config struct {
 	advertiseLoopback bool
 	logger            *slog.Logger
 	qrsPort, qpsPort  int
+	enginePort        int
+	capacities        Capacities
 	listenIPs         []string
 	seed              int64
 	logLimit          int
@@ -86,6 +88,31 @@ func WithRequestLogLimit(n int) Option {
 			return fmt.Errorf("request log limit %d is negative", n)
 		}
 		c.logLimit = n
+		return nil
+	}
+}
+
+// WithEnginePort sets the port of every node's engine health check; 0
+// (the default) picks a free port, the same on every node address.
+func WithEnginePort(port int) Option {
+	return func(c *config) error {
+		if port < 0 || port > 65535 {
+			return fmt.Errorf("engine port %d out of range", port)
+		}
+		c.enginePort = port
+		return nil
+	}
+}
+
+// WithCapacity sets how many requests each service of a node serves at
+// once and how many wait (default DefaultCapacities(); Capacities{} has
+// no limit). A model for testing, not Qlik's figures: see Capacity.
+func WithCapacity(c Capacities) Option {
+	return func(cfg *config) error {
+		if err := c.validate(); err != nil {
+			return err
+		}
+		cfg.capacities = c
 		return nil
 	}
 }

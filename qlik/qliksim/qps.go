@@ -105,7 +105,9 @@ func (s *Server) serveQPS(n *node, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !found {
-			http.Error(w, "Session not found", http.StatusNotFound)
+			// The id is echoed, as a careless server might: clients must not
+			// pass an answer on whole.
+			http.Error(w, "Session not found: "+route[1], http.StatusNotFound)
 			return
 		}
 		writeJSON(w, http.StatusOK, toWire(sess))

@@ -36,7 +36,8 @@ func TestListSessions(t *testing.T) {
 		{"win", central, "/qps/win/session", 200, []string{testuser3, testuser4}},
 		{"linked, no sessions", central, "/qps/hdr/session", 200, []string{}},
 		{"dev1 has its own (empty) butler", dev1, "/qps/butler/session", 200, []string{}},
-		{"finance not linked on dev1", dev1, "/qps/finance/session", 404, nil},
+		{"finance on dev1: linked, no sessions (the seed's dev1: 0)", dev1, "/qps/finance/session", 200, []string{}},
+		{"reload not linked on dev1", dev1, "/qps/reload/session", 404, nil},
 		{"default proxy not linked on dev1", dev1, "/qps//session", 404, nil},
 		{"unlinked virtual proxy", central, "/qps/mobile/session", 404, nil},
 		{"unknown prefix", central, "/qps/nope/session", 404, nil},
@@ -269,7 +270,7 @@ func TestAddSessionErrors(t *testing.T) {
 		wantErr            error
 	}{
 		{"unknown host", "nope.example", "finance", qliksim.Session{UserDirectory: "LAB", UserID: "a"}, nil},
-		{"prefix not linked to node", dev1, "finance", qliksim.Session{UserDirectory: "LAB", UserID: "a"}, nil},
+		{"prefix not linked to node", dev1, "win", qliksim.Session{UserDirectory: "LAB", UserID: "a"}, nil},
 		{"no user", central, "finance", qliksim.Session{}, qliksim.ErrInvalidSession},
 		{"duplicate id", central, "win", qliksim.Session{ID: testuser3, UserDirectory: "LAB", UserID: "a"}, qliksim.ErrDuplicateSession},
 	}

@@ -51,6 +51,23 @@ type qrsProxyService struct {
 	SchemaPath              string           `json:"schemaPath"`
 }
 
+type qrsEngineSettings struct {
+	ListenerPorts     []int  `json:"listenerPorts"`
+	DocumentDirectory string `json:"documentDirectory"`
+	MaxCoreMemory     int    `json:"maxCoreMemory"`
+	MinMemUsage       int    `json:"minMemUsage"`
+	MaxMemUsage       int    `json:"maxMemUsage"`
+	SchemaPath        string `json:"schemaPath"`
+}
+
+type qrsEngineService struct {
+	ID                      string            `json:"id"`
+	ServerNodeConfiguration qrsNode           `json:"serverNodeConfiguration"`
+	Settings                qrsEngineSettings `json:"settings"`
+	Privileges              []string          `json:"privileges"`
+	SchemaPath              string            `json:"schemaPath"`
+}
+
 var (
 	vpFilterFields = []string{"id", "prefix", "description", "sessionCookieHeaderName"}
 	psFilterFields = []string{"id", "serverNodeConfiguration.hostName", "serverNodeConfiguration.name"}
@@ -65,6 +82,8 @@ func (s *Server) serveQRS(w http.ResponseWriter, r *http.Request) {
 		serve = s.qrsVirtualProxies
 	case "/qrs/proxyservice/full":
 		serve, fields = s.qrsProxyServices, psFilterFields
+	case "/qrs/engineservice/full":
+		serve, fields = s.qrsEngineServices, psFilterFields
 	case "/qrs/about":
 		serve, fields = s.qrsAbout, nil
 	default:
@@ -145,17 +164,7 @@ func (s *Server) qrsVirtualProxies(filter []clause) any {
 func (s *Server) qrsProxyServices(filter []clause) any {
 	out := []qrsProxyService{}
 	for _, n := range s.nodes {
-		get := func(f string) string {
-			switch f {
-			case "id":
-				return n.proxy.ID
-			case "serverNodeConfiguration.hostName":
-				return n.advertised
-			default:
-				return n.lab.Name
-			}
-		}
-		if filter != nil && !matches(filter, get) {
+		if !serviceMatches(filter, n, n.proxy.ID) {
 			continue
 		}
 		ps := qrsProxyService{
@@ -174,6 +183,43 @@ func (s *Server) qrsProxyServices(filter []clause) any {
 			}
 		}
 		out = append(out, ps)
+	}
+	return out
+}
+
+// serviceMatches applies a filter on psFilterFields to the service with
+// this id running on node n (proxy and engine services alike).
+func serviceMatches(filter []clause, n *node, id string) bool {
+	return filter == nil || matches(filter, func(f string) string {
+		switch f {
+		case "id":
+			return id
+		case "serverNodeConfiguration.hostName":
+			return n.advertised
+		default:
+			return n.lab.Name
+		}
+	})
+}
+
+// qrsEngineServices lists one engine service per node; listenerPorts
+// holds the port its health check actually listens on.
+func (s *Server) qrsEngineServices(filter []clause) any {
+	out := []qrsEngineService{}
+	for _, n := range s.nodes {
+		id := stableID("engine:" + n.lab.ID)
+		if !serviceMatches(filter, n, id) {
+			continue
+		}
+		out = append(out, qrsEngineService{
+			ID:                      id,
+			ServerNodeConfiguration: s.qrsNode(n),
+			Settings: qrsEngineSettings{
+				ListenerPorts: []int{s.enginePort}, DocumentDirectory: `C:\ProgramData\Qlik\Sense\Apps`,
+				MaxCoreMemory: 90, MinMemUsage: 70, MaxMemUsage: 90, SchemaPath: "EngineServiceSettings",
+			},
+			Privileges: nil, SchemaPath: "EngineService",
+		})
 	}
 	return out
 }

@@ -99,8 +99,13 @@ func TestQRSTopology(t *testing.T) {
 			linked[v.ID] = append(linked[v.ID], w.name)
 		}
 	}
-	if got := linked[fin.ID]; !slices.Equal(got, []string{"Central"}) {
-		t.Fatalf("finance linked to %v, want Central only", got)
+	// The seed's session-get --session-virtual-proxy finance run asks dev1
+	// too ("dev1: pro2-win2.lab.ptarmiganlabs.net: 0").
+	if got := linked[fin.ID]; !slices.Equal(got, []string{"Central", "dev1"}) {
+		t.Fatalf("finance linked to %v, want Central and dev1", got)
+	}
+	if got := linked[byCookie["X-Qlik-Session-reload"].ID]; !slices.Equal(got, []string{"Central"}) {
+		t.Fatalf("reload linked to %v, want Central only (dev1 keeps its 5)", got)
 	}
 	if got := linked[byCookie["X-Qlik-Session-hdr"].ID]; !slices.Equal(got, []string{"Central"}) {
 		t.Fatalf("second hdr linked to %v, want Central", got)

@@ -12,12 +12,15 @@ import (
 type Request struct {
 	Time    time.Time // when it arrived
 	Node    string    // advertised host name of the node that received it
-	Service string    // "qrs" or "qps"
+	Service string    // "qrs", "qps" or "engine"
 	Method  string
 	Path    string // raw path as received, e.g. "/qps//session"
 	Query   string // raw query
 	Status  int
 	User    string // X-Qlik-User header as received
+	// Resumed: the TLS connection it came on was resumed from an earlier
+	// session (an abbreviated handshake, no certificate exchange).
+	Resumed bool
 }
 
 type requestLog struct {
@@ -31,6 +34,7 @@ func (s *Server) record(n *node, service string, r *http.Request, start time.Tim
 	req := Request{
 		Time: start, Node: n.advertised, Service: service, Method: r.Method,
 		Path: path, Query: query, Status: status, User: r.Header.Get("X-Qlik-User"),
+		Resumed: r.TLS != nil && r.TLS.DidResume,
 	}
 	l := s.reqlog
 	l.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Server is a running simulated Qlik Sense site. It is safe for concurrent use.
@@ -20,7 +21,11 @@ type Server struct {
 	vps              []VirtualProxy
 	qrs              *endpoint
 	qps              []*endpoint // one per node, same index
+	engine           []*endpoint // one per node, same index
 	qrsPort, qpsPort int
+	enginePort       int
+	capacities       Capacities
+	started          time.Time // reported by the engine health check
 
 	ca        *authority
 	client    *issued
@@ -52,11 +57,14 @@ type node struct {
 // Start generates a CA and certificates in memory, binds every listener on
 // loopback and starts serving. Close it when done.
 func Start(opts ...Option) (*Server, error) {
-	cfg := config{seed: 1}
+	cfg := config{seed: 1, capacities: DefaultCapacities()}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, fmt.Errorf("qliksim option: %w", err)
 		}
+	}
+	if p := cfg.enginePort; p != 0 && (p == cfg.qrsPort || p == cfg.qpsPort) {
+		return nil, fmt.Errorf("qliksim option: the engine port %d is taken by QRS or QPS", p)
 	}
 	if !cfg.labSet {
 		cfg.lab = SeedLab()
@@ -65,9 +73,11 @@ func Start(opts ...Option) (*Server, error) {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		log:    cfg.logger.With("component", "qliksim"),
-		closed: make(chan struct{}),
-		reqlog: &requestLog{limit: cfg.logLimit},
+		log:        cfg.logger.With("component", "qliksim"),
+		closed:     make(chan struct{}),
+		reqlog:     &requestLog{limit: cfg.logLimit},
+		capacities: cfg.capacities,
+		started:    time.Now(),
 	}
 	if err := s.build(cfg); err != nil {
 		return nil, err
@@ -76,7 +86,7 @@ func Start(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.log.Info("qliksim started", "qrs", net.JoinHostPort(s.nodes[0].ip, strconv.Itoa(s.qrsPort)),
-		"qps_port", s.qpsPort, "nodes", s.Hosts())
+		"qps_port", s.qpsPort, "engine_port", s.enginePort, "nodes", s.Hosts())
 	return s, nil
 }
 
@@ -201,7 +211,7 @@ func (s *Server) Close() {
 		s.hmu.Unlock()
 		close(s.closed) // wakes injected latency and handshake delays
 		s.qrs.stop()
-		for _, e := range s.qps {
+		for _, e := range append(s.qps, s.engine...) {
 			e.stop()
 		}
 		s.active.Wait()
@@ -228,6 +238,10 @@ func (s *Server) QRSPort() int { return s.qrsPort }
 
 // QPSPort is the port QPS listens on, on every node address.
 func (s *Server) QPSPort() int { return s.qpsPort }
+
+// EnginePort is the port every node's engine health check listens on
+// (Qlik's default is 4747; QRS reports it in settings.listenerPorts).
+func (s *Server) EnginePort() int { return s.enginePort }
 
 // Hosts returns the advertised node host names in lab order.
 func (s *Server) Hosts() []string {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -230,4 +231,32 @@ func (s *Server) AddSession(host, prefix string, sess Session) (Session, error) 
 		return Session{}, fmt.Errorf("add session on %s/%q: %w", host, prefix, err)
 	}
 	return out, nil
+}
+
+// nodeStats is what the engine health check of one node derives its
+// figures from.
+type nodeStats struct {
+	sessions int
+	users    int      // distinct users
+	vps      []string // ids of the virtual proxies holding sessions, sorted
+}
+
+func (st *state) nodeStats(node int) nodeStats {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var ns nodeStats
+	users := map[string]bool{}
+	for k, b := range st.buckets {
+		if k.node != node || len(b.order) == 0 {
+			continue
+		}
+		ns.sessions += len(b.order)
+		ns.vps = append(ns.vps, k.vp)
+		for _, sess := range b.byID {
+			users[userKey(sess.UserDirectory, sess.UserID)] = true
+		}
+	}
+	ns.users = len(users)
+	slices.Sort(ns.vps)
+	return ns
 }

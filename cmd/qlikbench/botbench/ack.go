@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -33,7 +33,7 @@ func ackSize(o qlikbench.Options) ackScenario {
 }
 
 func (a ackScenario) String() string {
-	return fmt.Sprintf("Slack HTTP mode: %d concurrent signed /qlik sessions, every Qlik call %s (dispatcher %d workers, Qlik client %d in flight)",
+	return fmt.Sprintf("Slack HTTP mode: %d concurrent signed /qlik sessions, every Qlik call %s (dispatcher %d workers, Qlik client up to %d in flight)",
 		a.Commands, a.Latency, a.Commands, a.Commands)
 }
 
@@ -49,13 +49,15 @@ type AckResult struct {
 // fake Slack and checks each is the session list.
 func RunAck(ctx context.Context, a ackScenario) (AckResult, error) {
 	lab := qliksim.Generate(qliksim.GenOptions{Users: a.Sessions, Sessions: a.Sessions, VirtualProxies: 1, Nodes: 1, Seed: 5})
-	sim, err := startSim(lab, a.Latency)
+	// No capacity limit: the scenario is about the acks, and Qlik is only
+	// slow, not overloaded.
+	sim, err := startSim(lab, a.Latency, qliksim.WithCapacity(qliksim.Capacities{}))
 	if err != nil {
 		return AckResult{}, err
 	}
 	defer sim.Close()
-	qcfg := qlikbench.ClientConfig(sim)
-	qcfg.Concurrency, qcfg.RequestsPerSecond = a.Commands, 1000
+	qcfg := qlikbench.ClientConfig(sim, qlikbench.Shipped{})
+	qcfg.Concurrency = a.Commands
 	users := slackUsers(a.Commands)
 	b, err := startSlackBot(qcfg, policyYAML(grant{"viewer", subjects(bot.Slack, users)}), a.Commands, a.Commands)
 	if err != nil {

@@ -3,9 +3,7 @@ package botbench
 import (
 	"testing"
 
-	"github.com/qlikbot/qlikbot/bot"
-
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 )
 
 // The end-to-end figures as benchmarks. Each iteration of the ack and
@@ -43,37 +41,4 @@ func BenchmarkKickApproved1000(b *testing.B) {
 	}
 	b.ReportMetric(secs/float64(b.N), "s/approved-kick")
 	b.ReportMetric(float64(peak), "peak-req/s")
-}
-
-// renderInput holds the two replies a render benchmark can pick from.
-type renderInput struct{ page, full bot.Reply }
-
-func benchRender(b *testing.B, render func(full renderInput) error) {
-	page, full, err := SessionReplies(b.Context(), renderSize(qlikbench.Options{}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := renderInput{page: page, full: full}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := render(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkRender10kBlockKit(b *testing.B) {
-	benchRender(b, func(in renderInput) error { return renderSlack(in.full) })
-}
-
-func BenchmarkRender10kCard(b *testing.B) {
-	benchRender(b, func(in renderInput) error { return renderTeams(in.full) })
-}
-
-func BenchmarkRenderPageBlockKit(b *testing.B) {
-	benchRender(b, func(in renderInput) error { return renderSlack(in.page) })
-}
-
-func BenchmarkRenderPageCard(b *testing.B) {
-	benchRender(b, func(in renderInput) error { return renderTeams(in.page) })
 }

@@ -1,9 +1,9 @@
 // Package botbench measures qlikbot end to end, chat included, against
 // in-process simulators: Slack slash-command acks under a slow Qlik site,
-// a 1,000-session kick approved through the commands engine, rendering a
-// 10,000-session reply to Block Kit and to an Adaptive Card, and the
+// a 1,000-session kick approved through the commands engine, and the
 // resident memory of a running bot (in a child process, so the
-// simulator's memory is not counted).
+// simulator's memory is not counted). Rendering is measured where it
+// lives, by the Benchmark functions of bot/slack and bot/teams.
 //
 // Every scenario builds the real parts (qliksim over mutual TLS,
 // qlik.Client, store.Bolt, authz, commands.Engine, bot.Dispatcher and the
@@ -12,21 +12,24 @@
 // of printing a fast number.
 package botbench
 
-import "github.com/qlikbot/qlikbot/qlik/qlikbench"
+import (
+	"strconv"
+
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
+)
 
 // Measurements returns the end-to-end measurements in print order, sized
-// for o (Short shrinks them for CI smoke runs).
+// for o (Short shrinks them for CI smoke runs; the keys name the sizes
+// run).
 func Measurements(o qlikbench.Options) []qlikbench.Measurement {
-	ack, kick, rs, rss := ackSize(o), kickSize(o), renderSize(o), rssSize(o)
+	ack, kick, rss := ackSize(o), kickSize(o), rssSize(o)
+	rk := "rss_" + qlikbench.SizeKey(rss.Sessions)
 	return []qlikbench.Measurement{
 		{ID: "ack", Name: ack.String(), Run: measureAck,
 			Keys: []string{"ack_p50_ms", "ack_p99_ms", "ack_max_ms", "ack_over_3s", "ack_answered", "ack_answers_s"}},
 		{ID: "delete", Name: kick.String(), Run: measureKick,
-			Keys: []string{"delete_1000_seconds", "delete_peak_rps", "delete_qlik_seconds"}},
-		{ID: "render", Name: rs.String(), Run: measureRender,
-			Keys: []string{"render_10k_blockkit_ms", "render_10k_card_ms", "render_10k_allocs_mb",
-				"render_10k_blockkit_allocs_mb", "render_10k_card_allocs_mb", "render_page_blockkit_ms", "render_page_card_ms"}},
-		{ID: "rss", Name: rss.String(), Run: measureRSS,
-			Keys: []string{"rss_idle_mb", "rss_10k_mb", "rss_10k_peak_mb"}},
+			Keys: []string{"delete_" + strconv.Itoa(kick.Sessions) + "_seconds", "delete_peak_rps", "delete_qlik_seconds"}},
+		{ID: "rss", Name: rss.String(), Run: measureRSS, Shipped: true,
+			Keys: []string{"rss_idle_mb", rk + "_mb", rk + "_peak_mb"}},
 	}
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/commands"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/seal"
@@ -81,7 +81,7 @@ func runDirectDelete(ctx context.Context, k kickScenario) (time.Duration, error)
 		return 0, err
 	}
 	defer sim.Close()
-	qcfg := qlikbench.ClientConfig(sim)
+	qcfg := qlikbench.ClientConfig(sim, qlikbench.Shipped{})
 	qcfg.RequestsPerSecond = k.RPS
 	qc, err := qlik.New(qcfg)
 	if err != nil {
@@ -248,7 +248,7 @@ func runCountedKick(ctx context.Context, k kickScenario) (time.Duration, int, er
 		return 0, 0, err
 	}
 	defer sim.Close()
-	qcfg := qlikbench.ClientConfig(sim)
+	qcfg := qlikbench.ClientConfig(sim, qlikbench.Shipped{})
 	qcfg.RequestsPerSecond = k.RPS
 	var counted *countingStore
 	b, err := newJobBot("", qcfg, seal.Random(), nil, func(s commands.Store) commands.Store {
@@ -333,7 +333,7 @@ func RunResume(ctx context.Context, k kickScenario) (ResumeResult, error) {
 		return ResumeResult{}, err
 	}
 	defer sim.Close()
-	qcfg := qlikbench.ClientConfig(sim)
+	qcfg := qlikbench.ClientConfig(sim, qlikbench.Shipped{})
 	qcfg.RequestsPerSecond = k.RPS
 	sealer := seal.Random() // the key file, which survives the kill
 	frozen := &frozenQlik{limit: resumeAt(k), frozen: make(chan struct{})}

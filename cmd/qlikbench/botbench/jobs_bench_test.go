@@ -3,7 +3,7 @@ package botbench
 import (
 	"testing"
 
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 )
 
 // BenchmarkResumeKilledKick1000: the resume scenario of qlikbench (kill at

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/commands"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -58,7 +59,7 @@ func RunKick(ctx context.Context, k kickScenario) (KickResult, error) {
 		return KickResult{}, err
 	}
 	defer sim.Close()
-	qcfg := qlikbench.ClientConfig(sim)
+	qcfg := qlikbench.ClientConfig(sim, qlikbench.Shipped{})
 	qcfg.RequestsPerSecond = k.RPS
 	c, err := newCore(qcfg, policyYAML(grant{"lead", subjects(bot.Slack, []string{requester, approver})}))
 	if err != nil {
@@ -116,7 +117,7 @@ func measureKick(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure, 
 		return nil, err
 	}
 	return []qlikbench.Figure{
-		{Key: "delete_1000_seconds", Label: fmt.Sprintf("approve click to reply, %d sessions ended (1 run)", k.Sessions), Value: r.Elapsed.Seconds(), Unit: "s"},
+		{Key: "delete_" + strconv.Itoa(k.Sessions) + "_seconds", Label: fmt.Sprintf("approve click to reply, %d sessions ended (1 run)", k.Sessions), Value: r.Elapsed.Seconds(), Unit: "s"},
 		{Key: "delete_peak_rps", Label: fmt.Sprintf("peak DELETEs in any 1 s window (limit %g)", k.RPS), Value: float64(r.Peak), Unit: "req/s"},
 		{Key: "delete_qlik_seconds", Label: "first to last DELETE at the simulator", Value: r.QlikSpan.Seconds(), Unit: "s"},
 	}, nil

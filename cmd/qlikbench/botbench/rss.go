@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 )
 
 // ChildArg, as a program's first argument, makes it run RunChild: the
@@ -43,6 +43,7 @@ type childSpec struct {
 	CertPEM, KeyPEM, RootPEM []byte
 	Resolve                  map[string]string
 	Sessions                 int
+	Shipped                  qlikbench.Shipped
 }
 
 // childResult is what the child reports, in kB as /proc says.
@@ -58,7 +59,7 @@ func measureRSS(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure, e
 	}
 	defer sim.Close()
 	spec, err := json.Marshal(childSpec{QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(), Resolve: sim.Resolve(), Sessions: rs.Sessions})
+		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(), Resolve: sim.Resolve(), Sessions: rs.Sessions, Shipped: o.Shipped})
 	if err != nil {
 		return nil, err
 	}
@@ -79,16 +80,17 @@ func measureRSS(ctx context.Context, o qlikbench.Options) ([]qlikbench.Figure, e
 		return nil, fmt.Errorf("memory child said %q: %w", stdout.String(), err)
 	}
 	const kb = 1024
+	k := "rss_" + qlikbench.SizeKey(rs.Sessions)
 	return []qlikbench.Figure{
 		{Key: "rss_idle_mb", Label: "idle, after wiring", Value: float64(res.IdleKB) / kb, Unit: "MB"},
-		{Key: "rss_10k_mb", Label: fmt.Sprintf("after listing %d sessions (reply and CSV posted)", rs.Sessions), Value: float64(res.AfterKB) / kb, Unit: "MB"},
-		{Key: "rss_10k_peak_mb", Label: "peak (VmHWM)", Value: float64(res.PeakKB) / kb, Unit: "MB"},
+		{Key: k + "_mb", Label: fmt.Sprintf("after listing %d sessions (reply and CSV posted)", rs.Sessions), Value: float64(res.AfterKB) / kb, Unit: "MB"},
+		{Key: k + "_peak_mb", Label: "peak (VmHWM)", Value: float64(res.PeakKB) / kb, Unit: "MB"},
 	}, nil
 }
 
 // RunChild is the child side of the memory measurement: it reads a
 // childSpec from in, wires the bot against that simulator with qlikbot's
-// default limits, reads VmRSS, asks for every session through a signed
+// shipped limits, reads VmRSS, asks for every session through a signed
 // slash command, waits for the answer and its CSV at the fake Slack, reads
 // VmRSS again and writes a childResult to out.
 func RunChild(ctx context.Context, in io.Reader, out io.Writer) error {
@@ -99,7 +101,7 @@ func RunChild(ctx context.Context, in io.Reader, out io.Writer) error {
 	qcfg := qlik.Config{
 		QRSHost: spec.QRSHost, QRSPort: spec.QRSPort, QPSPort: spec.QPSPort,
 		CertPEM: spec.CertPEM, KeyPEM: spec.KeyPEM, RootPEM: spec.RootPEM, Resolve: spec.Resolve,
-		Concurrency: 16, RequestsPerSecond: 100, // QLIKBOT_QLIK_CONCURRENCY, QLIKBOT_QLIK_RPS defaults
+		Concurrency: spec.Shipped.Concurrency, RequestsPerSecond: spec.Shipped.RequestsPerSecond, // 0: package qlik's defaults
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	b, err := startSlackBot(qcfg, policyYAML(grant{"viewer", []string{"slack:UVIEWER"}}), bot.DefaultWorkers, bot.DefaultQueueSize)

@@ -22,8 +22,8 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 	slackbot "github.com/qlikbot/qlikbot/bot/slack"
 	"github.com/qlikbot/qlikbot/commands"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/qlik/qlikbench"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
 )
@@ -71,9 +71,10 @@ func subjects(platform bot.Platform, ids []string) []string {
 	return out
 }
 
-// startSim starts a quiet simulator on lab where every call takes latency.
-func startSim(lab qliksim.Lab, latency time.Duration) (*qliksim.Server, error) {
-	sim, err := qliksim.Start(qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler)))
+// startSim starts a quiet simulator on lab where every call takes latency,
+// with the simulator's default capacity unless opts say otherwise.
+func startSim(lab qliksim.Lab, latency time.Duration, opts ...qliksim.Option) (*qliksim.Server, error) {
+	sim, err := qliksim.Start(append([]qliksim.Option{qliksim.WithLab(lab), qliksim.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}
@@ -83,7 +84,7 @@ func startSim(lab qliksim.Lab, latency time.Duration) (*qliksim.Server, error) {
 	return sim, nil
 }
 
-// siteSize is the generated site the render and memory scenarios list.
+// siteSize is the generated site the memory scenario lists.
 type siteSize struct {
 	Sessions, VirtualProxies, Nodes int
 }

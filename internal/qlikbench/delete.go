@@ -38,7 +38,7 @@ func StartDeleteSite() (*DeleteSite, error) {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}
 	sim.SetFaultAll(qliksim.Fault{Latency: DeleteLatency})
-	cfg := ClientConfig(sim)
+	cfg := ClientConfig(sim, Shipped{})
 	cfg.RequestsPerSecond = DeleteRPS
 	c, err := qlik.New(cfg)
 	if err != nil {

@@ -20,30 +20,32 @@ import (
 type ListSize struct {
 	VirtualProxies, Nodes, Sessions, Users int
 	Latency                                time.Duration // of every simulated call
+	// Capacity is what the simulator's nodes take at once (the zero value:
+	// no limit). A model for testing, not Qlik's figures.
+	Capacity qliksim.Capacities
 }
 
-// The list sites. StandardList is the foundation issue's scenario;
-// LargeList the 10,000-session one. The Short ones are for CI smoke runs.
+// The list sites. StandardList is the foundation issue's scenario, on
+// nodes without a capacity limit; LargeList the 10,000-session one, on
+// nodes with the simulator's default capacity. The Short ones are for CI
+// smoke runs.
 var (
 	StandardList   = ListSize{VirtualProxies: 30, Nodes: 2, Sessions: 300, Users: 100, Latency: 50 * time.Millisecond}
-	LargeList      = ListSize{VirtualProxies: 100, Nodes: 4, Sessions: 10000, Users: 2500, Latency: 50 * time.Millisecond}
+	LargeList      = ListSize{VirtualProxies: 100, Nodes: 4, Sessions: 10000, Users: 2500, Latency: 50 * time.Millisecond, Capacity: qliksim.DefaultCapacities()}
 	ShortList      = ListSize{VirtualProxies: 10, Nodes: 2, Sessions: 100, Users: 50, Latency: 10 * time.Millisecond}
-	ShortLargeList = ListSize{VirtualProxies: 20, Nodes: 2, Sessions: 1000, Users: 250, Latency: 10 * time.Millisecond}
+	ShortLargeList = ListSize{VirtualProxies: 20, Nodes: 2, Sessions: 1000, Users: 250, Latency: 10 * time.Millisecond, Capacity: qliksim.DefaultCapacities()}
 )
 
 // Pairs is the number of (virtual proxy, node) pairs: one QPS call each.
 func (s ListSize) Pairs() int { return s.VirtualProxies * s.Nodes }
 
 func (s ListSize) String() string {
-	return fmt.Sprintf("%d virtual proxies x %d nodes, %d sessions, %s per call", s.VirtualProxies, s.Nodes, s.Sessions, s.Latency)
+	capacity := "no capacity limit"
+	if c := s.Capacity.QPS; c.InFlight > 0 {
+		capacity = fmt.Sprintf("nodes serving %d QPS calls at once, %d waiting", c.InFlight, c.Queue)
+	}
+	return fmt.Sprintf("%d virtual proxies x %d nodes, %d sessions, %s per call, %s", s.VirtualProxies, s.Nodes, s.Sessions, s.Latency, capacity)
 }
-
-// listConcurrency and listRPS are the client's limits in the list
-// scenarios: wide enough that the fan-out, not the limiter, is measured.
-const (
-	listConcurrency = 32
-	listRPS         = 1000
-)
 
 // ListSite is a generated site where every call takes Latency, with our
 // client and a serial baseline.
@@ -56,21 +58,20 @@ type ListSite struct {
 	serial *http.Client
 }
 
-// StartListSiteSized starts a site of the given size and both clients.
-// Close it when done.
-func StartListSiteSized(size ListSize) (*ListSite, error) {
+// StartListSiteSized starts a site of the given size, our client with the
+// shipped limits and the serial baseline. Close it when done.
+func StartListSiteSized(size ListSize, shipped Shipped) (*ListSite, error) {
 	sim, err := qliksim.Start(
 		qliksim.WithLab(qliksim.Generate(qliksim.GenOptions{Users: size.Users, Sessions: size.Sessions,
 			VirtualProxies: size.VirtualProxies, Nodes: size.Nodes, Seed: 1})),
 		qliksim.WithLogger(slog.New(slog.DiscardHandler)),
+		qliksim.WithCapacity(size.Capacity),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}
 	sim.SetFaultAll(qliksim.Fault{Latency: size.Latency})
-	cfg := ClientConfig(sim)
-	cfg.Concurrency = listConcurrency // 60 pairs in two waves: QRS + 2 round trips cold
-	cfg.RequestsPerSecond = listRPS
+	cfg := ClientConfig(sim, shipped)
 	c, err := qlik.New(cfg)
 	if err != nil {
 		sim.Close()
@@ -196,7 +197,7 @@ func measureList(ctx context.Context, o Options) ([]Figure, error) {
 	if o.Short {
 		size = ShortList
 	}
-	site, err := StartListSiteSized(size)
+	site, err := StartListSiteSized(size, o.Shipped)
 	if err != nil {
 		return nil, err
 	}
