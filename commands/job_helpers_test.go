@@ -137,6 +137,19 @@ func (d *deliveries) Deliver(_ context.Context, dst bot.Destination, r bot.Reply
 	return dst, nil
 }
 
+// jobFitRows is how many rows the test platform shows in one message.
+const jobFitRows = 7
+
+// FitFor is the test platform's Request.Fit: at most jobFitRows rows.
+func (d *deliveries) FitFor(bot.Platform) func(bot.Reply) int {
+	return func(r bot.Reply) int {
+		if r.Table == nil {
+			return 0
+		}
+		return min(len(r.Table.Rows), jobFitRows)
+	}
+}
+
 func (d *deliveries) all() []delivered {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -72,7 +72,11 @@ func (e *Engine) resume(ctx context.Context, id string, l store.Lease, stop <-ch
 		e.refuseJob(ctx, e.newJobRun(id, jobRecord{}, sys, l, stop), err)
 		return
 	}
-	run := e.newJobRun(id, rec, approverCall(rec), l, stop)
+	c := approverCall(rec)
+	if f, ok := to.(fitter); ok {
+		c.req.Fit = f.FitFor(rec.Origin.Platform) // page the outcome for where it goes
+	}
+	run := e.newJobRun(id, rec, c, l, stop)
 	run.resumed = true
 	run.apply(ctx, batches)
 	e.log.Info("job resumed", "job", id, "holder", e.holder, "done", run.before, "targets", len(run.outs))
@@ -95,6 +99,11 @@ func (e *Engine) resume(ctx context.Context, id string, l store.Lease, stop <-ch
 		e.log.Error("resumed job finished; its outcome was not delivered (it is in the audit trail)", "job", id,
 			"platform", rec.Origin.Platform, "err", err)
 	}
+}
+
+// fitter gives the Request.Fit of a platform's adapter (bot.Deliverers).
+type fitter interface {
+	FitFor(p bot.Platform) func(bot.Reply) int
 }
 
 // deliverTo is a Responder that delivers to one destination: a resumed
