@@ -41,7 +41,7 @@ func TestDeliverers(t *testing.T) {
 			t.Parallel()
 			f := ds.FitFor(tc.p)
 			if (f == nil) != (tc.fit < 0) || (f != nil && f(r) != tc.fit) {
-				t.Errorf("FitFor(%s) gives %v", tc.p, f)
+				t.Errorf("FitFor(%s): nil %v, want a fit of %d", tc.p, f == nil, tc.fit)
 			}
 			_, err := ds.Deliver(t.Context(), Destination{Platform: tc.p}, r)
 			var nd *NoDelivererError
