@@ -29,7 +29,9 @@ func TestDeliver(t *testing.T) {
 		{"posts where there is no card", func(s string) bot.Destination { return origin(s, testTenant, testConv, "") },
 			http.MethodPost, "/v3/conversations/" + testConv + "/activities"},
 		{"another tenant", func(s string) bot.Destination { return origin(s, "other-tenant", testConv, "card-9") }, "", ""},
-		{"plain http", func(string) bot.Destination { return origin("http://smba.example.com/amer/", testTenant, testConv, "card-9") }, "", ""},
+		{"plain http", func(string) bot.Destination {
+			return origin("http://smba.example.com/amer/", testTenant, testConv, "card-9")
+		}, "", ""},
 		{"a path in the conversation", func(s string) bot.Destination { return origin(s, testTenant, "19:x/../../y", "card-9") }, "", ""},
 		{"a path in the card id", func(s string) bot.Destination { return origin(s, testTenant, testConv, "../x") }, "", ""},
 		{"not a Teams destination", func(s string) bot.Destination {
