@@ -62,7 +62,7 @@ func (e *Engine) listJobs(ctx context.Context, c *call) bot.Reply {
 	summary := []string{fmt.Sprintf("%s running, %s waiting to be resumed (it happens by itself within 30 s).",
 		plural(running, "job"), plural(waiting, "job"))}
 	if len(js) == 0 {
-		summary = []string{"No approved work is running or waiting to be resumed."}
+		summary, t = []string{"No approved work is running or waiting to be resumed."}, nil
 	}
 	if len(js) == jobsShown {
 		summary = append(summary, fmt.Sprintf("The newest %d are shown.", jobsShown))
