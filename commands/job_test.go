@@ -210,7 +210,7 @@ func TestJobStopsAtShutdownAndResumes(t *testing.T) {
 	await(t, reached, 30*time.Second, "the fourth batch")
 	stopped := make(chan error, 1)
 	go func() { stopped <- a.StopJobs(context.WithoutCancel(t.Context())) }()
-	waitUntil(t, 10*time.Second, "StopJobs to take effect", func() bool { return !a.jobs.accepting() })
+	waitUntil(t, 10*time.Second, "StopJobs to take effect", a.Stopping)
 	close(release)
 	r := awaitReply(t, clicked, 30*time.Second, "the stopped job's click")
 	select {

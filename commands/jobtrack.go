@@ -99,3 +99,7 @@ func (e *Engine) StopJobs(ctx context.Context) error {
 		return fmt.Errorf("stop jobs: %d still running: %w", n, context.Cause(ctx))
 	}
 }
+
+// Stopping reports whether StopJobs was called: the engine takes no new
+// job (readiness, tests).
+func (e *Engine) Stopping() bool { return !e.jobs.accepting() }
