@@ -12,7 +12,7 @@ const matrixPolicy = `
 roles:
   viewer: [list]
   lead:   [list, delete, kick, logout, approve]
-  admin:  [list, delete, kick, logout, approve, audit]
+  admin:  [list, delete, kick, logout, approve, audit, health]
 grants:
   - subjects: ["slack:UVIEW"]
     roles: [viewer]

@@ -18,16 +18,20 @@ func TestDemoPolicy(t *testing.T) {
 		scope   Scope
 		allowed []Permission
 	}{
-		{"oncall finance", "console:oncall", Scope{VirtualProxy: "finance"}, []Permission{List}},
-		{"oncall default", "console:oncall", Scope{}, []Permission{List}},
-		{"lead finance", "console:lead", Scope{VirtualProxy: "finance", Host: "n1", Channel: "console"}, []Permission{List, Delete, Kick, Logout, Approve}},
-		{"lead default", "console:lead", Scope{}, []Permission{List}},
-		{"lead hr", "console:lead", Scope{VirtualProxy: "hr"}, []Permission{List}},
+		{"oncall finance", "console:oncall", Scope{VirtualProxy: "finance"}, []Permission{List, Health}},
+		{"oncall default", "console:oncall", Scope{}, []Permission{List, Health}},
+		{"lead finance", "console:lead", Scope{VirtualProxy: "finance", Host: "n1", Channel: "console"}, []Permission{List, Delete, Kick, Logout, Approve, Health}},
+		{"lead default", "console:lead", Scope{}, []Permission{List, Health}},
+		{"lead hr", "console:lead", Scope{VirtualProxy: "hr"}, []Permission{List, Health}},
 		{"admin finance", "console:admin", Scope{VirtualProxy: "finance"}, Permissions()},
 		{"admin default", "console:admin", Scope{}, Permissions()},
-		{"deputy finance", "console:deputy", Scope{VirtualProxy: "finance"}, []Permission{List, Approve, Audit}},
-		{"deputy everywhere", "console:deputy", Scope{VirtualProxy: "*"}, []Permission{List, Approve, Audit}},
+		{"deputy finance", "console:deputy", Scope{VirtualProxy: "finance"}, []Permission{List, Approve, Audit, Health}},
+		{"deputy everywhere", "console:deputy", Scope{VirtualProxy: "*"}, []Permission{List, Approve, Audit, Health}},
 		{"stranger", "console:mallory", Scope{VirtualProxy: "finance"}, nil},
+		{"viewer health of a node", "console:oncall", Scope{VirtualProxy: "*", Host: "pro2-win1.lab.ptarmiganlabs.net", Site: "prod"}, []Permission{List, Health}},
+		{"tester on test", "console:tester", Scope{VirtualProxy: "vp2", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve, Health}},
+		{"tester on prod", "console:tester", Scope{VirtualProxy: "finance", Site: "prod"}, []Permission{List, Health}},
+		{"lead on test", "console:lead", Scope{VirtualProxy: "finance", Site: "test"}, []Permission{List, Delete, Kick, Logout, Approve, Health}},
 		{"commented-out slack example is not live", "slack:U0ONCALL", Scope{}, nil},
 	}
 	for _, tc := range tests {
@@ -46,10 +50,10 @@ func TestDemoPolicy(t *testing.T) {
 	}
 	// The demo never dead-ends: wherever someone may ask for something that
 	// needs approval, someone else may approve it.
-	for _, asker := range []string{"console:oncall", "console:lead", "console:admin", "console:deputy"} {
+	for _, asker := range []string{"console:oncall", "console:lead", "console:admin", "console:deputy", "console:tester"} {
 		for _, vp := range []string{"finance", "", "hr", "win", "*"} {
 			for _, pm := range []Permission{Delete, Kick, Logout} {
-				s := Scope{VirtualProxy: vp, Host: "pro2-win1.lab.ptarmiganlabs.net", Channel: "console"}
+				s := Scope{VirtualProxy: vp, Host: "pro2-win1.lab.ptarmiganlabs.net", Channel: "console", Site: "test"}
 				if !p.NeedsApproval(pm) || !p.Decide([]string{asker}, pm, s).Allowed {
 					continue
 				}

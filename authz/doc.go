@@ -11,15 +11,16 @@
 //	    console: [lead]
 //	    emails: [lee@example.com]
 //	roles:
-//	  viewer: [list]
+//	  viewer: [list, health]
 //	  lead:   [list, delete, kick, logout, approve]
-//	  admin:  [list, delete, kick, logout, approve, audit]
+//	  admin:  [list, delete, kick, logout, approve, audit, health]
 //	grants:
 //	  - subjects: ["slack:U0ONCALL", "email:oncall@example.com", "person:lee"]
 //	    roles: [viewer]
 //	    virtualProxies: ["*"]   # "*" any; "" (or "default") = the default virtual proxy
 //	    hosts: []               # optional; empty = any proxy node
 //	    channels: []            # optional; empty = any channel
+//	    sites: []               # optional: Qlik Sense sites by name (QLIKBOT_SITES); empty = every site
 //	approval:
 //	  required: [kick, logout]  # need a second person (default kick, logout; only delete/kick/logout)
 //	  ttl: 30m                  # pending approvals expire (default 30m, at most 168h)
@@ -45,6 +46,11 @@
 // defined, malformed subjects, grants without subjects, roles or virtual
 // proxies, and bad durations are errors (wrapping ErrInvalid); so is an
 // empty file, so that a half-written file is never read as "deny all".
+//
+// Sites: a grant may be limited to sites by name (CheckSiteName; compared
+// case-insensitively). A Scope names the site it acts on; a Scope without
+// one reaches every site (the whole audit trail), so only a grant without
+// sites covers it.
 //
 // Matching rules, including what a Scope without a Host means for a grant
 // limited to hosts, are documented on Policy.Decide. A Policy is immutable;

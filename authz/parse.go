@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ type grantSpec struct {
 	VirtualProxies []string `yaml:"virtualProxies"`
 	Hosts          []string `yaml:"hosts"`
 	Channels       []string `yaml:"channels"`
+	Sites          []string `yaml:"sites"`
 }
 
 type approvalSpec struct {
@@ -258,6 +260,15 @@ func buildGrant(gs grantSpec, roles map[string][]Permission, personSubjects func
 		}
 		g.channels = appendUnique(g.channels, c)
 	}
+	for _, s := range gs.Sites {
+		if s == "*" {
+			return g, errors.New(`site "*": leave sites out to allow every site`)
+		}
+		if err := CheckSiteName(s); err != nil {
+			return g, err
+		}
+		g.sites = appendUnique(g.sites, strings.ToLower(s))
+	}
 	return g, nil
 }
 
@@ -354,4 +365,18 @@ func permList(perms []Permission) string {
 		s[i] = string(pm)
 	}
 	return strings.Join(s, ", ")
+}
+
+// siteNameRE is what a site may be called: short, one word, easy to type
+// after --site.
+var siteNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+
+// CheckSiteName checks a Qlik Sense site's name (QLIKBOT_SITES, a grant's
+// sites, --site): letters, digits, - and _, starting with a letter or a
+// digit, at most 32. Names are compared case-insensitively.
+func CheckSiteName(name string) error {
+	if !siteNameRE.MatchString(name) {
+		return fmt.Errorf("site %q: a site name is letters, digits, - and _, starting with a letter or digit, at most 32", name)
+	}
+	return nil
 }

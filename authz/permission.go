@@ -14,10 +14,11 @@ const (
 	Logout  Permission = "logout"  // end every session of one user
 	Approve Permission = "approve" // approve someone else's pending action
 	Audit   Permission = "audit"   // read the audit trail
+	Health  Permission = "health"  // read the engines' health (asked per node, on every virtual proxy: "*")
 )
 
 // allPermissions is the canonical order, used for sorting and messages.
-var allPermissions = [...]Permission{List, Delete, Kick, Logout, Approve, Audit}
+var allPermissions = [...]Permission{List, Delete, Kick, Logout, Approve, Audit, Health}
 
 // Permissions returns every known permission in canonical order.
 func Permissions() []Permission { return slices.Clone(allPermissions[:]) }

@@ -12,6 +12,10 @@ type Scope struct {
 	VirtualProxy string // prefix; "" is the default virtual proxy; "*" every one (site-wide, e.g. audit)
 	Host         string // proxy node host name; "" = not specific to a host
 	Channel      string // chat channel id; "" = not specific (a direct message)
+	// Site is the Qlik Sense site (as named in QLIKBOT_SITES; "default"
+	// for a single site). "" is not specific to a site: it reaches every
+	// site, so only a grant on every site covers it.
+	Site string
 }
 
 // Decision is the answer to "may one of these subjects do this, there?".
@@ -39,6 +43,7 @@ type GrantView struct {
 	VirtualProxies []string
 	Hosts          []string
 	Channels       []string
+	Sites          []string // empty: every site
 }
 
 // Policy is a parsed policy: roles, grants and approval rules. It is
@@ -62,6 +67,7 @@ type grant struct {
 	vps      []string              // lower-cased prefixes; "" is the default proxy
 	hosts    []string              // normHost; empty = any
 	channels []string              // exact; empty = any
+	sites    []string              // lower-cased site names; empty = any
 }
 
 // Decide answers whether one of subjects may do perm on s. Deny by default:
@@ -73,7 +79,10 @@ type grant struct {
 //     trail) is covered only by a grant on "*";
 //   - it lists no hosts, or s.Host is one of them (case-insensitive);
 //   - it lists no channels, or s.Channel is one of them (exact). A request
-//     from no channel (s.Channel == "", a direct message) is not in any list.
+//     from no channel (s.Channel == "", a direct message) is not in any list;
+//   - it lists no sites, or s.Site is one of them (case-insensitive). A
+//     Scope without a Site reaches every site: only a grant without sites
+//     covers it.
 //
 // A grant limited to hosts and a Scope without a Host: the action would
 // reach every host, so Delete, Kick, Logout, Approve and Audit are denied;
@@ -97,10 +106,12 @@ func (p *Policy) Decide(subjects []string, perm Permission, s Scope) Decision {
 	}
 	vp := strings.ToLower(s.VirtualProxy)
 	host := normHost(s.Host)
+	site := strings.ToLower(s.Site)
 	var (
 		partial   *grant // a List grant limited to hosts, for a Scope without Host
 		partialBy string
 		needHost  []string // hosts of grants that fit but for the missing Host
+		needSite  []string // sites of grants that fit but for the missing Site
 	)
 	for _, i := range p.grantsOf(asked) {
 		g := &p.grants[i]
@@ -112,6 +123,12 @@ func (p *Policy) Decide(subjects []string, perm Permission, s Scope) Decision {
 			continue
 		}
 		if len(g.channels) > 0 && !slices.Contains(g.channels, s.Channel) {
+			continue
+		}
+		if len(g.sites) > 0 && !slices.Contains(g.sites, site) {
+			if site == "" {
+				needSite = append(needSite, g.sites...)
+			}
 			continue
 		}
 		if len(g.hosts) > 0 {
@@ -135,6 +152,10 @@ func (p *Policy) Decide(subjects []string, perm Permission, s Scope) Decision {
 	if len(needHost) > 0 {
 		slices.Sort(needHost)
 		d.Reason += fmt.Sprintf(" (only on hosts %s: name one)", strings.Join(slices.Compact(needHost), ", "))
+	}
+	if len(needSite) > 0 {
+		slices.Sort(needSite)
+		d.Reason += fmt.Sprintf(" (only on sites %s: name one)", strings.Join(slices.Compact(needSite), ", "))
 	}
 	return d
 }
@@ -165,6 +186,9 @@ func where(s Scope) string {
 	}
 	if s.Host != "" {
 		w += fmt.Sprintf(" on host %q", s.Host)
+	}
+	if s.Site != "" {
+		w += fmt.Sprintf(" on site %q", s.Site)
 	}
 	if s.Channel != "" {
 		w += fmt.Sprintf(" in channel %q", s.Channel)
@@ -252,8 +276,23 @@ func (p *Policy) Grants(subjects []string) []GrantView {
 				VirtualProxies: slices.Clone(vps),
 				Hosts:          slices.Clone(g.hosts),
 				Channels:       slices.Clone(g.channels),
+				Sites:          slices.Clone(g.sites),
 			})
 		}
 	}
 	return out
+}
+
+// SiteNames lists, sorted, every site a grant of the policy names, so
+// that the operator can be warned about a site that is not configured.
+func (p *Policy) SiteNames() []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, g := range p.grants {
+		out = append(out, g.sites...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

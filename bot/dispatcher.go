@@ -40,7 +40,7 @@ type job struct {
 type Dispatcher struct {
 	h       Handler
 	cfg     dispatcherConfig
-	limits  *userLimits
+	limits  *Limiters[string] // per subject
 	queue   chan job
 	sem     chan struct{} // one slot per running handler, shared by workers and Do
 	notices chan struct{} // bounds the "slow down"/"busy" notices in flight
@@ -74,7 +74,7 @@ func NewDispatcher(h Handler, opts ...DispatcherOption) (*Dispatcher, error) {
 	return &Dispatcher{
 		h:          h,
 		cfg:        cfg,
-		limits:     newUserLimits(cfg.rate, cfg.burst),
+		limits:     NewLimiters[string](cfg.rate, cfg.burst, userPruneAbove),
 		queue:      make(chan job, cfg.queueSize),
 		sem:        make(chan struct{}, cfg.workers),
 		notices:    make(chan struct{}, cfg.workers),
@@ -124,7 +124,7 @@ func (d *Dispatcher) Submit(ctx context.Context, req Request) error {
 		d.observe(req, OutcomeClosed, Error, now)
 		return ErrClosed
 	}
-	if ok, retry := d.limits.allow(req.Subject(), now); !ok {
+	if ok, retry := d.limits.Allow(req.Subject(), now); !ok {
 		d.notify(ctx, req, now, slowDownReply(retry), OutcomeRateLimited)
 		return ErrRateLimited
 	}
@@ -152,7 +152,7 @@ func (d *Dispatcher) Do(ctx context.Context, req Request) Reply {
 		d.mu.RUnlock()
 		return d.refuse(req, now, closedReply(), OutcomeClosed)
 	}
-	if ok, retry := d.limits.allow(req.Subject(), now); !ok {
+	if ok, retry := d.limits.Allow(req.Subject(), now); !ok {
 		d.mu.RUnlock()
 		return d.refuse(req, now, slowDownReply(retry), OutcomeRateLimited)
 	}

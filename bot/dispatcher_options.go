@@ -18,6 +18,10 @@ const (
 	DefaultTimeout   = 60 * time.Second
 )
 
+// userPruneAbove is the number of subjects with a rate limiter above which
+// idle ones are forgotten.
+const userPruneAbove = 1024
+
 // replyTimeout bounds one delivery through a Responder, so a stuck chat
 // API cannot hold a worker forever. It is long enough to wait out a Slack
 // or Teams 429 (Retry-After is usually seconds, up to a minute for file

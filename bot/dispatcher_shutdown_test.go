@@ -224,19 +224,3 @@ func TestDispatcherRunTwice(t *testing.T) {
 	}
 	mustErr(t, d.Submit(t.Context(), request("u", "x", newTestResponder())), ErrClosed)
 }
-
-func TestUserLimitsForgetIdleUsers(t *testing.T) {
-	t.Parallel()
-	u := newUserLimits(rate.Limit(1), 2)
-	clock := newFakeClock()
-	for i := range pruneAbove {
-		if ok, _ := u.allow(string(rune('a'+i%26))+time.Duration(i).String(), clock.Now()); !ok {
-			t.Fatal("first request refused")
-		}
-	}
-	clock.Advance(2 * time.Second) // every bucket is full again
-	u.allow("newcomer", clock.Now())
-	if n := u.size(); n != 1 {
-		t.Errorf("tracked %d subjects after pruning, want 1", n)
-	}
-}

@@ -26,10 +26,33 @@ type action struct {
 	User       string           `json:"user,omitempty"`
 	Targets    []target         `json:"targets"`
 	Command    string           `json:"command"`
+	// Site is the one site every target is on ("" in approvals made
+	// before sites: the site named "default").
+	Site string `json:"site,omitempty"`
 	// Created and Expires repeat the store's CreatedAt and ExpiresAt
 	// under the seal, so that altering them in the store is noticed.
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
+
+	// showSite makes titles name the site (the engine serves several);
+	// set when the action is made or read back, never stored.
+	showSite bool
+}
+
+// siteName is the site of the action's targets.
+func (a action) siteName() string {
+	if a.Site == "" {
+		return DefaultSite
+	}
+	return a.Site
+}
+
+// onSite is " on site NAME" for titles when the engine serves several sites.
+func (a action) onSite() string {
+	if !a.showSite {
+		return ""
+	}
+	return " on site " + a.siteName()
 }
 
 type requester struct {
@@ -78,6 +101,9 @@ func decodeAction(data []byte) (action, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return a, fmt.Errorf("decode pending action: %w", err)
 	}
+	if a.Site != "" && authz.CheckSiteName(a.Site) != nil {
+		return a, fmt.Errorf("decode pending action: bad site %q", clip(a.Site))
+	}
 	if err := checkTargets(a); err != nil {
 		return a, fmt.Errorf("decode pending action: %w", err)
 	}
@@ -115,9 +141,9 @@ func (a action) title() string {
 	s := plural(n, "session")
 	switch a.Kind {
 	case "logout":
-		return fmt.Sprintf("log %s out (%s)", a.User, s)
+		return fmt.Sprintf("log %s out%s (%s)", a.User, a.onSite(), s)
 	default:
-		return fmt.Sprintf("end %s on %s", s, a.scopeText())
+		return fmt.Sprintf("end %s on %s%s", s, a.scopeText(), a.onSite())
 	}
 }
 
@@ -125,9 +151,9 @@ func (a action) title() string {
 func (a action) confirmText() string {
 	s := plural(len(a.Targets), "session")
 	if a.Kind == "logout" {
-		return clip("Log "+a.User+" out") + " (" + s + ")?"
+		return clip("Log "+a.User+" out") + a.onSite() + " (" + s + ")?"
 	}
-	return "End " + s + " on " + clip(a.scopeText()) + "?"
+	return "End " + s + " on " + clip(a.scopeText()) + a.onSite() + "?"
 }
 
 // act runs delete and kick: find the sessions, check the permission on
@@ -145,7 +171,13 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	case cmd.Verb == VerbKick:
 		a.Permission = authz.Kick
 	}
-	v, r := e.resolve(ctx, c, cmd, a.Permission)
+	sites, r := e.chooseSites(c, cmd, false)
+	if r != nil {
+		return *r
+	}
+	s := sites[0]
+	a.Site, a.showSite, c.site = s.name, e.multi(), s.name
+	v, r := e.resolve(ctx, c, s, cmd, a.Permission)
 	if r != nil {
 		return *r
 	}
@@ -188,7 +220,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 		if cmd.User != nil && (v.refused > 0 || v.denial != nil) {
 			return e.elsewhere(ctx, c, cmd, v, a, warnings)
 		}
-		return bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
+		return bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + a.onSite() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
 	}
 	if c.policy.NeedsApproval(a.Permission) {
 		return e.requestApproval(ctx, c, a, warnings)
@@ -277,7 +309,10 @@ func (e *Engine) execute(ctx context.Context, c *call, a action) ([][]string, in
 	for _, t := range a.Targets {
 		ts = append(ts, qlik.DeleteTarget{Prefix: t.Prefix, Host: t.Host, SessionID: t.SessionID, User: t.user()})
 	}
-	outs := e.q.DeleteSessions(ctx, ts)
+	var outs []qlik.Outcome
+	if s := e.siteNamed(a.siteName()); s != nil { // act checked it is served
+		outs = s.q.DeleteSessions(ctx, ts)
+	}
 	h := a.handles()
 	rows := make([][]string, 0, len(a.Targets))
 	events := make([]store.Event, 0, len(a.Targets))
@@ -297,7 +332,7 @@ func (e *Engine) execute(ctx context.Context, c *call, a action) ([][]string, in
 	}
 	_ = e.mustAudit(ctx, c, events...) // done is done: a failure is logged loudly
 	t := counts(results)
-	e.log.Info("sessions ended", "request_id", c.id, "kind", a.Kind, "scope", a.scopeText(), "targets", len(ts), "failed", t.failed)
+	e.log.Info("sessions ended", "request_id", c.id, "kind", a.Kind, "site", a.siteName(), "scope", a.scopeText(), "targets", len(ts), "failed", t.failed)
 	return rows, t.failed
 }
 

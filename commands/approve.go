@@ -67,6 +67,17 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 		r := e.done(verb, e.unverified(c), "")
 		return p, action{}, &r
 	}
+	c.site = a.siteName()
+	switch {
+	case c.onlySite != "" && c.onlySite != a.siteName():
+		r := e.done(verb, bot.Reply{Kind: bot.Usage, Title: "Another site", Visibility: bot.Ephemeral, Summary: []string{
+			fmt.Sprintf("This approval request is for site %s, not %s; nothing was done.", a.siteName(), c.onlySite)}}, "")
+		return p, action{}, &r
+	case e.siteNamed(a.siteName()) == nil:
+		r := e.done(verb, bot.Reply{Kind: bot.Error, Title: "Site not served", Visibility: bot.Ephemeral, Summary: []string{
+			fmt.Sprintf("This approval request is for site %s, which qlikbot no longer serves (see its sites configuration); nothing was done.", a.siteName())}}, "")
+		return p, action{}, &r
+	}
 	return p, a, nil
 }
 
@@ -75,7 +86,7 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 func (a action) scopes(channel string) []authz.Scope {
 	var out []authz.Scope
 	for _, t := range a.Targets {
-		s := authz.Scope{VirtualProxy: t.Prefix, Host: t.Host, Channel: channel}
+		s := authz.Scope{VirtualProxy: t.Prefix, Host: t.Host, Channel: channel, Site: a.siteName()}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
@@ -132,10 +143,10 @@ func (e *Engine) checkApprover(c *call, a action) (string, *bot.Reply) {
 		return ok.Reason, &r
 	}
 	if d := e.requesterStillAllowed(c, a); !d.Allowed {
-		reason := fmt.Sprintf("the requester %s no longer holds %q %s under the current policy", a.Requester.Subject, a.Permission, scopePhrase(d.Scope))
+		reason := fmt.Sprintf("the requester %s no longer holds %q %s under the current policy", a.Requester.Subject, a.Permission, e.scopePhrase(d.Scope))
 		r := bot.Reply{Kind: bot.Denied, Title: "Not allowed", Visibility: bot.Ephemeral, Summary: []string{
 			fmt.Sprintf("Not allowed: %s, who asked, may no longer %s %s: the policy changed since the request. Nothing was done.",
-				whoText(a.Requester.Name, a.Requester.Subject), permVerb(a.Permission), scopePhrase(d.Scope)),
+				whoText(a.Requester.Name, a.Requester.Subject), permVerb(a.Permission), e.scopePhrase(d.Scope)),
 			"Reject the request, or ask them to ask again once they hold the right.",
 		}}
 		return reason, &r

@@ -9,12 +9,15 @@
 //	sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]
 //	users    [PREFIX ...] [--min N] [--page N]
 //	proxies
+//	health   [NODE ...]
 //	delete   PREFIX SESSION ...
 //	kick     PREFIX [--proxy HOST ...]
 //	kick     --user DIR\ID [PREFIX ...] [--proxy HOST ...]
 //	jobs
 //	audit    [N] [--user WHO] [--action ACTION] [--since WHEN]
 //	whoami
+//
+// Every command but help takes --site NAME (see sites.go).
 //
 // Choices worth knowing:
 //   - The default virtual proxy (prefix "") is written default, "" or -.
@@ -82,8 +85,21 @@
 //     the job's lease runs out, and the outcome is sent after the last one,
 //     so no progress overwrites an outcome. Only a click gets progress (a
 //     typed approve has no message to update).
+//   - Several sites (WithSites): sessions, users, proxies and health
+//     without --site ask every site the caller holds a grant on, at once,
+//     and merge the answers (a Site column when more than one site is
+//     shown; a site that does not answer is a warning and the others'
+//     rows are shown); the other commands act on the default site. An
+//     approval, its deletes, its audit rows and the handles it shows
+//     belong to one site; handles are unique within their site.
+//   - health asks each engine node's health check (qlik.Client.Health):
+//     the health right is asked per node on every virtual proxy ("*"),
+//     and only permitted nodes are asked. Warnings: a node not answering,
+//     saturated, CPU at or above the site's threshold, free memory under
+//     it (Site.CPUWarn, Site.MemFreeWarn; defaults 90% and 10%).
 //   - audit needs the audit right on every virtual proxy (scope "*"): the
-//     trail covers them all. Its filters run here over the newest 5000
+//     trail covers them all; with several sites, on every site too, or,
+//     with --site S, on S (and shows S's rows only). Its filters run here over the newest 5000
 //     events (a bounded scan); reads of the trail itself are left out
 //     unless --action audit. Rows are shortened to fit a 120-column
 //     console; the subject is always written as the platform gave it.

@@ -17,11 +17,13 @@ import (
 	"github.com/qlikbot/qlikbot/store/seal"
 )
 
-// Qlik is what the engine asks of the Qlik client (*qlik.Client).
+// Qlik is what the engine asks of a site's Qlik client (*qlik.Client).
 type Qlik interface {
 	Topology(ctx context.Context) (*qlik.Topology, error)
 	Sessions(ctx context.Context, sel qlik.Selection) (*qlik.SessionList, error)
 	DeleteSessions(ctx context.Context, ts []qlik.DeleteTarget) []qlik.Outcome
+	Engines(ctx context.Context) ([]qlik.EngineService, error)
+	Health(ctx context.Context, hosts []string) (*qlik.HealthReport, error)
 }
 
 // Store is what the engine keeps: pending approvals, the audit trail, and
@@ -67,7 +69,6 @@ const (
 // and is safe for concurrent use: shared state lives in the Store; the
 // engine itself knows only which jobs it runs (jobs).
 type Engine struct {
-	q    Qlik
 	st   Store
 	pol  Policies
 	jobs *jobTracker
@@ -84,6 +85,10 @@ type options struct {
 	cmdName  string
 	observe  func(Event)
 	sealer   *seal.Sealer
+	// sites and defaultSite: see WithSites (New fills in the one site of
+	// its Qlik client).
+	sites       []*site
+	defaultSite int
 	// progressThreshold, progressEvery and batch: see WithProgress.
 	progressThreshold int
 	progressEvery     time.Duration
@@ -162,10 +167,11 @@ func WithSealer(s *seal.Sealer) Option {
 	}
 }
 
-// New returns an Engine. It does no I/O.
+// New returns an Engine. It does no I/O. q is the Qlik client of the one
+// site the engine serves, named "default"; with WithSites, q is nil.
 func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
-	if q == nil || st == nil || pol == nil {
-		return nil, errors.New("commands: qlik client, store and policies are required")
+	if st == nil || pol == nil {
+		return nil, errors.New("commands: store and policies are required")
 	}
 	o := options{
 		log:      slog.New(slog.DiscardHandler),
@@ -186,13 +192,25 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("commands: %w", err)
 		}
 	}
+	switch {
+	case q != nil && o.sites != nil:
+		return nil, errors.New("commands: give New a Qlik client or WithSites, not both")
+	case q == nil && o.sites == nil:
+		return nil, errors.New("commands: a Qlik client (or WithSites) is required")
+	case q != nil:
+		s, err := newSite(Site{Name: DefaultSite, Qlik: q})
+		if err != nil {
+			return nil, fmt.Errorf("commands: %w", err)
+		}
+		o.sites = []*site{s}
+	}
 	if o.observe == nil {
 		o.observe = func(Event) {}
 	}
 	if o.sealer == nil {
 		o.sealer = seal.Random()
 	}
-	return &Engine{q: q, st: st, pol: pol, jobs: newJobTracker(), options: o}, nil
+	return &Engine{st: st, pol: pol, jobs: newJobTracker(), options: o}, nil
 }
 
 // call is one request in flight: who asked, from where, when.
@@ -203,6 +221,8 @@ type call struct {
 	subjects []string
 	text     string // the command line as typed (or run by a button)
 	policy   *authz.Policy
+	site     string // the site(s) the request concerns, for the audit trail: "prod", "prod,test"
+	onlySite string // approve/reject --site: the site the approval must be for
 	// The command's row of the audit trail: its decision, noted when made,
 	// written once (see commandRow).
 	decision, reason, target, pending string
@@ -256,13 +276,15 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 	case VerbHelp:
 		r = e.help(cmd.Topic)
 	case VerbWhoami:
-		r = e.whoami(c)
+		r = e.whoami(c, cmd)
 	case VerbAudit:
 		r = e.auditTrail(ctx, c, cmd)
 	case VerbJobs:
 		r = e.listJobs(ctx, c)
 	case VerbProxies:
 		r = e.proxies(ctx, c, cmd)
+	case VerbHealth:
+		r = e.health(ctx, c, cmd)
 	case VerbSessions:
 		r = e.sessions(ctx, c, cmd)
 	case VerbUsers:
@@ -272,6 +294,7 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 	case VerbApprove, VerbReject:
 		// Typed, not clicked: there is no message to replace, so the
 		// outcome is a new message (the buttons' path does the rest).
+		c.onlySite = cmd.Site
 		if cmd.Verb == VerbApprove {
 			r = e.approve(ctx, c, cmd.Approval)
 		} else {
@@ -322,7 +345,7 @@ func (e *Engine) decide(c *call, perm authz.Permission, s authz.Scope, target st
 
 // scopePhrase names a scope in a sentence: "on finance on
 // pro2-win1.lab...", "on the default virtual proxy".
-func scopePhrase(s authz.Scope) string {
+func (e *Engine) scopePhrase(s authz.Scope) string {
 	w := "on " + prefixPhrase(s.VirtualProxy)
 	if s.VirtualProxy == "*" {
 		w = "on every virtual proxy"
@@ -330,7 +353,7 @@ func scopePhrase(s authz.Scope) string {
 	if s.Host != "" {
 		w += " on " + s.Host
 	}
-	return w
+	return w + e.siteWord(s.Site)
 }
 
 // denied is the reply to a refusal: ephemeral, naming the asker's id and
@@ -343,6 +366,7 @@ func (e *Engine) denied(c *call, d authz.Decision) bot.Reply {
 	if d.Scope.Host != "" {
 		where += " on " + d.Scope.Host
 	}
+	where += e.siteWord(d.Scope.Site)
 	reason := d.Reason
 	if reason == "" {
 		reason = fmt.Sprintf("no grant with %q on %s", d.Permission, where)

@@ -35,7 +35,10 @@ func (s spec) flagNames() []string {
 	return out
 }
 
-var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
+// siteFlag is the flags of a verb that takes --site alone.
+var siteFlag = map[string]bool{"site": true}
+
+var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
 
 var specs = map[string]spec{
 	VerbHelp: {
@@ -45,7 +48,7 @@ var specs = map[string]spec{
 		examples: []string{"help", "help kick"},
 	},
 	VerbSessions: {
-		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true, "from": true, "to": true},
+		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true, "from": true, "to": true, "site": true},
 		prefixes: true,
 		forms:    []string{`sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]`},
 		short:    "sessions [PREFIX ...] [flags]",
@@ -57,11 +60,12 @@ var specs = map[string]spec{
 			"--sort: prefix (default), proxyhost, proxyname, userdir, userid, username.",
 			"Each session shows its handle (the first 8 or more hex digits of its id), never the id.",
 			"Long lists come a page at a time, with the full list as CSV.",
+			"--site NAME: one Qlik Sense site; without it, every site you may see, with a Site column.",
 		},
-		examples: []string{"sessions finance", "sessions default win --sort userid", `sessions --user LAB\testuser_1`},
+		examples: []string{"sessions finance", "sessions default win --sort userid", `sessions --user LAB\testuser_1`, "sessions --site test"},
 	},
 	VerbUsers: {
-		flags:    map[string]bool{"min": true, "page": true, "from": true, "to": true},
+		flags:    map[string]bool{"min": true, "page": true, "from": true, "to": true, "site": true},
 		prefixes: true,
 		forms:    []string{"users [PREFIX ...] [--min N] [--page N]"},
 		short:    "users [PREFIX ...] [--min N]",
@@ -69,17 +73,32 @@ var specs = map[string]spec{
 		details: []string{
 			"Flags users at the access-pass limit of 5 sessions. --min N shows users with N or more.",
 			"The Kick a user menu offers the users of the page you may log out.",
+			"--site NAME: one Qlik Sense site; without it, every site you may see (counted per site).",
 		},
 		examples: []string{"users", "users finance --min 3"},
 	},
 	VerbProxies: {
-		flags:    pagingFlags,
-		forms:    []string{"proxies"},
+		flags:    map[string]bool{"page": true, "from": true, "to": true, "site": true},
+		forms:    []string{"proxies [--site NAME]"},
 		short:    "proxies",
 		summary:  "nodes, virtual proxies, links, warnings",
 		examples: []string{"proxies"},
 	},
+	VerbHealth: {
+		flags:   map[string]bool{"page": true, "from": true, "to": true, "site": true},
+		forms:   []string{"health [NODE ...] [--site NAME]"},
+		short:   "health [NODE ...]",
+		summary: "engine health per node: CPU, memory, sessions",
+		details: []string{
+			"One row per engine node: answering, version, up since, CPU, memory, sessions, users, apps",
+			"loaded, saturated; warnings for a node down, saturated, busy or short of memory.",
+			"NODE is a host name or a node name (Central); none: every engine node.",
+			"--site NAME: one Qlik Sense site; without it, every site you may see.",
+		},
+		examples: []string{"health", "health Central", "health --site test"},
+	},
 	VerbDelete: {
+		flags:    siteFlag,
 		prefixes: true,
 		forms:    []string{"delete PREFIX SESSION ..."},
 		short:    "delete PREFIX SESSION ...",
@@ -88,11 +107,12 @@ var specs = map[string]spec{
 			"SESSION is a session's handle as lists show it (8 or more hex digits) or its full id.",
 			"It is looked up on every node of the virtual proxy, among the sessions you may end.",
 			"If one is not found or could be more than one session, nothing at all is ended.",
+			"--site NAME: the Qlik Sense site; without it, the default site.",
 		},
 		examples: []string{"delete finance 55142b14"},
 	},
 	VerbKick: {
-		flags:    map[string]bool{"proxy": true, "user": true},
+		flags:    map[string]bool{"proxy": true, "user": true, "site": true},
 		prefixes: true,
 		forms:    []string{"kick PREFIX [--proxy HOST ...]", `kick --user DIR\ID [PREFIX ...] [--proxy HOST ...]`},
 		short:    `kick PREFIX | kick --user DIR\ID`,
@@ -102,10 +122,12 @@ var specs = map[string]spec{
 			"you or an approver may Reject. Unanswered requests expire.",
 			"The sessions you see when you ask are the ones ended: later sessions are not touched.",
 			"Without PREFIX, kick --user acts on every virtual proxy where you may log users out.",
+			"--site NAME: the Qlik Sense site; without it, the default site.",
 		},
 		examples: []string{"kick finance", "kick finance --proxy dev1", `kick --user LAB\testuser_1`},
 	},
 	VerbApprove: {
+		flags:   siteFlag,
 		forms:   []string{"approve APPROVAL_ID"},
 		short:   "approve APPROVAL_ID",
 		summary: "approve a request by its id, as its button does",
@@ -116,6 +138,7 @@ var specs = map[string]spec{
 		examples: []string{"approve 3af6e3d85bc85c2627a4f8fd1570db60"},
 	},
 	VerbReject: {
+		flags:    siteFlag,
 		forms:    []string{"reject APPROVAL_ID"},
 		short:    "reject APPROVAL_ID",
 		summary:  "reject a request by its id, as its button does",
@@ -133,7 +156,7 @@ var specs = map[string]spec{
 		examples: []string{"jobs"},
 	},
 	VerbAudit: {
-		flags:   map[string]bool{"user": true, "action": true, "since": true, "page": true, "from": true, "to": true},
+		flags:   map[string]bool{"user": true, "action": true, "since": true, "page": true, "from": true, "to": true, "site": true},
 		forms:   []string{"audit [N] [--user WHO] [--action ACTION] [--since WHEN]"},
 		short:   "audit [N] [filters]",
 		summary: "recent actions (needs the audit right everywhere)",
@@ -147,6 +170,7 @@ var specs = map[string]spec{
 		examples: []string{"audit", "audit 50 --action delete --since 2h", "audit --user lead"},
 	},
 	VerbWhoami: {
+		flags:    siteFlag,
 		forms:    []string{"whoami"},
 		short:    "whoami",
 		summary:  "your ids, roles and where they apply",
@@ -179,7 +203,7 @@ func (e *Engine) help(topic string) bot.Reply {
 		t.Rows = append(t.Rows, []string{e.cmdName + " " + s.short, s.summary})
 	}
 	t.TotalRows = len(t.Rows)
-	return bot.Reply{
+	r := bot.Reply{
 		Kind:  bot.Info,
 		Title: "qlikbot commands",
 		Summary: []string{
@@ -188,6 +212,10 @@ func (e *Engine) help(topic string) bot.Reply {
 		},
 		Table: t,
 	}
+	if e.multi() {
+		r.Summary = append(r.Summary, "Several Qlik Sense sites: --site NAME picks one; lists without it show every site you may see.")
+	}
+	return r
 }
 
 // usage turns a parse mistake into a reply.

@@ -86,16 +86,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		t.Fatalf("start simulator: %v", err)
 	}
 	t.Cleanup(sim.Close)
-	client, err := qlik.New(qlik.Config{
-		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
-		Resolve: sim.Resolve(), Timeout: 5 * time.Second, ReadRetries: -1, TopologyTTL: -1,
-		RequestsPerSecond: -1, Concurrency: 8,
-	})
-	if err != nil {
-		t.Fatalf("qlik client: %v", err)
-	}
-	t.Cleanup(client.Close)
+	client := simClient(t, sim)
 	e := &env{sim: sim, client: client, clk: testkit.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)), events: make(chan Event, 1000), sealer: seal.Random()}
 	e.dbPath = filepath.Join(t.TempDir(), "state.db")
 	e.st, err = store.OpenBolt(e.dbPath)
@@ -113,6 +104,23 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	}
 	e.eng = e.newEngine(t, e.st, cfg.pageSize)
 	return e
+}
+
+// simClient is a real Qlik client of sim over mutual TLS: no cache, no
+// retries, no rate limit, so every command reaches the simulator.
+func simClient(t *testing.T, sim *qliksim.Server) *qlik.Client {
+	t.Helper()
+	client, err := qlik.New(qlik.Config{
+		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
+		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
+		Resolve: sim.Resolve(), Timeout: 5 * time.Second, ReadRetries: -1, TopologyTTL: -1,
+		RequestsPerSecond: -1, Concurrency: 8,
+	})
+	if err != nil {
+		t.Fatalf("qlik client: %v", err)
+	}
+	t.Cleanup(client.Close)
+	return client
 }
 
 func (e *env) newEngine(t *testing.T, st Store, pageSize int) *Engine {
@@ -136,13 +144,25 @@ func (e *env) newEngine(t *testing.T, st Store, pageSize int) *Engine {
 // ask runs a command line as slack user id in channel C1.
 func (e *env) ask(t *testing.T, user, text string) bot.Reply {
 	t.Helper()
-	return e.eng.Handle(t.Context(), bot.Request{ID: "req-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1", Text: text})
+	return askAs(t, e.eng, user, text)
 }
 
 // click sends a button click as slack user id.
 func (e *env) click(t *testing.T, user, actionID, value string) bot.Reply {
 	t.Helper()
-	return e.eng.Handle(t.Context(), bot.Request{ID: "click-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1",
+	return clickAs(t, e.eng, user, actionID, value)
+}
+
+// askAs runs a command line on eng as slack user id in channel C1.
+func askAs(t *testing.T, eng *Engine, user, text string) bot.Reply {
+	t.Helper()
+	return eng.Handle(t.Context(), bot.Request{ID: "req-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1", Text: text})
+}
+
+// clickAs sends a button click to eng as slack user id.
+func clickAs(t *testing.T, eng *Engine, user, actionID, value string) bot.Reply {
+	t.Helper()
+	return eng.Handle(t.Context(), bot.Request{ID: "click-" + user, Platform: bot.Slack, User: bot.User{ID: user, Name: strings.ToLower(user)}, Channel: "C1",
 		Action: &bot.Action{ID: actionID, Value: value, MessageRef: "m1"}})
 }
 
@@ -170,7 +190,13 @@ func (e *env) qpsCalls() []qliksim.Request {
 
 func (e *env) audit(t *testing.T) []store.Event {
 	t.Helper()
-	evs, err := e.st.RecentAudit(t.Context(), 10000)
+	return auditOf(t, e.st)
+}
+
+// auditOf reads the whole audit trail of st, newest first.
+func auditOf(t *testing.T, st Store) []store.Event {
+	t.Helper()
+	evs, err := st.RecentAudit(t.Context(), 10000)
 	if err != nil {
 		t.Fatalf("read audit: %v", err)
 	}

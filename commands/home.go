@@ -10,7 +10,6 @@ import (
 
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
-	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/store"
 )
 
@@ -24,19 +23,15 @@ func (e *Engine) Home(ctx context.Context, req bot.Request) bot.Reply {
 	e.audit(ctx, c, store.Event{Action: "command", Command: c.text})
 	r := bot.Reply{Kind: bot.Info, Title: "Qlik Sense at a glance", Visibility: bot.Ephemeral}
 	r.Summary = []string{fmt.Sprintf("Updated %s UTC. Type %s help for commands.", e.now().UTC().Format("2006-01-02 15:04"), e.cmdName)}
-	v, rr := e.resolve(ctx, c, Command{Verb: VerbSessions}, authz.List)
-	if rr != nil {
-		rr.Title = "Qlik Sense at a glance: " + rr.Title
-		return *rr
-	}
-	dec, reason := v.decisionText(authz.List)
-	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: dec, Reason: reason})
-	if v.empty() {
+	g, rr := e.gather(ctx, c, Command{Verb: VerbSessions}, authz.List, true)
+	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: c.decision, Reason: c.reason})
+	switch {
+	case rr != nil && rr.Kind == bot.Denied, rr == nil && len(g.shown) == 0:
 		r.Summary = append(r.Summary, "You may not see any virtual proxy. Your ids: "+strings.Join(c.subjects, ", ")+"; ask an admin for a grant.")
-	} else if sl, rr := e.list(ctx, c, v, nil); rr != nil {
+	case rr != nil:
 		r.Kind, r.Warnings = bot.Warning, append(r.Warnings, rr.Title+": "+strings.Join(rr.Summary, " "))
-	} else {
-		e.homeSessions(v, sl, &r)
+	default:
+		e.homeSessions(g, &r)
 	}
 	e.homeApprovals(ctx, c, &r)
 	return r
@@ -45,15 +40,36 @@ func (e *Engine) Home(ctx context.Context, req bot.Request) bot.Reply {
 // homeLimitNames is how many users at the access-pass limit Home names.
 const homeLimitNames = 10
 
-func (e *Engine) homeSessions(v *view, sl *qlik.SessionList, r *bot.Reply) {
-	perVP := map[string]int{}
+func (e *Engine) homeSessions(g *gathered, r *bot.Reply) {
 	perUser := map[string]int{}
 	names := map[string]string{}
-	for _, s := range sl.Sessions {
-		perVP[s.VirtualProxy.ID]++
-		k := strings.ToLower(s.User().String())
-		perUser[k]++
-		names[k] = s.User().String()
+	asked, failed := map[string]int{}, map[string]int{}
+	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
+	total, sessionErrors := 0, false
+	for _, sr := range g.shown {
+		sl := sr.sl
+		perVP := map[string]int{}
+		for _, s := range sl.Sessions {
+			perVP[s.VirtualProxy.ID]++
+			k := sr.s.name + "\x00" + strings.ToLower(s.User().String()) // an access pass is per site
+			perUser[k]++
+			names[k] = g.label(sr.s) + s.User().String()
+		}
+		total += len(sl.Sessions)
+		// A node answers when at least one of the pairs asked of it did.
+		for _, l := range sl.Selected {
+			asked[sr.s.name+"\x00"+l.Proxy.Node.HostName]++
+		}
+		for _, pe := range sl.Errors {
+			r.Warnings = append(r.Warnings, g.label(sr.s)+"No answer: "+pe.Error())
+			failed[sr.s.name+"\x00"+pe.Proxy.Node.HostName]++
+			sessionErrors = true
+		}
+		for _, vp := range sr.v.vps {
+			if n := perVP[vp.ID]; n > 0 {
+				chart.Points = append(chart.Points, bot.Point{Label: g.label(sr.s) + vpLabel(sr.v.topo, vp), Value: float64(n)})
+			}
+		}
 	}
 	var full []string
 	for k, n := range perUser {
@@ -62,15 +78,6 @@ func (e *Engine) homeSessions(v *view, sl *qlik.SessionList, r *bot.Reply) {
 		}
 	}
 	slices.SortFunc(full, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	// A node answers when at least one of the pairs asked of it did.
-	asked, failed := map[string]int{}, map[string]int{}
-	for _, l := range sl.Selected {
-		asked[l.Proxy.Node.HostName]++
-	}
-	for _, pe := range sl.Errors {
-		r.Warnings = append(r.Warnings, "No answer: "+pe.Error())
-		failed[pe.Proxy.Node.HostName]++
-	}
 	answering := 0
 	for h, n := range asked {
 		if failed[h] < n {
@@ -78,7 +85,7 @@ func (e *Engine) homeSessions(v *view, sl *qlik.SessionList, r *bot.Reply) {
 		}
 	}
 	r.Facts = append(r.Facts,
-		bot.Fact{Label: "Sessions you may see", Value: fmt.Sprint(len(sl.Sessions))},
+		bot.Fact{Label: "Sessions you may see", Value: fmt.Sprint(total)},
 		bot.Fact{Label: "Nodes answering", Value: fmt.Sprintf("%d of %d", answering, len(asked))},
 		bot.Fact{Label: fmt.Sprintf("Users at the %d-session limit", accessPassLimit), Value: fmt.Sprint(len(full))},
 	)
@@ -89,16 +96,11 @@ func (e *Engine) homeSessions(v *view, sl *qlik.SessionList, r *bot.Reply) {
 		}
 		r.Summary = append(r.Summary, line+" (see "+e.cmdName+" users --min 5).")
 	}
-	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
-	for _, vp := range v.vps {
-		if n := perVP[vp.ID]; n > 0 {
-			chart.Points = append(chart.Points, bot.Point{Label: vpLabel(v.topo, vp), Value: float64(n)})
-		}
-	}
 	if len(chart.Points) > 0 {
 		r.Chart = chart
 	}
-	if len(sl.Errors) > 0 {
+	e.siteWarnings(r, g)
+	if sessionErrors {
 		r.Kind = bot.Warning
 	}
 }

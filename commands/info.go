@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,59 +13,75 @@ import (
 )
 
 // proxies shows the topology: nodes, and the virtual proxies the caller
-// may list, with their links.
+// may list, with their links, per site.
 func (e *Engine) proxies(ctx context.Context, c *call, cmd Command) bot.Reply {
-	v, r := e.resolve(ctx, c, cmd, authz.List)
+	g, r := e.gather(ctx, c, cmd, authz.List, false)
 	if r != nil {
 		return *r
 	}
-	dec, reason := v.decisionText(authz.List)
-	c.note(dec, reason, "")
-	if v.empty() {
-		if v.denial == nil {
-			return bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Summary: []string{"No virtual proxies."}, Visibility: bot.Ephemeral}
-		}
-		return e.denied(c, *v.denial)
+	if len(g.shown) == 0 {
+		return bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Summary: []string{"No virtual proxies."}, Visibility: bot.Ephemeral}
 	}
-	topo := v.topo
 	reply := bot.Reply{Kind: bot.Info, Title: "Virtual proxies", Visibility: listVisibility(c)}
-	reply.Facts = append(reply.Facts, bot.Fact{Label: "Nodes", Value: strconv.Itoa(len(topo.ProxyServices))},
-		bot.Fact{Label: "Virtual proxies", Value: fmt.Sprintf("%d (%d unlinked)", len(topo.VirtualProxies), len(topo.Unlinked()))})
-	for _, ps := range topo.ProxyServices {
-		reply.Facts = append(reply.Facts, bot.Fact{Label: nodeLabel(ps.Node), Value: fmt.Sprintf("%s, QPS port %d", plural(len(ps.LinkedVirtualProxyIDs), "linked virtual proxy"), ps.RESTPort)})
-	}
 	var rows [][]string
-	shown := append(append([]qlik.VirtualProxy{}, v.vps...), v.unlinked...)
-	for _, vp := range topo.VirtualProxies {
-		if !containsVP(shown, vp.ID) {
-			continue
+	for _, sr := range g.shown {
+		topo, v, l := sr.v.topo, sr.v, g.label(sr.s)
+		reply.Facts = append(reply.Facts, bot.Fact{Label: l + "Nodes", Value: strconv.Itoa(len(topo.ProxyServices))},
+			bot.Fact{Label: l + "Virtual proxies", Value: fmt.Sprintf("%d (%d unlinked)", len(topo.VirtualProxies), len(topo.Unlinked()))})
+		for _, ps := range topo.ProxyServices {
+			reply.Facts = append(reply.Facts, bot.Fact{Label: l + nodeLabel(ps.Node), Value: fmt.Sprintf("%s, QPS port %d", plural(len(ps.LinkedVirtualProxyIDs), "linked virtual proxy"), ps.RESTPort)})
 		}
-		var linked, lb []string
-		for _, ps := range topo.LinkedProxies(vp.ID) {
-			linked = append(linked, ps.Node.Name)
+		shown := append(append([]qlik.VirtualProxy{}, v.vps...), v.unlinked...)
+		for _, vp := range topo.VirtualProxies {
+			if !containsVP(shown, vp.ID) {
+				continue
+			}
+			var linked, lb []string
+			for _, ps := range topo.LinkedProxies(vp.ID) {
+				linked = append(linked, ps.Node.Name)
+			}
+			for _, n := range vp.LoadBalancingNodes {
+				lb = append(lb, n.Name)
+			}
+			ln := strings.Join(linked, ", ")
+			if ln == "" {
+				ln = "(not linked)"
+			}
+			rows = append(rows, g.row(sr.s, []string{prefixLabel(vp.Prefix), vp.Description, vp.SessionCookieHeader, ln, strings.Join(lb, ", ")}))
 		}
-		for _, n := range vp.LoadBalancingNodes {
-			lb = append(lb, n.Name)
+		reply.Warnings = append(reply.Warnings, g.labelled(sr.s, topoWarnings(topo, v.vps, v.unlinked, v.hidden))...)
+		if n := len(topo.VirtualProxies) - len(shown); n > 0 {
+			reply.Summary = append(reply.Summary, l+plural(n, "virtual proxy")+" not shown: you may not list them")
 		}
-		l := strings.Join(linked, ", ")
-		if l == "" {
-			l = "(not linked)"
-		}
-		rows = append(rows, []string{prefixLabel(vp.Prefix), vp.Description, vp.SessionCookieHeader, l, strings.Join(lb, ", ")})
 	}
-	reply.Warnings = topoWarnings(topo, v.vps, v.unlinked, v.hidden)
-	if n := len(topo.VirtualProxies) - len(shown); n > 0 {
-		reply.Summary = append(reply.Summary, plural(n, "virtual proxy")+" not shown: you may not list them")
-	}
-	e.paginate(c, &reply, cmd, []string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}, rows, "proxies.csv")
+	e.siteWarnings(&reply, g)
+	e.paginate(c, &reply, cmd, g.columns([]string{"Prefix", "Description", "Cookie header", "Linked nodes", "Load balancing"}), rows, "proxies.csv")
 	return reply
 }
 
-func (e *Engine) whoami(c *call) bot.Reply {
+// whoami shows the caller's ids, person, grants and, with several sites,
+// the sites and which one is the default; --site keeps the grants that
+// apply there.
+func (e *Engine) whoami(c *call, cmd Command) bot.Reply {
 	pol := c.policy
 	grants := pol.Grants(c.subjects)
+	if cmd.Site != "" {
+		sites, r := e.chooseSites(c, cmd, false)
+		if r != nil {
+			return *r
+		}
+		c.site = sites[0].name
+		grants = slices.DeleteFunc(grants, func(g authz.GrantView) bool {
+			return len(g.Sites) > 0 && !slices.Contains(g.Sites, c.site)
+		})
+	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Who you are", Visibility: bot.Ephemeral}
 	reply.Summary = []string{"Your ids: " + strings.Join(c.subjects, ", ")}
+	if e.multi() {
+		names := siteNames(e.sites)
+		names[e.defaultSite] += " (default)"
+		reply.Summary = append(reply.Summary, "Qlik Sense sites: "+strings.Join(names, ", ")+"; --site NAME picks one.")
+	}
 	if name, ok := pol.Person(c.subjects); ok {
 		reply.Summary = append(reply.Summary, "You are "+name+" in the policy: all of "+name+"'s ids count as one person (two-person rule).")
 	}
@@ -81,7 +98,13 @@ func (e *Engine) whoami(c *call) bot.Reply {
 		reply.Summary = append(reply.Summary, "You have no grants: ask an admin to add one of your ids to the policy.")
 		return reply
 	}
+	// Sites only where they tell something: several sites, or a grant
+	// limited to some.
+	withSites := e.multi() || slices.ContainsFunc(grants, func(g authz.GrantView) bool { return len(g.Sites) > 0 })
 	t := &bot.Table{Columns: []string{"Id", "Role", "Permissions", "Virtual proxies", "Hosts", "Channels"}}
+	if withSites {
+		t.Columns = append(t.Columns, "Sites")
+	}
 	for _, g := range grants {
 		perms := make([]string, 0, len(g.Permissions))
 		for _, p := range g.Permissions {
@@ -91,7 +114,11 @@ func (e *Engine) whoami(c *call) bot.Reply {
 		for _, vp := range g.VirtualProxies {
 			vps = append(vps, prefixLabel(vp))
 		}
-		t.Rows = append(t.Rows, []string{g.Subject, g.Role, strings.Join(perms, ", "), strings.Join(vps, ", "), anyIfEmpty(g.Hosts), anyIfEmpty(g.Channels)})
+		row := []string{g.Subject, g.Role, strings.Join(perms, ", "), strings.Join(vps, ", "), anyIfEmpty(g.Hosts), anyIfEmpty(g.Channels)}
+		if withSites {
+			row = append(row, anyIfEmpty(g.Sites))
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	t.TotalRows = len(t.Rows)
 	reply.Table = t

@@ -77,6 +77,12 @@ func (e *Engine) resume(ctx context.Context, id string, l store.Lease, stop <-ch
 		c.req.Fit = f.FitFor(rec.Origin.Platform) // page the outcome for where it goes
 	}
 	run := e.newJobRun(id, rec, c, l, stop)
+	if run.q == nil {
+		// Another replica serves the site; the lease goes back at once.
+		e.log.Warn("resume job: its site is not served here; left to a replica that serves it", "job", id, "site", rec.Action.siteName())
+		run.release(ctx)
+		return
+	}
 	run.resumed = true
 	run.apply(ctx, batches)
 	e.log.Info("job resumed", "job", id, "holder", e.holder, "done", run.before, "targets", len(run.outs))

@@ -18,6 +18,7 @@ import (
 // renewer under mu.
 type jobRun struct {
 	e       *Engine
+	q       Qlik // the client of the job's site
 	id      string
 	rec     jobRecord
 	c       *call // the approver: who the job's audit rows name
@@ -44,15 +45,22 @@ const (
 	runLost                   // lease lost or the store gone: another run resumes it
 )
 
+// newJobRun prepares job id under lease l; q is nil when this process
+// does not serve the job's site.
 func (e *Engine) newJobRun(id string, rec jobRecord, c *call, l store.Lease, stop <-chan struct{}) *jobRun {
-	return &jobRun{e: e, id: id, rec: rec, c: c, h: rec.Action.handles(), outs: make([]string, len(rec.Action.Targets)), stop: stop, lease: l}
+	r := &jobRun{e: e, id: id, rec: rec, c: c, h: rec.Action.handles(), outs: make([]string, len(rec.Action.Targets)), stop: stop, lease: l}
+	if s := e.siteNamed(rec.Action.siteName()); s != nil {
+		r.q = s.q
+	}
+	return r
 }
 
 // approverCall is the call a job's audit rows are written as: the
 // approver, on the platform and channel of the click.
 func approverCall(rec jobRecord) *call {
 	ap := rec.Approver
-	return &call{id: ap.RequestID, subject: ap.Subject, req: bot.Request{Platform: bot.Platform(ap.Platform), Channel: ap.Channel, User: bot.User{Name: ap.Name}}}
+	return &call{id: ap.RequestID, subject: ap.Subject, site: rec.Action.siteName(),
+		req: bot.Request{Platform: bot.Platform(ap.Platform), Channel: ap.Channel, User: bot.User{Name: ap.Name}}}
 }
 
 // apply takes the outcomes that batches read back from the store record
@@ -172,7 +180,7 @@ func (r *jobRun) execute(ctx context.Context) error {
 				t := r.rec.Action.Targets[i]
 				ts[k] = qlik.DeleteTarget{Prefix: t.Prefix, Host: t.Host, SessionID: t.SessionID, User: t.user()}
 			}
-			go func() { f.done <- r.e.q.DeleteSessions(ctx, ts) }()
+			go func() { f.done <- r.q.DeleteSessions(ctx, ts) }()
 			inFlight = append(inFlight, f)
 			next = end
 		}

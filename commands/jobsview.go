@@ -16,10 +16,12 @@ const jobsShown = 50
 // listJobs answers /qlik jobs: the approved work that is running or waits
 // to be resumed, newest first, with its progress from the journal. Jobs
 // show their approval id (never a session id). It needs the audit right
-// everywhere, like the trail it summarizes.
+// everywhere (every site too), like the trail it summarizes.
 func (e *Engine) listJobs(ctx context.Context, c *call) bot.Reply {
-	s := auditScope
-	s.Channel = c.req.Channel
+	s, r := e.auditScope(c, Command{})
+	if r != nil {
+		return *r
+	}
 	if d := e.decide(c, authz.Audit, s, "jobs"); !d.Allowed {
 		return e.denied(c, d)
 	}
@@ -51,6 +53,9 @@ func (e *Engine) listJobs(ctx context.Context, c *call) bot.Reply {
 		outs, bad := e.journal(j.ID, len(rec.Action.Targets), batches)
 		n := counts(outs)
 		row[2] = clip(rec.Action.title())
+		if e.multi() {
+			row[2] = clip(rec.Action.siteName() + ": " + rec.Action.title())
+		}
 		row[3] = whoText(rec.Approver.Name, rec.Approver.Subject)
 		row[4] = fmt.Sprintf("%d of %d: deleted %d, already gone %d, failed %d", n.done(), len(outs), n.deleted, n.gone, n.failed)
 		if len(bad) > 0 {

@@ -20,78 +20,86 @@ const accessPassLimit = 5
 // sessionColumns: "Session" holds the handle (handle.go), never the id.
 var sessionColumns = []string{"Virtual proxy", "Node", "User", "User name", "Attributes", "Session"}
 
-// listed resolves, authorizes and lists for sessions and users.
-func (e *Engine) listed(ctx context.Context, c *call, cmd Command) (*view, *qlik.SessionList, *bot.Reply) {
-	v, r := e.resolve(ctx, c, cmd, authz.List)
-	if r != nil {
-		return nil, nil, r
-	}
-	dec, reason := v.decisionText(authz.List)
-	c.note(dec, reason, "")
-	if v.empty() {
-		if v.denial == nil {
-			r := bot.Reply{Kind: bot.Info, Title: "Nothing to list", Summary: []string{"No selected virtual proxy is linked to the selected proxy hosts."}, Visibility: bot.Ephemeral}
-			return nil, nil, &r
-		}
-		r := e.denied(c, *v.denial)
-		return nil, nil, &r
-	}
-	sl, r := e.list(ctx, c, v, cmd.User)
-	if r != nil {
-		return nil, nil, r
-	}
-	return v, sl, nil
+// nothingToList answers a list whose selection holds no linked virtual
+// proxy.
+func nothingToList() bot.Reply {
+	return bot.Reply{Kind: bot.Info, Title: "Nothing to list", Summary: []string{"No selected virtual proxy is linked to the selected proxy hosts."}, Visibility: bot.Ephemeral}
 }
 
 func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
-	v, sl, r := e.listed(ctx, c, cmd)
+	g, r := e.gather(ctx, c, cmd, authz.List, true)
 	if r != nil {
 		return *r
 	}
-	ss := slices.Clone(sl.Sessions)
-	sortSessions(ss, v.topo, cmd.Sort)
-	ids := make([]string, 0, len(ss))
-	for _, s := range ss {
-		ids = append(ids, s.ID)
-	}
-	h := newHandles(ids) // over every row, so every page and the CSV agree
-	rows := make([][]string, 0, len(ss))
-	perNode := map[string]int{}
-	perVP := map[string]int{}
-	for _, s := range ss {
-		rows = append(rows, []string{vpLabel(v.topo, s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), h.of(s.ID)})
-		perNode[s.Proxy.Node.HostName]++
-		perVP[s.VirtualProxy.ID]++
+	if len(g.shown) == 0 {
+		return nothingToList()
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Sessions", Visibility: listVisibility(c)}
-	reply.Facts = append(reply.Facts, bot.Fact{Label: "Total sessions", Value: strconv.Itoa(len(ss))})
-	for _, ps := range v.topo.ProxyServices {
-		if asked(sl, ps.Node.HostName) {
-			reply.Facts = append(reply.Facts, bot.Fact{Label: nodeLabel(ps.Node), Value: nodeCount(sl, ps.Node, perNode[ps.Node.HostName])})
-		}
-	}
+	var rows [][]string
+	var nodes []bot.Fact
+	var per, perSite []string
 	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
-	var per []string
-	for _, vp := range v.vps {
-		if n := perVP[vp.ID]; n > 0 {
-			per = append(per, fmt.Sprintf("%s %d", vpLabel(v.topo, vp), n))
-			chart.Points = append(chart.Points, bot.Point{Label: vpLabel(v.topo, vp), Value: float64(n)})
+	total := 0
+	for _, sr := range g.shown {
+		v, sl := sr.v, sr.sl
+		ss := slices.Clone(sl.Sessions)
+		sortSessions(ss, v.topo, cmd.Sort)
+		ids := make([]string, 0, len(ss))
+		for _, s := range ss {
+			ids = append(ids, s.ID)
+		}
+		h := newHandles(ids) // over every row of the site, so every page and the CSV agree
+		perNode := map[string]int{}
+		perVP := map[string]int{}
+		label := vpLabels(v.topo)
+		for _, s := range ss {
+			rows = append(rows, g.row(sr.s, []string{label(s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), h.of(s.ID)}))
+			perNode[s.Proxy.Node.HostName]++
+			perVP[s.VirtualProxy.ID]++
+		}
+		total += len(ss)
+		perSite = append(perSite, fmt.Sprintf("%s %d", sr.s.name, len(ss)))
+		for _, ps := range v.topo.ProxyServices {
+			if asked(sl, ps.Node.HostName) {
+				nodes = append(nodes, bot.Fact{Label: g.label(sr.s) + nodeLabel(ps.Node), Value: nodeCount(sl, ps.Node, perNode[ps.Node.HostName])})
+			}
+		}
+		for _, vp := range v.vps {
+			if n := perVP[vp.ID]; n > 0 {
+				label := g.label(sr.s) + vpLabel(v.topo, vp)
+				per = append(per, fmt.Sprintf("%s %d", label, n))
+				chart.Points = append(chart.Points, bot.Point{Label: label, Value: float64(n)})
+			}
+		}
+		reply.Warnings = append(reply.Warnings, g.labelled(sr.s, topoWarnings(v.topo, v.vps, v.unlinked, v.hidden))...)
+		for _, pe := range sl.Errors {
+			reply.Warnings = append(reply.Warnings, g.label(sr.s)+pairFailure("No answer from", pe))
+		}
+		if len(sl.Errors) > 0 {
+			reply.Kind = bot.Warning
 		}
 	}
+	reply.Facts = append(reply.Facts, bot.Fact{Label: "Total sessions", Value: strconv.Itoa(total)})
+	if g.multi() {
+		reply.Facts = append(reply.Facts, bot.Fact{Label: "Per site", Value: strings.Join(perSite, ", ")})
+	}
+	reply.Facts = append(reply.Facts, nodes...)
 	if len(per) > 0 {
 		reply.Facts = append(reply.Facts, bot.Fact{Label: "Per virtual proxy", Value: strings.Join(per, ", ")})
 		reply.Chart = chart
 	}
-	reply.Warnings = topoWarnings(v.topo, v.vps, v.unlinked, v.hidden)
-	for _, pe := range sl.Errors {
-		reply.Warnings = append(reply.Warnings, pairFailure("No answer from", pe))
-	}
-	if len(sl.Errors) > 0 {
-		reply.Kind = bot.Warning
-	}
-	reply.Menus = proxyMenu(cmd, v, sl.Sessions)
-	e.paginate(c, &reply, cmd, sessionColumns, rows, "sessions.csv")
+	e.siteWarnings(&reply, g)
+	reply.Menus = e.proxyMenu(cmd, g)
+	e.paginate(c, &reply, cmd, g.columns(sessionColumns), rows, "sessions.csv")
 	return reply
+}
+
+// siteWarnings adds the warnings of the sites that did not answer.
+func (e *Engine) siteWarnings(r *bot.Reply, g *gathered) {
+	if len(g.warnings) > 0 {
+		r.Warnings = append(r.Warnings, g.warnings...)
+		r.Kind = bot.Warning
+	}
 }
 
 // nodeCount is a node's value in the summary: its session count, or "no
@@ -122,8 +130,12 @@ func asked(sl *qlik.SessionList, host string) bool {
 	return slices.ContainsFunc(sl.Selected, func(l qlik.Location) bool { return l.Proxy.Node.HostName == host })
 }
 
+// sortSessions orders ss by key (default prefix), then prefix, proxy
+// host, user directory and user id, then id. Each session's sort fields
+// are worked out once (a label reads the topology), not per comparison.
 func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) {
 	lower := strings.ToLower
+	label := vpLabels(topo)
 	field := func(s qlik.LocatedSession, k string) string {
 		switch k {
 		case "proxyhost":
@@ -137,20 +149,32 @@ func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) {
 		case "username":
 			return lower(s.UserName)
 		}
-		return lower(vpLabel(topo, s.VirtualProxy))
+		return lower(label(s.VirtualProxy))
 	}
 	if key == "" {
 		key = "prefix"
 	}
 	order := []string{key, "prefix", "proxyhost", "userdir", "userid"}
-	slices.SortStableFunc(ss, func(a, b qlik.LocatedSession) int {
-		for _, k := range order {
-			if c := cmp.Compare(field(a, k), field(b, k)); c != 0 {
-				return c
-			}
+	type keyed struct {
+		fields [5]string
+		s      qlik.LocatedSession
+	}
+	ks := make([]keyed, len(ss))
+	for i, s := range ss {
+		ks[i].s = s
+		for j, k := range order {
+			ks[i].fields[j] = field(s, k)
 		}
-		return cmp.Compare(a.ID, b.ID)
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if c := slices.Compare(a.fields[:], b.fields[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.s.ID, b.s.ID)
 	})
+	for i := range ks {
+		ss[i] = ks[i].s
+	}
 }
 
 func attrText(as []qlik.Attribute) string {
@@ -162,6 +186,7 @@ func attrText(as []qlik.Attribute) string {
 }
 
 type userRow struct {
+	site  *site
 	user  qlik.UserRef
 	name  string
 	count int
@@ -169,34 +194,53 @@ type userRow struct {
 	locs  []qlik.Location
 }
 
+// users counts sessions per user and site (an access pass is per site),
+// most sessions first within each site.
 func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
-	v, sl, r := e.listed(ctx, c, cmd)
+	g, r := e.gather(ctx, c, cmd, authz.List, true)
 	if r != nil {
 		return *r
 	}
-	var urs []*userRow
-	byKey := map[string]*userRow{}
-	for _, s := range sl.Sessions {
-		k := strings.ToLower(s.User().String())
-		u := byKey[k]
-		if u == nil {
-			u = &userRow{user: s.User()}
-			byKey[k] = u
-			urs = append(urs, u)
-		}
-		u.count++
-		if u.name == "" {
-			u.name = s.UserName
-		}
-		u.vps = appendFold(u.vps, vpLabel(v.topo, s.VirtualProxy))
-		u.locs = append(u.locs, s.Location)
+	if len(g.shown) == 0 {
+		return nothingToList()
 	}
-	slices.SortStableFunc(urs, func(a, b *userRow) int {
-		if c := cmp.Compare(b.count, a.count); c != 0 {
-			return c
+	var urs []*userRow
+	sessions := 0
+	reply := bot.Reply{Kind: bot.Info, Title: "Users by session count", Visibility: listVisibility(c)}
+	for _, sr := range g.shown {
+		var site []*userRow
+		byKey := map[string]*userRow{}
+		for _, s := range sr.sl.Sessions {
+			k := strings.ToLower(s.User().String())
+			u := byKey[k]
+			if u == nil {
+				u = &userRow{site: sr.s, user: s.User()}
+				byKey[k] = u
+				site = append(site, u)
+			}
+			u.count++
+			if u.name == "" {
+				u.name = s.UserName
+			}
+			u.vps = appendFold(u.vps, vpLabel(sr.v.topo, s.VirtualProxy))
+			u.locs = append(u.locs, s.Location)
 		}
-		return cmp.Compare(strings.ToLower(a.user.String()), strings.ToLower(b.user.String()))
-	})
+		slices.SortStableFunc(site, func(a, b *userRow) int {
+			if c := cmp.Compare(b.count, a.count); c != 0 {
+				return c
+			}
+			return cmp.Compare(strings.ToLower(a.user.String()), strings.ToLower(b.user.String()))
+		})
+		urs = append(urs, site...)
+		sessions += len(sr.sl.Sessions)
+		reply.Warnings = append(reply.Warnings, g.labelled(sr.s, topoWarnings(sr.v.topo, sr.v.vps, nil, sr.v.hidden))...)
+		for _, pe := range sr.sl.Errors {
+			reply.Warnings = append(reply.Warnings, g.label(sr.s)+pairFailure("No answer from", pe))
+		}
+		if len(sr.sl.Errors) > 0 {
+			reply.Kind = bot.Warning
+		}
+	}
 	var rows [][]string
 	var shown []*userRow
 	flagged := 0
@@ -209,34 +253,27 @@ func (e *Engine) users(ctx context.Context, c *call, cmd Command) bot.Reply {
 			note = fmt.Sprintf("at the access-pass limit of %d", accessPassLimit)
 			flagged++
 		}
-		rows = append(rows, []string{u.user.String(), u.name, strconv.Itoa(u.count), strings.Join(u.vps, ", "), note})
+		rows = append(rows, g.row(u.site, []string{u.user.String(), u.name, strconv.Itoa(u.count), strings.Join(u.vps, ", "), note}))
 		shown = append(shown, u)
 	}
-	reply := bot.Reply{Kind: bot.Info, Title: "Users by session count", Visibility: listVisibility(c)}
 	reply.Facts = []bot.Fact{
 		{Label: "Users", Value: strconv.Itoa(len(urs))},
-		{Label: "Sessions", Value: strconv.Itoa(len(sl.Sessions))},
+		{Label: "Sessions", Value: strconv.Itoa(sessions)},
 		{Label: fmt.Sprintf("At the access-pass limit of %d sessions", accessPassLimit), Value: strconv.Itoa(flagged)},
 	}
 	if cmd.Min > 0 {
 		reply.Facts = append(reply.Facts, bot.Fact{Label: fmt.Sprintf("Showing users with at least %d sessions", cmd.Min), Value: strconv.Itoa(len(rows))})
 	}
-	reply.Warnings = topoWarnings(v.topo, v.vps, nil, v.hidden)
-	for _, pe := range sl.Errors {
-		reply.Warnings = append(reply.Warnings, pairFailure("No answer from", pe))
-	}
-	if len(sl.Errors) > 0 {
-		reply.Kind = bot.Warning
-	}
-	reply.Menus = proxyMenu(cmd, v, sl.Sessions)
-	e.paginateWith(c, &reply, cmd, []string{"User", "User name", "Sessions", "Virtual proxies", "Note"}, rows, "users.csv",
-		func(first, last int) []bot.Menu { return e.kickMenu(c, shown[first:last]) })
+	e.siteWarnings(&reply, g)
+	reply.Menus = e.proxyMenu(cmd, g)
+	e.paginateWith(c, &reply, cmd, g.columns([]string{"User", "User name", "Sessions", "Virtual proxies", "Note"}), rows, "users.csv",
+		func(first, last int) []bot.Menu { return e.kickMenu(c, g, shown[first:last]) })
 	return reply
 }
 
-func (e *Engine) mayLogout(c *call, locs []qlik.Location) bool {
+func (e *Engine) mayLogout(c *call, s *site, locs []qlik.Location) bool {
 	for _, l := range locs {
-		if c.policy.Decide(c.subjects, authz.Logout, authz.Scope{VirtualProxy: l.VirtualProxy.Prefix, Host: l.Proxy.Node.HostName, Channel: c.req.Channel}).Allowed {
+		if c.policy.Decide(c.subjects, authz.Logout, authz.Scope{VirtualProxy: l.VirtualProxy.Prefix, Host: l.Proxy.Node.HostName, Channel: c.req.Channel, Site: s.name}).Allowed {
 			return true
 		}
 	}

@@ -18,9 +18,6 @@ import (
 // maxRow bounds --from and --to: far above any list a site can hold.
 const maxRow = 10_000_000
 
-// pagingFlags are the flags of a command whose list is paged.
-var pagingFlags = map[string]bool{"page": true, "from": true, "to": true}
-
 func (c *Command) setRow(name, val string) error {
 	n, err := strconv.Atoi(val)
 	if err != nil || n < 1 || n > maxRow {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/qlik"
 )
 
@@ -18,6 +19,7 @@ const (
 	VerbSessions = "sessions"
 	VerbUsers    = "users"
 	VerbProxies  = "proxies"
+	VerbHealth   = "health"
 	VerbDelete   = "delete"
 	VerbKick     = "kick"
 	VerbAudit    = "audit"
@@ -48,6 +50,7 @@ type Command struct {
 	// Prefixes are virtual proxy prefixes; "" is the default virtual proxy.
 	Prefixes   []string
 	Hosts      []string      // --proxy: proxy node host names
+	Nodes      []string      // health: engine nodes, by host or node name
 	User       *qlik.UserRef // --user DIR\ID
 	Sort       string        // --sort field (sessions)
 	Page       int           // --page N, 1-based; 0 = first page
@@ -62,6 +65,9 @@ type Command struct {
 	Actor  string
 	Action string
 	Since  string // as typed: 30m, 2h, 7d, 2026-11-22 or an RFC 3339 time
+	// Site is --site: the Qlik Sense site, lower-cased ("" = the default
+	// site, or every site for a merged list).
+	Site string
 }
 
 // UsageError is a mistake in a command line. It names the mistake and the
@@ -195,6 +201,11 @@ func (c *Command) setFlag(name, val string) error {
 		c.Since = val
 	case "from", "to":
 		return c.setRow(name, val)
+	case "site":
+		if err := authz.CheckSiteName(val); err != nil {
+			return bad("--site: %v", err)
+		}
+		c.Site = strings.ToLower(val)
 	case "min":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 || n > maxMin {
@@ -239,6 +250,13 @@ func (c *Command) setPositional(pos []string) error {
 		}
 	case VerbSessions, VerbUsers:
 		return c.addPrefixes(pos)
+	case VerbHealth:
+		for _, n := range pos {
+			if !validHost(n) {
+				return bad("%q is not a node: give its host name or node name, as health lists them (e.g. Central)", clip(n))
+			}
+			c.Nodes = appendFold(c.Nodes, n)
+		}
 	case VerbDelete:
 		if len(pos) == 0 {
 			return bad("delete needs a virtual proxy prefix and at least one session (its handle or id)")

@@ -40,6 +40,13 @@ var parseOK = []struct {
 	{"whoami", "  whoami  ", Command{Verb: VerbWhoami}},
 	{"approve by id", "approve 3AF6E3D85BC85C2627A4F8FD1570DB60", Command{Verb: VerbApprove, Approval: "3af6e3d85bc85c2627a4f8fd1570db60"}},
 	{"reject by id", "reject 3af6e3d85bc85c2627a4f8fd1570db60", Command{Verb: VerbReject, Approval: "3af6e3d85bc85c2627a4f8fd1570db60"}},
+	{"sessions site lower-cased", "sessions finance --site Test", Command{Verb: VerbSessions, Prefixes: []string{"finance"}, Site: "test"}},
+	{"site on every verb but help", "kick --site=prod finance", Command{Verb: VerbKick, Prefixes: []string{"finance"}, Site: "prod"}},
+	{"approve on a site", "approve 3af6e3d85bc85c2627a4f8fd1570db60 --site test", Command{Verb: VerbApprove, Approval: "3af6e3d85bc85c2627a4f8fd1570db60", Site: "test"}},
+	{"audit of a site", "audit --site eu-west_2", Command{Verb: VerbAudit, N: defaultAudit, Site: "eu-west_2"}},
+	{"whoami on a site", "whoami --site prod", Command{Verb: VerbWhoami, Site: "prod"}},
+	{"health", "health", Command{Verb: VerbHealth}},
+	{"health of nodes", "Health Central central pro2-win2.lab.ptarmiganlabs.net --site test", Command{Verb: VerbHealth, Nodes: []string{"Central", dev1}, Site: "test"}},
 }
 
 var parseBad = []struct {
@@ -52,6 +59,13 @@ var parseBad = []struct {
 	{"unknown flag", "sessions --foo bar", VerbSessions, `unknown flag "--foo"`},
 	{"single dash flag", "sessions -p x", VerbSessions, `unknown flag "-p"`},
 	{"flag not for verb", "users --sort userid", VerbUsers, `unknown flag "--sort"`},
+	{"site on help", "help --site prod", VerbHelp, `unknown flag "--site"`},
+	{"health of a bad node", "health bad_node", VerbHealth, `"bad_node" is not a node`},
+	{"health by proxy", "health --proxy dev1", VerbHealth, `unknown flag "--proxy"`},
+	{"site with a slash", "sessions --site pr/od", VerbSessions, `--site: site "pr/od"`},
+	{"site too long", "proxies --site " + strings.Repeat("s", 33), VerbProxies, "at most 32"},
+	{"site twice", "sessions --site a --site b", VerbSessions, "--site given twice"},
+	{"site misspelt flag", "sessions --sitr prod", VerbSessions, "did you mean --site?"},
 	{"flag without value", "sessions --proxy", VerbSessions, "--proxy needs a value"},
 	{"flag followed by flag", "sessions --user --page 2", VerbSessions, "--user needs a value"},
 	{"flag twice", "sessions --page 1 --page 2", VerbSessions, "--page given twice"},

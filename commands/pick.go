@@ -99,7 +99,7 @@ func sameSession(a, b qlik.LocatedSession) bool {
 // user has sessions there that the caller may see, say so rather than
 // "nothing matched".
 func (e *Engine) elsewhere(ctx context.Context, c *call, cmd Command, v *view, a action, warnings []string) bot.Reply {
-	lv, r := e.resolve(ctx, c, cmd, authz.List)
+	lv, r := e.resolve(ctx, c, v.site, cmd, authz.List)
 	var outside []string
 	n := 0
 	if r == nil && !lv.empty() {

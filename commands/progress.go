@@ -94,9 +94,9 @@ func (e *Engine) progressFor(r *jobRun, to bot.Responder) *reporter {
 func (a action) progressTitle(done int) string {
 	s := plural(len(a.Targets), "session")
 	if a.Kind == "logout" {
-		return fmt.Sprintf("Logging %s out (%s): %d done", a.User, s, done)
+		return fmt.Sprintf("Logging %s out%s (%s): %d done", a.User, a.onSite(), s, done)
 	}
-	return fmt.Sprintf("Ending %s on %s: %d done", s, a.scopeText(), done)
+	return fmt.Sprintf("Ending %s on %s%s: %d done", s, a.scopeText(), a.onSite(), done)
 }
 
 // update sends t if every has passed since the start or the last reply

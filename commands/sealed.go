@@ -39,6 +39,7 @@ func (e *Engine) open(p store.Pending) (action, error) {
 		return action{}, fmt.Errorf("%w: the store's times (created %s, expires %s) differ from the sealed ones (%s, %s)",
 			errUnverified, p.CreatedAt.UTC(), p.ExpiresAt.UTC(), a.Created.UTC(), a.Expires.UTC())
 	}
+	a.showSite = e.multi()
 	return a, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,9 @@ func (e *Engine) event(c *call, ev store.Event) store.Event {
 	ev.Subject = c.subject
 	ev.UserName = c.req.User.Name
 	ev.Channel = c.req.Channel
+	if ev.Site == "" {
+		ev.Site = c.site
+	}
 	// Belt and braces: whatever a caller put in the event, no session id
 	// reaches the trail in full.
 	ev.Command, ev.Target, ev.Reason, ev.Outcome = redactIDs(ev.Command), redactIDs(ev.Target), redactIDs(ev.Reason), redactIDs(ev.Outcome)
@@ -169,8 +173,23 @@ func sinceTime(s string, now time.Time) (time.Time, error) {
 }
 
 // auditScope is where the audit permission is checked: the trail covers
-// every virtual proxy, so it takes a grant on all of them ("*").
-var auditScope = authz.Scope{VirtualProxy: "*"}
+// every virtual proxy, so it takes a grant on all of them ("*"); and
+// every site, unless --site keeps the rows of one (or there is one).
+func (e *Engine) auditScope(c *call, cmd Command) (authz.Scope, *bot.Reply) {
+	s := authz.Scope{VirtualProxy: "*", Channel: c.req.Channel}
+	switch {
+	case cmd.Site != "":
+		sites, r := e.chooseSites(c, cmd, false)
+		if r != nil {
+			return s, r
+		}
+		s.Site = sites[0].name
+		c.site = s.Site
+	case !e.multi():
+		s.Site = e.defSite().name
+	}
+	return s, nil
+}
 
 // auditScan bounds how many of the newest events one /qlik audit reads:
 // the filters run here, over RecentAudit, rather than in the store, so a
@@ -187,8 +206,10 @@ const (
 )
 
 func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply {
-	s := auditScope
-	s.Channel = c.req.Channel
+	s, r := e.auditScope(c, cmd)
+	if r != nil {
+		return *r
+	}
 	d := e.decide(c, authz.Audit, s, "audit trail")
 	if !d.Allowed {
 		return e.denied(c, d)
@@ -228,6 +249,9 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 	if cmd.Since != "" {
 		filters = append(filters, "since "+since.UTC().Format(time.DateTime)+" UTC")
 	}
+	if cmd.Site != "" {
+		filters = append(filters, "site "+cmd.Site)
+	}
 	if len(filters) > 0 {
 		summary[0] += " (" + strings.Join(filters, ", ") + ")"
 	}
@@ -260,6 +284,8 @@ func (e *Engine) auditMatch(c *call, cmd Command, ev store.Event) bool {
 		return false
 	case cmd.Action != "" && ev.Action != cmd.Action && verb != cmd.Action:
 		return false
+	case cmd.Site != "" && !slices.Contains(strings.Split(ev.Site, ","), cmd.Site):
+		return false
 	}
 	if cmd.Actor == "" {
 		return true
@@ -285,6 +311,9 @@ func (e *Engine) auditRow(ev store.Event) []string {
 	}
 	if ev.Pending != "" {
 		target = strings.TrimSpace(target + " [approval " + ev.Pending[:min(8, len(ev.Pending))] + "]")
+	}
+	if e.multi() && ev.Site != "" {
+		target = ev.Site + ": " + target
 	}
 	result := ev.Decision
 	switch {

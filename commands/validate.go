@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/qlik"
 )
 
@@ -115,10 +116,13 @@ func (c Command) Validate() error {
 			return bad("%v", err)
 		}
 	}
-	for _, h := range c.Hosts {
+	for _, h := range append(slices.Clone(c.Hosts), c.Nodes...) {
 		if !validHost(h) {
 			return bad("bad host %q", clip(h))
 		}
+	}
+	if len(c.Nodes) > 0 && c.Verb != VerbHealth {
+		return bad("arguments not valid for %s", c.Verb)
 	}
 	if c.User != nil {
 		if err := checkUser(*c.User); err != nil {
@@ -152,6 +156,14 @@ func (c Command) Validate() error {
 	if err := c.validRows(spec); err != nil {
 		return err
 	}
+	if c.Site != "" {
+		if !spec.flags["site"] {
+			return bad("flag not valid for %s", c.Verb)
+		}
+		if err := authz.CheckSiteName(c.Site); err != nil {
+			return bad("--site: %v", err)
+		}
+	}
 	switch {
 	case c.Page < 0 || c.Page > maxPage, c.Min < 0 || c.Min > maxMin, c.N < 0 || c.N > maxAudit:
 		return bad("number out of range")
@@ -183,6 +195,7 @@ func (c Command) String() string {
 	for _, p := range c.Prefixes {
 		parts = append(parts, prefixWord(p))
 	}
+	parts = append(parts, c.Nodes...)
 	parts = append(parts, c.SessionIDs...)
 	if c.Approval != "" {
 		parts = append(parts, c.Approval)
@@ -213,6 +226,9 @@ func (c Command) String() string {
 	}
 	if c.Page != 0 {
 		parts = append(parts, "--page", strconv.Itoa(c.Page))
+	}
+	if c.Site != "" {
+		parts = append(parts, "--site", c.Site)
 	}
 	parts = c.rowArgs(parts)
 	return strings.Join(parts, " ")

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,9 +12,11 @@ import (
 	"github.com/qlikbot/qlikbot/qlik"
 )
 
-// view is what one caller may touch with one permission: the selected
-// virtual proxies and, for each, the linked nodes the policy allows.
+// view is what one caller may touch with one permission on one site:
+// the selected virtual proxies and, for each, the linked nodes the policy
+// allows.
 type view struct {
+	site     *site
 	topo     *qlik.Topology
 	vps      []qlik.VirtualProxy // selected, permitted and linked, topology order
 	hosts    map[string][]string // vp id -> permitted hosts (topology order)
@@ -24,21 +27,55 @@ type view struct {
 	refused  int                 // refused (vp, host) pairs
 }
 
-// resolve reads the topology and narrows it to what c may do with perm.
-// A non-nil reply means stop and answer it (unknown prefix or host, Qlik
-// error). Refusals are counted, not answered: callers decide.
-func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.Permission) (*view, *bot.Reply) {
-	topo, err := e.q.Topology(ctx)
+// qlikFailure is a Qlik call that failed while making a site's view or
+// list: what was being done, and why.
+type qlikFailure struct {
+	what string
+	err  error
+}
+
+func (f *qlikFailure) Error() string { return f.what + ": " + f.err.Error() }
+func (f *qlikFailure) Unwrap() error { return f.err }
+
+// failReply turns an error of resolveSite or listSite into the reply of a
+// single-site command: a usage reply or a Qlik error.
+func (e *Engine) failReply(c *call, err error) bot.Reply {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return e.usage(ue)
+	}
+	var qf *qlikFailure
+	if errors.As(err, &qf) {
+		return e.qlikError(c, qf.what, qf.err)
+	}
+	return e.internal(c, "read Qlik", err)
+}
+
+// resolve is resolveSite for a command on one site: a non-nil reply
+// means stop and answer it.
+func (e *Engine) resolve(ctx context.Context, c *call, s *site, cmd Command, perm authz.Permission) (*view, *bot.Reply) {
+	v, err := e.resolveSite(ctx, c, s, cmd, perm)
 	if err != nil {
-		r := e.qlikError(c, "read the Qlik topology", err)
+		r := e.failReply(c, err)
 		return nil, &r
+	}
+	return v, nil
+}
+
+// resolveSite reads the site's topology and narrows it to what c may do
+// with perm. Errors are a *UsageError (a prefix or host the site does not
+// have) or a *qlikFailure. Refusals are counted, not answered: callers
+// decide. It only reads c, so sites may be resolved at once.
+func (e *Engine) resolveSite(ctx context.Context, c *call, s *site, cmd Command, perm authz.Permission) (*view, error) {
+	topo, err := s.q.Topology(ctx)
+	if err != nil {
+		return nil, &qlikFailure{"read the Qlik topology", err}
 	}
 	var hosts []string
 	for _, h := range cmd.Hosts {
 		host, ok := proxyHost(topo, h)
 		if !ok {
-			r := e.usage(&UsageError{Verb: cmd.Verb, Problem: unknownHost(topo, h)})
-			return nil, &r
+			return nil, &UsageError{Verb: cmd.Verb, Problem: unknownHost(topo, h)}
 		}
 		hosts = appendFold(hosts, host)
 	}
@@ -48,8 +85,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 		for _, p := range cmd.Prefixes {
 			found := topo.ByPrefix(p)
 			if len(found) == 0 {
-				r := e.usage(&UsageError{Verb: cmd.Verb, Problem: unknownPrefix(c, topo, p)})
-				return nil, &r
+				return nil, &UsageError{Verb: cmd.Verb, Problem: unknownPrefix(c, s, topo, p)}
 			}
 			for _, vp := range found {
 				if !containsVP(candidates, vp.ID) {
@@ -58,7 +94,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 			}
 		}
 	}
-	v := &view{topo: topo, hosts: map[string][]string{}}
+	v := &view{site: s, topo: topo, hosts: map[string][]string{}}
 	pol := c.policy
 	for _, vp := range topo.VirtualProxies { // topology order, whatever order was typed
 		if !containsVP(candidates, vp.ID) {
@@ -66,7 +102,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 		}
 		linked := topo.LinkedProxies(vp.ID)
 		if len(linked) == 0 {
-			d := pol.Decide(c.subjects, perm, authz.Scope{VirtualProxy: vp.Prefix, Channel: c.req.Channel})
+			d := pol.Decide(c.subjects, perm, authz.Scope{VirtualProxy: vp.Prefix, Channel: c.req.Channel, Site: s.name})
 			if d.Allowed {
 				v.unlinked = append(v.unlinked, vp)
 			} else {
@@ -81,7 +117,7 @@ func (e *Engine) resolve(ctx context.Context, c *call, cmd Command, perm authz.P
 			if len(hosts) > 0 && !slices.Contains(hosts, h) {
 				continue
 			}
-			d := pol.Decide(c.subjects, perm, authz.Scope{VirtualProxy: vp.Prefix, Host: h, Channel: c.req.Channel})
+			d := pol.Decide(c.subjects, perm, authz.Scope{VirtualProxy: vp.Prefix, Host: h, Channel: c.req.Channel, Site: s.name})
 			if d.Allowed {
 				ok = append(ok, h)
 				v.allowed++
@@ -128,10 +164,22 @@ func (v *view) decisionText(perm authz.Permission) (string, string) {
 	return "allowed", reason
 }
 
-// list asks Qlik for the sessions of every permitted pair. Virtual proxies
-// with the same permitted hosts share one Selection, so no pair outside
-// the view is ever asked.
+// list is listSite for a command on one site: a non-nil reply means stop
+// and answer it.
 func (e *Engine) list(ctx context.Context, c *call, v *view, user *qlik.UserRef) (*qlik.SessionList, *bot.Reply) {
+	sl, err := e.listSite(ctx, v, user)
+	if err != nil {
+		r := e.failReply(c, err)
+		return nil, &r
+	}
+	return sl, nil
+}
+
+// listSite asks the view's site for the sessions of every permitted
+// pair. Virtual proxies with the same permitted hosts share one
+// Selection, so no pair outside the view is ever asked. Errors are a
+// *qlikFailure.
+func (e *Engine) listSite(ctx context.Context, v *view, user *qlik.UserRef) (*qlik.SessionList, error) {
 	out := &qlik.SessionList{Topology: v.topo, Unlinked: v.unlinked}
 	var groups []qlik.Selection
 	for _, vp := range v.vps {
@@ -144,10 +192,9 @@ func (e *Engine) list(ctx context.Context, c *call, v *view, user *qlik.UserRef)
 		groups[i].VirtualProxyIDs = append(groups[i].VirtualProxyIDs, vp.ID)
 	}
 	for _, sel := range groups {
-		sl, err := e.q.Sessions(ctx, sel)
+		sl, err := v.site.q.Sessions(ctx, sel)
 		if err != nil {
-			r := e.qlikError(c, "list sessions", err)
-			return nil, &r
+			return nil, &qlikFailure{"list sessions", err}
 		}
 		out.Selected = append(out.Selected, sl.Selected...)
 		out.Errors = append(out.Errors, sl.Errors...)
@@ -198,6 +245,20 @@ func vpLabel(topo *qlik.Topology, vp qlik.VirtualProxy) string {
 	return l
 }
 
+// vpLabels is vpLabel for many rows of one topology: each virtual
+// proxy's label is worked out once (a label looks for shared prefixes).
+func vpLabels(topo *qlik.Topology) func(qlik.VirtualProxy) string {
+	labels := map[string]string{}
+	return func(vp qlik.VirtualProxy) string {
+		l, ok := labels[vp.ID]
+		if !ok {
+			l = vpLabel(topo, vp)
+			labels[vp.ID] = l
+		}
+		return l
+	}
+}
+
 // proxyHost finds a proxy node by its host name or its node name (dev1),
 // case-insensitively, and returns its host name as Qlik reports it.
 func proxyHost(topo *qlik.Topology, h string) (string, bool) {
@@ -222,20 +283,20 @@ func unknownHost(topo *qlik.Topology, h string) string {
 // prefixes c may see. =default (a virtual proxy literally named
 // "default") gets its own words, since "default" alone means the default
 // virtual proxy.
-func unknownPrefix(c *call, topo *qlik.Topology, p string) string {
-	known := permittedPrefixes(c, topo)
+func unknownPrefix(c *call, s *site, topo *qlik.Topology, p string) string {
+	known := permittedPrefixes(c, s, topo)
 	if strings.EqualFold(p, "default") || p == "-" {
 		return fmt.Sprintf("no virtual proxy has the prefix %q itself (that is what =%s asks for); "+
-			"the default virtual proxy, which has no prefix, is written default; prefixes you may see: %s", p, p, knownPrefixes(c, topo))
+			"the default virtual proxy, which has no prefix, is written default; prefixes you may see: %s", p, p, knownPrefixes(c, s, topo))
 	}
-	return fmt.Sprintf("no virtual proxy has the prefix %q%s; prefixes you may see: %s", p, didYouMean(p, known), knownPrefixes(c, topo))
+	return fmt.Sprintf("no virtual proxy has the prefix %q%s; prefixes you may see: %s", p, didYouMean(p, known), knownPrefixes(c, s, topo))
 }
 
-// permittedPrefixes are the prefixes c may list, as typed.
-func permittedPrefixes(c *call, topo *qlik.Topology) []string {
+// permittedPrefixes are the prefixes c may list on site s, as typed.
+func permittedPrefixes(c *call, s *site, topo *qlik.Topology) []string {
 	var ps []string
 	for _, vp := range topo.VirtualProxies {
-		if c.policy.Decide(c.subjects, authz.List, authz.Scope{VirtualProxy: vp.Prefix, Channel: c.req.Channel}).Allowed {
+		if c.policy.Decide(c.subjects, authz.List, authz.Scope{VirtualProxy: vp.Prefix, Channel: c.req.Channel, Site: s.name}).Allowed {
 			ps = appendFold(ps, prefixWord(vp.Prefix))
 		}
 	}
@@ -244,8 +305,8 @@ func permittedPrefixes(c *call, topo *qlik.Topology) []string {
 
 // knownPrefixes lists the prefixes c may list, so a mistyped prefix does
 // not hand the whole configuration to someone without rights.
-func knownPrefixes(c *call, topo *qlik.Topology) string {
-	ps := permittedPrefixes(c, topo)
+func knownPrefixes(c *call, s *site, topo *qlik.Topology) string {
+	ps := permittedPrefixes(c, s, topo)
 	if len(ps) == 0 {
 		return "none"
 	}

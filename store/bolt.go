@@ -33,6 +33,7 @@ type Bolt struct {
 	path  string
 	o     *options
 	group groupCommit // shared commits for SeenBefore and AppendAudit
+	dicts dictCache   // history series dictionaries, decoded
 
 	closeOnce sync.Once
 	closeErr  error
@@ -56,7 +57,8 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bktPending, bktDue, bktRetire, bktAudit, bktSeen, bktSeenExp, bktBlob, bktBlobExp,
-			bktLease, bktJob, bktJobBatch, bktJobTime, bktJobOpen, bktJobRetire} {
+			bktLease, bktJob, bktJobBatch, bktJobTime, bktJobOpen, bktJobRetire,
+			bktHist, bktAlert, bktSub, bktSilence} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

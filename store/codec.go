@@ -49,6 +49,7 @@ type eventRecord struct {
 	Target    string    `json:"target,omitempty"`
 	Outcome   string    `json:"outcome,omitempty"`
 	Pending   string    `json:"pending,omitempty"`
+	Site      string    `json:"site,omitempty"`
 }
 
 func encodePending(p Pending) ([]byte, error) {

@@ -12,3 +12,27 @@ func BoltCount(b *Bolt, bucket string) (int, error) {
 	})
 	return n, err
 }
+
+// SetCompactHook makes r call fn between Compact's read of a site's
+// history and its write, so a test can change the history in between.
+func SetCompactHook(r *Redis, fn func()) { r.compactHook = fn }
+
+// BoltUsed returns how much of the bolt file holds pages in use or on the
+// freelist (the file itself grows in larger steps).
+func BoltUsed(b *Bolt) (int64, error) {
+	var n int64
+	err := b.db.View(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n, err
+}
+
+// WithWatchLimit makes n the limit of alerts, subscriptions and silences
+// kept, so tests can reach it.
+func WithWatchLimit(n int) Option {
+	return func(o *options) error {
+		o.watchLimit = n
+		return nil
+	}
+}

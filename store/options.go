@@ -28,6 +28,18 @@ type options struct {
 	clock       func() time.Time
 	boltTimeout time.Duration
 	tlsCAFile   string
+	history     historyRetention
+	// watchLimit, when set (by tests), replaces MaxAlerts,
+	// MaxSubscriptions and MaxSilences.
+	watchLimit int
+}
+
+// limit returns def, or the test override.
+func (o *options) limit(def int) int {
+	if o.watchLimit > 0 {
+		return o.watchLimit
+	}
+	return def
 }
 
 func newOptions(opts []Option) (*options, error) {
@@ -38,6 +50,7 @@ func newOptions(opts []Option) (*options, error) {
 		retention:   DefaultRetention,
 		clock:       time.Now,
 		boltTimeout: DefaultBoltTimeout,
+		history:     historyRetention{raw: DefaultRawRetention, agg: DefaultAggregateRetention},
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -85,8 +98,9 @@ func WithAuditLimit(n int) Option {
 }
 
 // WithRetention sets how long decided and expired pending actions are kept,
-// so a late click can still be answered "already approved by X", and how
-// long finished jobs stay listed (default 7 days). Redis gives decided
+// so a late click can still be answered "already approved by X", how long
+// finished jobs stay listed, and how long resolved alerts are kept (default
+// 7 days). Redis gives decided
 // actions a key TTL; ExpireDue drops the rest.
 func WithRetention(d time.Duration) Option {
 	return func(o *options) error {

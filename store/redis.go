@@ -37,6 +37,11 @@ type Redis struct {
 	kJobsOpen   string // unfinished jobs, by creation time
 	kJobsRetire string // finished jobs, by drop time
 
+	dicts dictCache // history series dictionaries, decoded
+	// compactHook, when set (by tests), runs between Compact's read of a
+	// site and its write.
+	compactHook func()
+
 	logAttrs  []any     // what the open log line says: never the password
 	opened    sync.Once // "store opened" is logged after the first good Ping
 	closeOnce sync.Once

@@ -1,8 +1,10 @@
 // Package store keeps what must survive a restart or be shared by
 // replicas: pending approvals, durable jobs and their leases, the audit
-// trail, replay guards and short-lived blobs. Bolt is the embedded default
-// (one file, one process); Redis lets several replicas share state. Both
-// satisfy the same test suite (storetest), run against a real redis-server.
+// trail, replay guards, short-lived blobs, and the watcher's sample
+// history, alert state, subscriptions and silences. Bolt is the embedded
+// default (one file, one process); Redis lets several replicas share
+// state. Both satisfy the same test suite (storetest), run against a real
+// redis-server.
 //
 // # Durable jobs
 //
@@ -31,6 +33,49 @@
 // restarted process resumes at once. Redis keeps leases with a server-side
 // expiry (SET PX), so replicas' clocks need not agree; Lease.Expires is then
 // the holder's conservative local estimate.
+//
+// # Sample history
+//
+// The watcher samples every site each interval and appends one Sample per
+// site: a value per series (SeriesKey: metric, virtual proxy, node), at one
+// time. AppendSample is fenced by the watcher's lease (WatchLease), like a
+// job's batches, and refuses a sample not later than the site's newest
+// (ErrSampleOrder), so two watchers never interleave.
+//
+// Stored form: each sample names its series dictionary (the sorted keys,
+// stored once and named by its content hash) and holds one compact value
+// per series, about a byte for an idle virtual proxy; see histcodec.go.
+// Compact rolls complete 5-minute buckets (AggregateStep) into aggregates
+// (min, max, avg, last and the number of samples per series), drops raw
+// samples past the raw retention (24 h) and aggregates past the aggregate
+// retention (7 days; WithHistoryRetention sets both), and forgets a site
+// with nothing left. QueryHistory answers from raw samples within the raw
+// retention, else from aggregates.
+//
+// Size: 100 virtual proxies on 4 nodes (628 series: sessions per proxy and
+// node, users and users at the limit per proxy, 7 engine figures per node)
+// sampled every 60 s for 7 days take an 8 MB bolt file, or 5.8 MB of Redis
+// memory (BenchmarkHistory7d: a raw sample is about 730 bytes, a 5-minute
+// aggregate about 2.7 KB). The size grows with the series and, for raw
+// samples, with 1/interval: at a 1 s interval a day of raw samples of that
+// site would be 60 times larger.
+//
+// # Alerts, subscriptions and silences
+//
+// The watcher keeps one Alert per AlertKey (rule, site, group): firing or
+// resolved, since when, when it last notified and the messages it posted
+// (bot.Destinations, as opaque bytes, so an alert is updated in place).
+// Only the watcher writes alerts, and every write is fenced by its lease
+// and a compare-and-set on Alert.Version: a stale watcher or a second
+// replica gets ErrLeaseLost or ErrConflict and posts nothing. Alert
+// documents the order of writes that notifies exactly once.
+//
+// Subscriptions (a channel that asked for alerts, with the destination to
+// post to) and silences (a matcher and an end, or until resolved) are
+// written by commands on any replica; each is one record replaced whole.
+// The store does not audit them: the caller appends its audit events.
+// Counts are bounded (MaxAlerts, MaxSubscriptions, MaxSilences: ErrLimit)
+// and Compact drops resolved alerts past the retention and ended silences.
 //
 // # Redis
 //
@@ -119,6 +164,7 @@ type Event struct {
 	Target   string // e.g. "finance@pro2-win1.lab/2734806e" or "LAB\\testuser_1"
 	Outcome  string // "deleted", "already gone", "failed: ..."
 	Pending  string // pending action id, when related to one
+	Site     string // the Qlik Sense site(s) concerned: "prod", or "prod,test" for a list of several; "" for none
 }
 
 // Lease says who runs a piece of background work. Token is the fencing
@@ -242,4 +288,60 @@ type Store interface {
 	// Ping checks the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error
+
+	// AppendSample adds one sample to its site's raw history, fenced by l
+	// (the watcher's lease, WatchLease): ErrLeaseLost unless l is the
+	// current lease of its name. s.Time must be later than the site's
+	// newest sample and not inside a bucket already rolled up
+	// (ErrSampleOrder otherwise); nothing is written on any error.
+	AppendSample(ctx context.Context, l Lease, s Sample) error
+	// QueryHistory returns the series q selects in [q.From, q.To): raw
+	// samples when the range lies within the raw retention (counted back
+	// from the site's newest sample) and q.Aggregate is not set, else the
+	// 5-minute aggregates of the buckets overlapping the range (buckets not
+	// yet rolled up are rolled up for the answer). An unknown site has an
+	// empty history.
+	QueryHistory(ctx context.Context, q HistoryQuery) (History, error)
+	// Compact rolls every complete 5-minute bucket of raw samples into an
+	// aggregate, drops raw samples older than the raw retention before now
+	// (rolling up first those that were not) and aggregates older than the
+	// aggregate retention, and forgets a site once nothing of it is left. It also drops alerts resolved longer than the retention
+	// (WithRetention) before now and silences that ended before now. The
+	// watcher calls it every few minutes; any replica may, and concurrent
+	// calls are safe.
+	Compact(ctx context.Context, now time.Time) error
+
+	// GetAlert returns the alert k; ErrNotFound when none is kept.
+	GetAlert(ctx context.Context, k AlertKey) (Alert, error)
+	// ListAlerts returns every alert kept (firing, and resolved within the
+	// retention), ordered by rule, site and group. Records that do not
+	// decode are left out.
+	ListAlerts(ctx context.Context) ([]Alert, error)
+	// PutAlert writes a if the stored alert is still at a.Version (0: none
+	// stored) and l is the current lease of its name, and returns a at its
+	// new Version. Otherwise nothing is written: ErrLeaseLost, or
+	// ErrConflict with the stored alert (zero Version when there is none).
+	// At most MaxAlerts are kept.
+	PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error)
+	// DeleteAlert removes alert k if it is still at version, fenced like
+	// PutAlert: ErrLeaseLost, ErrNotFound or ErrConflict otherwise.
+	DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error
+
+	// PutSubscription saves s, replacing the subscription of its platform
+	// and channel. At most MaxSubscriptions are kept.
+	PutSubscription(ctx context.Context, s Subscription) error
+	// DeleteSubscription removes the subscription of a channel and returns
+	// it; ErrNotFound when there is none.
+	DeleteSubscription(ctx context.Context, platform, channel string) (Subscription, error)
+	// ListSubscriptions returns every subscription, by platform and channel.
+	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+
+	// PutSilence saves s, replacing a silence with the same ID. At most
+	// MaxSilences are kept.
+	PutSilence(ctx context.Context, s Silence) error
+	// EndSilence removes silence id and returns it; ErrNotFound when
+	// there is none.
+	EndSilence(ctx context.Context, id string) (Silence, error)
+	// ListSilences returns the silences active at now, oldest first.
+	ListSilences(ctx context.Context, now time.Time) ([]Silence, error)
 }

@@ -3,15 +3,26 @@
 // user and prints the replies as plain text. It is the demo and an ops tool,
 // and because it answers strictly line by line, piped scripts give the same
 // output every time.
+//
+// At a terminal (WithInteractive), log lines go to a file while the
+// session runs, never to the screen: a line logged by another goroutine
+// would otherwise land inside a reply or the command being typed. The
+// console prints the file's path at start-up (LogWriter, WithLogWriter).
+// Piped consoles leave log lines on standard error.
+//
+// Attachments (the CSV of a long list) are saved in a temporary folder
+// that is removed when the session ends, unless WithFileDir names a
+// folder to keep them in. A line longer than 1 MiB is refused with a
+// message and the console reads on.
 package console
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +59,7 @@ type Console struct {
 	interactive bool
 	log         *slog.Logger
 	fileDir     string
+	logw        *LogWriter // nil: log lines are not the console's business
 	wait        time.Duration
 	started     atomic.Bool
 
@@ -99,15 +111,28 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithFileDir sets the folder attachments are saved to. By default a new
-// temporary folder is made on the first attachment and left in place for
-// the user to open the files.
+// WithFileDir sets the folder attachments are saved to; they stay there.
+// By default a new temporary folder is made on the first attachment and
+// removed, with the files, when Start returns.
 func WithFileDir(dir string) Option {
 	return func(c *Console) error {
 		if dir == "" {
 			return errors.New("file dir must not be empty")
 		}
 		c.fileDir = dir
+		return nil
+	}
+}
+
+// WithLogWriter gives the console the writer of the process's log lines:
+// an interactive console sends them to a file while it runs (see
+// LogWriter).
+func WithLogWriter(l *LogWriter) Option {
+	return func(c *Console) error {
+		if l == nil {
+			return errors.New("log writer must not be nil")
+		}
+		c.logw = l
 		return nil
 	}
 }
@@ -158,13 +183,19 @@ func (c *Console) Start(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return errors.New("start console: already started")
 	}
-	s := &session{c: c, ctx: ctx, lines: make(chan string), readErr: make(chan error, 1), stop: make(chan struct{})}
+	s := &session{c: c, ctx: ctx, lines: make(chan inputLine), readErr: make(chan error, 1), stop: make(chan struct{})}
 	defer close(s.stop)
+	defer c.removeFiles()
 	go s.read(c.in)
 
 	if c.interactive {
 		c.printf("qlikbot console: acting as %s. Type /qlik help for bot commands, /help for console commands.\n",
 			subject(c.user))
+		c.logToFile()
+		defer c.logToFallback()
+		if c.fileDir == "" {
+			c.printf("Attached files (the CSV of a long list) are saved in a temporary folder, removed when you leave.\n")
+		}
 	}
 	for {
 		if c.interactive {
@@ -187,7 +218,7 @@ func (c *Console) Start(ctx context.Context) error {
 type session struct {
 	c       *Console
 	ctx     context.Context
-	lines   chan string
+	lines   chan inputLine
 	readErr chan error
 	stop    chan struct{}
 	eof     bool
@@ -195,39 +226,94 @@ type session struct {
 }
 
 func (s *session) read(in io.Reader) {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	for sc.Scan() {
+	lr := newLineReader(in, maxLine)
+	for {
+		line, err := lr.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			s.readErr <- err
+			close(s.lines)
+			return
+		}
 		select {
-		case s.lines <- sc.Text():
+		case s.lines <- line:
 		case <-s.stop:
 			return
 		}
 	}
-	s.readErr <- sc.Err()
-	close(s.lines)
 }
 
 // next returns the next input line; false at end of input or when ctx is
-// done.
+// done. A line over maxLine is refused with a message and returned as an
+// empty line, which runs nothing (and answers no "y" prompt).
 func (s *session) next() (string, bool) {
+	line, ok := s.nextLine()
+	if ok && line.tooLong > 0 {
+		s.c.printf("line refused: %d bytes is more than the %d a line may have; nothing was sent\n", line.tooLong, maxLine)
+		return "", true
+	}
+	return line.text, ok
+}
+
+func (s *session) nextLine() (inputLine, bool) {
 	if s.eof || s.ctx.Err() != nil {
 		// Checked first: select picks at random when a line is waiting
 		// too, and after a shutdown signal no further line may run.
-		return "", false
+		return inputLine{}, false
 	}
 	select {
 	case <-s.ctx.Done():
-		return "", false
+		return inputLine{}, false
 	case line, ok := <-s.lines:
 		if !ok {
 			s.eof = true
 			if err := <-s.readErr; err != nil {
 				s.err = fmt.Errorf("read console input: %w", err)
 			}
-			return "", false
+			return inputLine{}, false
 		}
 		return line, true
+	}
+}
+
+// logToFile sends log lines to a file while the interactive session runs
+// and says where (see LogWriter).
+func (c *Console) logToFile() {
+	if c.logw == nil {
+		return
+	}
+	path, err := c.logw.toFile()
+	if err != nil {
+		c.printf("Log lines go to standard error (%v).\n", err)
+		return
+	}
+	c.printf("Log lines go to %s.\n", path)
+}
+
+// logToFallback sends log lines back to standard error as the session ends.
+func (c *Console) logToFallback() {
+	if c.logw == nil {
+		return
+	}
+	if _, err := c.logw.restore(); err != nil {
+		c.log.Warn("close console log file", "err", err)
+	}
+}
+
+// removeFiles deletes the temporary folder of attachments: the lists name
+// users and must not outlive the session. A reply still printing after
+// this finds the folder gone and says it could not save its file. A folder
+// given with WithFileDir is the caller's and stays.
+func (c *Console) removeFiles() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tempDir == "" {
+		return
+	}
+	if err := os.RemoveAll(c.tempDir); err != nil {
+		c.log.Warn("remove console attachments", "dir", c.tempDir, "err", err)
 	}
 }
 

@@ -4,10 +4,18 @@
 // and answers are rendered as Block Kit and posted to response_url, then
 // with the bot token once response_url is used up or expired.
 //
-// Every inbound HTTP request is size-capped, signature-checked with an
-// injected clock and replay-guarded before anything is parsed; every
-// inbound request is acknowledged within Slack's 3 s deadline before the
-// work starts.
+// Every inbound HTTP request is size-capped and signature-checked with an
+// injected clock before anything is parsed (401 otherwise), acknowledged
+// at once, and replay-guarded in the shared store before anything runs:
+// the guard is a store write, so it comes after the ack, and a replay
+// (an empty 200 to whoever sent it) is dropped. Every inbound request is
+// acknowledged within Slack's 3 s deadline before the work starts.
+//
+// With WithUserEmails, Request.User.Email is the address users.info
+// vouches for (scope users:read.email). A token without that scope turns
+// the lookups off by itself (seen from Start's probe, a missing_scope
+// answer or the X-OAuth-Scopes header of any Web API answer), and Ready
+// reports that as bot.ErrDegraded: a note, not a failure.
 package slackbot
 
 import (
@@ -108,12 +116,13 @@ type Adapter struct {
 	api        *slack.Client
 	post       *poster
 	apiOrigin  *url.URL
-	users      *userCache // nil: no e-mail lookups
+	users      *emailLookups // nil: no e-mail lookups
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
-	link          link     // what Ready reports
-	home          *homeTab // nil: no App Home (see WithHome)
-	// submits tracks socket-mode submissions still under way.
+	link          link          // what Ready reports
+	ackWait       time.Duration // see ackWait; tests shorten it
+	home          *homeTab      // nil: no App Home (see WithHome)
+	// submits tracks socket-mode envelopes still on their way to the Submitter.
 	submits sync.WaitGroup
 }
 
@@ -161,7 +170,8 @@ func New(cfg Config, sub Submitter, guard ReplayGuard, opts ...Option) (*Adapter
 		return nil, fmt.Errorf("slack: QLIKBOT_SLACK_API_URL: %w", err)
 	}
 	a.apiOrigin = origin
-	sopts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(a.httpClient)}
+	sopts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(a.httpClient),
+		slack.OptionOnResponseHeaders(a.onResponseHeaders)}
 	if cfg.AppToken != "" {
 		sopts = append(sopts, slack.OptionAppLevelToken(cfg.AppToken.Reveal()))
 	}
@@ -202,6 +212,10 @@ func (a *Adapter) Name() bot.Platform { return bot.Slack }
 // serves events; in HTTP mode the caller mounts Handler and Start only
 // marks the adapter ready (see Ready) and waits for ctx.
 func (a *Adapter) Start(ctx context.Context) error {
+	a.probeEmailScope(ctx)
+	if a.users != nil {
+		defer a.users.probes.Wait()
+	}
 	if a.cfg.Mode == ModeHTTP {
 		return a.runHTTP(ctx)
 	}

@@ -98,7 +98,7 @@ func TestChaos429Storm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.post.limit = rate.Inf // per-channel pacing has its own test
+	a.post.channels = bot.NewLimiters[string](rate.Inf, 0, maxLimiters) // per-channel pacing has its own test
 	recorded := recordWaits(a.post)
 	disp, err = bot.NewDispatcher(bot.HandlerFunc(func(_ context.Context, r bot.Request) bot.Reply {
 		if r.Action != nil {

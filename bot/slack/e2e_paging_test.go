@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/bot/bottest"
 	"github.com/qlikbot/qlikbot/commands"
 	"github.com/qlikbot/qlikbot/internal/testkit"
@@ -42,7 +45,7 @@ func TestEveryRowOnceThroughNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.post.limit, a.post.burst = 1e6, 1e6 // hundreds of pages to one channel: pacing is tested elsewhere
+	a.post.channels = bot.NewLimiters[string](rate.Inf, 0, maxLimiters) // hundreds of pages to one channel: pacing is tested elsewhere
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	post := func(path, body string) {

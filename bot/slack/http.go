@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -29,38 +30,41 @@ func (a *Adapter) Handler() http.Handler {
 	return mux
 }
 
-// readVerified reads the capped body and verifies it. On failure it has
+// guardTimeout bounds one replay check.
+const guardTimeout = 10 * time.Second
+
+// readSigned reads the capped body and checks its signature, returning
+// the key the replay guard checks after the ack. On failure it has
 // answered already and returns ok=false.
-func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) (body []byte, replayKey string, ok bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			a.log.WarnContext(r.Context(), "slack request too large", "limit", maxBody)
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-			return nil, false
+			return nil, "", false
 		}
 		http.Error(w, "cannot read request", http.StatusBadRequest)
-		return nil, false
+		return nil, "", false
 	}
-	if err := a.verify.verify(r.Context(), r.Header, body, a.now()); err != nil {
-		switch {
-		case errors.Is(err, ErrMissingHeaders), errors.Is(err, ErrBadTimestamp), errors.Is(err, ErrStaleTimestamp),
-			errors.Is(err, ErrBadSignature), errors.Is(err, ErrReplay):
-			a.log.WarnContext(r.Context(), "slack request refused", "reason", err, "remote", r.RemoteAddr)
-			http.Error(w, "invalid request", http.StatusUnauthorized)
-		default: // the replay guard is down: refuse, Slack retries
-			a.log.ErrorContext(r.Context(), "slack request not verified", "err", err)
-			http.Error(w, "try again", http.StatusServiceUnavailable)
-		}
-		return nil, false
+	replayKey, err = a.verify.check(r.Header, body, a.now())
+	if err != nil {
+		a.refuse(w, r, err)
+		return nil, "", false
 	}
-	return body, true
+	return body, replayKey, true
+}
+
+// refuse answers a request whose signature does not hold.
+func (a *Adapter) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.WarnContext(r.Context(), "slack request refused", "reason", err, "remote", r.RemoteAddr)
+	http.Error(w, "invalid request", http.StatusUnauthorized)
 }
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, ok := a.readVerified(w, r)
+	body, replayKey, ok := a.readSigned(w, r)
 	if !ok {
 		return
 	}
@@ -78,12 +82,12 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
-	a.submit(w, r, req)
+	a.admit(w, r, replayKey, req)
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, ok := a.readVerified(w, r)
+	body, replayKey, ok := a.readSigned(w, r)
 	if !ok {
 		return
 	}
@@ -101,25 +105,57 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
-	a.submit(w, r, req)
+	a.admit(w, r, replayKey, req)
 }
 
-// submit queues the request and acks at once: the work and its answer go
-// through the dispatcher and the responder, never this response.
-func (a *Adapter) submit(w http.ResponseWriter, r *http.Request, req bot.Request) {
-	a.withEmail(r.Context(), &req)
-	// WithoutCancel: the work outlives this HTTP exchange, which ends with the ack.
-	err := a.sub.Submit(context.WithoutCancel(r.Context()), req)
-	switch {
-	case errors.Is(err, bot.ErrClosed):
-		ackText(w, restartingText)
+// admit acks a signed request, then lets it run if the replay guard has
+// not seen it. The guard is a write to the shared store (for bolt an
+// fsync, shared with the workers' audit rows), slow under a burst and
+// down at times, so it comes after the ack, never between Slack and it;
+// it still comes before the request is queued, so a replay, on this
+// replica or another, runs nothing. A replay is dropped (Slack got an
+// empty 200, the log says why); when the guard fails, the user is told
+// that nothing was done.
+func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string, req bot.Request) {
+	a.ack(w, r, req)
+	ctx := context.WithoutCancel(r.Context()) // Slack may hang up once it has the ack
+	gctx, cancel := context.WithTimeout(ctx, guardTimeout)
+	err := a.verify.fresh(gctx, replayKey)
+	cancel()
+	if err != nil {
+		a.refuseAcked(ctx, req, err)
 		return
-	case err != nil:
-		// The dispatcher answers "busy" / "slow down" through ReplyTo itself.
-		a.log.InfoContext(r.Context(), "slack request not queued", "request_id", req.ID, "err", err)
 	}
-	w.WriteHeader(http.StatusOK)
+	a.submitAcked(ctx, req)
 }
+
+// ack answers 200, complete (Content-Length: 0) and flushed, before the
+// e-mail lookup and the queue: neither counts against Slack's 3 s, and a
+// worker that starts on this request cannot delay its ack. The work and
+// its answer go through the dispatcher and the responder, never this
+// response.
+func (a *Adapter) ack(w http.ResponseWriter, r *http.Request, req bot.Request) {
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		a.log.DebugContext(r.Context(), "slack ack not flushed; sent when the handler returns", "err", err)
+	}
+	a.log.DebugContext(r.Context(), "slack request acked", "request_id", req.ID)
+}
+
+// refuseAcked handles an acked request the replay guard refused: a replay
+// is dropped, a guard failure is told to the user (nothing ran).
+func (a *Adapter) refuseAcked(ctx context.Context, req bot.Request, err error) {
+	if errors.Is(err, ErrReplay) {
+		a.log.WarnContext(ctx, "slack request refused", "reason", err, "request_id", req.ID)
+		return
+	}
+	a.log.ErrorContext(ctx, "slack request not verified", "request_id", req.ID, "err", err)
+	a.notify(ctx, req, guardDownText)
+}
+
+// guardDownText answers a request whose replay check failed.
+const guardDownText = "qlikbot could not check this request (its state store did not answer), so nothing was done. Please try again in a minute."
 
 // restartingText answers a request that arrives while qlikbot shuts down.
 const restartingText = "qlikbot is restarting; please try again in a minute."

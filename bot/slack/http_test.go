@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,10 +59,11 @@ func TestSignatureVector(t *testing.T) {
 		})}, http.StatusUnauthorized, 0},
 		{"stale timestamp", vecTime.Add(5*time.Minute + time.Second), []func() *http.Request{vecReq(nil)}, http.StatusUnauthorized, 0},
 		{"future timestamp", vecTime.Add(-6 * time.Minute), []func() *http.Request{vecReq(nil)}, http.StatusUnauthorized, 0},
-		{"replay", vecTime, []func() *http.Request{vecReq(nil), vecReq(nil)}, http.StatusUnauthorized, 1},
+		// A replay is acked (the guard runs after the ack) and runs nothing.
+		{"replay", vecTime, []func() *http.Request{vecReq(nil), vecReq(nil)}, http.StatusOK, 1},
 		{"replay with upper-case hex", vecTime, []func() *http.Request{vecReq(nil), vecReq(func(r *http.Request) {
 			r.Header.Set("X-Slack-Signature", "v0="+strings.ToUpper(strings.TrimPrefix(vecSig, "v0=")))
-		})}, http.StatusUnauthorized, 1},
+		})}, http.StatusOK, 1},
 		{"missing signature", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Del("X-Slack-Signature") })}, http.StatusUnauthorized, 0},
 		{"missing timestamp", vecTime, []func() *http.Request{vecReq(func(r *http.Request) { r.Header.Del("X-Slack-Request-Timestamp") })}, http.StatusUnauthorized, 0},
 		{"no v0 prefix", vecTime, []func() *http.Request{vecReq(func(r *http.Request) {
@@ -140,7 +142,7 @@ func TestVerifierAgreesWithSlackGo(t *testing.T) {
 				_, _ = sv.Write(tc.body)
 				return sv.Ensure()
 			}()
-			ours := verifier{secret: []byte("s3cret"), guard: neverSeen{}}.verify(t.Context(), h, tc.body, now)
+			_, ours := verifier{secret: []byte("s3cret")}.check(h, tc.body, now)
 			if (theirs == nil) != tc.ok || (ours == nil) != tc.ok {
 				t.Errorf("slack-go: %v, ours: %v; want ok=%v", theirs, ours, tc.ok)
 			}
@@ -159,15 +161,26 @@ func (brokenGuard) SeenBefore(context.Context, string, time.Duration) (bool, err
 	return false, errors.New("disk on fire")
 }
 
-func TestGuardDownRefuses(t *testing.T) {
+// TestGuardDownRunsNothing: when the replay guard fails, the acked
+// request is not queued and the user is told, on the response_url, that
+// nothing was done.
+func TestGuardDownRunsNothing(t *testing.T) {
 	t.Parallel()
+	f := newFakeSlack(t)
 	now := func() time.Time { return vecTime }
 	sub := newRecorder()
-	h := httpAdapter(t, sub, brokenGuard{}, now, "/webhook-collect").Handler()
+	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
+		sub, brokenGuard{}, WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime, vecBody))
-	if rec.Code != http.StatusServiceUnavailable || len(sub.got()) != 0 {
-		t.Errorf("status %d with %d submitted; want 503 and none", rec.Code, len(sub.got()))
+	a.Handler().ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime, commandBody("U1", "C1", "sessions", f.hookURL("cmd"))))
+	if rec.Code != http.StatusOK || len(sub.got()) != 0 {
+		t.Errorf("status %d with %d submitted; want the ack and none", rec.Code, len(sub.got()))
+	}
+	if c := f.next(t); c.Path != "/hooks/cmd" || !strings.Contains(c.text(), "nothing was done") {
+		t.Errorf("notice %s %s", c.Path, c.text())
 	}
 }
 
@@ -314,12 +327,15 @@ type refusingSubmitter struct{ err error }
 
 func (s refusingSubmitter) Submit(context.Context, bot.Request) error { return s.err }
 
+// TestSubmitRefused: the ack is sent before the dispatcher is asked, so
+// it is an empty 200 whatever the dispatcher says; when it refuses because
+// qlikbot shuts down, the user is told through response_url.
 func TestSubmitRefused(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		err  error
-		body string // "" = an empty ack
+		name   string
+		err    error
+		notice string // posted to response_url; "" = nothing (the dispatcher answers itself)
 	}{
 		{"shutting down", bot.ErrClosed, "restarting"},
 		{"busy (dispatcher answered)", bot.ErrBusy, ""},
@@ -328,15 +344,150 @@ func TestSubmitRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			f := newFakeSlack(t)
 			now := func() time.Time { return vecTime }
-			h := httpAdapter(t, refusingSubmitter{tc.err}, openBolt(t, now), now, "/webhook-collect").Handler()
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime, vecBody))
-			if rec.Code != http.StatusOK {
-				t.Errorf("status %d", rec.Code)
+			a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
+				refusingSubmitter{tc.err}, openBolt(t, now), WithClock(now))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := rec.Body.String(); (tc.body == "" && got != "") || !strings.Contains(got, tc.body) {
-				t.Errorf("body %q, want %q", got, tc.body)
+			rec := httptest.NewRecorder()
+			a.Handler().ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, vecTime,
+				commandBody("U1", "C1", "sessions", f.hookURL("cmd"))))
+			if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") != "0" {
+				t.Errorf("ack: status %d, body %q, Content-Length %q; want an empty 200", rec.Code, rec.Body, rec.Header().Get("Content-Length"))
+			}
+			if tc.notice == "" {
+				f.none(t)
+				return
+			}
+			if c := f.next(t); c.Path != "/hooks/cmd" || !strings.Contains(c.text(), tc.notice) {
+				t.Errorf("notice %s %s, want %q on the response_url", c.Path, c.text(), tc.notice)
+			}
+		})
+	}
+}
+
+// orderSubmitter records, at Submit, whether the ack was already flushed.
+type orderSubmitter struct {
+	rec       *httptest.ResponseRecorder
+	flushed   atomic.Bool
+	submitted atomic.Bool
+}
+
+func (s *orderSubmitter) Submit(context.Context, bot.Request) error {
+	s.flushed.Store(s.rec.Flushed && s.rec.Code == http.StatusOK)
+	s.submitted.Store(true)
+	return nil
+}
+
+// TestAckBeforeSubmit: the ack is complete and flushed before the request
+// is queued (and before the e-mail lookup), so no work delays it.
+func TestAckBeforeSubmit(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return vecTime }
+	sub := &orderSubmitter{rec: httptest.NewRecorder()}
+	h := httpAdapter(t, sub, openBolt(t, now), now, "/webhook-collect").Handler()
+	h.ServeHTTP(sub.rec, signedRequest("/slack/commands", vecSecret, vecTime, vecBody))
+	if !sub.submitted.Load() || !sub.flushed.Load() {
+		t.Fatalf("submitted %v, ack flushed before: %v", sub.submitted.Load(), sub.flushed.Load())
+	}
+}
+
+// slowGuard answers SeenBefore only when the test says so.
+type slowGuard struct {
+	asked  chan struct{}
+	answer chan guardAnswer
+}
+
+type guardAnswer struct {
+	seen bool
+	err  error
+}
+
+func (g *slowGuard) SeenBefore(ctx context.Context, _ string, _ time.Duration) (bool, error) {
+	g.asked <- struct{}{}
+	select {
+	case a := <-g.answer:
+		return a.seen, a.err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// flushSignal is a response recorder that tells when the ack is flushed.
+type flushSignal struct {
+	*httptest.ResponseRecorder
+	flushed chan struct{}
+}
+
+func (f *flushSignal) Flush() {
+	f.ResponseRecorder.Flush()
+	close(f.flushed)
+}
+
+// TestAckDoesNotWaitForTheGuard: the ack is out before the replay guard
+// (a store write) answers, and the guard's verdict decides afterwards: a
+// fresh request is queued, a replay is dropped, a failed check is told to
+// the user; nothing is queued before the verdict.
+func TestAckDoesNotWaitForTheGuard(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		answer  guardAnswer
+		submits int
+		notice  string // on the response_url; "" = none
+	}{
+		{"fresh", guardAnswer{}, 1, ""},
+		{"replay", guardAnswer{seen: true}, 0, ""},
+		{"guard failed", guardAnswer{err: errors.New("store unreachable")}, 0, "could not check this request"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeSlack(t)
+			g := &slowGuard{asked: make(chan struct{}, 1), answer: make(chan guardAnswer)}
+			sub := newRecorder()
+			now := func() time.Time { return vecTime }
+			a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-test", SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
+				sub, g, WithClock(now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &flushSignal{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				a.Handler().ServeHTTP(w, signedRequest("/slack/commands", vecSecret, vecTime,
+					commandBody("U1", "C1", "sessions", f.hookURL("cmd"))))
+			}()
+			select {
+			case <-g.asked:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the replay guard was never asked")
+			}
+			select {
+			case <-w.flushed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no ack while the guard is still checking")
+			}
+			if w.Code != http.StatusOK || w.Body.Len() != 0 {
+				t.Fatalf("ack: status %d, body %q", w.Code, w.Body)
+			}
+			if n := len(sub.got()); n != 0 {
+				t.Fatalf("%d requests queued before the guard's verdict", n)
+			}
+			g.answer <- tc.answer
+			<-done
+			if n := len(sub.got()); n != tc.submits {
+				t.Fatalf("%d requests queued, want %d", n, tc.submits)
+			}
+			if tc.notice == "" {
+				f.none(t)
+				return
+			}
+			if c := f.next(t); c.Path != "/hooks/cmd" || !strings.Contains(c.text(), tc.notice) {
+				t.Fatalf("notice %s %s, want %q", c.Path, c.text(), tc.notice)
 			}
 		})
 	}

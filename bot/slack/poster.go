@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -33,18 +32,14 @@ type poster struct {
 	log *slog.Logger
 	// after waits between retries; tests replace it to avoid real waits.
 	after func(time.Duration) <-chan time.Time
-	// limit and burst pace each channel; tests of other things lift them.
-	limit rate.Limit
-	burst int
+	// channels paces each channel; tests of other things lift its rate.
+	channels *bot.Limiters[string]
 	// onLimited, when set, is told of every 429 (metrics).
 	onLimited func()
-
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
 }
 
 func newPoster(api *slack.Client, log *slog.Logger) *poster {
-	return &poster{api: api, log: log, after: time.After, limit: channelRate, burst: channelBurst, limiters: map[string]*rate.Limiter{}}
+	return &poster{api: api, log: log, after: time.After, channels: bot.NewLimiters[string](channelRate, channelBurst, maxLimiters)}
 }
 
 // retry runs fn until it succeeds, fails with anything but a rate limit, or
@@ -74,21 +69,7 @@ func (p *poster) retry(ctx context.Context, what string, fn func(ctx context.Con
 
 // pace waits for the channel's turn.
 func (p *poster) pace(ctx context.Context, channel string) error {
-	p.mu.Lock()
-	l, ok := p.limiters[channel]
-	if !ok {
-		if len(p.limiters) >= maxLimiters {
-			for k, old := range p.limiters {
-				if old.Tokens() >= float64(p.burst) { // idle: forgetting it changes nothing
-					delete(p.limiters, k)
-				}
-			}
-		}
-		l = rate.NewLimiter(p.limit, p.burst)
-		p.limiters[channel] = l
-	}
-	p.mu.Unlock()
-	if err := l.Wait(ctx); err != nil {
+	if err := p.channels.Get(channel, time.Now()).Wait(ctx); err != nil { // Wait reads time.Now too
 		return fmt.Errorf("wait for channel %s: %w", channel, err)
 	}
 	return nil

@@ -64,10 +64,15 @@ func (l *link) get() (bool, string) {
 // HTTP mode: Slack calls us, so there is no connection to watch. Ready
 // while Start runs (the caller serves Handler from then on); replies that
 // fail show in the logs and the chat-API metrics, not here.
+//
+// Either mode, while up: with e-mail lookups asked for (WithUserEmails)
+// but the token lacking users:read.email, Ready returns an error wrapping
+// bot.ErrDegraded. /readyz shows it as a note and still answers ready:
+// commands work, only e-mail grants do not match.
 func (a *Adapter) Ready(_ context.Context) error {
 	up, reason := a.link.get()
 	if up {
-		return nil
+		return a.emailReady()
 	}
 	if reason == "" {
 		reason = "not started"

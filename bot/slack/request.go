@@ -1,11 +1,9 @@
 package slackbot
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -26,18 +24,25 @@ var (
 const maxIDLen = 64
 
 // parseCommandForm reads a slash command from a form-encoded body. Only the
-// body counts: there is no query string to smuggle values through.
+// body counts: there is no query string to smuggle values through. It
+// reads the fields the adapter uses, as slack.SlashCommandParse names
+// them, without building an http.Request for it (that is on the ack path).
 func parseCommandForm(body []byte) (slack.SlashCommand, error) {
-	r, err := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return slack.SlashCommand{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
 	}
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	cmd, err := slack.SlashCommandParse(r)
-	if err != nil {
-		return slack.SlashCommand{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
-	}
-	return cmd, nil
+	return slack.SlashCommand{
+		TeamID:      form.Get("team_id"),
+		ChannelID:   form.Get("channel_id"),
+		UserID:      form.Get("user_id"),
+		UserName:    form.Get("user_name"),
+		Command:     form.Get("command"),
+		Text:        form.Get("text"),
+		ResponseURL: form.Get("response_url"),
+		TriggerID:   form.Get("trigger_id"),
+		APIAppID:    form.Get("api_app_id"),
+	}, nil
 }
 
 // parseInteractionForm reads the interaction JSON from the body's
@@ -140,7 +145,7 @@ func (a *Adapter) newResponder(req bot.Request, responseURL string, ref messageR
 	return &responder{
 		post:        a.post,
 		now:         a.now,
-		log:         a.log.With("request_id", req.ID, "user", req.User.ID, "channel", req.Channel),
+		log:         a.log, // the request id comes with the ctx of each reply
 		channel:     req.Channel,
 		user:        req.User.ID,
 		responseURL: responseURL,

@@ -104,7 +104,7 @@ func (r *responder) replace(ctx context.Context, rep bot.Reply, blocks []slack.B
 		if err == nil {
 			return nil
 		}
-		r.log.WarnContext(ctx, "response_url failed; replacing with chat.update", "err", err)
+		r.log.WarnContext(ctx, "response_url failed; replacing with chat.update", "user", r.user, "channel", r.channel, "err", err)
 	}
 	if r.ref.Ephemeral { // ephemeral messages cannot be updated with the bot token
 		return r.post.postEphemeral(ctx, r.ref.Channel, r.user, blocks, text)
@@ -118,7 +118,7 @@ func (r *responder) send(ctx context.Context, rep bot.Reply, blocks []slack.Bloc
 		if err == nil {
 			return nil
 		}
-		r.log.WarnContext(ctx, "response_url failed; posting with the bot token", "err", err)
+		r.log.WarnContext(ctx, "response_url failed; posting with the bot token", "user", r.user, "channel", r.channel, "err", err)
 	}
 	if r.channel == "" {
 		return fmt.Errorf("reply to %s: no channel and no usable response_url", r.user)

@@ -31,7 +31,7 @@ func fakeAdapter(t *testing.T, f *fakeSlack, clock *testClock) (*Adapter, *waitL
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.post.limit = rate.Inf // pacing has its own test
+	a.post.channels = bot.NewLimiters[string](rate.Inf, 0, maxLimiters) // pacing has its own test
 	return a, recordWaits(a.post)
 }
 

@@ -14,15 +14,15 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
-// restartNoticeTimeout bounds the "restarting" notice sent for an acked
-// envelope that the closed dispatcher refused.
-const restartNoticeTimeout = 10 * time.Second
+// noticeTimeout bounds a notice sent for an acked request that will not
+// run (the dispatcher is closed, the replay guard failed).
+const noticeTimeout = 10 * time.Second
 
 // runSocket connects with the app token and serves envelopes until ctx is
 // done. socketmode reconnects by itself when Slack asks it to.
 func (a *Adapter) runSocket(ctx context.Context) error {
 	a.link.set(false, "connecting")
-	defer a.submits.Wait() // runs after cancel, which ends their e-mail lookups
+	defer a.submits.Wait() // acked envelopes end queued or with a notice; each step is bounded
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	client := socketmode.New(a.api, socketmode.OptionLog(slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)))
@@ -70,10 +70,6 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 		}
 		return true
 	}
-	if (evt.Type == socketmode.EventTypeSlashCommand || evt.Type == socketmode.EventTypeInteractive) && a.redelivered(ctx, envelope) {
-		ack(nil)
-		return
-	}
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
@@ -92,7 +88,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			return
 		}
 		if ack(nil) {
-			a.submits.Go(func() { a.submitSocket(ctx, req) })
+			a.submits.Go(func() { a.submitEnvelope(ctx, envelope, req) })
 		}
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
@@ -107,7 +103,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			}
 			return
 		}
-		a.submits.Go(func() { a.submitSocket(ctx, req) })
+		a.submits.Go(func() { a.submitEnvelope(ctx, envelope, req) })
 	case socketmode.EventTypeEventsAPI:
 		ack(nil)
 		if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {
@@ -132,24 +128,54 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 	}
 }
 
-// submitSocket runs on a goroutine of its own (tracked by a.submits): the
-// e-mail lookup may take up to lookupTimeout, and the event loop must not
-// hold the next envelope's ack that long.
-func (a *Adapter) submitSocket(ctx context.Context, req bot.Request) {
+// submitEnvelope queues the request of an acked envelope unless Slack
+// delivered that envelope before. It runs on a goroutine of its own
+// (tracked by a.submits): the dedupe is a store write and the e-mail
+// lookup may take up to lookupTimeout, and the event loop must not hold
+// the next envelope's ack that long. A redelivery is acked like the
+// first delivery, so deduping after the ack changes nothing for Slack.
+//
+// The envelope is acked, so the request must end queued or with a notice
+// even when the connection is shutting down: ctx's cancellation is
+// dropped, the dedupe and the e-mail lookup have bounds of their own.
+func (a *Adapter) submitEnvelope(ctx context.Context, envelope string, req bot.Request) {
+	ctx = context.WithoutCancel(ctx)
+	dctx, cancel := context.WithTimeout(ctx, guardTimeout)
+	dup := a.redelivered(dctx, envelope)
+	cancel()
+	if dup {
+		return
+	}
+	a.submitAcked(ctx, req)
+}
+
+// submitAcked looks up the e-mail and queues an acked request.
+func (a *Adapter) submitAcked(ctx context.Context, req bot.Request) {
 	a.withEmail(ctx, &req)
+	a.queue(ctx, req)
+}
+
+// queue hands an acked request to the dispatcher, which never waits.
+func (a *Adapter) queue(ctx context.Context, req bot.Request) {
 	err := a.sub.Submit(ctx, req)
 	switch {
 	case errors.Is(err, bot.ErrClosed):
-		// The envelope is acked already: say so through the responder, even
-		// though ctx may be ending with the shutdown, within a short bound.
-		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restartNoticeTimeout)
-		defer cancel()
-		if err := req.ReplyTo.Respond(nctx, bot.Reply{Kind: bot.Error, Title: restartingText}); err != nil {
-			a.log.WarnContext(ctx, "slack restart notice not delivered", "request_id", req.ID, "err", err)
-		}
+		// The request is acked already: say so through the responder.
+		a.notify(ctx, req, restartingText)
 	case err != nil:
 		// The dispatcher answers "busy" / "slow down" through ReplyTo itself.
 		a.log.InfoContext(ctx, "slack request not queued", "request_id", req.ID, "err", err)
+	}
+}
+
+// notify tells the user of an acked request why nothing more comes,
+// through the responder, even though ctx may be ending with a shutdown,
+// within a short bound.
+func (a *Adapter) notify(ctx context.Context, req bot.Request, text string) {
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
+	if err := req.ReplyTo.Respond(nctx, bot.Reply{Kind: bot.Error, Title: text}); err != nil {
+		a.log.WarnContext(ctx, "slack notice not delivered", "request_id", req.ID, "err", err)
 	}
 }
 

@@ -124,6 +124,11 @@ func TestSocketMode(t *testing.T) {
 			t.Fatal("did not stop within 10s of cancel")
 		}
 	}
+	// Start has returned, so every envelope's dedupe is done: the
+	// redelivery never ran.
+	if n := counted.n.Load(); n != 2 {
+		t.Errorf("%d requests submitted after the stop, want 2", n)
+	}
 }
 
 func wsServe(conn *websocket.Conn, envelopes []map[string]any, acks chan<- map[string]any) {

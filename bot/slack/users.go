@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/qlikbot/qlikbot/bot"
 )
@@ -16,72 +21,82 @@ import (
 // gets a small slice of Slack's 3 s.
 const (
 	lookupTimeout = time.Second
+	probeTimeout  = 10 * time.Second
 	maxCachedUser = 10000
+	// emailScope is the scope users.info needs to return profile.email.
+	emailScope = "users:read.email"
+	// probeUser is Slackbot, a member of every workspace: looking it up
+	// at start shows the token's scopes before any user asks.
+	probeUser = "USLACKBOT"
 )
 
 // WithUserEmails makes the adapter fill Request.User.Email from users.info
-// (scope users:read.email), so policies can name "email:..." subjects.
-// Answers are cached for ttl; a failed lookup leaves Email empty and the
-// request goes on.
+// (scope users:read.email), so policies can name "email:..." subjects and
+// one person on Slack and Teams is one approver. Answers are cached for
+// ttl; 0 leaves lookups off. A failed lookup leaves Email empty and the
+// request goes on. When the token lacks the scope the adapter turns the
+// lookups off by itself, logs it once and says so in Ready (degraded, not
+// down).
 func WithUserEmails(ttl time.Duration) Option {
 	return func(a *Adapter) error {
-		if ttl <= 0 {
-			return errors.New("slack: user email cache ttl must be positive")
+		if ttl < 0 {
+			return errors.New("slack: user email cache ttl must not be negative")
 		}
-		a.users = &userCache{ttl: ttl, m: map[string]cachedUser{}}
+		a.users = nil
+		if ttl > 0 {
+			a.users = &emailLookups{cache: bot.NewTTLCache[string, string](ttl, maxCachedUser)}
+		}
 		return nil
 	}
 }
 
-// userCache remembers users.info answers. Safe for concurrent use.
-type userCache struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]cachedUser
+// emailLookups is the state of the e-mail lookups. Safe for concurrent use.
+type emailLookups struct {
+	cache *bot.TTLCache[string, string]
+	// off, when set, says why lookups are off (the token lacks the scope).
+	off atomic.Pointer[string]
+	// probes tracks Start's scope probe.
+	probes sync.WaitGroup
 }
 
-type cachedUser struct {
-	email string
-	until time.Time
-}
-
-func (c *userCache) get(id string, now time.Time) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	u, ok := c.m[id]
-	if !ok || now.After(u.until) {
-		return "", false
+// disabled returns why lookups are off, "" while they are on.
+func (l *emailLookups) disabled() string {
+	if p := l.off.Load(); p != nil {
+		return *p
 	}
-	return u.email, true
+	return ""
 }
 
-func (c *userCache) put(id, email string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= maxCachedUser {
-		clear(c.m) // crude but bounded; a refill costs one lookup per user
+// cachedEmail fills req's e-mail from the cache and reports whether that
+// is all there is to do (lookups off, or the user is cached), i.e.
+// whether withEmail would not call Slack.
+func (a *Adapter) cachedEmail(req *bot.Request) bool {
+	if a.users == nil || a.users.disabled() != "" {
+		return true
 	}
-	c.m[id] = cachedUser{email: email, until: now.Add(c.ttl)}
+	email, ok := a.users.cache.Get(req.User.ID, a.now())
+	if ok {
+		req.User.Email = email
+	}
+	return ok
 }
 
 // withEmail adds the user's verified e-mail to req when lookups are on.
 func (a *Adapter) withEmail(ctx context.Context, req *bot.Request) {
-	if a.users == nil {
+	if a.cachedEmail(req) {
 		return
 	}
 	now := a.now()
-	if email, ok := a.users.get(req.User.ID, now); ok {
-		req.User.Email = email
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	email, err := a.lookupEmail(ctx, req.User.ID)
 	if err != nil {
-		a.log.WarnContext(ctx, "slack users.info failed; going on without e-mail", "user", req.User.ID, "err", err)
+		if !a.scopeMissing(ctx, err) {
+			a.log.WarnContext(ctx, "slack users.info failed; going on without e-mail", "user", req.User.ID, "err", err)
+		}
 		return // not cached: the next request tries again
 	}
-	a.users.put(req.User.ID, email, now)
+	a.users.cache.Put(req.User.ID, email, now)
 	req.User.Email = email
 }
 
@@ -95,4 +110,79 @@ func (a *Adapter) lookupEmail(ctx context.Context, id string) (string, error) {
 		return "", nil
 	}
 	return strings.ToLower(strings.TrimSpace(u.Profile.Email)), nil
+}
+
+// scopeMissing turns the lookups off when err is Slack's missing_scope
+// and reports whether it was.
+func (a *Adapter) scopeMissing(ctx context.Context, err error) bool {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || se.Err != "missing_scope" {
+		return false
+	}
+	needed := se.Needed
+	if needed == "" {
+		needed = emailScope
+	}
+	a.emailsOff(ctx, "the bot token lacks the "+needed+" scope")
+	return true
+}
+
+// onResponseHeaders reads X-OAuth-Scopes, which Slack sends with every Web
+// API answer: lookups go off when the token lacks users:read.email and on
+// again once it has it (the app was reinstalled with the scope).
+func (a *Adapter) onResponseHeaders(_ string, h http.Header) {
+	if a.users == nil {
+		return
+	}
+	raw := h.Get("X-OAuth-Scopes")
+	if raw == "" {
+		return // not a Web API answer, or a fake without the header
+	}
+	scopes := strings.Split(raw, ",")
+	for i := range scopes {
+		scopes[i] = strings.TrimSpace(scopes[i])
+	}
+	ctx := context.Background()
+	if slices.Contains(scopes, emailScope) {
+		if a.users.off.Swap(nil) != nil {
+			a.log.InfoContext(ctx, "slack e-mail lookups on again: the bot token has "+emailScope)
+		}
+		return
+	}
+	a.emailsOff(ctx, "the bot token lacks the "+emailScope+" scope")
+}
+
+// emailsOff turns the lookups off, logging the first time only.
+func (a *Adapter) emailsOff(ctx context.Context, reason string) {
+	if a.users.off.CompareAndSwap(nil, &reason) {
+		a.log.WarnContext(ctx, "slack e-mail lookups turned off: "+reason+
+			"; email: grants and one person across platforms match on platform ids only until the app is reinstalled with it")
+	}
+}
+
+// probeEmailScope looks Slackbot up once, in the background, so a token
+// without the scope shows in Ready before the first user asks. The
+// answer itself does not matter: the scopes come with it.
+func (a *Adapter) probeEmailScope(ctx context.Context) {
+	if a.users == nil {
+		return
+	}
+	a.users.probes.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		if _, err := a.lookupEmail(ctx, probeUser); err != nil && !a.scopeMissing(ctx, err) {
+			a.log.DebugContext(ctx, "slack e-mail scope probe", "err", err)
+		}
+	})
+}
+
+// emailReady is the note Ready gives while lookups are off.
+func (a *Adapter) emailReady() error {
+	if a.users == nil {
+		return nil
+	}
+	if why := a.users.disabled(); why != "" {
+		return fmt.Errorf("%w: slack e-mail lookups off: %s", bot.ErrDegraded, why)
+	}
+	return nil
 }

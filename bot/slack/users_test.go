@@ -1,7 +1,10 @@
 package slackbot
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/slack-go/slack/slacktest"
 
+	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/internal/testkit"
 )
 
@@ -71,4 +75,137 @@ func TestUserEmails(t *testing.T) {
 	if got := send("U1"); got != "u1@example.com" || lookups.Load() != 6 {
 		t.Errorf("after the ttl: %q with %d lookups", got, lookups.Load())
 	}
+}
+
+// TestUserEmailsWithoutScope: when the bot token lacks users:read.email
+// (users.info answers missing_scope, or X-OAuth-Scopes does not list it)
+// the adapter turns the lookups off by itself, from Start's probe before
+// any user asks, logs it once, and Ready reports it as degraded (an error
+// wrapping bot.ErrDegraded) while requests go on without e-mail. Once the
+// scope shows up in a later answer, lookups are on again.
+func TestUserEmailsWithoutScope(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		scopes    string // X-OAuth-Scopes; "" sends none
+		missing   bool   // users.info answers missing_scope
+		wantOff   bool
+		wantEmail string
+	}{
+		{name: "missing_scope, no scope header", missing: true, wantOff: true},
+		{name: "scope header without it", scopes: "commands,chat:write,users:read", wantOff: true},
+		{name: "scope header with it", scopes: "commands, chat:write, users:read, users:read.email", wantEmail: "u1@example.com"},
+		{name: "no scope header", wantEmail: "u1@example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var lookups atomic.Int32
+			var scopes atomic.Pointer[string]
+			scopes.Store(&tc.scopes)
+			f := newFakeSlack(t, func(c slacktest.Customize) {
+				c.Handle("/users.info", func(w http.ResponseWriter, r *http.Request) {
+					lookups.Add(1)
+					_ = r.ParseForm()
+					id := r.PostForm.Get("user")
+					if s := *scopes.Load(); s != "" {
+						w.Header().Set("X-OAuth-Scopes", s)
+					}
+					w.Header().Set("Content-Type", "application/json")
+					switch {
+					case tc.missing && !strings.Contains(*scopes.Load(), "users:read.email"):
+						fmt.Fprintf(w, `{"ok":false,"error":"missing_scope","needed":"users:read.email","provided":%q}`, *scopes.Load())
+					case strings.Contains(*scopes.Load(), "users:read.email") || *scopes.Load() == "":
+						fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"profile":{"email":"%s@example.com"}}}`, id, strings.ToLower(id))
+					default: // users:read without the e-mail scope: no address
+						fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"profile":{}}}`, id)
+					}
+				})
+			})
+			clock := testkit.NewClock(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC))
+			logs := &testkit.Buffer{}
+			sub := newRecorder()
+			a, err := New(Config{Mode: ModeHTTP, BotToken: readyBotToken, SigningSecret: vecSecret, APIURL: f.GetAPIURL()},
+				sub, openBolt(t, clock.Now), WithClock(clock.Now), WithUserEmails(time.Hour),
+				WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			startAdapter(t, a)
+			waitFor(t, "Start to serve", func() bool { up, _ := a.link.get(); return up })
+			// Start's probe looks Slackbot up once.
+			waitFor(t, "the scope probe", func() bool { return lookups.Load() == 1 })
+			waitFor(t, "the probe's verdict", func() bool { return (a.users.disabled() != "") == tc.wantOff })
+
+			readyErr := a.Ready(t.Context())
+			switch {
+			case tc.wantOff && (!errors.Is(readyErr, bot.ErrDegraded) || !strings.Contains(readyErr.Error(), "users:read.email")):
+				t.Fatalf("Ready = %v, want a degraded note naming users:read.email", readyErr)
+			case !tc.wantOff && readyErr != nil:
+				t.Fatalf("Ready = %v, want nil", readyErr)
+			}
+			if readyErr != nil {
+				noSecrets(t, readyErr.Error())
+			}
+
+			h := a.Handler()
+			for _, user := range []string{"U1", "U2", "U1"} {
+				clock.Advance(time.Second)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, clock.Now(), commandBody(user, "C1", "whoami", "")))
+				if rec.Code != http.StatusOK {
+					t.Fatalf("status %d: requests must go on without e-mail", rec.Code)
+				}
+				if got := sub.next(t); user == "U1" && got.User.Email != tc.wantEmail {
+					t.Fatalf("%s: e-mail %q, want %q", user, got.User.Email, tc.wantEmail)
+				}
+			}
+			wantLookups := int32(3) // the probe, U1, U2 (U1 again is cached)
+			if tc.wantOff {
+				wantLookups = 1 // the probe only
+			}
+			if n := lookups.Load(); n != wantLookups {
+				t.Fatalf("%d users.info calls, want %d", n, wantLookups)
+			}
+			if !tc.wantOff {
+				return
+			}
+			// More answers without the scope: still one log line.
+			for range 2 {
+				_, _ = a.lookupEmail(t.Context(), "U3")
+			}
+			if n := strings.Count(logs.String(), "e-mail lookups turned off"); n != 1 {
+				t.Fatalf("logged %d times that lookups are off, want once:\n%s", n, logs)
+			}
+			// Reinstalled with the scope: the next answer turns lookups on.
+			withScope := "commands,users:read,users:read.email"
+			scopes.Store(&withScope)
+			if _, err := a.lookupEmail(t.Context(), "U3"); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Ready(t.Context()); err != nil {
+				t.Fatalf("Ready = %v after the scope came back", err)
+			}
+			clock.Advance(time.Second)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, signedRequest("/slack/commands", vecSecret, clock.Now(), commandBody("U4", "C1", "whoami", "")))
+			if got := sub.next(t); got.User.Email != "u4@example.com" {
+				t.Fatalf("after the scope came back: e-mail %q", got.User.Email)
+			}
+		})
+	}
+}
+
+// startAdapter runs a's Start until the test ends.
+func startAdapter(t *testing.T, a *Adapter) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Start: %v", err)
+		}
+	})
 }

@@ -46,39 +46,45 @@ type verifier struct {
 	guard  ReplayGuard
 }
 
-// verify checks headers and the raw body at now, then records the request
-// in the replay guard. Nothing about the request is trusted before it
-// returns nil.
-func (v verifier) verify(ctx context.Context, h http.Header, body []byte, now time.Time) error {
+// check verifies the signature at now and returns the request's replay
+// key. A request that passes is Slack's, but may be a replay until fresh
+// says otherwise.
+func (v verifier) check(h http.Header, body []byte, now time.Time) (replayKey string, err error) {
 	sig, ts := h.Get("X-Slack-Signature"), h.Get("X-Slack-Request-Timestamp")
 	if sig == "" || ts == "" {
-		return ErrMissingHeaders
+		return "", ErrMissingHeaders
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || sec <= 0 {
-		return ErrBadTimestamp
+		return "", ErrBadTimestamp
 	}
 	if d := now.Sub(time.Unix(sec, 0)).Abs(); d > maxSkew {
-		return ErrStaleTimestamp
+		return "", ErrStaleTimestamp
 	}
 	hexSig, ok := strings.CutPrefix(sig, "v0=")
 	if !ok {
-		return ErrBadSignature
+		return "", ErrBadSignature
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil || len(got) != sha256.Size {
-		return ErrBadSignature
+		return "", ErrBadSignature
 	}
 	mac := hmac.New(sha256.New, v.secret)
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
 	if !hmac.Equal(mac.Sum(nil), got) {
-		return ErrBadSignature
+		return "", ErrBadSignature
 	}
-	// Only a verified request reaches the guard, so strangers cannot fill it.
 	// The key is the decoded signature re-encoded: hex is case-insensitive,
 	// and an upper-cased copy must not pass as a new request.
-	seen, err := v.guard.SeenBefore(ctx, "slack:"+ts+":"+hex.EncodeToString(got), replayTTL)
+	return "slack:" + ts + ":" + hex.EncodeToString(got), nil
+}
+
+// fresh records a verified request's replay key in the guard: ErrReplay
+// if it was there already. Only verified requests reach the guard, so
+// strangers cannot fill it.
+func (v verifier) fresh(ctx context.Context, replayKey string) error {
+	seen, err := v.guard.SeenBefore(ctx, replayKey, replayTTL)
 	if err != nil {
 		return fmt.Errorf("slack: replay guard: %w", err)
 	}

@@ -27,6 +27,10 @@ type activity struct {
 	ReplyToID    string                     `json:"replyToId"`
 	Value        json.RawMessage            `json:"value"`
 	MembersAdded []schema.ChannelAccount    `json:"membersAdded"`
+	// ChannelData is channel-specific; for msteams it names the tenant.
+	// Kept raw: other channels put other shapes here, and those are
+	// refused as "not msteams" (403), not as malformed (400).
+	ChannelData json.RawMessage `json:"channelData"`
 }
 
 // invokeAdaptiveCardAction is the invoke name of an Action.Execute click.
@@ -114,6 +118,29 @@ func (a activity) botAdded() bool {
 		}
 	}
 	return false
+}
+
+// tenantID returns channelData.tenant.id, "" when absent or malformed.
+func (a activity) tenantID() string {
+	var cd struct {
+		Tenant struct {
+			ID string `json:"id"`
+		} `json:"tenant"`
+	}
+	if len(a.ChannelData) == 0 || json.Unmarshal(a.ChannelData, &cd) != nil {
+		return ""
+	}
+	return strings.TrimSpace(cd.Tenant.ID)
+}
+
+// channelOf returns the conversation id without its ";messageid=..."
+// suffix: a channel message's conversation id names the thread, and
+// grants and rate limits apply to the channel as a whole.
+func channelOf(conversationID string) string {
+	if i := strings.Index(strings.ToLower(conversationID), ";messageid="); i >= 0 {
+		return conversationID[:i]
+	}
+	return conversationID
 }
 
 // plainText returns the message text with HTML entities decoded and

@@ -40,8 +40,9 @@ type Adapter struct {
 	conn           *connector
 	invokeDeadline time.Duration
 	mux            *http.ServeMux
-	warmRetry      time.Duration // first retry gap of Start's warm-up
-	publish        PublishFunc   // nil: files are not linked
+	warmRetry      time.Duration                 // first retry gap of Start's warm-up
+	publish        PublishFunc                   // nil: files are not linked
+	emails         *bot.TTLCache[string, string] // by AAD object id; nil: no e-mail lookups
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -77,9 +78,17 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 		publish: o.publish}
 	a.keys = &keyCache{metadataURL: cfg.OpenIDMetadataURL, client: o.client, now: o.now, log: log}
 	a.auth = newValidator(a.keys, cfg.Issuer, cfg.AppID, o.now)
-	tokens := &tokenSource{url: cfg.TokenURL, clientID: cfg.AppID, secret: cfg.AppPassword, client: o.client, now: o.now}
+	tokens := &tokenSource{url: cfg.TokenURL, clientID: cfg.AppID, secret: cfg.AppPassword, client: o.client, now: o.now,
+		tenantName: cfg.TenantID}
 	a.conn = newConnector(tokens, o.client, log, o.now)
 	a.conn.onRateLimited = o.onRateLimited
+	ttl := DefaultEmailCache
+	if o.emailTTL != nil {
+		ttl = *o.emailTTL
+	}
+	if ttl > 0 {
+		a.emails = bot.NewTTLCache[string, string](ttl, maxCachedMembers)
+	}
 	a.mux = http.NewServeMux()
 	a.mux.HandleFunc("POST /api/messages", a.serveActivity)
 	return a, nil
@@ -131,6 +140,16 @@ func (a *Adapter) serveActivity(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
+	if err := a.admit(ctx, act); err != nil {
+		if errors.Is(err, errTenantUnknown) {
+			a.log.ErrorContext(ctx, "teams: activity not checked", "err", err)
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		a.log.WarnContext(ctx, "teams: activity refused", "err", err, "channel", act.ChannelID)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
 	a.conn.trust(act.ServiceURL)
 	switch act.Type {
 	case "message":
@@ -145,24 +164,28 @@ func (a *Adapter) serveActivity(w http.ResponseWriter, r *http.Request) {
 }
 
 // request builds the neutral request for an activity. ok is false when the
-// sender has no AAD object id: without it no permission can apply.
-func (a *Adapter) request(act activity) (bot.Request, bool) {
+// sender has no AAD object id: without it no permission can apply. The
+// request's Channel is the channel without the thread (";messageid=..."),
+// replies still go to the thread.
+func (a *Adapter) request(ctx context.Context, act activity) (bot.Request, bool) {
 	if act.From.AadObjectID == "" {
 		return bot.Request{}, false
 	}
-	return bot.Request{
+	req := bot.Request{
 		ID:         bot.NewRequestID(),
 		Platform:   bot.Teams,
 		User:       bot.User{ID: act.From.AadObjectID, Name: act.From.Name},
-		Channel:    act.Conversation.ID,
+		Channel:    channelOf(act.Conversation.ID),
 		ReplyTo:    a.responder(act),
 		ReceivedAt: a.now(),
 		Fit:        a.fit,
-	}, true
+	}
+	a.withEmail(ctx, act, &req)
+	return req, true
 }
 
 func (a *Adapter) onMessage(w http.ResponseWriter, r *http.Request, act activity) {
-	req, ok := a.request(act)
+	req, ok := a.request(r.Context(), act)
 	if !ok {
 		a.log.WarnContext(r.Context(), "teams: message without from.aadObjectId ignored", "channel", act.ChannelID)
 		http.Error(w, "sender has no AAD object id", http.StatusBadRequest)
@@ -184,7 +207,7 @@ func (a *Adapter) onConversationUpdate(w http.ResponseWriter, r *http.Request, a
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	req, ok := a.request(act)
+	req, ok := a.request(r.Context(), act)
 	if !ok {
 		w.WriteHeader(http.StatusOK)
 		return

@@ -67,7 +67,7 @@ func TestMessageIsDispatchedAndAnsweredWithACard(t *testing.T) {
 	}
 	req := submitted[0]
 	if req.Platform != bot.Teams || req.Subject() != "teams:"+testAAD || req.User.Name != "Ann Admin" ||
-		req.Channel != testConv || req.Text != "sessions finance" || req.Action != nil || req.ID == "" || !req.ReceivedAt.Equal(t0) {
+		req.Channel != "19:ops@thread.tacv2" || req.Text != "sessions finance" || req.Action != nil || req.ID == "" || !req.ReceivedAt.Equal(t0) {
 		t.Fatalf("request = %+v", req)
 	}
 	if err := req.ReplyTo.Respond(t.Context(), goldenReplies()["sessions"]); err != nil {

@@ -162,6 +162,59 @@ func TestInboundAuthMatrix(t *testing.T) {
 			wantStatus: http.StatusForbidden,
 		},
 		{
+			name: "channel other than msteams, key endorsed for it",
+			token: func(t *testing.T, e *testEnv) string {
+				e.idp.publish(publishedKey{kid: "k-web", pub: &other.PublicKey, endorsements: []string{"msteams", "webchat"}})
+				return sign(t, other, "k-web", tokenClaims(e.conn.serviceURL()))
+			},
+			activity: func(e *testEnv) map[string]any {
+				act := messageActivity(e.conn.serviceURL(), "<at>qlikbot</at> sessions finance")
+				act["channelId"] = "webchat"
+				return act
+			},
+			wantStatus: http.StatusForbidden,
+		},
+		{
+			name:  "another tenant",
+			token: func(t *testing.T, e *testEnv) string { return e.validToken(t) },
+			activity: func(e *testEnv) map[string]any {
+				act := messageActivity(e.conn.serviceURL(), "<at>qlikbot</at> sessions finance")
+				act["channelData"] = map[string]any{"tenant": map[string]any{"id": "0e0e0e0e-0000-4000-8000-000000000bad"}}
+				return act
+			},
+			wantStatus: http.StatusForbidden,
+		},
+		{
+			name:  "our tenant in conversation.tenantId only",
+			token: func(t *testing.T, e *testEnv) string { return e.validToken(t) },
+			activity: func(e *testEnv) map[string]any {
+				act := messageActivity(e.conn.serviceURL(), "<at>qlikbot</at> sessions finance")
+				delete(act, "channelData")
+				return act
+			},
+			wantStatus: http.StatusForbidden,
+		},
+		{
+			name:  "channelData not an object",
+			token: func(t *testing.T, e *testEnv) string { return e.validToken(t) },
+			activity: func(e *testEnv) map[string]any {
+				act := messageActivity(e.conn.serviceURL(), "<at>qlikbot</at> sessions finance")
+				act["channelData"] = testTenant
+				return act
+			},
+			wantStatus: http.StatusForbidden,
+		},
+		{
+			name:  "our tenant in upper case",
+			token: func(t *testing.T, e *testEnv) string { return e.validToken(t) },
+			activity: func(e *testEnv) map[string]any {
+				act := messageActivity(e.conn.serviceURL(), "<at>qlikbot</at> sessions finance")
+				act["channelData"] = map[string]any{"tenant": map[string]any{"id": strings.ToUpper(testTenant)}}
+				return act
+			},
+			wantStatus: http.StatusAccepted,
+		},
+		{
 			name:       "garbage bearer",
 			token:      func(*testing.T, *testEnv) string { return "not.a.jwt" },
 			wantStatus: http.StatusUnauthorized,
@@ -183,6 +236,10 @@ func TestInboundAuthMatrix(t *testing.T) {
 			if tc.wantStatus/100 == 2 {
 				if len(submitted) != 1 || submitted[0].Text != "sessions finance" {
 					t.Fatalf("submitted = %+v, want one request for %q", submitted, "sessions finance")
+				}
+				// Grants and rate limits see the channel, not the thread.
+				if got := submitted[0].Channel; got != "19:ops@thread.tacv2" {
+					t.Fatalf("request channel = %q, want the conversation id without ;messageid=", got)
 				}
 				return
 			}

@@ -57,7 +57,7 @@ func TestChaosMalformedActivity(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)
 	svc := e.conn.serviceURL()
-	routing := `"channelId":"msteams","serviceUrl":"` + svc + `","conversation":{"id":"19:c"},"from":{"id":"29:1","aadObjectId":"` + testAAD + `"}`
+	routing := `"channelId":"msteams","serviceUrl":"` + svc + `","conversation":{"id":"19:c"},"from":{"id":"29:1","aadObjectId":"` + testAAD + `"},"channelData":{"tenant":{"id":"` + testTenant + `"}}`
 	tests := []struct {
 		name, body string
 	}{

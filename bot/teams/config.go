@@ -91,6 +91,7 @@ type options struct {
 	invokeDeadline time.Duration
 	onRateLimited  func()
 	publish        PublishFunc
+	emailTTL       *time.Duration // nil: DefaultEmailCache
 }
 
 // WithLogger sets the logger (default: discard).

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/qlikbot/qlikbot/bot"
 )
 
 // Connector call policy. Teams allows 7 messages per second, 8 per 2 s and
@@ -31,7 +33,7 @@ const (
 	maxRetryAfter    = 60 * time.Second
 	defaultConvRate  = rate.Limit(float64(time.Second) / float64(550*time.Millisecond))
 	defaultConvBurst = 4
-	maxLimiters      = 10000
+	maxLimiters      = 1024 // conversations paced before idle ones are forgotten
 	maxTrustedURLs   = 64
 )
 
@@ -63,28 +65,25 @@ type connector struct {
 	log    *slog.Logger
 	now    func() time.Time
 	// sleep waits between attempts; tests replace it to record waits.
-	sleep     func(ctx context.Context, d time.Duration) error
-	convRate  rate.Limit
-	convBurst int
+	sleep func(ctx context.Context, d time.Duration) error
+	// convs paces each conversation (a channel with its threads).
+	convs *bot.Limiters[conversationRef]
 
-	mu       sync.Mutex
-	limiters map[conversationRef]*rate.Limiter
-	trusted  map[string]struct{}
+	mu      sync.Mutex
+	trusted map[string]struct{}
 	// onRateLimited, when set, is told of every 429 (metrics).
 	onRateLimited func()
 }
 
 func newConnector(tokens *tokenSource, client *http.Client, log *slog.Logger, now func() time.Time) *connector {
 	return &connector{
-		tokens:    tokens,
-		now:       now,
-		client:    client,
-		log:       log,
-		sleep:     sleepCtx,
-		convRate:  defaultConvRate,
-		convBurst: defaultConvBurst,
-		limiters:  make(map[conversationRef]*rate.Limiter),
-		trusted:   make(map[string]struct{}),
+		tokens:  tokens,
+		now:     now,
+		client:  client,
+		log:     log,
+		sleep:   sleepCtx,
+		convs:   bot.NewLimiters[conversationRef](defaultConvRate, defaultConvBurst, maxLimiters),
+		trusted: make(map[string]struct{}),
 	}
 }
 
@@ -99,21 +98,21 @@ func (c *connector) trust(serviceURL string) {
 	c.trusted[key] = struct{}{}
 }
 
-func (c *connector) limiter(ref conversationRef) (*rate.Limiter, error) {
+// isTrusted reports whether serviceURL arrived on an authenticated activity.
+func (c *connector) isTrusted(serviceURL string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.trusted[strings.TrimSuffix(ref.ServiceURL, "/")]; !ok {
+	_, ok := c.trusted[strings.TrimSuffix(serviceURL, "/")]
+	return ok
+}
+
+func (c *connector) limiter(ref conversationRef) (*rate.Limiter, error) {
+	if !c.isTrusted(ref.ServiceURL) {
 		return nil, errUntrustedServiceURL
 	}
-	l, ok := c.limiters[ref]
-	if !ok {
-		if len(c.limiters) >= maxLimiters {
-			clear(c.limiters) // bound memory; a fresh limiter is merely generous once
-		}
-		l = rate.NewLimiter(c.convRate, c.convBurst)
-		c.limiters[ref] = l
-	}
-	return l, nil
+	// Teams counts a channel's threads as one conversation.
+	key := conversationRef{ServiceURL: strings.TrimSuffix(ref.ServiceURL, "/"), ConversationID: channelOf(ref.ConversationID)}
+	return c.convs.Get(key, time.Now()), nil // Wait reads time.Now too
 }
 
 // post sends a new activity to the conversation, as a reply to replyToID
@@ -207,11 +206,17 @@ type callResult struct {
 func (c *connector) once(ctx context.Context, method, target, token string, payload []byte) (callResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(payload))
+	var reqBody io.Reader
+	if payload != nil {
+		reqBody = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, reqBody)
 	if err != nil {
 		return callResult{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.client.Do(req)
 	if err != nil {

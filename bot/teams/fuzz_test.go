@@ -2,6 +2,7 @@ package teams
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -37,7 +38,13 @@ func FuzzParseActivity(f *testing.F) {
 			t.Fatalf("parseActivity accepted an activity without routing fields: %+v", act)
 		}
 		_ = act.botAdded()
-		req, ok := a.request(act)
+		_ = act.tenantID()
+		if ch := channelOf(act.Conversation.ID); strings.Contains(strings.ToLower(ch), ";messageid=") ||
+			!strings.HasPrefix(act.Conversation.ID, ch) {
+			t.Fatalf("channelOf(%q) = %q", act.Conversation.ID, ch)
+		}
+		// The serviceUrl is not trusted here: no e-mail lookup leaves.
+		req, ok := a.request(t.Context(), act)
 		if ok && (req.User.ID == "" || req.Platform != bot.Teams) {
 			t.Fatalf("request without identity: %+v", req)
 		}

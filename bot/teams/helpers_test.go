@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,10 +29,12 @@ import (
 
 const (
 	testAppID  = "9f2d7c1e-0000-4000-8000-00000000a001"
-	testTenant = "contoso.onmicrosoft.com"
+	testTenant = "5f3c1b2a-7d4e-4f60-9a1b-2c3d4e5f6a7b" // the Directory (tenant) ID
 	testSecret = "s3cr3t-app-password-never-logged"
 	testAAD    = "0b8d1c7e-1111-4222-8333-444455556666"
-	testToken  = "connector-access-token-never-logged"
+	// testToken is shaped like an Entra access token: its payload names
+	// testTenant as "tid" (see tokenTenant).
+	testToken = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL2FwaS5ib3RmcmFtZXdvcmsuY29tIiwidGlkIjoiNWYzYzFiMmEtN2Q0ZS00ZjYwLTlhMWItMmMzZDRlNWY2YTdiIiwibm90ZSI6ImNvbm5lY3Rvci1hY2Nlc3MtdG9rZW4tbmV2ZXItbG9nZ2VkIn0.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
 )
 
 // t0 is the injected "now" of every test.
@@ -122,6 +125,14 @@ func (f *fakeIdP) publish(k publishedKey) {
 	f.published = append(f.published, k)
 }
 
+// unpublish takes the key with kid out of the key set, as Microsoft does
+// when it retires a key.
+func (f *fakeIdP) unpublish(kid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.published = slices.DeleteFunc(f.published, func(k publishedKey) bool { return k.kid == kid })
+}
+
 // hold makes key set requests wait until the returned func is called.
 func (f *fakeIdP) hold() (release func()) {
 	gate := make(chan struct{})
@@ -203,10 +214,15 @@ func (d *recordingDispatcher) calls() (submitted, done []bot.Request) {
 type fakeConnector struct {
 	srv       *httptest.Server
 	tokenHits atomic.Int64
-	mu        sync.Mutex
-	calls     []connectorCall
-	script    []scripted // consumed one per activity call
-	nextID    int
+	issue     atomic.Pointer[string] // the access token handed out, when not testToken
+	// memberHits counts roster lookups; members answers them, by
+	// "conversation id|user id".
+	memberHits atomic.Int64
+	mu         sync.Mutex
+	members    map[string]map[string]any
+	calls      []connectorCall
+	script     []scripted // consumed one per activity call
+	nextID     int
 }
 
 type scripted struct {
@@ -235,7 +251,27 @@ func newFakeConnector(t testing.TB) *fakeConnector {
 			writeJSON(w, map[string]string{"error": "invalid_client"})
 			return
 		}
-		writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": testToken})
+		tok := testToken
+		if p := f.issue.Load(); p != nil {
+			tok = *p
+		}
+		writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": tok})
+	})
+	mux.HandleFunc("GET /amer/v3/conversations/{conv}/members/{user}", func(w http.ResponseWriter, r *http.Request) {
+		f.memberHits.Add(1)
+		if r.Header.Get("Authorization") != "Bearer "+testToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		f.mu.Lock()
+		m, ok := f.members[r.PathValue("conv")+"|"+r.PathValue("user")]
+		f.mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			writeJSON(w, map[string]any{"error": map[string]string{"code": "MemberNotFoundInConversation"}})
+			return
+		}
+		writeJSON(w, m)
 	})
 	mux.HandleFunc("/amer/v3/conversations/", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -272,6 +308,16 @@ func itoa(i int) string { return big.NewInt(int64(i)).String() }
 
 func (f *fakeConnector) tokenURL() string   { return f.srv.URL + "/tenant/oauth2/v2.0/token" }
 func (f *fakeConnector) serviceURL() string { return f.srv.URL + "/amer/" }
+
+// setMember puts a roster entry for user in the conversation.
+func (f *fakeConnector) setMember(conv, user string, m map[string]any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.members == nil {
+		f.members = map[string]map[string]any{}
+	}
+	f.members[conv+"|"+user] = m
+}
 
 func (f *fakeConnector) setScript(s ...scripted) {
 	f.mu.Lock()
@@ -342,6 +388,9 @@ func newTestEnv(t testing.TB, d Dispatcher, opts ...Option) *testEnv {
 		WithHTTPClient(idp.srv.Client()), // httptest TLS servers share one certificate
 		WithClock(clock.Now),
 		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		// Roster lookups are on by default; tests of them turn them on
+		// again, the others count connector calls and tokens without them.
+		WithUserEmails(0),
 	}
 	a, err := New(Config{
 		AppID: testAppID, AppPassword: testSecret, TenantID: testTenant,
@@ -381,7 +430,8 @@ func messageActivity(serviceURL, text string) map[string]any {
 		"type": "message", "id": "1700000000001", "channelId": "msteams", "serviceUrl": serviceURL,
 		"from":         map[string]any{"id": "29:1abc", "name": "Ann Admin", "aadObjectId": testAAD},
 		"recipient":    map[string]any{"id": "28:" + testAppID, "name": "qlikbot"},
-		"conversation": map[string]any{"id": "19:ops@thread.tacv2;messageid=1700000000000", "conversationType": "channel", "tenantId": "t1"},
+		"conversation": map[string]any{"id": "19:ops@thread.tacv2;messageid=1700000000000", "conversationType": "channel", "tenantId": testTenant},
+		"channelData":  map[string]any{"tenant": map[string]any{"id": testTenant}, "channel": map[string]any{"id": "19:ops@thread.tacv2"}},
 		"text":         text,
 	}
 }

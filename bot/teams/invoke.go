@@ -27,7 +27,7 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 		http.Error(w, "bad invoke", http.StatusBadRequest)
 		return
 	}
-	req, ok := a.request(act)
+	req, ok := a.request(ctx, act)
 	if !ok {
 		writeInvoke(w, invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType,
 			Value: "qlikbot cannot tell who you are (no Azure AD object id), so it cannot act on this click."})

@@ -48,4 +48,10 @@ func TestLimiterIsPerConversation(t *testing.T) {
 	if a1 == nil || a1 != a1again || a1 == a2 {
 		t.Fatalf("limiters: a1=%p again=%p a2=%p; want one per conversation", a1, a1again, a2)
 	}
+	// Threads of a channel share the channel's limit: Teams counts them together.
+	ch, _ := e.a.conn.limiter(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "19:ops@thread.tacv2"})
+	thread, _ := e.a.conn.limiter(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "19:ops@thread.tacv2;messageid=17"})
+	if ch == nil || ch != thread {
+		t.Fatalf("a thread got its own limiter (%p, channel %p)", thread, ch)
+	}
 }

@@ -70,8 +70,16 @@ func (a *Adapter) Ready(_ context.Context) error {
 		}
 		return fmt.Errorf("teams: signing keys not loaded (last: %s)", reason)
 	}
-	if t := a.conn.tokens.health.state(); t.tried && !t.ok {
+	t := a.conn.tokens.health.state()
+	if t.tried && !t.ok {
 		return fmt.Errorf("teams: connector token: last fetch failed: %s", t.reason)
+	}
+	if t.ok && !guidPattern.MatchString(a.cfg.TenantID) {
+		// Every activity is checked against the tenant GUID: without it
+		// each one is answered 503.
+		if a.conn.tokens.tenantID() == "" {
+			return fmt.Errorf("teams: tenant %q: the connector token names no tenant GUID; configure the Directory (tenant) ID GUID", a.cfg.TenantID)
+		}
 	}
 	return nil
 }

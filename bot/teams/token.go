@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -31,10 +32,16 @@ type tokenSource struct {
 	secret   bot.Secret
 	client   *http.Client
 	now      func() time.Time
+	// tenantName is the configured tenant, for error messages.
+	tenantName string
 
 	mu      sync.Mutex
 	token   bot.Secret
 	expires time.Time
+
+	// tid is the tenant GUID of the last token that named one; atomic so
+	// that Ready never waits for a fetch in flight (which holds mu).
+	tid atomic.Pointer[string]
 
 	health health // for Ready: did the last fetch work
 }
@@ -55,6 +62,9 @@ func (s *tokenSource) get(ctx context.Context) (bot.Secret, error) {
 	}
 	s.health.succeed()
 	s.token, s.expires = tok, s.now().Add(ttl)
+	if tid := tokenTenant(tok.Reveal()); tid != "" {
+		s.tid.Store(&tid)
+	}
 	return tok, nil
 }
 

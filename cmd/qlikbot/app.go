@@ -16,8 +16,6 @@ import (
 	slackbot "github.com/qlikbot/qlikbot/bot/slack"
 	"github.com/qlikbot/qlikbot/bot/teams"
 	"github.com/qlikbot/qlikbot/commands"
-	"github.com/qlikbot/qlikbot/qlik"
-	"github.com/qlikbot/qlikbot/qlik/qliksim"
 	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/seal"
 )
@@ -27,8 +25,7 @@ type app struct {
 	cfg         Config
 	log         *slog.Logger
 	metrics     *metrics
-	sim         *qliksim.Server // demo only
-	qlik        *qlik.Client
+	sites       []*qlikSite // in the order of QLIKBOT_SITES (the demo: prod, test)
 	store       store.Store
 	storeURL    string // as opened (the demo's temporary file included)
 	storeStatus storeStatus
@@ -89,7 +86,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 		// defines it (a renamed command must not be taught as /qlik).
 		engineOpts = append(engineOpts, commands.WithCommandName(cfg.SlackCommand))
 	}
-	a.engine, err = commands.New(observedQlik{a.qlik, a.metrics}, a.store, a.authz, engineOpts...)
+	engineOpts = append(engineOpts, commands.WithSites(a.engineSites()...))
+	a.engine, err = commands.New(nil, a.store, a.authz, engineOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
 	}
@@ -110,52 +108,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	return a, a.buildHTTP()
 }
 
-func (a *app) buildQlik() error {
-	cfg := a.cfg
-	qc := qlik.Config{
-		QRSHost:            cfg.QlikHost,
-		QRSPort:            cfg.QlikQRSPort,
-		QPSPort:            cfg.QlikQPSPort,
-		InsecureSkipVerify: cfg.QlikInsecure,
-		Timeout:            cfg.QlikTimeout,
-		Concurrency:        cfg.QlikConcurrency,
-		RequestsPerSecond:  cfg.QlikRPS,
-		TopologyTTL:        cfg.QlikTopologyTTL,
-		Resolve:            cfg.QlikResolve,
-		Logger:             a.log,
-		Observe:            a.metrics.observeQlik,
-	}
-	qc.UserDirectory, qc.UserID, _ = splitQlikUser(cfg.QlikUser) // validated in loadConfig
-	if cfg.Demo() {
-		sim, err := qliksim.Start(qliksim.WithLogger(a.log), qliksim.WithRequestLogLimit(10000))
-		if err != nil {
-			return fmt.Errorf("start the built-in Qlik simulator: %w", err)
-		}
-		a.sim = sim
-		qc.QRSHost, qc.QRSPort, qc.QPSPort = sim.QRSHost(), sim.QRSPort(), sim.QPSPort()
-		qc.CertPEM, qc.KeyPEM, qc.RootPEM = sim.CertPEM(), sim.KeyPEM(), sim.RootPEM()
-		qc.Resolve = sim.Resolve()
-		fmt.Fprintf(a.stderr, "qlikbot: QLIKBOT_QLIK_HOST is not set: using the built-in Qlik Sense simulator (seed lab: %d nodes, QRS at %s:%d)\n",
-			len(sim.Hosts()), sim.QRSHost(), sim.QRSPort())
-	} else {
-		var err error
-		if qc.CertPEM, qc.KeyPEM, qc.RootPEM, err = loadQlikCerts(cfg); err != nil {
-			return err
-		}
-	}
-	c, err := qlik.New(qc)
-	if err != nil {
-		return configErr("qlik: %v", err)
-	}
-	a.qlik = c
-	return nil
-}
-
 func (a *app) buildAuthz() error {
 	if a.cfg.Policy == "" {
 		// Only the demo gets here (validate requires a policy otherwise).
 		a.authz = authz.NewStatic(authz.DemoPolicy())
-		fmt.Fprintln(a.stderr, "qlikbot: QLIKBOT_POLICY is not set: using the demo policy (console users oncall, lead, admin)")
+		fmt.Fprintln(a.stderr, "qlikbot: QLIKBOT_POLICY is not set: using the demo policy (console users oncall, lead, admin, deputy, tester)")
 		return nil
 	}
 	az, err := authz.NewAuthorizer(a.cfg.Policy, authz.WithLogger(a.log))
@@ -167,7 +124,7 @@ func (a *app) buildAuthz() error {
 		return badSetting("QLIKBOT_POLICY", a.cfg.Policy, err.Error(), want)
 	}
 	a.authz = az
-	for _, w := range policyWarnings(a.cfg.Policy, az.Policy()) {
+	for _, w := range policyWarnings(a.cfg.Policy, az.Policy(), a.siteNames()) {
 		a.log.Warn(w, "policy", a.cfg.Policy)
 	}
 	return nil
@@ -178,9 +135,9 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 	if cfg.SlackMode != "" {
 		slackOpts := []slackbot.Option{slackbot.WithLogger(a.log),
 			slackbot.WithRateLimitHook(a.metrics.chatRateLimited(bot.Slack)), slackbot.WithHome(a.engine.Home)}
-		if cfg.SlackEmailCache > 0 {
-			slackOpts = append(slackOpts, slackbot.WithUserEmails(cfg.SlackEmailCache))
-		}
+		// 0 turns lookups off; without the users:read.email scope the
+		// adapter turns them off by itself and /readyz notes it.
+		slackOpts = append(slackOpts, slackbot.WithUserEmails(cfg.SlackEmailCache))
 		s, err := slackbot.New(slackbot.Config{
 			Mode:          cfg.SlackMode,
 			BotToken:      cfg.SlackBotToken,
@@ -216,10 +173,15 @@ func (a *app) buildChat(stdin io.Reader, stdout io.Writer) error {
 		return nil
 	}
 	a.input = &countingReader{r: stdin}
-	c, err := console.New(a.disp, a.input, stdout,
+	consoleOpts := []console.Option{
 		console.WithUser(bot.User{ID: cfg.ConsoleUser, Name: cfg.ConsoleUser}),
 		console.WithInteractive(isTerminal(stdin) && isTerminal(stdout)),
-		console.WithLogger(a.log))
+		console.WithLogger(a.log),
+	}
+	if lw, ok := a.stderr.(*console.LogWriter); ok {
+		consoleOpts = append(consoleOpts, console.WithLogWriter(lw))
+	}
+	c, err := console.New(a.disp, a.input, stdout, consoleOpts...)
 	if err != nil {
 		return configErr("console: %v", err)
 	}
@@ -234,16 +196,20 @@ func (a *app) close() {
 			l.Close() // already closed once served; a second close is harmless
 		}
 	}
-	if a.qlik != nil {
-		a.qlik.Close()
+	for _, s := range a.sites {
+		if s.client != nil {
+			s.client.Close()
+		}
 	}
 	if a.store != nil {
 		if err := a.store.Close(); err != nil {
 			a.log.Warn("close store", "err", err)
 		}
 	}
-	if a.sim != nil {
-		a.sim.Close()
+	for _, s := range a.sites {
+		if s.sim != nil {
+			s.sim.Close()
+		}
 	}
 	if a.tempDir != "" {
 		os.RemoveAll(a.tempDir)

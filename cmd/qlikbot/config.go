@@ -28,6 +28,7 @@ type Config struct {
 	QlikHost        string        `envconfig:"QLIKBOT_QLIK_HOST" desc:"QRS host name of the Qlik Sense central node; empty runs the built-in simulator (demo)"`
 	QlikQRSPort     int           `envconfig:"QLIKBOT_QLIK_QRS_PORT" default:"4242" desc:"Qlik Repository Service port"`
 	QlikQPSPort     int           `envconfig:"QLIKBOT_QLIK_QPS_PORT" default:"4243" desc:"Qlik Proxy Service REST port (the same on every node)"`
+	QlikEnginePort  int           `envconfig:"QLIKBOT_QLIK_ENGINE_PORT" default:"0" desc:"port of the engines' health check on every node; 0: the port QRS reports for each engine (Qlik's default 4747)"`
 	QlikCert        string        `envconfig:"QLIKBOT_QLIK_CERT" default:"./cert/client.pem" desc:"client certificate exported from the QMC (PEM)"`
 	QlikKey         string        `envconfig:"QLIKBOT_QLIK_KEY" default:"./cert/client_key.pem" desc:"client certificate key exported from the QMC (PEM)"`
 	QlikRoot        string        `envconfig:"QLIKBOT_QLIK_ROOT" default:"./cert/root.pem" desc:"root CA exported from the QMC (PEM)"`
@@ -38,9 +39,12 @@ type Config struct {
 	QlikRPS         float64       `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik deletes and logouts per second at most (reads are not paced by it)"`
 	QlikTopologyTTL time.Duration `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
 	QlikResolve     resolveMap    `envconfig:"QLIKBOT_QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host=address,host2=address2 (host:address works too)"`
+	Sites           string        `envconfig:"QLIKBOT_SITES" desc:"YAML file listing several Qlik Sense sites (name, host, ports, certificate files, user, resolve, limits, health thresholds; see Several sites); fields a site leaves out take their QLIKBOT_QLIK_* value; empty: QLIKBOT_QLIK_HOST is the one site, named default"`
+	HealthCPU       float64       `envconfig:"QLIKBOT_HEALTH_CPU_WARN" default:"90" desc:"/qlik health warns about a node whose CPU is at or above this percent (a site of QLIKBOT_SITES may set its own)"`
+	HealthMemFree   float64       `envconfig:"QLIKBOT_HEALTH_MEM_FREE_WARN" default:"10" desc:"/qlik health warns about a node with less free memory than this percent of its physical memory (a site of QLIKBOT_SITES may set its own)"`
 
 	// Who may do what, and where state lives.
-	Policy       string     `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST; the demo uses the built-in demo policy"`
+	Policy       string     `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST or QLIKBOT_SITES; the demo uses the built-in demo policy"`
 	Store        string     `envconfig:"QLIKBOT_STORE" desc:"state store: bolt:///path/state.db, or redis://[user:password@]host:6379/0 (rediss:// for TLS) shared by replicas; default a bolt file qlikbot.db in the working directory (the demo: a temporary file)"`
 	StoreCA      string     `envconfig:"QLIKBOT_STORE_CA" desc:"PEM file of the CA that signed the Redis server's certificate, for rediss:// with a private CA; empty: the system's CAs"`
 	StateKey     bot.Secret `envconfig:"QLIKBOT_STATE_KEY" desc:"secret key (base64 or hex, at least 32 bytes: openssl rand -base64 32) that signs pending approvals and jobs in the store; required with Redis (every replica the same); with bolt, empty: generated into the state file's path + .key (mode 0600)"`
@@ -99,9 +103,9 @@ func loadConfig() (Config, error) {
 	return c, c.validate()
 }
 
-// Demo reports whether no Qlik host is configured: then the built-in
-// simulator stands in for Qlik Sense.
-func (c Config) Demo() bool { return c.QlikHost == "" }
+// Demo reports whether no Qlik site is configured: then two built-in
+// simulators stand in for Qlik Sense (sites prod and test).
+func (c Config) Demo() bool { return c.QlikHost == "" && c.Sites == "" }
 
 // ChatConfigured reports whether any chat platform besides the console is on.
 func (c Config) ChatConfigured() bool { return c.SlackMode != "" || c.TeamsAppID != "" }

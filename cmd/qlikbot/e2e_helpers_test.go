@@ -176,7 +176,7 @@ func defaultConfig(t testing.TB) Config {
 // testPolicy: oncall sees, the finance lead acts on finance (kick needs an
 // approval), the admins may do everything.
 const testPolicy = `roles:
-  viewer: [list]
+  viewer: [list, health]
   lead:   [list, delete, kick, logout, approve]
   admin:  [list, delete, kick, logout, approve, audit]
 grants:

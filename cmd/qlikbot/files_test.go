@@ -150,9 +150,14 @@ func TestDownloadRefusals(t *testing.T) {
 		{"escaped slash in token", base + token[:16] + "%2F" + token[16:] + "/sessions.csv"},
 		{"dot-dot out of the token", base + token + "/../sessions.csv"},
 	}
+	// In order, not in parallel: each refusal must be checked while the
+	// file is still valid (parallel subtests would run after the expiry
+	// below, where every URL is refused anyway).
+	if resp, body := f.get(t, link); resp.StatusCode != http.StatusOK || !bytes.Equal(body, secret) {
+		t.Fatalf("the valid link: %d %q", resp.StatusCode, body)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			resp, body := f.get(t, tc.url)
 			if resp.StatusCode != http.StatusNotFound || bytes.Contains(body, secret) {
 				t.Fatalf("GET %s = %d %q, want 404 without the file", tc.url, resp.StatusCode, body)

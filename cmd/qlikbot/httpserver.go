@@ -48,10 +48,15 @@ func (a *app) buildHTTP() error {
 	}
 	pub := http.NewServeMux()
 	pub.HandleFunc("GET /healthz", healthz)
-	checks := []check{
-		{"qlik", a.qlik.Ping},
-		{"store", a.storeReady},
+	var checks []check
+	for _, s := range a.sites {
+		name := "qlik"
+		if len(a.sites) > 1 {
+			name = "qlik site " + s.settings.name
+		}
+		checks = append(checks, check{name, s.client.Ping})
 	}
+	checks = append(checks, check{"store", a.storeReady})
 	for _, ad := range a.adapters {
 		if h, ok := ad.(interface{ Handler() http.Handler }); ok {
 			switch ad.Name() {
@@ -112,9 +117,13 @@ func adminHandlers(mux *http.ServeMux, m *metrics, checks []check) {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		failed := runChecks(ctx, checks)
+		failed, notes := runChecks(ctx, checks)
 		if len(failed) > 0 {
-			http.Error(w, "not ready: "+strings.Join(failed, "; "), http.StatusServiceUnavailable)
+			http.Error(w, "not ready: "+strings.Join(append(failed, notes...), "; "), http.StatusServiceUnavailable)
+			return
+		}
+		if len(notes) > 0 {
+			fmt.Fprintln(w, "ready, degraded: "+strings.Join(notes, "; "))
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -123,19 +132,23 @@ func adminHandlers(mux *http.ServeMux, m *metrics, checks []check) {
 }
 
 // runChecks runs the checks concurrently and returns "name: error" for
-// each that failed, in checks order.
-func runChecks(ctx context.Context, checks []check) []string {
+// each that failed, in checks order; a check that answers bot.ErrDegraded
+// (serving, without something optional) is a note, not a failure.
+func runChecks(ctx context.Context, checks []check) (failed, notes []string) {
 	errs := make([]error, len(checks))
 	var wg sync.WaitGroup
 	for i, c := range checks {
 		wg.Go(func() { errs[i] = c.fn(ctx) })
 	}
 	wg.Wait()
-	var failed []string
 	for i, err := range errs {
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, bot.ErrDegraded):
+			notes = append(notes, checks[i].name+": "+err.Error())
+		default:
 			failed = append(failed, checks[i].name+": "+err.Error())
 		}
 	}
-	return failed
+	return failed, notes
 }

@@ -22,13 +22,17 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 // newLogger logs JSON unless told otherwise or writing to a terminal.
-func newLogger(c Config, w io.Writer) *slog.Logger {
+func newLogger(c Config, w io.Writer) *slog.Logger { return newLoggerTo(c, w, isTerminal(w)) }
+
+// newLoggerTo is newLogger for a writer that is not itself the terminal
+// it ends up on (the console's log writer).
+func newLoggerTo(c Config, w io.Writer, terminal bool) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel) // validated in loadConfig
 	opts := &slog.HandlerOptions{Level: level}
 	format := c.LogFormat
 	if format == "auto" {
 		format = "json"
-		if isTerminal(w) {
+		if terminal {
 			format = "text"
 		}
 	}

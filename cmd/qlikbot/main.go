@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/qlikbot/qlikbot/bot/console"
 )
 
 func main() {
@@ -41,7 +43,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qlikbot:", oneLine(err))
 		return 2
 	}
-	logger := newLogger(cfg, stderr)
+	// In an interactive console, log lines go to a file while the session
+	// runs (they would land inside replies and prompts); elsewhere, and
+	// before the session, they go to stderr as usual.
+	logw := console.NewLogWriter(stderr, "")
+	logger := newLoggerTo(cfg, logw, isTerminal(stderr))
 	// go-redis logs through a package-level logger of its own; route it
 	// into ours (main is the one place allowed to set such globals).
 	redis.SetLogger(newRedisLog(logger.With("component", "redis")))
@@ -49,7 +55,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	a, err := newApp(ctx, cfg, logger, stdin, stdout, stderr)
+	a, err := newApp(ctx, cfg, logger, stdin, stdout, logw)
 	if err != nil {
 		fmt.Fprintln(stderr, "qlikbot:", oneLine(err))
 		if errors.Is(err, errConfig) {

@@ -17,11 +17,12 @@ type metrics struct {
 	reg          *prometheus.Registry
 	commands     *prometheus.CounterVec   // command, outcome
 	qlikCalls    *prometheus.HistogramVec // node, endpoint, status class
-	sessionsSeen *prometheus.GaugeVec     // virtual_proxy
+	sessionsSeen *prometheus.GaugeVec     // site, virtual_proxy
 	approvals    *prometheus.CounterVec   // decision: requested, approved, rejected, expired
 	pending      prometheus.Gauge
 	refusals     *prometheus.CounterVec // reason: rate_limited, busy
 	chat429      *prometheus.CounterVec // platform
+	health       *healthGauges
 }
 
 func newMetrics() *metrics {
@@ -35,8 +36,8 @@ func newMetrics() *metrics {
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"node", "endpoint", "code"}),
 		sessionsSeen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "qlikbot_sessions_seen", Help: "Sessions seen per virtual proxy in the latest list.",
-		}, []string{"virtual_proxy"}),
+			Name: "qlikbot_sessions_seen", Help: "Sessions seen per site and virtual proxy in the latest list.",
+		}, []string{"site", "virtual_proxy"}),
 		approvals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qlikbot_approvals_total", Help: "Approval requests and decisions.",
 		}, []string{"decision"}),
@@ -52,12 +53,13 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.commands, m.qlikCalls, m.sessionsSeen, m.approvals, m.pending, m.refusals, m.chat429,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.health = newHealthGauges(m.reg)
 	return m
 }
 
 // knownCommands bounds the command label: user text never becomes a label.
 var knownCommands = map[string]bool{
-	"help": true, "sessions": true, "users": true, "proxies": true, "delete": true, "kick": true,
+	"help": true, "sessions": true, "users": true, "proxies": true, "health": true, "delete": true, "kick": true,
 	"audit": true, "whoami": true, "approve": true, "reject": true, "expire": true, "jobs": true, "job-resumed": true,
 	"qlik.approve": true, "qlik.reject": true, "qlik.run": true,
 }
@@ -103,17 +105,18 @@ func (m *metrics) chatRateLimited(p bot.Platform) func() {
 	return c.Inc
 }
 
-// observedQlik is the Qlik client with every session list reported to the
-// sessions-seen gauge.
+// observedQlik is a site's Qlik client with every session list reported
+// to the sessions-seen gauge.
 type observedQlik struct {
 	*qlik.Client
-	m *metrics
+	m    *metrics
+	site string
 }
 
 func (o observedQlik) Sessions(ctx context.Context, sel qlik.Selection) (*qlik.SessionList, error) {
 	l, err := o.Client.Sessions(ctx, sel)
 	if l != nil && sel.User == nil { // one user's sessions say nothing of the proxy's
-		o.m.observeSessions(l)
+		o.m.observeSessions(o.site, l)
 	}
 	return l, err
 }
@@ -121,7 +124,7 @@ func (o observedQlik) Sessions(ctx context.Context, sel qlik.Selection) (*qlik.S
 // observeSessions sets the gauge of every virtual proxy the list asked,
 // zero included, so a proxy whose sessions were all ended drops to 0. A
 // proxy with a node that did not answer keeps its previous value.
-func (m *metrics) observeSessions(l *qlik.SessionList) {
+func (m *metrics) observeSessions(site string, l *qlik.SessionList) {
 	failed := map[string]bool{}
 	for _, e := range l.Errors {
 		failed[prefixLabel(e.VirtualProxy.Prefix)] = true
@@ -135,7 +138,7 @@ func (m *metrics) observeSessions(l *qlik.SessionList) {
 	}
 	for p, n := range counts {
 		if !failed[p] {
-			m.sessionsSeen.WithLabelValues(p).Set(n)
+			m.sessionsSeen.WithLabelValues(site, p).Set(n)
 		}
 	}
 }

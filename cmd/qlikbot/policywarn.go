@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -18,7 +20,7 @@ const minApprovalTTL = time.Minute
 // meant: grant nothing, or let approvals expire before anyone can click.
 // They are warnings, not errors: an empty policy is a valid first step
 // (deny everything) and the policy is reloaded while qlikbot runs.
-func policyWarnings(path string, p *authz.Policy) []string {
+func policyWarnings(path string, p *authz.Policy, sites []string) []string {
 	var warn []string
 	if data, err := os.ReadFile(path); err == nil {
 		var spec struct {
@@ -26,6 +28,11 @@ func policyWarnings(path string, p *authz.Policy) []string {
 		}
 		if yaml.Unmarshal(data, &spec) == nil && len(spec.Grants) == 0 {
 			warn = append(warn, "the policy grants nothing: every request will be denied until grants are added (see authz/demo-policy.yaml)")
+		}
+	}
+	for _, name := range p.SiteNames() {
+		if !slices.Contains(sites, name) {
+			warn = append(warn, fmt.Sprintf("the policy grants rights on site %q, which is not one of the sites served (%s): check its spelling", name, strings.Join(sites, ", ")))
 		}
 	}
 	if ttl := p.ApprovalTTL(); ttl < minApprovalTTL {

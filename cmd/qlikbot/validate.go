@@ -60,12 +60,16 @@ func (c Config) validate() error {
 }
 
 func (c Config) checkQlik() error {
+	if c.Sites != "" && c.QlikHost != "" {
+		return badSetting("QLIKBOT_SITES", c.Sites, "QLIKBOT_QLIK_HOST is set too ("+c.QlikHost+")",
+			"one of them: the sites file lists every site with its host, or QLIKBOT_QLIK_HOST alone is the one site")
+	}
 	if !c.Demo() {
 		if c.Policy == "" {
-			return missingSetting("QLIKBOT_POLICY", "it is required with QLIKBOT_QLIK_HOST (deny by default: without a policy nobody may do anything)",
+			return missingSetting("QLIKBOT_POLICY", "it is required with QLIKBOT_QLIK_HOST or QLIKBOT_SITES (deny by default: without a policy nobody may do anything)",
 				"the path of a policy file like authz/demo-policy.yaml")
 		}
-		if !validHost(c.QlikHost) {
+		if c.Sites == "" && !validHost(c.QlikHost) {
 			return badSetting("QLIKBOT_QLIK_HOST", c.QlikHost, "", "the host name of the Qlik Sense central node like qlik.example.com, without scheme or port (the port is QLIKBOT_QLIK_QRS_PORT)")
 		}
 	}
@@ -76,6 +80,15 @@ func (c Config) checkQlik() error {
 		if p.port <= 0 || p.port > 65535 {
 			return badSetting(p.name, strconv.Itoa(p.port), "not a port", "a TCP port from 1 to 65535")
 		}
+	}
+	if c.QlikEnginePort < 0 || c.QlikEnginePort > 65535 {
+		return badSetting("QLIKBOT_QLIK_ENGINE_PORT", strconv.Itoa(c.QlikEnginePort), "not a port", "a TCP port from 1 to 65535, or 0 for the port QRS reports")
+	}
+	if !(c.HealthCPU > 0 && c.HealthCPU <= 100) {
+		return badSetting("QLIKBOT_HEALTH_CPU_WARN", fmt.Sprint(c.HealthCPU), "", "a percent above 0 and at most 100, like 90")
+	}
+	if !(c.HealthMemFree > 0 && c.HealthMemFree < 100) {
+		return badSetting("QLIKBOT_HEALTH_MEM_FREE_WARN", fmt.Sprint(c.HealthMemFree), "", "a percent above 0 and under 100, like 10")
 	}
 	if _, _, err := splitQlikUser(c.QlikUser); err != nil {
 		return err

@@ -19,6 +19,9 @@ func testCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("StartJob: %v", err)
 	}
 	held := mustAcquire(t, s, "held", "h", time.Minute)
+	watch := mustAcquire(t, s, store.WatchLease, "h", time.Minute)
+	alert := mustPutAlert(t, s, watch, firing(limitKey, base))
+	mustAppend(t, s, watch, sample("prod", base, map[store.SeriesKey]float64{finCentral: 1}))
 	ctx := ctxCanceled(t)
 	checks := map[string]error{
 		"CreatePending":  s.CreatePending(ctx, newPending("new", time.Hour)),
@@ -41,6 +44,19 @@ func testCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 	_, checks["RecentAudit"] = s.RecentAudit(ctx, 1)
 	_, checks["RecentAudit(0)"] = s.RecentAudit(ctx, 0)
 	_, checks["SeenBefore"] = s.SeenBefore(ctx, "k", time.Minute)
+	checks["AppendSample"] = s.AppendSample(ctx, watch, sample("prod", base.Add(time.Minute), map[store.SeriesKey]float64{finCentral: 2}))
+	_, checks["QueryHistory"] = s.QueryHistory(ctx, store.HistoryQuery{Site: "prod", From: base, To: base.Add(time.Hour)})
+	checks["Compact"] = s.Compact(ctx, base.Add(30*24*time.Hour))
+	_, checks["GetAlert"] = s.GetAlert(ctx, limitKey)
+	_, checks["ListAlerts"] = s.ListAlerts(ctx)
+	_, checks["PutAlert"] = s.PutAlert(ctx, watch, alert)
+	checks["DeleteAlert"] = s.DeleteAlert(ctx, watch, limitKey, alert.Version)
+	checks["PutSubscription"] = s.PutSubscription(ctx, store.Subscription{Platform: "slack", Channel: "C1", At: base})
+	_, checks["DeleteSubscription"] = s.DeleteSubscription(ctx, "slack", "C1")
+	_, checks["ListSubscriptions"] = s.ListSubscriptions(ctx)
+	checks["PutSilence"] = s.PutSilence(ctx, store.Silence{ID: "s", Rule: "cpu", Until: base.Add(time.Hour), CreatedAt: base})
+	_, checks["EndSilence"] = s.EndSilence(ctx, "s")
+	_, checks["ListSilences"] = s.ListSilences(ctx, base)
 	for name, err := range checks {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a canceled context = %v, want context.Canceled", name, err)
@@ -67,6 +83,15 @@ func testCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	if seen, err := s.SeenBefore(t.Context(), "k", time.Minute); err != nil || seen {
 		t.Errorf("SeenBefore(k) = %v, %v; want false, nil", seen, err)
+	}
+	checkAlert(t, mustGetAlert(t, s, limitKey), alert)
+	h := mustQuery(t, s, store.HistoryQuery{Site: "prod", From: base, To: base.Add(time.Hour)})
+	checkHistory(t, h, want(0, map[store.SeriesKey][]store.Point{finCentral: {raw(0, 1)}}, finCentral))
+	if subs := listSubscriptions(t, s); len(subs) != 0 {
+		t.Errorf("subscriptions after canceled calls: %+v", subs)
+	}
+	if sils := listSilences(t, s, base); len(sils) != 0 {
+		t.Errorf("silences after canceled calls: %+v", sils)
 	}
 }
 
@@ -104,6 +129,16 @@ func testPingClose(t *testing.T, open func(t *testing.T) store.Store) {
 	_, checks["ExpireDue"] = s.ExpireDue(ctx, base, nil)
 	_, checks["RecentAudit"] = s.RecentAudit(ctx, 1)
 	_, checks["SeenBefore"] = s.SeenBefore(ctx, "k", time.Minute)
+	checks["AppendSample"] = s.AppendSample(ctx, jl, sample("prod", base, map[store.SeriesKey]float64{finCentral: 2}))
+	_, checks["QueryHistory"] = s.QueryHistory(ctx, store.HistoryQuery{Site: "prod", From: base, To: base.Add(time.Hour)})
+	checks["Compact"] = s.Compact(ctx, base)
+	_, checks["GetAlert"] = s.GetAlert(ctx, limitKey)
+	_, checks["ListAlerts"] = s.ListAlerts(ctx)
+	_, checks["PutAlert"] = s.PutAlert(ctx, jl, firing(limitKey, base))
+	checks["PutSubscription"] = s.PutSubscription(ctx, store.Subscription{Platform: "slack", Channel: "C1", At: base})
+	_, checks["ListSubscriptions"] = s.ListSubscriptions(ctx)
+	checks["PutSilence"] = s.PutSilence(ctx, store.Silence{ID: "s", Rule: "cpu", Until: base.Add(time.Hour), CreatedAt: base})
+	_, checks["ListSilences"] = s.ListSilences(ctx, base)
 	for name, err := range checks {
 		if err == nil {
 			t.Errorf("%s after Close succeeded", name)
