@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/internal/testkit"
 )
@@ -84,6 +86,52 @@ func TestOrigin(t *testing.T) {
 	for _, tc := range cases {
 		if got := origin("C1", tc.ref); got != tc.want {
 			t.Errorf("origin(%+v) = %+v, want %+v", tc.ref, got, tc.want)
+		}
+	}
+}
+
+// TestRequestOrigin: the adapter fills Request.Origin: a slash command's
+// channel, a click's channel and message (none for an ephemeral one), and
+// for a click on the App Home the clicker's direct messages with the app.
+func TestRequestOrigin(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	a, _ := fakeAdapter(t, f, testkit.NewClock(time.Now()))
+	cmd, err := a.fromCommand(slack.SlashCommand{Command: "/qlik", UserID: "U1", ChannelID: "C1", Text: "kick finance"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (bot.Destination{Platform: bot.Slack, Channel: "C1"}); cmd.Origin != want {
+		t.Errorf("command origin %+v, want %+v", cmd.Origin, want)
+	}
+	click := func(ephemeral, home bool) slack.InteractionCallback {
+		cb := slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: "U2"}}
+		cb.ActionCallback.BlockActions = []*slack.BlockAction{{ActionID: "qlik.approve", Value: "p-42"}}
+		if home {
+			cb.View.Type = slack.VTHomeTab
+			cb.Container.Type = "view"
+			return cb
+		}
+		cb.Channel.ID = "C1"
+		cb.Container.MessageTs, cb.Container.IsEphemeral = "1700000000.000100", ephemeral
+		return cb
+	}
+	cases := []struct {
+		name string
+		cb   slack.InteractionCallback
+		want bot.Destination
+	}{
+		{"a message in a channel", click(false, false), bot.Destination{Platform: bot.Slack, Channel: "C1", Message: "1700000000.000100"}},
+		{"an ephemeral message", click(true, false), bot.Destination{Platform: bot.Slack, Channel: "C1"}},
+		{"the App Home", click(false, true), bot.Destination{Platform: bot.Slack, Channel: "U2"}},
+	}
+	for _, tc := range cases {
+		req, err := a.fromInteraction(tc.cb, time.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if req.Origin != tc.want {
+			t.Errorf("%s: origin %+v, want %+v", tc.name, req.Origin, tc.want)
 		}
 	}
 }

@@ -28,8 +28,7 @@ type teamsConversation struct {
 // click the card it came from (cardID, the activity's replyToId).
 func origin(serviceURL, tenant, conversation, cardID string) bot.Destination {
 	b, _ := json.Marshal(teamsConversation{ServiceURL: serviceURL, Tenant: tenant, Conversation: conversation}) // strings always encode
-	channel, _, _ := strings.Cut(conversation, ";messageid=")
-	return bot.Destination{Platform: bot.Teams, Channel: channel, Conversation: string(b), Message: cardID}
+	return bot.Destination{Platform: bot.Teams, Channel: channelOf(conversation), Conversation: string(b), Message: cardID}
 }
 
 var errBadDestination = errors.New("teams deliver: bad destination")
@@ -71,8 +70,9 @@ var (
 	_ bot.Fitter    = (*Adapter)(nil)
 )
 
-// Fit is the adapter's Request.Fit (see Fit).
-func (a *Adapter) Fit(r bot.Reply) int { return Fit(r) }
+// Fit is the adapter's Request.Fit: the rows that fit in one card with
+// the download buttons the reply's files will get.
+func (a *Adapter) Fit(r bot.Reply) int { return a.fit(r) }
 
 // Deliver sends r proactively, with the bot's connector token: it
 // replaces the activity dst.Message (PUT .../activities/{id}) when r
