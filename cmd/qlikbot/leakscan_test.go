@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -277,5 +278,43 @@ func wantHandles(t *testing.T, where, text string, want []string) {
 		if h := normSessionID(id)[:8]; !strings.Contains(strings.ToLower(text), h) {
 			t.Errorf("%s does not show session %s by its handle: the leak scan there proves nothing", where, h)
 		}
+	}
+}
+
+// TestLeakScanFindsEveryForm shows the scan can fail: an id written any
+// way at all is found, and its handles (8, 12 or 16 digits) are not.
+func TestLeakScanFindsEveryForm(t *testing.T) {
+	t.Parallel()
+	const id = "55142b14-8d2d-43b3-a522-4b2fb46b2798"
+	plain := normSessionID(id)
+	var escaped strings.Builder
+	for _, b := range []byte(id) {
+		fmt.Fprintf(&escaped, "%%%02X", b)
+	}
+	tests := []struct {
+		name, text string
+		leak       bool
+	}{
+		{"as Qlik writes it", `{"path":"/qps/finance/session/` + id + `"}`, true},
+		{"upper case", "Session " + strings.ToUpper(id), true},
+		{"without dashes", "finance Central LAB\\testuser_1 " + plain + " deleted", true},
+		{"upper case without dashes", strings.ToUpper(plain), true},
+		{"URL-escaped", "https://bot.example.com/files/x?s=" + escaped.String(), true},
+		{"escaped twice", "u=" + strings.ReplaceAll(escaped.String(), "%", "%25"), true},
+		{"in pieces", plain[:8] + " " + plain[8:20] + "\n" + plain[20:], true},
+		{"base64", base64.StdEncoding.EncodeToString([]byte("s=" + id + ";")), true},
+		{"handle", "finance  Central  LAB\\testuser_1  " + plain[:8] + "  deleted", false},
+		{"lengthened handles", plain[:12] + " " + plain[:16] + " 0badc0de12344abc", false},
+		{"another id", "d1b5d953-4312-4cf2-a106-1992a84dd82b", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var s leakScan
+			s.add(tc.name, tc.text)
+			if got := len(s.leaks(heldIDs{plain: true})) > 0; got != tc.leak {
+				t.Errorf("leak found = %v, want %v in %q", got, tc.leak, tc.text)
+			}
+		})
 	}
 }
