@@ -37,10 +37,15 @@ func (d *Dispatcher) Precheck(ctx context.Context, req Request) (rep Reply, refu
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
-			d.cfg.log.Error("precheck panicked", "request_id", req.ID, "subject", req.Subject(),
-				"command", commandOf(req), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			d.logPanic("precheck panicked", req, v)
 			rep, refused = Reply{}, false
 		}
 	}()
 	return pc.Precheck(ctx, req)
+}
+
+// logPanic logs a panic recovered from the handler while it worked on req.
+func (d *Dispatcher) logPanic(msg string, req Request, v any) {
+	d.cfg.log.Error(msg, "request_id", req.ID, "subject", req.Subject(),
+		"command", commandOf(req), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 }

@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -121,25 +119,7 @@ var typedApproval = regexp.MustCompile(`/qlik approve ([0-9a-f]{32})`)
 func TestApprovalClicksPrecheckedEndToEnd(t *testing.T) {
 	t.Parallel()
 	site := bottest.NewSite(t, 16, precheckPolicy, 50)
-	in, feed := io.Pipe()
-	out := make(replies, 4)
-	c, err := New(site.Dispatcher, in, out, WithFileDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Start(t.Context()) }()
-	t.Cleanup(func() {
-		_ = feed.Close()
-		<-done
-	})
-	say := func(line string) string {
-		t.Helper()
-		if _, err := fmt.Fprintln(feed, line); err != nil {
-			t.Fatal(err)
-		}
-		return out.next(t)
-	}
+	say := converse(t, site.Dispatcher)
 	deletes := func() int {
 		n := 0
 		for _, r := range site.Sim.Requests() {
