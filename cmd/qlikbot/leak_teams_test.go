@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -160,22 +159,6 @@ func (f *fakeTeams) post(t *testing.T, base string, act map[string]any) (int, st
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+f.token(t))
 	return send(t, req)
-}
-
-// terminate sends SIGTERM and waits for the graceful shutdown's exit 0.
-func (p *botProc) terminate(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Errorf("qlikbot exited with %v after SIGTERM, want 0", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("qlikbot still running 60s after SIGTERM")
-	}
 }
 
 // approveRE finds the Approve action's data on a posted card.
