@@ -53,3 +53,19 @@ type NoDelivererError struct{ Platform Platform }
 func (e *NoDelivererError) Error() string {
 	return "deliver: no " + string(e.Platform) + " adapter runs here"
 }
+
+// Fitter is an optional interface of a Deliverer: Fit is what its adapter
+// sets as Request.Fit, so that a reply built without a request (a resumed
+// job's outcome) is paged for the platform it goes to like any other.
+type Fitter interface {
+	Fit(r Reply) int
+}
+
+// FitFor returns the Fit of the adapter of platform p, or nil (no limit)
+// when it has none or does not run here.
+func (ds Deliverers) FitFor(p Platform) func(Reply) int {
+	if f, ok := ds[p].(Fitter); ok {
+		return f.Fit
+	}
+	return nil
+}

@@ -104,12 +104,20 @@ func decodeAction(data []byte) (action, error) {
 	if a.Site != "" && authz.CheckSiteName(a.Site) != nil {
 		return a, fmt.Errorf("decode pending action: bad site %q", clip(a.Site))
 	}
-	for _, t := range a.Targets { // stored data goes into URLs: check it as if typed
-		if checkPrefix(t.Prefix) != nil || !validHost(t.Host) || !uuidRE.MatchString(t.SessionID) {
-			return a, fmt.Errorf("decode pending action: bad target %q", clip(t.text(a.handles())))
-		}
+	if err := checkTargets(a); err != nil {
+		return a, fmt.Errorf("decode pending action: %w", err)
 	}
 	return a, nil
+}
+
+// checkTargets checks stored targets as if typed: they go into URLs.
+func checkTargets(a action) error {
+	for _, t := range a.Targets {
+		if checkPrefix(t.Prefix) != nil || !validHost(t.Host) || !uuidRE.MatchString(t.SessionID) {
+			return fmt.Errorf("bad target %q", clip(t.text(a.handles())))
+		}
+	}
+	return nil
 }
 
 // scopeText names what an action touches, for titles and the audit trail.
@@ -217,8 +225,10 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if c.policy.NeedsApproval(a.Permission) {
 		return e.requestApproval(ctx, c, a, warnings)
 	}
-	e.commandRow(ctx, c, "") // in the trail before anything is deleted
-	rows, failed := e.execute(ctx, c, a, "", nil)
+	if err := e.mustCommandRow(ctx, c); err != nil { // in the trail before anything is deleted
+		return e.storeDown(c, "write the audit record", err)
+	}
+	rows, failed := e.execute(ctx, c, a)
 	rep := bot.Reply{Kind: bot.Success, Title: "Done: " + a.title(), Visibility: listVisibility(c), Warnings: warnings}
 	rep.Summary = outcomeSummary(rows)
 	if failed > 0 {
@@ -248,10 +258,12 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	p := store.Pending{ID: newID(16), CreatedAt: a.Created, ExpiresAt: a.Expires, State: store.StatePending}
 	c.pending = p.ID
 	p.Data = e.sealer.Seal(sealKind, p.ID, data)
+	if err := e.mustCommandRow(ctx, c); err != nil { // in the trail before the request exists
+		return e.storeDown(c, "write the audit record", err)
+	}
 	if err := e.st.CreatePending(ctx, p); err != nil {
 		return e.storeDown(c, "save the approval request", err)
 	}
-	e.commandRow(ctx, c, "")
 	e.audit(ctx, c, store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
 	h := a.handles()
 	rows := make([][]string, 0, len(a.Targets))
@@ -281,64 +293,47 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	return rep
 }
 
-// executeTimeout bounds the deletes of one action (thousands of sessions
-// at the client's rate limit take minutes).
+// executeTimeout bounds the deletes of one action that runs at once
+// (approved actions are jobs: see job.go).
 const executeTimeout = 10 * time.Minute
 
-// execute ends the action's sessions and audits each one. It returns
-// outcome rows and how many failed. With a progress reporter the deletes
-// run in batches (each concurrent inside the Qlik client) and prog reports
-// between them; without one, in a single call. The deletes run detached
-// from the request's context: once authorized (and claimed), an action
+// execute ends the sessions of an action that needs no approval (its
+// command row is in the trail already) and audits each outcome, all rows
+// in one write. It returns outcome rows and how many failed. The deletes
+// run detached from the request's context: once authorized, an action
 // must not stop half-way because the chat platform stopped waiting.
-func (e *Engine) execute(ctx context.Context, c *call, a action, pendingID string, prog *reporter) ([][]string, int) {
+func (e *Engine) execute(ctx context.Context, c *call, a action) ([][]string, int) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executeTimeout)
 	defer cancel()
-	defer prog.wait() // before cancel: a progress reply on its way uses ctx
 	ts := make([]qlik.DeleteTarget, 0, len(a.Targets))
 	for _, t := range a.Targets {
 		ts = append(ts, qlik.DeleteTarget{Prefix: t.Prefix, Host: t.Host, SessionID: t.SessionID, User: t.user()})
 	}
-	size := len(ts)
-	if prog != nil {
-		size = max(e.batch, 1)
+	var outs []qlik.Outcome
+	if s := e.siteNamed(a.siteName()); s != nil { // act checked it is served
+		outs = s.q.DeleteSessions(ctx, ts)
 	}
 	h := a.handles()
 	rows := make([][]string, 0, len(a.Targets))
-	var sofar tally
-	s := e.siteNamed(a.siteName()) // load and act checked it is served
-	for start := 0; start < len(ts); start += size {
-		end := min(start+size, len(ts))
-		var outs []qlik.Outcome
-		if s != nil {
-			outs = s.q.DeleteSessions(ctx, ts[start:end])
+	events := make([]store.Event, 0, len(a.Targets))
+	results := make([]string, 0, len(a.Targets))
+	for i, t := range a.Targets {
+		var o qlik.Outcome
+		if i < len(outs) {
+			o = outs[i]
 		}
-		for i, t := range a.Targets[start:end] {
-			o := qlik.Outcome{Status: qlik.Failed}
-			if i < len(outs) {
-				o = outs[i]
-			}
-			sofar.add(o)
-			res := o.Status.String()
-			switch {
-			case i >= len(outs):
-				res = "failed: no outcome"
-			case o.Status == qlik.Failed || o.Status == 0:
-				res = "failed"
-				if o.Err != nil {
-					res += ": " + qlikReason(o.Err, false)
-					e.log.Warn("delete failed", "request_id", c.id, "target", t.text(h), "err", redactIDs(o.Err.Error()))
-				}
-			}
-			e.audit(ctx, c, store.Event{Action: "delete", Command: auditText(a.Command), Target: t.text(h), Outcome: res, Pending: pendingID})
-			rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, h.of(t.SessionID), res})
+		res := outcomeText(o, i < len(outs))
+		if o.Err != nil && o.Status != qlik.Deleted && o.Status != qlik.AlreadyGone {
+			e.log.Warn("delete failed", "request_id", c.id, "target", t.text(h), "err", redactIDs(o.Err.Error()))
 		}
-		if end < len(ts) {
-			prog.update(ctx, sofar)
-		}
+		results = append(results, res)
+		events = append(events, store.Event{Action: "delete", Command: auditText(a.Command), Target: t.text(h), Outcome: res})
+		rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, h.of(t.SessionID), res})
 	}
-	e.log.Info("sessions ended", "request_id", c.id, "kind", a.Kind, "site", a.siteName(), "scope", a.scopeText(), "targets", len(ts), "failed", sofar.failed, "pending", pendingID)
-	return rows, sofar.failed
+	_ = e.mustAudit(ctx, c, events...) // done is done: a failure is logged loudly
+	t := counts(results)
+	e.log.Info("sessions ended", "request_id", c.id, "kind", a.Kind, "site", a.siteName(), "scope", a.scopeText(), "targets", len(ts), "failed", t.failed)
+	return rows, t.failed
 }
 
 // failedWarning points at the table for failed deletes and at the log for

@@ -54,7 +54,7 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 	c.pending = id
 	p, err := e.st.GetPending(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		r := e.done(verb, bot.Reply{Kind: bot.Info, Title: "Unknown or expired approval", Summary: []string{"This approval request is unknown or expired; ask again if it is still needed."}, Visibility: bot.Ephemeral}, "")
+		r := e.done(verb, unknownApproval(), "")
 		return p, action{}, &r
 	}
 	if err != nil {
@@ -166,22 +166,93 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return e.done("approve", *refusal, "")
 	}
 	c.note("allowed", reason, a.scopeText())
-	e.commandRow(ctx, c, "") // in the trail before the claim and the deletes
-	claimed, err := e.claim(ctx, c, id, p, a, store.StateApproved)
-	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "approve"); r != nil {
+	if !e.jobs.accepting() {
+		return e.done("approve", e.notNow(c), "")
+	}
+	run, r := e.startJob(ctx, c, id, p, a)
+	if r != nil {
 		return *r
 	}
-	e.audit(ctx, c, store.Event{Action: "approve", Command: auditText(a.Command), Pending: id, Target: a.scopeText(), Decision: "allowed", Outcome: "approved"})
-	who := fmt.Sprintf("Approved by %s; requested by %s", whoText(c.req.User.Name, c.subject), whoText(a.Requester.Name, a.Requester.Subject))
-	rows, failed := e.execute(ctx, c, a, id, e.progressFor(c, a, []string{who}))
-	rep := bot.Reply{Kind: bot.Success, Title: "Approved: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true}
-	rep.Summary = append([]string{who}, outcomeSummary(rows)...)
-	if failed > 0 {
-		rep.Kind = bot.Warning
-		rep.Warnings = []string{failedWarning(c, failed)}
+	run.stop = e.jobs.add(id)
+	defer e.jobs.end(id)
+	if c.req.Action != nil && run.rec.Origin.Message != "" {
+		run.notify = c.req.ReplyTo // a click: its message shows progress
 	}
-	e.paginate(c, &rep, Command{}, outcomeColumns, rows, "outcome.csv")
+	run.prog = e.progressFor(run, run.notify)
+	rep, _ := run.carryOut(ctx)
 	return e.done("approve", rep, "approved")
+}
+
+// startJob turns the verified approval into a job: store.StartJob claims
+// it, records the job and writes the command and approve audit rows, in
+// one step before anything is deleted. A failed claim comes back as the
+// reply.
+func (e *Engine) startJob(ctx context.Context, c *call, id string, p store.Pending, a action) (*jobRun, *bot.Reply) {
+	now := e.now()
+	rec := jobRecord{Action: a, Origin: origin(c.req), Approved: now,
+		Approver: approver{Subject: c.subject, Name: c.req.User.Name, Platform: string(c.req.Platform), Channel: c.req.Channel, RequestID: c.id}}
+	data, err := e.sealJob(id, rec)
+	if err != nil {
+		r := e.done("approve", e.internal(c, "record the job", err), "")
+		return nil, &r
+	}
+	events := []store.Event{
+		e.event(c, e.commandEvent(c, "")),
+		e.event(c, store.Event{Action: "approve", Command: auditText(a.Command), Pending: id, Target: a.scopeText(), Decision: "allowed", Outcome: "approved"}),
+	}
+	claimed, lease, err := e.st.StartJob(ctx, store.JobStart{PendingID: id, By: c.subject, Now: now, Data: data,
+		Holder: e.holder, LeaseTTL: e.leaseTTL, Events: events})
+	if err != nil {
+		return nil, e.claimFailed(ctx, c, id, p, claimed, a, err, "approve")
+	}
+	c.audited = true // the command row went in with the claim
+	run := e.newJobRun(id, rec, c, lease, nil)
+	// What the store claimed must be the record that was verified, within
+	// its sealed expiry (the store's expiry index is not sealed).
+	switch {
+	case !now.Before(a.Expires):
+		err = fmt.Errorf("%w: the store let it be decided after its sealed expiry %s", errUnverified, a.Expires.UTC())
+	case !sameRecord(p, claimed):
+		err = fmt.Errorf("%w: the record changed in the store between reading and deciding it", errUnverified)
+	}
+	if err != nil {
+		e.refuseJob(ctx, run, err)
+		r := e.done("approve", e.unverified(c), "")
+		return nil, &r
+	}
+	return run, nil
+}
+
+// refuseJob closes a job that must not run (what it rests on does not
+// verify): it is audited as tampering and finished with nothing done.
+func (e *Engine) refuseJob(ctx context.Context, r *jobRun, why error) {
+	e.log.Error("job refused: it cannot be verified", "request_id", r.c.id, "job", r.id, "err", redactIDs(why.Error()))
+	ev := e.event(r.c, store.Event{Action: "tamper", Pending: r.id, Reason: why.Error(), Outcome: "refused; nothing was done"})
+	res := e.sealResult(r.id, jobResult{Refused: why.Error()})
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	if err := e.st.FinishJob(wctx, r.currentLease(), r.id, e.now(), res, []store.Event{ev}); err != nil {
+		e.log.Error("AUDIT WRITE FAILED: refused job not closed", "job", r.id, "err", err)
+	}
+}
+
+// origin is where a job reports when no request waits for it: the
+// adapter's Request.Origin, or what the request itself says.
+func origin(req bot.Request) bot.Destination {
+	d := req.Origin
+	if d.IsZero() {
+		d = bot.Destination{Platform: req.Platform, Channel: req.Channel}
+		if req.Action != nil {
+			d.Message = req.Action.MessageRef
+		}
+	}
+	return d
+}
+
+// notNow answers an approval while qlikbot stops taking work.
+func (e *Engine) notNow(c *call) bot.Reply {
+	return bot.Reply{Kind: bot.Error, Title: "qlikbot is restarting", Visibility: bot.Ephemeral, Summary: []string{
+		"qlikbot is restarting and takes no new work, so nothing was done. Try again in a minute (request " + c.id + ")."}}
 }
 
 func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
@@ -201,6 +272,9 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	c.note(dec, reason, a.scopeText())
 	if dec == "denied" {
 		return e.done("reject", e.denied(c, e.mayApprove(c, a)), "")
+	}
+	if err := e.mustCommandRow(ctx, c); err != nil { // in the trail before the claim
+		return e.done("reject", e.storeDown(c, "write the audit record", err), "")
 	}
 	claimed, err := e.claim(ctx, c, id, p, a, store.StateRejected)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "reject"); r != nil {
@@ -239,15 +313,20 @@ func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed
 		e.tampered(ctx, c, id, err)
 		r = e.unverified(c)
 	case errors.Is(err, store.ErrDecided):
-		r = bot.Reply{Kind: bot.Info, Title: "Already decided",
-			Summary:    []string{fmt.Sprintf("Already %s by %s at %s UTC.", claimed.State, claimed.DecidedBy, claimed.DecidedAt.UTC().Format(time.DateTime))},
-			Visibility: bot.Ephemeral}
+		r = alreadyDecided(claimed)
 	case errors.Is(err, store.ErrExpired):
-		e.audit(ctx, c, store.Event{Action: "expire", Command: auditText(a.Command), Pending: id, Target: a.scopeText(),
-			Outcome: "expired at " + p.ExpiresAt.UTC().Format(time.RFC3339) + "; " + verb + " click refused"})
+		observed := ""
+		if verb == "reject" {
+			// Claim moved it to expired: audit that here. An approve's
+			// StartJob leaves it to ExpireDue, which expires and audits
+			// it in one write (and counts it).
+			e.audit(ctx, c, store.Event{Action: "expire", Command: auditText(a.Command), Pending: id, Target: a.scopeText(),
+				Outcome: "expired at " + p.ExpiresAt.UTC().Format(time.RFC3339) + "; " + verb + " click refused"})
+			observed = "expired"
+		}
 		r = bot.Reply{Kind: bot.Warning, Title: "Expired: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true,
 			Summary: []string{fmt.Sprintf("This request expired at %s UTC; nothing was ended. Ask again if it is still needed.", p.ExpiresAt.UTC().Format(time.DateTime))}}
-		r = e.done(verb, r, "expired")
+		r = e.done(verb, r, observed)
 		return &r
 	case errors.Is(err, store.ErrNotFound):
 		r = bot.Reply{Kind: bot.Info, Title: "Unknown or expired approval", Summary: []string{"This approval request is unknown or expired."}, Visibility: bot.Ephemeral}

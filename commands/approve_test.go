@@ -196,9 +196,14 @@ func TestApprovalExpires(t *testing.T) {
 	if r.Kind != bot.Warning || !strings.Contains(r.Title, "Expired") || !r.ReplaceOriginal || len(e.deletes()) != 0 {
 		t.Fatalf("late approve: %v %s, DELETEs %d", r.Kind, joined(r), len(e.deletes()))
 	}
+	// The late click changed nothing: the sweep expires both, each with
+	// its audit row in the same write.
 	n, err := e.eng.ExpireDue(t.Context())
-	if err != nil || n != 1 {
-		t.Fatalf("ExpireDue = %d, %v; want 1 (the unclicked one)", n, err)
+	if err != nil || n != 2 {
+		t.Fatalf("ExpireDue = %d, %v; want 2 (the clicked one and the unclicked one)", n, err)
+	}
+	if p, err := e.st.GetPending(t.Context(), clicked); err != nil || p.State != store.StateExpired {
+		t.Errorf("clicked state %v, %v", p.State, err)
 	}
 	if p, err := e.st.GetPending(t.Context(), swept); err != nil || p.State != store.StateExpired {
 		t.Errorf("swept state %v, %v", p.State, err)

@@ -13,6 +13,7 @@
 //	delete   PREFIX SESSION ...
 //	kick     PREFIX [--proxy HOST ...]
 //	kick     --user DIR\ID [PREFIX ...] [--proxy HOST ...]
+//	jobs
 //	audit    [N] [--user WHO] [--action ACTION] [--since WHEN]
 //	whoami
 //
@@ -64,13 +65,26 @@
 //     compared on every subject including the verified email). The
 //     requester or an approver may reject. The store's Claim makes a
 //     decision happen exactly once across replicas.
-//   - An approved action of more than 100 sessions (WithProgress) runs in
-//     batches of 100 and, at most every 5 s by the engine's clock, updates
-//     the approval message in place with the counts so far. Progress goes
-//     out on its own goroutine and a chance is skipped while the previous
-//     update is still on its way, so the chat platform's pace wins and the
-//     deletes never wait for it; the outcome is sent after the last one.
-//     Only a click gets progress (a typed approve has no message to update).
+//   - An approved action is a durable job (job.go): StartJob claims the
+//     approval, records the sealed job (targets, approver, where to
+//     report: the click's Request.Origin) and writes the command and
+//     approve audit rows in one store write before the first DELETE.
+//     Deletes run in batches of 50, two in flight; each batch's outcomes
+//     and its audit rows are one write fenced by the job's lease, renewed
+//     in the background (a lost lease stops the run at once). ResumeJobs
+//     (cmd calls it at start and every 10 s) carries on jobs nobody runs,
+//     deleting only what no batch records, and delivers the outcome to the
+//     approval message through a bot.Deliverer. StopJobs (SIGTERM) stops
+//     them after their batches in flight, says so on the message and
+//     releases their leases. /qlik jobs lists them.
+//   - A job of more than 100 sessions (WithProgress) updates the approval
+//     message in place at most every 5 s by the engine's clock. Progress
+//     goes out on its own goroutine and a chance is skipped while the
+//     previous update is still on its way, so the chat platform's pace
+//     wins and the deletes never wait for it; each update must land before
+//     the job's lease runs out, and the outcome is sent after the last one,
+//     so no progress overwrites an outcome. Only a click gets progress (a
+//     typed approve has no message to update).
 //   - Several sites (WithSites): sessions, users, proxies and health
 //     without --site ask every site the caller holds a grant on, at once,
 //     and merge the answers (a Site column when more than one site is
@@ -91,7 +105,9 @@
 //     console; the subject is always written as the platform gave it.
 //   - Every request leaves one "command" row in the audit trail with its
 //     decision (and, unless it acted, its outcome), written before
-//     anything is deleted or claimed; then a row per approval step and per
-//     deleted session. A failed audit write is logged at error level and
-//     never undoes the action.
+//     anything is deleted, requested or claimed; then a row per approval
+//     step, per deleted session and per finished job. An action whose
+//     rows cannot be written does not start ("State store unavailable
+//     ... nothing was done"); a row about what is already done that fails
+//     is logged at error level and never undoes it.
 package commands

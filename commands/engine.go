@@ -26,7 +26,8 @@ type Qlik interface {
 	Health(ctx context.Context, hosts []string) (*qlik.HealthReport, error)
 }
 
-// Store is what the engine keeps: pending approvals and the audit trail.
+// Store is what the engine keeps: pending approvals, the audit trail, and
+// approved work as durable jobs with their leases (see job.go).
 type Store interface {
 	CreatePending(ctx context.Context, p store.Pending) error
 	GetPending(ctx context.Context, id string) (store.Pending, error)
@@ -34,6 +35,15 @@ type Store interface {
 	ExpireDue(ctx context.Context, now time.Time, auditFor func(store.Pending) store.Event) ([]store.Pending, error)
 	AppendAudit(ctx context.Context, events ...store.Event) error
 	RecentAudit(ctx context.Context, n int) ([]store.Event, error)
+
+	StartJob(ctx context.Context, s store.JobStart) (store.Pending, store.Lease, error)
+	RecordJobBatch(ctx context.Context, l store.Lease, jobID string, batch []byte, events []store.Event) error
+	FinishJob(ctx context.Context, l store.Lease, jobID string, now time.Time, result []byte, events []store.Event) error
+	GetJob(ctx context.Context, id string) (store.Job, [][]byte, error)
+	ListJobs(ctx context.Context, unfinishedOnly bool, limit int) ([]store.Job, error)
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (store.Lease, error)
+	RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error)
+	ReleaseLease(ctx context.Context, l store.Lease) error
 }
 
 // Policies gives the current authorization policy (*authz.Authorizer).
@@ -56,10 +66,12 @@ const (
 )
 
 // Engine runs /qlik commands and button clicks. It implements bot.Handler
-// and is safe for concurrent use: all shared state lives in the Store.
+// and is safe for concurrent use: shared state lives in the Store; the
+// engine itself knows only which jobs it runs (jobs).
 type Engine struct {
-	st  Store
-	pol Policies
+	st   Store
+	pol  Policies
+	jobs *jobTracker
 	options
 }
 
@@ -81,6 +93,10 @@ type options struct {
 	progressThreshold int
 	progressEvery     time.Duration
 	batch             int
+	window            int // batches in flight; see jobWindow
+	// holder names this engine in job leases; leaseTTL: see WithJobLease.
+	holder   string
+	leaseTTL time.Duration
 }
 
 // Option configures an Engine.
@@ -166,7 +182,10 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 
 		progressThreshold: defaultProgressThreshold,
 		progressEvery:     defaultProgressEvery,
-		batch:             deleteBatch,
+		batch:             jobBatch,
+		window:            jobWindow,
+		holder:            newHolder(),
+		leaseTTL:          DefaultJobLease,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -191,7 +210,7 @@ func New(q Qlik, st Store, pol Policies, opts ...Option) (*Engine, error) {
 	if o.sealer == nil {
 		o.sealer = seal.Random()
 	}
-	return &Engine{st: st, pol: pol, options: o}, nil
+	return &Engine{st: st, pol: pol, jobs: newJobTracker(), options: o}, nil
 }
 
 // call is one request in flight: who asked, from where, when.
@@ -260,6 +279,8 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 		r = e.whoami(c, cmd)
 	case VerbAudit:
 		r = e.auditTrail(ctx, c, cmd)
+	case VerbJobs:
+		r = e.listJobs(ctx, c)
 	case VerbProxies:
 		r = e.proxies(ctx, c, cmd)
 	case VerbHealth:
@@ -366,26 +387,39 @@ func newID(n int) string {
 }
 
 // ExpireDue records the approvals that passed their deadline unanswered
-// and returns how many. cmd calls it periodically.
+// and returns how many. cmd calls it periodically. Each expiry and its
+// audit row are one store write (store.ExpireDue's auditFor), so a store
+// failing midway leaves nothing expired without its row: what is not
+// expired now stays pending for the next sweep.
 func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
-	ps, err := e.st.ExpireDue(ctx, e.now(), nil)
-	if err != nil {
-		return 0, fmt.Errorf("expire due approvals: %w", err)
-	}
+	sweep := bot.NewRequestID()
+	ps, err := e.st.ExpireDue(ctx, e.now(), func(p store.Pending) store.Event { return e.expireEvent(sweep, p) })
 	for _, p := range ps {
-		a, err := e.open(p)
-		c := &call{id: bot.NewRequestID(), subject: "system"}
-		reason := "requested by " + a.Requester.Subject
-		if err != nil {
-			reason = "cannot be verified: " + err.Error()
-			e.tampered(ctx, c, p.ID, err)
-		} else {
-			c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
-			c.site = a.siteName()
+		if _, oerr := e.open(p); oerr != nil {
+			e.log.Error("expired approval failed verification", "request_id", sweep, "pending", p.ID, "err", redactIDs(oerr.Error()))
 		}
-		e.audit(ctx, c, store.Event{Action: "expire", Pending: p.ID, Command: auditText(a.Command), Reason: reason,
-			Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})
 		e.observe(Event{Command: "expire", Outcome: bot.Info.String(), Approval: "expired"})
 	}
+	if err != nil {
+		return len(ps), fmt.Errorf("expire due approvals: %w", err)
+	}
 	return len(ps), nil
+}
+
+// expireEvent is the audit row of an approval expiring unanswered; it
+// reads nothing from the store (store.ExpireDue calls it mid-write). A
+// record that does not verify is audited as expired all the same, with
+// why it cannot be trusted (its requester and scope are not shown).
+func (e *Engine) expireEvent(sweep string, p store.Pending) store.Event {
+	c := &call{id: sweep, subject: "system"}
+	a, err := e.open(p)
+	reason := "requested by " + a.Requester.Subject
+	if err != nil {
+		reason = "cannot be verified: " + err.Error()
+		a = action{}
+	} else {
+		c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
+	}
+	return e.event(c, store.Event{Action: "expire", Pending: p.ID, Command: auditText(a.Command), Reason: reason,
+		Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})
 }

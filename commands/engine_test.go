@@ -76,32 +76,82 @@ func TestQlikDownIsAnErrorWithoutSecrets(t *testing.T) {
 	}
 }
 
-// failingStore fails every audit write: actions still happen, the
-// failure is logged, not shown as success of anything.
-type failingStore struct{ Store }
+// failingStore fails every audit write, and when startJob is set every
+// StartJob too (as a store that went away would).
+type failingStore struct {
+	Store
+	startJob bool
+}
 
 func (failingStore) AppendAudit(context.Context, ...store.Event) error {
 	return errors.New("disk full")
 }
 
+func (f failingStore) StartJob(ctx context.Context, s store.JobStart) (store.Pending, store.Lease, error) {
+	if f.startJob {
+		return store.Pending{}, store.Lease{}, errors.New("disk full")
+	}
+	return f.Store.StartJob(ctx, s)
+}
+
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer = testkit.Buffer
 
-func TestAuditFailureDoesNotLoseTheDeletion(t *testing.T) {
+// TestAuditFailureStopsTheAction: a delete, a kick (its approval request),
+// an approve and a reject do not start when their audit record cannot be
+// written: the answer is the store's "nothing was done", no DELETE reaches
+// Qlik, and a pending approval stays pending.
+func TestAuditFailureStopsTheAction(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envConfig{})
-	var logs syncBuffer
-	eng, err := New(e.client, failingStore{e.st}, authz.NewStatic(e.pol), WithClock(e.clk.Now),
-		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name     string
+		startJob bool // StartJob fails too (the approve's audit rows go with it)
+		do       func(t *testing.T, e *env, eng *Engine, pending string) bot.Reply
+	}{
+		{"delete", false, func(t *testing.T, e *env, eng *Engine, _ string) bot.Reply {
+			return eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN"}, Channel: "C1", Text: "delete finance " + hd(user1ID)})
+		}},
+		{"kick asks for approval", false, func(t *testing.T, e *env, eng *Engine, _ string) bot.Reply {
+			return eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "ULEAD"}, Channel: "C1", Text: "kick finance"})
+		}},
+		{"logout asks for approval", false, func(t *testing.T, e *env, eng *Engine, _ string) bot.Reply {
+			return eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN"}, Channel: "C1", Text: `kick --user LAB\testuser_1`})
+		}},
+		{"approve", true, func(t *testing.T, e *env, eng *Engine, pending string) bot.Reply {
+			return eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "ULEAD2"}, Channel: "C1", Action: &bot.Action{ID: ActionApprove, Value: pending}})
+		}},
+		{"reject", false, func(t *testing.T, e *env, eng *Engine, pending string) bot.Reply {
+			return eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "ULEAD2"}, Channel: "C1", Action: &bot.Action{ID: ActionReject, Value: pending}})
+		}},
 	}
-	r := eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN"}, Channel: "C1", Text: "delete finance " + user1ID})
-	if r.Kind != bot.Success || sessionCount(e) != 4 {
-		t.Fatalf("delete with a broken audit trail: %v %s; sessions %d", r.Kind, joined(r), sessionCount(e))
-	}
-	if l := logs.String(); !strings.Contains(l, "AUDIT WRITE FAILED") || !strings.Contains(l, "disk full") || !strings.Contains(l, "action=delete") {
-		t.Errorf("audit failure not logged loudly:\n%s", l)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{})
+			pending := pendingID(t, e.ask(t, "ULEAD", "kick finance")) // asked while the store worked
+			var logs syncBuffer
+			eng, err := New(e.client, failingStore{Store: e.st, startJob: tc.startJob}, authz.NewStatic(e.pol), WithClock(e.clk.Now),
+				WithSealer(e.sealer), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := tc.do(t, e, eng, pending)
+			if r.Kind != bot.Error || r.Title != "State store unavailable" || !strings.Contains(joined(r), "nothing was done") {
+				t.Errorf("reply %v: %s", r.Kind, joined(r))
+			}
+			if n := len(e.deletes()); n != 0 || sessionCount(e) != 5 {
+				t.Errorf("%d DELETEs, %d sessions left: the action ran without its audit record", n, sessionCount(e))
+			}
+			if p, err := e.st.GetPending(t.Context(), pending); err != nil || p.State != store.StatePending {
+				t.Errorf("approval %v, %v: want still pending", p.State, err)
+			}
+			if r.Buttons != nil {
+				t.Errorf("an approval request was made without its audit record: %+v", r.Buttons)
+			}
+			if l := logs.String(); !strings.Contains(l, "disk full") {
+				t.Errorf("the store failure is not logged:\n%s", l)
+			}
+		})
 	}
 }
 

@@ -38,7 +38,7 @@ func (s spec) flagNames() []string {
 // siteFlag is the flags of a verb that takes --site alone.
 var siteFlag = map[string]bool{"site": true}
 
-var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbAudit, VerbWhoami, VerbHelp}
+var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
 
 var specs = map[string]spec{
 	VerbHelp: {
@@ -143,6 +143,17 @@ var specs = map[string]spec{
 		short:    "reject APPROVAL_ID",
 		summary:  "reject a request by its id, as its button does",
 		examples: []string{"reject 3af6e3d85bc85c2627a4f8fd1570db60"},
+	},
+	VerbJobs: {
+		forms:   []string{"jobs"},
+		short:   "jobs",
+		summary: "approved work running or interrupted (needs the audit right)",
+		details: []string{
+			"An approved kick runs as a job recorded in the state store: if qlikbot stops or crashes",
+			"half-way, it goes on by itself within 30 s (on restart or on another replica).",
+			"Lists each job's progress and whether it runs now or waits to be resumed.",
+		},
+		examples: []string{"jobs"},
 	},
 	VerbAudit: {
 		flags:   map[string]bool{"user": true, "action": true, "since": true, "page": true, "from": true, "to": true, "site": true},

@@ -26,6 +26,7 @@ const (
 	VerbWhoami   = "whoami"
 	VerbApprove  = "approve"
 	VerbReject   = "reject"
+	VerbJobs     = "jobs"
 )
 
 // Limits on what a command line may hold; generous for people, small
@@ -231,7 +232,7 @@ func (c *Command) setPositional(pos []string) error {
 			}
 			c.Topic = t
 		}
-	case VerbProxies, VerbWhoami:
+	case VerbProxies, VerbWhoami, VerbJobs:
 		if len(pos) > 0 {
 			return bad("%s takes no arguments, got %q", c.Verb, clip(pos[0]))
 		}

@@ -8,26 +8,23 @@ import (
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
-	"github.com/qlikbot/qlikbot/qlik"
 )
 
-// Progress defaults: a bulk delete of more than progressThreshold sessions
-// runs in batches of deleteBatch and reports at most once per
-// progressEvery. Slack's chat.update is tier 3 (~50/min) and the poster
+// Progress defaults: a job of more than progressThreshold sessions
+// reports at most once per progressEvery. Slack's chat.update is tier 3 (~50/min) and the poster
 // paces a channel at 1/s, Teams allows 7 per second per conversation: one
 // update per 5 s stays far under all of them.
 const (
 	defaultProgressThreshold = 100
 	defaultProgressEvery     = 5 * time.Second
-	deleteBatch              = 100
 	// progressTimeout bounds one progress reply; the final reply waits
 	// for it, so a stuck platform must not hold the outcome for long.
 	progressTimeout = 30 * time.Second
 )
 
 // WithProgress makes an approved action of more than threshold sessions
-// run in batches and update the approval message with the counts so far,
-// at most once per every (by the engine's clock). Defaults: 100 and 5 s.
+// update the approval message with the counts so far, at most once per
+// every (by the engine's clock). Defaults: 100 and 5 s.
 func WithProgress(threshold int, every time.Duration) Option {
 	return func(o *options) error {
 		if threshold < 1 {
@@ -44,46 +41,44 @@ func WithProgress(threshold int, every time.Duration) Option {
 // tally counts outcomes so far.
 type tally struct{ deleted, gone, failed int }
 
-func (t *tally) add(o qlik.Outcome) {
-	switch o.Status {
-	case qlik.Deleted:
-		t.deleted++
-	case qlik.AlreadyGone:
-		t.gone++
-	default:
-		t.failed++
-	}
-}
-
 func (t tally) done() int { return t.deleted + t.gone + t.failed }
 
 // reporter sends progress replies for one action. Replies go out on a
 // goroutine of their own so the deletes never wait for the chat platform
 // (its pacing and 429s); while one is on its way the next chance is
 // skipped, so the platform sets the pace when it is slower than every.
-// Not safe for concurrent use except as documented: update and wait are
-// called from the goroutine running the action.
+// Each reply must land before deadline (the job's lease: after it lapses
+// another process may resume the job, and its replies must never be
+// overtaken by ours); none is started with less than a renewal period
+// (a third of the lease) left, as renewals are then failing. Not safe for concurrent use except as documented:
+// update and wait are called from the goroutine running the action.
 type reporter struct {
-	e      *Engine
-	c      *call
-	to     bot.Responder
-	every  time.Duration
-	last   time.Time
-	render func(t tally) bot.Reply
-	busy   chan struct{} // holds a token while a reply is on its way
-	wg     sync.WaitGroup
+	e        *Engine
+	c        *call
+	to       bot.Responder
+	every    time.Duration
+	last     time.Time
+	render   func(t tally) bot.Reply
+	deadline func() time.Time
+	busy     chan struct{} // holds a token while a reply is on its way
+	wg       sync.WaitGroup
 }
 
-// progressFor returns a reporter for an approval click whose action is big
-// enough, else nil (no progress). Only a click has a message to update in
-// place; a typed approve answers with a new message, and a new message
-// every few seconds would flood the channel.
-func (e *Engine) progressFor(c *call, a action, lead []string) *reporter {
-	if len(a.Targets) <= e.progressThreshold || c.req.ReplyTo == nil || c.req.Action == nil {
+// progressFor returns a reporter for a job big enough, sending to to, or
+// nil (no progress) when to is nil. Only a message can be updated in
+// place: a typed approve answers with a new message, and a new message
+// every few seconds would flood the channel, so its caller passes nil.
+func (e *Engine) progressFor(r *jobRun, to bot.Responder) *reporter {
+	a := r.rec.Action
+	if len(a.Targets) <= e.progressThreshold || to == nil {
 		return nil
 	}
 	total := len(a.Targets)
-	return &reporter{e: e, c: c, to: c.req.ReplyTo, every: e.progressEvery, last: e.now(), busy: make(chan struct{}, 1),
+	lead := []string{r.who()}
+	if r.resumed {
+		lead = append(lead, "Resumed after an interruption.")
+	}
+	return &reporter{e: e, c: r.c, to: to, every: e.progressEvery, last: e.now(), busy: make(chan struct{}, 1), deadline: r.leaseDeadline,
 		render: func(t tally) bot.Reply {
 			return bot.Reply{
 				Kind:  bot.Pending,
@@ -111,7 +106,7 @@ func (r *reporter) update(ctx context.Context, t tally) {
 		return
 	}
 	now := r.e.now()
-	if now.Sub(r.last) < r.every {
+	if now.Sub(r.last) < r.every || time.Until(r.deadline()) < r.e.leaseTTL/3 {
 		return
 	}
 	select {
@@ -128,7 +123,7 @@ func (r *reporter) update(ctx context.Context, t tally) {
 				r.e.log.Error("progress responder panicked", "request_id", r.c.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			}
 		}()
-		sctx, cancel := context.WithTimeout(ctx, progressTimeout)
+		sctx, cancel := context.WithDeadline(ctx, earliest(r.deadline(), time.Now().Add(progressTimeout)))
 		defer cancel()
 		if err := r.to.Respond(sctx, rep); err != nil {
 			r.e.log.Warn("progress reply not delivered", "request_id", r.c.id, "err", err)

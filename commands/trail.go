@@ -25,8 +25,43 @@ import (
 // reads is written when it is answered.
 
 // audit appends one event, filling in who and when. A failed write is
-// logged loudly and never undoes or hides the action itself.
+// logged loudly and never undoes or hides the action itself; what must be
+// in the trail before it happens uses mustAudit instead.
 func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
+	_ = e.writeAudit(ctx, c, e.event(c, ev))
+}
+
+// mustAudit appends events (filled in with event) in one write and
+// returns the error, so that the caller does nothing it could not record.
+func (e *Engine) mustAudit(ctx context.Context, c *call, evs ...store.Event) error {
+	for i := range evs {
+		evs[i] = e.event(c, evs[i])
+	}
+	return e.writeAudit(ctx, c, evs...)
+}
+
+// writeAudit appends filled-in events in one write, even when the
+// request's context is gone; a failure is logged loudly and returned.
+func (e *Engine) writeAudit(ctx context.Context, c *call, evs ...store.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	defer cancel()
+	err := e.st.AppendAudit(wctx, evs...)
+	if err != nil {
+		ev := evs[0]
+		e.log.Error("AUDIT WRITE FAILED", "request_id", c.id, "action", ev.Action, "target", ev.Target,
+			"outcome", ev.Outcome, "subject", ev.Subject, "events", len(evs), "err", err)
+	}
+	return err
+}
+
+// auditWriteTimeout bounds one audit write.
+const auditWriteTimeout = 5 * time.Second
+
+// event fills in who and when of an audit event, without writing it.
+func (e *Engine) event(c *call, ev store.Event) store.Event {
 	ev.Time = e.now()
 	ev.RequestID = c.id
 	ev.Platform = string(c.req.Platform)
@@ -39,13 +74,7 @@ func (e *Engine) audit(ctx context.Context, c *call, ev store.Event) {
 	// Belt and braces: whatever a caller put in the event, no session id
 	// reaches the trail in full.
 	ev.Command, ev.Target, ev.Reason, ev.Outcome = redactIDs(ev.Command), redactIDs(ev.Target), redactIDs(ev.Reason), redactIDs(ev.Outcome)
-	// The trail must be written even when the request's context is gone.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := e.st.AppendAudit(wctx, ev); err != nil {
-		e.log.Error("AUDIT WRITE FAILED", "request_id", c.id, "action", ev.Action, "target", ev.Target,
-			"outcome", ev.Outcome, "subject", ev.Subject, "err", err)
-	}
+	return ev
 }
 
 // auditText is a command line as the audit trail and replies quote it:
@@ -69,8 +98,27 @@ func (e *Engine) commandRow(ctx context.Context, c *call, outcome string) {
 		return
 	}
 	c.audited = true
-	e.audit(ctx, c, store.Event{Action: "command", Command: auditText(c.text), Decision: c.decision, Reason: c.reason,
-		Target: c.target, Pending: c.pending, Outcome: outcome})
+	e.audit(ctx, c, e.commandEvent(c, outcome))
+}
+
+// mustCommandRow writes the command's audit row before the command acts:
+// an error means nothing may be done (and the row is left for Handle to
+// try again with the refusal as its outcome).
+func (e *Engine) mustCommandRow(ctx context.Context, c *call) error {
+	if c.audited {
+		return nil
+	}
+	if err := e.mustAudit(ctx, c, e.commandEvent(c, "")); err != nil {
+		return err
+	}
+	c.audited = true
+	return nil
+}
+
+// commandEvent is the command's audit row, not yet filled in.
+func (e *Engine) commandEvent(c *call, outcome string) store.Event {
+	return store.Event{Action: "command", Command: auditText(c.text), Decision: c.decision, Reason: c.reason,
+		Target: c.target, Pending: c.pending, Outcome: outcome}
 }
 
 // outcomeOf sums up a reply for the audit trail: for a refusal, a
@@ -91,7 +139,7 @@ func outcomeOf(r bot.Reply) string {
 // auditActions are what --action accepts: the trail's actions, then the
 // command verbs (matching command rows).
 func auditActions() []string {
-	return append([]string{"command", "decision", "request-approval", "approve", "reject", "expire", "delete", "tamper"}, verbOrder...)
+	return append([]string{"command", "decision", "request-approval", "approve", "reject", "expire", "delete", "job", "tamper"}, verbOrder...)
 }
 
 // checkActor keeps a --user filter to one printable word.

@@ -41,7 +41,7 @@ func TestOneAuditRowPerCommand(t *testing.T) {
 		}, []string{"command/denied"}},
 		{"approval", func() bot.Reply {
 			return e.click(t, "ULEAD2", ActionApprove, e.lastPending(t))
-		}, []string{"command/allowed", "approve/allowed", "delete", "delete"}},
+		}, []string{"command/allowed", "approve/allowed", "delete", "delete", "job"}},
 		{"direct delete", func() bot.Reply { return e.ask(t, "UADMIN", "delete win "+hd(user3ID)) }, []string{"command/allowed", "delete"}},
 	}
 	seen := 0

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,6 +90,9 @@ func (b *Bolt) RecordJobBatch(ctx context.Context, l Lease, jobID string, batch 
 		bb := tx.Bucket(bktJobBatch).Bucket([]byte(jobID))
 		if bb == nil {
 			return fmt.Errorf("journal bucket missing")
+		}
+		if _, last := bb.Cursor().Last(); last != nil && bytes.Equal(last, batch) {
+			return nil // a retry whose answer was lost: recorded already
 		}
 		seq, err := bb.NextSequence()
 		if err != nil {

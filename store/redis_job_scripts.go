@@ -114,8 +114,12 @@ return {'ok', tok, unpack(redis.call('HGETALL', KEYS[1]))}
 
 // recordScript: KEYS job lease, job hash, journal list, audit list; ARGV
 // lease value, batch, audit limit, events.... Returns "ok", "lost",
-// "notfound" or "finished".
+// "notfound" or "finished". A batch equal to the last one is a retry whose
+// answer was lost: "ok", nothing written.
 var recordScript = redis.NewScript(luaAudit + luaFence + `
+if redis.call('LINDEX', KEYS[3], -1) == ARGV[2] then
+  return 'ok'
+end
 redis.call('RPUSH', KEYS[3], ARGV[2])
 audit(KEYS[4], 4, 3)
 return 'ok'

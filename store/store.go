@@ -264,7 +264,10 @@ type Store interface {
 	// RecordJobBatch appends one batch of outcomes to the job's journal and
 	// events to the audit trail, in one write, only while l (the lease
 	// JobLease(jobID)) is current: ErrLeaseLost otherwise, ErrJobFinished
-	// after FinishJob.
+	// after FinishJob. A batch equal (byte for byte) to the last one
+	// recorded is the retry of a write whose answer was lost: nothing is
+	// written and nil returned, so a retry never records (or audits) a
+	// batch twice.
 	RecordJobBatch(ctx context.Context, l Lease, jobID string, batch []byte, events []Event) error
 	// FinishJob records result and now as the job's end, appends events
 	// and releases l, in one write fenced like RecordJobBatch.

@@ -93,6 +93,7 @@ func (a *Adapter) fromCommand(cmd slack.SlashCommand, received time.Time) (bot.R
 		Text:       bot.TrimCommand(cmd.Text),
 		ReceivedAt: received,
 		Fit:        Fit,
+		Origin:     origin(cmd.ChannelID, messageRef{}),
 	}
 	req.ReplyTo = a.newResponder(req, cmd.ResponseURL, messageRef{})
 	return req, nil
@@ -129,10 +130,14 @@ func (a *Adapter) fromInteraction(cb slack.InteractionCallback, received time.Ti
 		},
 		ReceivedAt: received,
 		Fit:        Fit,
+		Origin:     origin(channel, ref), // the message a job it starts reports on
 	}
 	req.ReplyTo = a.newResponder(req, cb.ResponseURL, ref)
 	if isHomeClick(cb) {
 		req.ReplyTo = a.homeResponder(req)
+		// No channel message carried the button: a job it starts reports
+		// in the clicker's direct messages with the app.
+		req.Origin = bot.Destination{Platform: bot.Slack, Channel: cb.User.ID}
 	}
 	return req, nil
 }

@@ -179,6 +179,8 @@ func (a *Adapter) request(ctx context.Context, act activity) (bot.Request, bool)
 		ReplyTo:    a.responder(act),
 		ReceivedAt: a.now(),
 		Fit:        a.fit,
+		// A click's card, where a job it starts reports later.
+		Origin: origin(act.ServiceURL, act.tenantID(), act.Conversation.ID, act.ReplyToID),
 	}
 	a.withEmail(ctx, act, &req)
 	return req, true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,12 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 	select {
 	case rep := <-done:
 		cancel()
+		if rep.IsEmpty() {
+			// The handler answered through ReplyTo: the last card it
+			// meant for the clicked one (a job's "interrupted" notice)
+			// was held back while the invoke was open; it is the answer.
+			rep = replies.held()
+		}
 		writeInvoke(w, a.answerInvoke(ctx, req, rep))
 	case <-ctx.Done():
 		// Teams hung up: finish the work and update the card.
@@ -70,13 +77,26 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 type invokeReplies struct {
 	next     bot.Responder
 	answered atomic.Bool
+
+	mu   sync.Mutex
+	last bot.Reply // the last replacing reply held back
 }
 
 func (r *invokeReplies) Respond(ctx context.Context, rep bot.Reply) error {
 	if rep.ReplaceOriginal && !r.answered.Load() {
+		r.mu.Lock()
+		r.last = rep
+		r.mu.Unlock()
 		return nil
 	}
 	return r.next.Respond(ctx, rep)
+}
+
+// held returns the last replacing reply held back (empty when none).
+func (r *invokeReplies) held() bot.Reply {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
 }
 
 // finishLate waits for a slow invoke and puts its outcome on the card
@@ -90,7 +110,11 @@ func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req
 		rep = bot.Reply{Kind: bot.Error, Title: "The action did not finish in time", Summary: []string{"Request " + req.ID + "."}}
 	}
 	if rep.IsEmpty() {
-		rep = bot.Reply{Kind: bot.Info, Title: "Done"}
+		// The handler answered through ReplyTo itself, after the invoke
+		// was answered: its last reply is on the card (a job's notice
+		// that it goes on elsewhere, whose outcome comes later). A
+		// "Done" now could cover that outcome.
+		return
 	}
 	rep.ReplaceOriginal = true // the "working on it" card must not stay
 	if err := req.ReplyTo.Respond(context.WithoutCancel(ctx), rep); err != nil {

@@ -36,6 +36,7 @@ type app struct {
 	engine      *commands.Engine
 	disp        *bot.Dispatcher
 	adapters    []bot.Adapter
+	deliverers  bot.Deliverers // the adapters that can post without a request
 	console     *console.Console
 	input       *countingReader // the console's input
 	public      *listener       // chat endpoints, /files/, /healthz; nil for the console
@@ -103,6 +104,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	if err := a.buildChat(stdin, stdout); err != nil {
 		return nil, err
 	}
+	a.buildDeliverers()
 	return a, a.buildHTTP()
 }
 

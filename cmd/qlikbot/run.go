@@ -19,8 +19,9 @@ const expirySweep = 30 * time.Second
 
 // run starts every part and blocks until ctx ends (SIGINT/SIGTERM), a part
 // fails, or the console reaches end of input. Then it shuts down
-// gracefully: no new work, in-flight requests (deletes included) get up to
-// QLIKBOT_SHUTDOWN_TIMEOUT to finish, sockets are closed.
+// gracefully within QLIKBOT_SHUTDOWN_TIMEOUT: no new work, running jobs
+// checkpoint after their batches in flight and release their leases,
+// in-flight requests finish, sockets are closed.
 func (a *app) run(ctx context.Context) error {
 	defer a.close()
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -78,6 +79,7 @@ func (a *app) run(ctx context.Context) error {
 		start("policy reload on SIGHUP", a.reloadOnHangup)
 	}
 	start("approval expiry", a.sweepExpired)
+	start("job resume", a.resumeJobs)
 	if a.console != nil {
 		start("console", func(ctx context.Context) error {
 			err := a.console.Start(ctx)
@@ -95,6 +97,11 @@ func (a *app) run(ctx context.Context) error {
 	}
 	shCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancelShutdown()
+	// Jobs stop first: each finishes its batches in flight, records them
+	// and releases its lease, so the next start or another replica goes
+	// on with it; the requests that ran them then answer and drain.
+	jobsStopped := make(chan error, 1)
+	go func() { jobsStopped <- a.engine.StopJobs(shCtx) }()
 	for _, l := range []*listener{a.public, a.admin} {
 		if l == nil {
 			continue
@@ -102,6 +109,9 @@ func (a *app) run(ctx context.Context) error {
 		if err := l.srv.Shutdown(shCtx); err != nil {
 			a.log.Warn("http shutdown", "listener", l.name, "err", err)
 		}
+	}
+	if err := <-jobsStopped; err != nil {
+		a.log.Warn("jobs did not checkpoint in time; they resume once their leases lapse", "timeout", a.cfg.ShutdownTimeout, "err", err)
 	}
 	if err := a.disp.Shutdown(shCtx); err != nil {
 		a.log.Warn("in-flight requests did not finish in time", "timeout", a.cfg.ShutdownTimeout, "err", err)
