@@ -26,6 +26,8 @@ func actionText(act *bot.Action) string {
 		return VerbApprove + " " + clip(act.Value)
 	case ActionReject:
 		return VerbReject + " " + clip(act.Value)
+	case ActionSilence:
+		return "silence " + clip(act.Value)
 	}
 	return "click " + clip(act.ID)
 }
@@ -44,6 +46,8 @@ func (e *Engine) handleAction(ctx context.Context, c *call) bot.Reply {
 			return e.approve(ctx, c, act.Value)
 		}
 		return e.reject(ctx, c, act.Value)
+	case ActionSilence:
+		return e.done(ActionSilence, e.silence(ctx, c, act.Value), "")
 	default:
 		return e.done("unknown", bot.Reply{Kind: bot.Usage, Title: "Unknown button", Summary: []string{"This button is not one of mine (or from an older version): type " + e.cmdName + " help."}, Visibility: bot.Ephemeral}, "")
 	}

@@ -97,6 +97,7 @@ type options struct {
 	// holder names this engine in job leases; leaseTTL: see WithJobLease.
 	holder   string
 	leaseTTL time.Duration
+	watch    *watchSetup // see WithWatch; nil: the watcher's commands say it is off
 }
 
 // Option configures an Engine.
@@ -291,6 +292,8 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 		r = e.users(ctx, c, cmd)
 	case VerbDelete, VerbKick:
 		r = e.act(ctx, c, cmd)
+	case VerbSubscribe, VerbUnsubscribe, VerbAlerts, VerbTrend:
+		r = e.watchCommand(ctx, c, cmd)
 	case VerbApprove, VerbReject:
 		// Typed, not clicked: there is no message to replace, so the
 		// outcome is a new message (the buttons' path does the rest).

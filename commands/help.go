@@ -38,7 +38,7 @@ func (s spec) flagNames() []string {
 // siteFlag is the flags of a verb that takes --site alone.
 var siteFlag = map[string]bool{"site": true}
 
-var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
+var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbTrend, VerbAlerts, VerbSubscribe, VerbUnsubscribe, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
 
 var specs = map[string]spec{
 	VerbHelp: {
@@ -175,6 +175,48 @@ var specs = map[string]spec{
 		short:    "whoami",
 		summary:  "your ids, roles and where they apply",
 		examples: []string{"whoami"},
+	},
+	VerbTrend: {
+		flags:    map[string]bool{"since": true, "by": true, "site": true},
+		prefixes: true,
+		forms:    []string{"trend [PREFIX ...] [--since 24h|7d] [--by proxy|node] [--site NAME]"},
+		short:    "trend [PREFIX ...] [flags]",
+		summary:  "a chart of sessions over time, from the watcher",
+		details: []string{
+			"A line chart (PNG) of the sessions per virtual proxy (--by node: per node) that the watcher",
+			"sampled, the busiest named in the legend, with their figures as a table.",
+			"PREFIX keeps those virtual proxies; none: every one you may see. --since: 30m, 24h (default),",
+			"7d, a date or a time. Past 24 h the points are 5-minute peaks. --site: one site (default one).",
+		},
+		examples: []string{"trend", "trend finance --since 7d", "trend --by node"},
+	},
+	VerbAlerts: {
+		flags:   map[string]bool{"page": true, "from": true, "to": true, "site": true},
+		forms:   []string{"alerts [--site NAME]"},
+		short:   "alerts",
+		summary: "the watcher's alerts: firing, resolved, silenced",
+		details: []string{
+			"Alerts firing and resolved lately, the silences, the rules and this channel's subscription.",
+			"Alerts of a site show to those who may list every virtual proxy of it.",
+		},
+		examples: []string{"alerts", "alerts --site test"},
+	},
+	VerbSubscribe: {
+		forms:   []string{"subscribe [RULE ...]"},
+		short:   "subscribe [RULE ...]",
+		summary: "post the watcher's alerts in this channel",
+		details: []string{
+			"This channel gets the alerts of the rules named (none: every rule), posted when they fire,",
+			"updated while they fire, marked resolved. Subscribing again replaces the rules.",
+			"Needs the subscribe right. /qlik alerts lists the rules.",
+		},
+		examples: []string{"subscribe", "subscribe session-limit node-down"},
+	},
+	VerbUnsubscribe: {
+		forms:    []string{"unsubscribe"},
+		short:    "unsubscribe",
+		summary:  "stop posting alerts in this channel",
+		examples: []string{"unsubscribe"},
 	},
 }
 

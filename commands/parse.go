@@ -27,6 +27,11 @@ const (
 	VerbApprove  = "approve"
 	VerbReject   = "reject"
 	VerbJobs     = "jobs"
+	// The watcher's commands (watchcmd.go, trend.go).
+	VerbSubscribe   = "subscribe"
+	VerbUnsubscribe = "unsubscribe"
+	VerbAlerts      = "alerts"
+	VerbTrend       = "trend"
 )
 
 // Limits on what a command line may hold; generous for people, small
@@ -68,6 +73,10 @@ type Command struct {
 	// Site is --site: the Qlik Sense site, lower-cased ("" = the default
 	// site, or every site for a merged list).
 	Site string
+	// Rules are the alert rules subscribe names, lower-cased; By is
+	// trend's --by (proxy or node).
+	Rules []string
+	By    string
 }
 
 // UsageError is a mistake in a command line. It names the mistake and the
@@ -206,6 +215,8 @@ func (c *Command) setFlag(name, val string) error {
 			return bad("--site: %v", err)
 		}
 		c.Site = strings.ToLower(val)
+	case "by":
+		return c.setBy(val)
 	case "min":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 || n > maxMin {
@@ -248,8 +259,10 @@ func (c *Command) setPositional(pos []string) error {
 			}
 			c.N = n
 		}
-	case VerbSessions, VerbUsers:
+	case VerbSessions, VerbUsers, VerbTrend:
 		return c.addPrefixes(pos)
+	case VerbSubscribe, VerbUnsubscribe, VerbAlerts:
+		return c.setRules(pos)
 	case VerbHealth:
 		for _, n := range pos {
 			if !validHost(n) {

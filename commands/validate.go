@@ -137,8 +137,11 @@ func (c Command) Validate() error {
 	if c.Sort != "" && !slices.Contains(sortKeys, c.Sort) {
 		return bad("bad sort field %q", clip(c.Sort))
 	}
-	if (c.Actor != "" || c.Action != "" || c.Since != "") && c.Verb != VerbAudit {
+	if (c.Actor != "" || c.Action != "") && c.Verb != VerbAudit || c.Since != "" && c.Verb != VerbAudit && c.Verb != VerbTrend {
 		return bad("flag not valid for %s", c.Verb)
+	}
+	if err := c.validWatch(); err != nil {
+		return err
 	}
 	if c.Actor != "" {
 		if err := checkActor(c.Actor); err != nil {
@@ -197,6 +200,7 @@ func (c Command) String() string {
 	}
 	parts = append(parts, c.Nodes...)
 	parts = append(parts, c.SessionIDs...)
+	parts = append(parts, c.Rules...)
 	if c.Approval != "" {
 		parts = append(parts, c.Approval)
 	}
@@ -226,6 +230,9 @@ func (c Command) String() string {
 	}
 	if c.Page != 0 {
 		parts = append(parts, "--page", strconv.Itoa(c.Page))
+	}
+	if c.By != "" {
+		parts = append(parts, "--by", c.By)
 	}
 	if c.Site != "" {
 		parts = append(parts, "--site", c.Site)

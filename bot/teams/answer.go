@@ -19,7 +19,7 @@ func (a *Adapter) fit(r bot.Reply) int {
 	var links []fileLink
 	if a.publish != nil {
 		for _, f := range r.Files[:min(len(r.Files), maxFileLinks)] {
-			links = append(links, fileLink{Name: f.Name, URL: placeholderURL})
+			links = append(links, fileLink{Name: f.Name, URL: placeholderURL, Image: isImage(f)})
 		}
 	}
 	return fitRows(r, links)

@@ -24,7 +24,7 @@ type cardMSTeams struct {
 	Width string `json:"width,omitempty"`
 }
 
-// element is a TextBlock, FactSet, Table, Input.ChoiceSet or ActionSet;
+// element is a TextBlock, FactSet, Table, Image, Input.ChoiceSet or ActionSet;
 // unused fields stay empty.
 type element struct {
 	Type     string `json:"type"`
@@ -37,6 +37,10 @@ type element struct {
 	IsSubtle bool   `json:"isSubtle,omitempty"`
 	Wrap     bool   `json:"wrap,omitempty"`
 	Spacing  string `json:"spacing,omitempty"`
+
+	// Image
+	URL     string `json:"url,omitempty"`
+	AltText string `json:"altText,omitempty"`
 
 	Facts []fact `json:"facts,omitempty"`
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -23,11 +24,15 @@ const (
 // PublishFunc stores f where a browser can fetch it and returns the URL.
 type PublishFunc func(ctx context.Context, f bot.File) (string, error)
 
-// fileLink is a published file as the card shows it.
+// fileLink is a published file as the card shows it: an image (a trend
+// chart) in the card itself, any other file behind a download button.
 type fileLink struct {
-	Name string
-	URL  string
+	Name  string
+	URL   string
+	Image bool
 }
+
+func isImage(f bot.File) bool { return strings.HasPrefix(f.Type, "image/") }
 
 // WithFileLinks makes cards offer the files of a reply (the CSV of a long
 // list) as download buttons: publish stores each file and returns its URL.
@@ -64,7 +69,7 @@ func (a *Adapter) links(ctx context.Context, files []bot.File) []fileLink {
 			a.log.WarnContext(ctx, "teams: cannot publish file, card says it is not attached", "file", f.Name, "err", err)
 			continue
 		}
-		out = append(out, fileLink{Name: f.Name, URL: u})
+		out = append(out, fileLink{Name: f.Name, URL: u, Image: isImage(f)})
 	}
 	return out
 }
@@ -80,4 +85,15 @@ func checkLink(raw string) error {
 		return fmt.Errorf("publisher returned a %q URL, want absolute http(s)", u.Scheme)
 	}
 	return nil
+}
+
+// imageLinks are the links of links that are images.
+func imageLinks(links []fileLink) []fileLink {
+	var out []fileLink
+	for _, l := range links {
+		if l.Image {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -117,10 +117,21 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 	if lvl >= noLinks {
 		links = nil
 	}
-	links = links[:min(len(links), max(0, maxCardActions-len(c.Actions)-len(menus)))]
+	// An image (a trend chart) is shown in the card; other files get a
+	// download button.
+	var downloads []fileLink
 	for _, l := range links {
+		if l.Image {
+			c.Body = append(c.Body, element{Type: "Image", URL: l.URL, AltText: clip(l.Name, maxLabelRunes)})
+		} else {
+			downloads = append(downloads, l)
+		}
+	}
+	downloads = downloads[:min(len(downloads), max(0, maxCardActions-len(c.Actions)-len(menus)))]
+	for _, l := range downloads {
 		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
 	}
+	links = append(downloads, imageLinks(links)...)
 	if r.Table != nil && len(r.Table.Columns) > 0 {
 		whole = addTable(c, r.Table, r.Files, links) == len(r.Table.Rows)
 	} else if n := csvNote(r.Files, links); n != "" {

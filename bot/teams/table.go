@@ -123,15 +123,21 @@ func csvNote(files []bot.File, links []fileLink) string {
 	var down []string
 	for _, l := range links {
 		linked[l.Name] = true
-		down = append(down, l.Name)
+		if !l.Image {
+			down = append(down, l.Name)
+		}
 	}
 	var missing []string
+	var parts []string
 	for _, f := range files {
-		if !linked[f.Name] {
+		switch {
+		case linked[f.Name]:
+		case isImage(f):
+			parts = append(parts, fmt.Sprintf("The chart (%s) cannot be shown in this card; the table holds its figures.", clip(f.Name, 100)))
+		default:
 			missing = append(missing, f.Name)
 		}
 	}
-	var parts []string
 	if len(down) > 0 {
 		parts = append(parts, fmt.Sprintf("Download the full list (%s) with the button below; the link expires.",
 			clip(strings.Join(down, ", "), 100)))
