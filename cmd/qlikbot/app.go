@@ -18,6 +18,7 @@ import (
 	"github.com/qlikbot/qlikbot/commands"
 	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/seal"
+	"github.com/qlikbot/qlikbot/watch"
 )
 
 // app is the wired program: every part built, nothing started.
@@ -42,6 +43,8 @@ type app struct {
 	public      *listener       // chat endpoints, /files/, /healthz; nil for the console
 	admin       *listener       // /metrics, /readyz, /healthz; nil when off or not serving
 	stderr      io.Writer
+	watcher     *watch.Watcher           // nil when QLIKBOT_WATCH_INTERVAL is 0
+	alertRules  func() []authz.AlertRule // QLIKBOT_ALERTS's; nil: the policy's
 }
 
 // newApp builds every part from cfg. It does no network I/O beyond
@@ -75,6 +78,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	if err := a.buildAuthz(); err != nil {
 		return nil, err
 	}
+	if err := a.buildAlertRules(); err != nil {
+		return nil, err
+	}
 	engineOpts := []commands.Option{
 		commands.WithLogger(log.With("component", "commands")),
 		commands.WithPageSize(cfg.PageSize),
@@ -87,6 +93,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 		engineOpts = append(engineOpts, commands.WithCommandName(cfg.SlackCommand))
 	}
 	engineOpts = append(engineOpts, commands.WithSites(a.engineSites()...))
+	engineOpts = append(engineOpts, a.watchEngineOptions()...)
 	a.engine, err = commands.New(nil, a.store, a.authz, engineOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
@@ -105,6 +112,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 		return nil, err
 	}
 	a.buildDeliverers()
+	if err := a.buildWatcher(); err != nil {
+		return nil, err
+	}
 	return a, a.buildHTTP()
 }
 

@@ -43,6 +43,12 @@ type Config struct {
 	HealthCPU       float64       `envconfig:"QLIKBOT_HEALTH_CPU_WARN" default:"90" desc:"/qlik health warns about a node whose CPU is at or above this percent (a site of QLIKBOT_SITES may set its own)"`
 	HealthMemFree   float64       `envconfig:"QLIKBOT_HEALTH_MEM_FREE_WARN" default:"10" desc:"/qlik health warns about a node with less free memory than this percent of its physical memory (a site of QLIKBOT_SITES may set its own)"`
 
+	// The watcher: samples, history, alerts.
+	WatchInterval time.Duration `envconfig:"QLIKBOT_WATCH_INTERVAL" default:"60s" desc:"how often the watcher samples every site (sessions per virtual proxy and node, users, engine health) for alerts, /qlik trend and the gauges; one replica samples (a lease in the store); 0 turns it off"`
+	Alerts        string        `envconfig:"QLIKBOT_ALERTS" desc:"YAML file of alert rules (an alerts: section alone, see Watcher and alerts); empty: the policy's alerts section, or the default rules"`
+	HistoryRaw    time.Duration `envconfig:"QLIKBOT_HISTORY_RAW" default:"24h" desc:"how long the watcher's raw samples are kept (at least 5m); older ones live on as 5-minute aggregates"`
+	HistoryKeep   time.Duration `envconfig:"QLIKBOT_HISTORY_KEEP" default:"168h" desc:"how long the 5-minute aggregates of the history are kept (at least QLIKBOT_HISTORY_RAW)"`
+
 	// Who may do what, and where state lives.
 	Policy       string     `envconfig:"QLIKBOT_POLICY" desc:"authorization policy file (YAML); required with QLIKBOT_QLIK_HOST or QLIKBOT_SITES; the demo uses the built-in demo policy"`
 	Store        string     `envconfig:"QLIKBOT_STORE" desc:"state store: bolt:///path/state.db, or redis://[user:password@]host:6379/0 (rediss:// for TLS) shared by replicas; default a bolt file qlikbot.db in the working directory (the demo: a temporary file)"`

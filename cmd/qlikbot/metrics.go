@@ -23,6 +23,7 @@ type metrics struct {
 	refusals     *prometheus.CounterVec // reason: rate_limited, busy
 	chat429      *prometheus.CounterVec // platform
 	health       *healthGauges
+	watch        *watchGauges
 }
 
 func newMetrics() *metrics {
@@ -54,6 +55,7 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.commands, m.qlikCalls, m.sessionsSeen, m.approvals, m.pending, m.refusals, m.chat429,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.health = newHealthGauges(m.reg)
+	m.watch = newWatchGauges(m.reg)
 	return m
 }
 
@@ -62,6 +64,7 @@ var knownCommands = map[string]bool{
 	"help": true, "sessions": true, "users": true, "proxies": true, "health": true, "delete": true, "kick": true,
 	"audit": true, "whoami": true, "approve": true, "reject": true, "expire": true, "jobs": true, "job-resumed": true,
 	"qlik.approve": true, "qlik.reject": true, "qlik.run": true,
+	"subscribe": true, "unsubscribe": true, "alerts": true, "trend": true, "qlik.silence": true,
 }
 
 func commandLabel(s string) string {

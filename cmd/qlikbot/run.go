@@ -80,6 +80,9 @@ func (a *app) run(ctx context.Context) error {
 	}
 	start("approval expiry", a.sweepExpired)
 	start("job resume", a.resumeJobs)
+	if a.watcher != nil {
+		start("watcher", a.watcher.Run)
+	}
 	if a.console != nil {
 		start("console", func(ctx context.Context) error {
 			err := a.console.Start(ctx)

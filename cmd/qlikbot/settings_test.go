@@ -84,6 +84,10 @@ func TestEveryVariableBadValue(t *testing.T) {
 		"QLIKBOT_SHUTDOWN_TIMEOUT":          {value: "-1s"},
 		"QLIKBOT_LOG_LEVEL":                 {value: "loud"},
 		"QLIKBOT_LOG_FORMAT":                {value: "xml"},
+		"QLIKBOT_WATCH_INTERVAL":            {value: "100ms"},
+		"QLIKBOT_ALERTS":                    {value: "/nonexistent/alerts.yaml"},
+		"QLIKBOT_HISTORY_RAW":               {value: "1m"},
+		"QLIKBOT_HISTORY_KEEP":              {value: "1h"},
 	}
 
 	typ := reflect.TypeFor[Config]()

@@ -260,7 +260,7 @@ func TestDemoTwoSites(t *testing.T) {
 	if !strings.Contains(onTest, "Total sessions: 8") || strings.Contains(onTest, "LAB\\") || strings.Contains(onTest, "Site ") {
 		t.Errorf("sessions --site test is not the test site's 8 sessions alone:\n%s", onTest)
 	}
-	if !strings.Contains(both, "Per site: prod 5, test 8") || !strings.Contains(both, "Site ") || !strings.Contains(both, "LAB\\goran") || !strings.Contains(both, "SIM\\user0001") {
+	if !strings.Contains(both, "Per site: prod 10, test 8") || !strings.Contains(both, "Site ") || !strings.Contains(both, "LAB\\goran") || !strings.Contains(both, "SIM\\user0001") {
 		t.Errorf("sessions shows not both sites:\n%s", both)
 	}
 	if !strings.Contains(finance, "Total sessions: 2") || !strings.Contains(finance, "LAB\\testuser_1") {

@@ -71,7 +71,7 @@ func (a *app) startDemoSites() error {
 		name, what string
 		opts       []qliksim.Option
 	}{
-		{"prod", "the seed lab", nil},
+		{"prod", "the seed lab and a kiosk virtual proxy with a user at the session limit", []qliksim.Option{qliksim.WithLab(demoProdLab())}},
 		{"test", "a generated lab", []qliksim.Option{qliksim.WithLab(test)}},
 	}
 	var said []string

@@ -52,6 +52,7 @@ func (a *app) buildStore(ctx context.Context) (boltPath string, err error) {
 		// The store logs "store opened" itself once it has answered.
 		store.WithLogger(a.log.With("component", "store")),
 		store.WithTLSCAFile(a.cfg.StoreCA),
+		store.WithHistoryRetention(a.cfg.HistoryRaw, a.cfg.HistoryKeep),
 	}
 	st, err := store.Open(ctx, url, opts...)
 	if err != nil {

@@ -43,7 +43,7 @@ var (
 // validate checks what can be checked without touching the network or
 // the files named; newApp checks those.
 func (c Config) validate() error {
-	for _, check := range []func() error{c.checkQlik, c.checkStore, c.checkSlack, c.checkTeams, c.checkServing, c.checkLimits} {
+	for _, check := range []func() error{c.checkQlik, c.checkStore, c.checkSlack, c.checkTeams, c.checkServing, c.checkLimits, c.checkWatch} {
 		if err := check(); err != nil {
 			return err
 		}
