@@ -34,10 +34,55 @@ const (
 )
 
 // trendSeries is one line of the chart, the sum of the stored series it
-// groups (a virtual proxy's nodes, or a node's virtual proxies).
+// groups (a virtual proxy's nodes, or a node's virtual proxies): its
+// times (unix nanoseconds, ascending) and values.
 type trendSeries struct {
-	name   string
-	points map[int64]float64 // unix nanoseconds -> value
+	name string
+	ts   []int64
+	vs   []float64
+}
+
+// add sums the points of one stored series into g. Series of one history
+// share their times (the samples, or the 5-minute buckets), so this is
+// mostly a walk side by side; a time only one of them has is merged in.
+func (g *trendSeries) add(pts []store.Point, peaks bool) {
+	value := func(p store.Point) float64 {
+		if peaks {
+			return p.Max // a 5-minute bucket: its peak
+		}
+		return p.Last
+	}
+	i := 0
+	same := len(pts) == len(g.ts)
+	for ; same && i < len(pts); i++ {
+		if pts[i].Time.UnixNano() != g.ts[i] {
+			same = false
+			break
+		}
+		g.vs[i] += value(pts[i])
+	}
+	if same {
+		return
+	}
+	// Merge what is left (from i on) with the group's times.
+	ts := make([]int64, 0, len(g.ts)+len(pts)-i)
+	vs := make([]float64, 0, cap(ts))
+	ts, vs = append(ts, g.ts[:i]...), append(vs, g.vs[:i]...)
+	a, b := i, i
+	for a < len(g.ts) || b < len(pts) {
+		switch {
+		case b == len(pts) || a < len(g.ts) && g.ts[a] < pts[b].Time.UnixNano():
+			ts, vs = append(ts, g.ts[a]), append(vs, g.vs[a])
+			a++
+		case a == len(g.ts) || pts[b].Time.UnixNano() < g.ts[a]:
+			ts, vs = append(ts, pts[b].Time.UnixNano()), append(vs, value(pts[b]))
+			b++
+		default:
+			ts, vs = append(ts, g.ts[a]), append(vs, g.vs[a]+value(pts[b]))
+			a, b = a+1, b+1
+		}
+	}
+	g.ts, g.vs = ts, vs
 }
 
 func (e *Engine) trend(ctx context.Context, c *call, cmd Command) bot.Reply {
@@ -84,17 +129,11 @@ func (e *Engine) trend(ctx context.Context, c *call, cmd Command) bot.Reply {
 		}
 		g := groups[name]
 		if g == nil {
-			g = &trendSeries{name: name, points: map[int64]float64{}}
+			g = &trendSeries{name: name}
 			groups[name] = g
 			order = append(order, name)
 		}
-		for _, p := range sh.Points {
-			v := p.Last
-			if h.Step > 0 {
-				v = p.Max // a 5-minute bucket: its peak
-			}
-			g.points[p.Time.UnixNano()] += v
-		}
+		g.add(sh.Points, h.Step > 0)
 	}
 	what := "virtual proxy"
 	if byNode {
@@ -191,12 +230,21 @@ func (e *Engine) trendFilter(ctx context.Context, c *call, s *site) func(prefix,
 	}
 }
 
+// maxChartPoints is about one point per pixel column of the plot: past
+// it, neighbouring points are merged into their peak, which the chart
+// would not tell apart anyway (7 days of 5-minute peaks are 2,016).
+const maxChartPoints = TrendWidth * 2 / 3
+
 func (g *trendSeries) chart() chart.Series {
-	s := chart.Series{Name: g.name, Points: make([]chart.Point, 0, len(g.points))}
-	for t, v := range g.points {
-		s.Points = append(s.Points, chart.Point{T: time.Unix(0, t).UTC(), V: v})
+	every := (len(g.ts) + maxChartPoints - 1) / maxChartPoints
+	s := chart.Series{Name: g.name, Points: make([]chart.Point, 0, len(g.ts)/max(every, 1)+1)}
+	for i := 0; i < len(g.ts); i += max(every, 1) {
+		p := chart.Point{T: time.Unix(0, g.ts[i]).UTC(), V: g.vs[i]}
+		for j := i + 1; j < min(i+every, len(g.ts)); j++ {
+			p.V = max(p.V, g.vs[j])
+		}
+		s.Points = append(s.Points, p)
 	}
-	slices.SortFunc(s.Points, func(a, b chart.Point) int { return a.T.Compare(b.T) })
 	return s
 }
 

@@ -5,11 +5,13 @@ import (
 	"image"
 	"image/png"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/store"
 )
 
 // trendEnv samples the seed lab a few times, adding sessions on win as it
@@ -113,5 +115,35 @@ func TestTrendUsage(t *testing.T) {
 	}
 	if r := we.ask(t, "UONCALL", "trend"); r.Kind != bot.Info || len(r.Files) != 0 || !strings.Contains(joined(r), "No samples") {
 		t.Errorf("trend without history: %v %s", r.Kind, joined(r))
+	}
+}
+
+// TestTrendSeriesAdd: series are summed by time, a time one series lacks
+// (a node that did not answer) merged in order.
+func TestTrendSeriesAdd(t *testing.T) {
+	t.Parallel()
+	at := func(m int) time.Time { return time.Date(2026, 11, 22, 9, m, 0, 0, time.UTC) }
+	pts := func(ms ...int) []store.Point {
+		var out []store.Point
+		for _, m := range ms {
+			out = append(out, store.Point{Time: at(m), Last: float64(m), Max: float64(10 * m)})
+		}
+		return out
+	}
+	g := &trendSeries{}
+	g.add(pts(1, 2, 4), false)
+	g.add(pts(1, 2, 4), false) // the same times: summed in place
+	g.add(pts(0, 2, 3, 5), false)
+	var got []string
+	for i := range g.ts {
+		got = append(got, time.Unix(0, g.ts[i]).UTC().Format("04")+"="+strconv.FormatFloat(g.vs[i], 'f', -1, 64))
+	}
+	if want := []string{"00=0", "01=2", "02=6", "03=3", "04=8", "05=5"}; !slices.Equal(got, want) {
+		t.Errorf("summed %v, want %v", got, want)
+	}
+	p := &trendSeries{}
+	p.add(pts(1, 2), true)
+	if !slices.Equal(p.vs, []float64{10, 20}) {
+		t.Errorf("peaks: %v, want the points' Max", p.vs)
 	}
 }

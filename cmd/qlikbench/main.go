@@ -5,7 +5,7 @@
 //	go run ./cmd/qlikbench [-runs N] [-only ID|KEY[,...]] [-short]
 //
 // -only takes measurement ids (list, list10k, health, ack, delete, rss,
-// journal, resume, sites, startup) or figure keys (which select the
+// journal, resume, sites, watch, startup) or figure keys (which select the
 // measurement that yields them).
 // The list, health and memory figures are taken with the Qlik limits a new
 // user gets: the bench builds the qlikbot binary once, reads them from
@@ -49,7 +49,7 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := flag.NewFlagSet("qlikbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	runs := fs.Int("runs", 5, "repetitions per timed figure where a median is reported")
-	only := fs.String("only", "", "comma-separated measurement ids (list, list10k, health, ack, delete, rss, journal, resume, sites, startup) or figure keys to run (default: all)")
+	only := fs.String("only", "", "comma-separated measurement ids (list, list10k, health, ack, delete, rss, journal, resume, sites, watch, startup) or figure keys to run (default: all)")
 	short := fs.Bool("short", false, "smaller sites and sizes, for a quick smoke run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,7 +95,7 @@ func isSet(fs *flag.FlagSet, name string) bool {
 func all(o qlikbench.Options) []qlikbench.Measurement {
 	ms := append(qlikbench.Measurements(o), botbench.Measurements(o)...)
 	ms = append(ms, botbench.JobMeasurements(o)...)
-	return append(ms, sitesMeasurement(), startupMeasurement())
+	return append(ms, sitesMeasurement(), watchMeasurement(o), startupMeasurement())
 }
 
 // selectMeasurements keeps the measurements named by id or by one of
