@@ -24,6 +24,12 @@
 //	approval:
 //	  required: [kick, logout]  # need a second person (default kick, logout; only delete/kick/logout)
 //	  ttl: 30m                  # pending approvals expire (default 30m, at most 168h)
+//	alerts:                     # the watcher's rules (see alerts.go); default rules without it
+//	  rules:
+//	    - {name: session-limit, type: user-sessions, sessions: 5, post: {slack: [C0OPS]}}
+//
+// The permission subscribe (/qlik subscribe, unsubscribe, the Silence
+// buttons) is asked like health, on every virtual proxy ("*").
 //
 // Subjects are "slack:<user id>", "teams:<AAD object id>", "console:<name>"
 // and "email:<address>". Emails and Teams object ids (GUIDs) are compared

@@ -16,6 +16,10 @@
 //	jobs
 //	audit    [N] [--user WHO] [--action ACTION] [--since WHEN]
 //	whoami
+//	trend    [PREFIX ...] [--since WHEN] [--by proxy|node]
+//	alerts
+//	subscribe [RULE ...]
+//	unsubscribe
 //
 // Every command but help takes --site NAME (see sites.go).
 //
@@ -103,6 +107,16 @@
 //     events (a bounded scan); reads of the trail itself are left out
 //     unless --action audit. Rows are shortened to fit a 120-column
 //     console; the subject is always written as the platform gave it.
+//   - The watcher's commands (WithWatch; package watch samples in the
+//     background): subscribe stores the channel's destination sealed
+//     with the state key (for Teams, the conversation reference of
+//     Request.Origin); alerts lists what fires for those who may list
+//     every virtual proxy of the site; trend draws the history (package
+//     chart), only the virtual proxies (and nodes) the caller may list.
+//     AlertReply renders the watcher's alert messages: Silence buttons
+//     (the subscribe right, audited as "silence") and, for users at the
+//     limit, Kick buttons that run "kick --user" as typed, approval and
+//     all.
 //   - Every request leaves one "command" row in the audit trail with its
 //     decision (and, unless it acted, its outcome), written before
 //     anything is deleted, requested or claimed; then a row per approval
