@@ -371,23 +371,12 @@ func (r *AlertRule) setThresholds(rs alertRuleSpec) error {
 			return fmt.Errorf("%s: not a field of type %s (it takes %s)", f, r.Type, strings.Join(own, ", "))
 		}
 	}
+	var err error
 	switch r.Type {
 	case AlertUserSessions:
-		r.Sessions = DefaultAlertSessions
-		if rs.Sessions != nil {
-			if *rs.Sessions < 1 || *rs.Sessions > 1000 {
-				return fmt.Errorf("sessions: %d; want a session count from 1 to 1000", *rs.Sessions)
-			}
-			r.Sessions = *rs.Sessions
-		}
+		r.Sessions, err = intField("sessions", rs.Sessions, DefaultAlertSessions, 1, 1000, "a session count")
 	case AlertNodeDown:
-		r.Samples = DefaultAlertSamples
-		if rs.Samples != nil {
-			if *rs.Samples < 1 || *rs.Samples > 1000 {
-				return fmt.Errorf("samples: %d; want a number of samples from 1 to 1000", *rs.Samples)
-			}
-			r.Samples = *rs.Samples
-		}
+		r.Samples, err = intField("samples", rs.Samples, DefaultAlertSamples, 1, 1000, "a number of samples")
 	case AlertEngine:
 		if rs.Saturated == nil && rs.CPUAbove == nil && rs.MemFreeBelow == nil {
 			r.Saturated, r.CPUAbove, r.MemFreeBelow = true, DefaultAlertCPU, DefaultAlertMemFree
@@ -396,17 +385,11 @@ func (r *AlertRule) setThresholds(rs alertRuleSpec) error {
 		if rs.Saturated != nil {
 			r.Saturated = *rs.Saturated
 		}
-		if rs.CPUAbove != nil {
-			if !(*rs.CPUAbove > 0 && *rs.CPUAbove < 100) {
-				return fmt.Errorf("cpuAbove: %v; want a percent above 0 and under 100", *rs.CPUAbove)
-			}
-			r.CPUAbove = *rs.CPUAbove
+		if r.CPUAbove, err = percentField("cpuAbove", rs.CPUAbove); err != nil {
+			return err
 		}
-		if rs.MemFreeBelow != nil {
-			if !(*rs.MemFreeBelow > 0 && *rs.MemFreeBelow < 100) {
-				return fmt.Errorf("memFreeBelow: %v; want a percent above 0 and under 100", *rs.MemFreeBelow)
-			}
-			r.MemFreeBelow = *rs.MemFreeBelow
+		if r.MemFreeBelow, err = percentField("memFreeBelow", rs.MemFreeBelow); err != nil {
+			return err
 		}
 		if !r.Saturated && r.CPUAbove == 0 && r.MemFreeBelow == 0 {
 			return errors.New("saturated: false, and no cpuAbove or memFreeBelow: the rule checks nothing")
@@ -415,12 +398,32 @@ func (r *AlertRule) setThresholds(rs alertRuleSpec) error {
 		if rs.Above == nil {
 			return errors.New("above: missing; want the session count a virtual proxy must pass to alert")
 		}
-		if *rs.Above < 0 || *rs.Above > 1000000 {
-			return fmt.Errorf("above: %d; want a session count from 0 to 1000000", *rs.Above)
-		}
-		r.Above = *rs.Above
+		r.Above, err = intField("above", rs.Above, 0, 0, 1000000, "a session count")
 	}
-	return nil
+	return err
+}
+
+// intField is an optional whole number within [lo, hi]; def when not given.
+func intField(name string, v *int, def, lo, hi int, want string) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	if *v < lo || *v > hi {
+		return 0, fmt.Errorf("%s: %d; want %s from %d to %d", name, *v, want, lo, hi)
+	}
+	return *v, nil
+}
+
+// percentField is an optional percent above 0 and under 100; 0 when not
+// given (not checked).
+func percentField(name string, v *float64) (float64, error) {
+	if v == nil {
+		return 0, nil
+	}
+	if !(*v > 0 && *v < 100) {
+		return 0, fmt.Errorf("%s: %v; want a percent above 0 and under 100", name, *v)
+	}
+	return *v, nil
 }
 
 func buildPost(ps *alertPostSpec) (AlertPost, error) {
