@@ -2,7 +2,9 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -323,5 +325,42 @@ func TestWatcherOff(t *testing.T) {
 		if r := e.ask(t, "UONCALL", text); r.Title != "The watcher is off" {
 			t.Errorf("%s: %s", text, joined(r))
 		}
+	}
+}
+
+// TestParseWatchCommands: the watcher's commands parse, validate and read
+// back from their canonical form; mistakes are usage errors.
+func TestParseWatchCommands(t *testing.T) {
+	t.Parallel()
+	ok := map[string]Command{
+		"subscribe":                                  {Verb: VerbSubscribe},
+		"subscribe Session-Limit node-down":          {Verb: VerbSubscribe, Rules: []string{"session-limit", "node-down"}},
+		"unsubscribe":                                {Verb: VerbUnsubscribe},
+		"alerts --site prod":                         {Verb: VerbAlerts, Site: "prod"},
+		"trend":                                      {Verb: VerbTrend},
+		"trend finance default --since 7d --by NODE": {Verb: VerbTrend, Prefixes: []string{"finance", ""}, Since: "7d", By: "node"},
+	}
+	for in, want := range ok {
+		c, err := Parse(in)
+		if err != nil || !reflect.DeepEqual(c, want) {
+			t.Errorf("Parse(%q) = %#v, %v; want %#v", in, c, err, want)
+			continue
+		}
+		if again, err := Parse(c.String()); err != nil || !reflect.DeepEqual(again, c) {
+			t.Errorf("Parse(%q).String() = %q reads back as %#v, %v", in, c.String(), again, err)
+		}
+	}
+	for _, in := range []string{"subscribe bad/rule", "alerts x", "trend --by user", "trend --min 3", "sessions --by node",
+		"subscribe --since 2h", "unsubscribe --site prod", "audit --by node"} {
+		var ue *UsageError
+		if _, err := Parse(in); !errors.As(err, &ue) {
+			t.Errorf("Parse(%q) = %v, want a usage error", in, err)
+		}
+	}
+	if err := (Command{Verb: VerbSessions, Rules: []string{"x"}}).Validate(); err == nil {
+		t.Error("a sessions command with rules validates")
+	}
+	if err := (Command{Verb: VerbTrend, By: "user"}).Validate(); err == nil {
+		t.Error("trend --by user validates")
 	}
 }
