@@ -333,11 +333,11 @@ func TestWatcherOff(t *testing.T) {
 func TestParseWatchCommands(t *testing.T) {
 	t.Parallel()
 	ok := map[string]Command{
-		"subscribe":                                  {Verb: VerbSubscribe},
-		"subscribe Session-Limit node-down":          {Verb: VerbSubscribe, Rules: []string{"session-limit", "node-down"}},
-		"unsubscribe":                                {Verb: VerbUnsubscribe},
-		"alerts --site prod":                         {Verb: VerbAlerts, Site: "prod"},
-		"trend":                                      {Verb: VerbTrend},
+		"subscribe":                         {Verb: VerbSubscribe},
+		"subscribe Session-Limit node-down": {Verb: VerbSubscribe, Rules: []string{"session-limit", "node-down"}},
+		"unsubscribe":                       {Verb: VerbUnsubscribe},
+		"alerts --site prod":                {Verb: VerbAlerts, Site: "prod"},
+		"trend":                             {Verb: VerbTrend},
 		"trend finance default --since 7d --by NODE": {Verb: VerbTrend, Prefixes: []string{"finance", ""}, Since: "7d", By: "node"},
 	}
 	for in, want := range ok {
