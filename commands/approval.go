@@ -65,8 +65,12 @@ func (e *Engine) showApproval(ctx context.Context, c *call, cmd Command) bot.Rep
 	if p.State == store.StateApproved {
 		// Approved between the two reads: its job is there now (unless
 		// kept no longer, then the request is what is left to show).
-		if j, batches, err := e.st.GetJob(ctx, id); err == nil {
+		j, batches, err := e.st.GetJob(ctx, id)
+		switch {
+		case err == nil:
 			return e.showJob(ctx, c, cmd, j, batches)
+		case !errors.Is(err, store.ErrNotFound):
+			return e.done(VerbApproval, e.storeDown(c, "read the approval", err), "")
 		}
 	}
 	if r := e.mayView(c, a); r != nil {

@@ -8,22 +8,6 @@ import (
 	"github.com/qlikbot/qlikbot/bot/bottest"
 )
 
-const approvalPolicy = `
-roles:
-  viewer: [list]
-  admin:  [list, kick, approve]
-grants:
-  - subjects: ["slack:ULEAD", "slack:UADMIN"]
-    roles: [admin]
-    virtualProxies: ["*"]
-  - subjects: ["slack:UVIEWER"]
-    roles: [viewer]
-    virtualProxies: ["*"]
-  - subjects: ["slack:UFIN"]
-    roles: [viewer]
-    virtualProxies: ["finance"]
-`
-
 var approvalIDRE = regexp.MustCompile(`approve ([0-9a-f]{32})`)
 
 // TestApprovalEveryRowOnceThroughNext: on a generated site whose vp2
@@ -35,7 +19,8 @@ var approvalIDRE = regexp.MustCompile(`approve ([0-9a-f]{32})`)
 // many pages there are; someone who may not list vp2 is refused.
 func TestApprovalEveryRowOnceThroughNext(t *testing.T) {
 	t.Parallel()
-	s := newE2ESlack(t, bottest.NewSite(t, 1600, approvalPolicy, 100)) // 4 virtual proxies: 400 sessions each
+	policy := bottest.ApprovalPolicy([]string{"slack:ULEAD", "slack:UADMIN"}, "slack:UVIEWER", "slack:UFIN")
+	s := newE2ESlack(t, bottest.NewSite(t, 1600, policy, 100)) // 4 virtual proxies: 400 sessions each
 	request, skipped := s.command(t, "ULEAD", "kick vp2")
 	m := approvalIDRE.FindStringSubmatch(request.text())
 	if request.JSON["response_type"] != "in_channel" || m == nil {

@@ -22,21 +22,8 @@ import (
 // list vp2 is refused.
 func TestApprovalEveryRowOnceThroughNext(t *testing.T) {
 	t.Parallel()
-	site := bottest.NewSite(t, 1600, `
-roles:
-  viewer: [list]
-  admin:  [list, kick, approve]
-grants:
-  - subjects: ["teams:`+aadRequester+`", "teams:`+aadApprover+`"]
-    roles: [admin]
-    virtualProxies: ["*"]
-  - subjects: ["teams:`+aadViewer+`"]
-    roles: [viewer]
-    virtualProxies: ["*"]
-  - subjects: ["teams:`+testAAD+`"]
-    roles: [viewer]
-    virtualProxies: ["finance"]
-`, 100) // 4 virtual proxies: 400 sessions each
+	policy := bottest.ApprovalPolicy([]string{"teams:" + aadRequester, "teams:" + aadApprover}, "teams:"+aadViewer, "teams:"+testAAD)
+	site := bottest.NewSite(t, 1600, policy, 100) // 4 virtual proxies: 400 sessions each
 	pub := &fakePublisher{url: testLink}
 	e := newTestEnv(t, site.Dispatcher, WithFileLinks(pub.publish), WithInvokeDeadline(time.Minute))
 	csv := func(name string) []byte {
