@@ -266,8 +266,7 @@ func (d *Dispatcher) call(ctx context.Context, req Request) (rep Reply, outcome 
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
-			d.cfg.log.Error("handler panicked", "request_id", req.ID, "subject", req.Subject(),
-				"command", commandOf(req), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			d.logPanic("handler panicked", req, v)
 			rep, outcome = internalErrorReply(req.ID), OutcomePanic
 		}
 	}()

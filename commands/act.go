@@ -220,7 +220,12 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 		if cmd.User != nil && (v.refused > 0 || v.denial != nil) {
 			return e.elsewhere(ctx, c, cmd, v, a, warnings)
 		}
-		return bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + a.onSite() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
+		rep := bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + a.onSite() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
+		if len(sl.Errors) > 0 { // a node that did not answer may hold some
+			rep.Kind = bot.Warning
+			rep.Summary[0] = "Nothing matched " + a.scopeText() + a.onSite() + " on the nodes that answered."
+		}
+		return rep
 	}
 	if c.policy.NeedsApproval(a.Permission) {
 		return e.requestApproval(ctx, c, a, warnings)

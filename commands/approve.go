@@ -53,7 +53,7 @@ func (e *Engine) handleAction(ctx context.Context, c *call) bot.Reply {
 func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pending, action, *bot.Reply) {
 	p, err := e.st.GetPending(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		r := e.done(verb, bot.Reply{Kind: bot.Info, Title: "Unknown or expired approval", Summary: []string{"This approval request is unknown or expired; ask again if it is still needed."}, Visibility: bot.Ephemeral}, "")
+		r := e.done(verb, unknownApproval(), "")
 		return p, action{}, &r
 	}
 	if err != nil {
@@ -321,9 +321,7 @@ func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed
 		e.tampered(ctx, c, id, err)
 		r = e.unverified(c)
 	case errors.Is(err, store.ErrDecided):
-		r = bot.Reply{Kind: bot.Info, Title: "Already decided",
-			Summary:    []string{fmt.Sprintf("Already %s by %s at %s UTC.", claimed.State, claimed.DecidedBy, claimed.DecidedAt.UTC().Format(time.DateTime))},
-			Visibility: bot.Ephemeral}
+		r = alreadyDecided(claimed)
 	case errors.Is(err, store.ErrExpired):
 		observed := ""
 		if verb == "reject" {

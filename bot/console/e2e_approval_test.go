@@ -22,7 +22,7 @@ var (
 func TestApprovalEveryRowOnceThroughNext(t *testing.T) {
 	t.Parallel()
 	policy := bottest.ApprovalPolicy([]string{"console:lead", "console:admin"}, "console:viewer", "console:fin")
-	say := startConsole(t, bottest.NewSite(t, 1600, policy, 100)) // 4 virtual proxies: 400 sessions each
+	say := converse(t, bottest.NewSite(t, 1600, policy, 100).Dispatcher) // 4 virtual proxies: 400 sessions each
 	// check pages every row once, 400 in 4 pages, Approve on the first only.
 	check := func(what string, whole []byte, pages []string) {
 		t.Helper()

@@ -54,7 +54,7 @@ func TestEveryRowOnceThroughNext(t *testing.T) {
 	t.Parallel()
 	sessions := bottest.E2ESessions()
 	site := bottest.NewSite(t, sessions, e2ePolicy, 100)
-	say := startConsole(t, site)
+	say := converse(t, site.Dispatcher)
 	whole, pages := walk(t, say, say("/qlik sessions"), "", sessions)
 	if err := bottest.EveryRowOnce(whole, tables(t, pages)); err != nil {
 		t.Fatal(err)
@@ -63,31 +63,6 @@ func TestEveryRowOnceThroughNext(t *testing.T) {
 		t.Fatalf("the CSV has %d lines for %d sessions", strings.Count(string(whole), "\n"), got)
 	}
 	t.Logf("%d sessions in %d pages", sessions, len(pages))
-}
-
-// startConsole runs a console on site until t ends; say types a line
-// and returns the console's next reply.
-func startConsole(t *testing.T, site *bottest.Site) (say func(line string) string) {
-	t.Helper()
-	in, feed := io.Pipe()
-	out := make(replies, 16)
-	c, err := New(site.Dispatcher, in, out, WithFileDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Start(t.Context()) }()
-	t.Cleanup(func() {
-		_ = feed.Close()
-		<-done
-	})
-	return func(line string) string {
-		t.Helper()
-		if _, err := fmt.Fprintln(feed, line); err != nil {
-			t.Fatal(err)
-		}
-		return out.next(t)
-	}
 }
 
 // walk reads the CSV attached to first and clicks Next from first to the
@@ -128,6 +103,31 @@ func tables(t *testing.T, pages []string) []bottest.Shown {
 		out[i] = parseTable(t, p)
 	}
 	return out
+}
+
+// converse runs a console on sub until the test ends and returns say,
+// which types one line and returns the console's next reply.
+func converse(t *testing.T, sub Submitter) (say func(line string) string) {
+	t.Helper()
+	in, feed := io.Pipe()
+	out := make(replies, 4)
+	c, err := New(sub, in, out, WithFileDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Start(t.Context()) }()
+	t.Cleanup(func() {
+		_ = feed.Close()
+		<-done
+	})
+	return func(line string) string {
+		t.Helper()
+		if _, err := fmt.Fprintln(feed, line); err != nil {
+			t.Fatal(err)
+		}
+		return out.next(t)
+	}
 }
 
 // parseTable reads the aligned table of a console reply: the header line,

@@ -115,8 +115,13 @@ func (s *session) click(n int, actor bot.User) {
 		return
 	}
 	b := buttons[n-1]
+	click := bot.Request{Action: &bot.Action{ID: b.ActionID, Value: b.Value, MessageRef: ref}}
 	if b.Confirm != "" {
-		// Chat platforms ask before sending such a click; so do we.
+		// Chat platforms ask before sending such a click; so do we, unless
+		// the click would only be refused: then the refusal comes at once.
+		if s.refused(actor, click) {
+			return
+		}
 		s.c.printf("%s Type y to confirm: ", b.Confirm)
 		answer, ok := s.next()
 		if ok && !s.c.interactive {
@@ -128,7 +133,24 @@ func (s *session) click(n int, actor bot.User) {
 			return
 		}
 	}
-	s.ask(actor, bot.Request{Action: &bot.Action{ID: b.ActionID, Value: b.Value, MessageRef: ref}})
+	s.ask(actor, click)
+}
+
+// refused prechecks a click (bot.Prechecker, which the dispatcher is) and
+// prints the refusal it would get, if it would surely get one.
+func (s *session) refused(actor bot.User, click bot.Request) bool {
+	pc, ok := s.c.sub.(bot.Prechecker)
+	if !ok {
+		return false
+	}
+	rep, refused := pc.Precheck(s.ctx, request(actor, click))
+	if !refused {
+		return false
+	}
+	if err := s.c.show(actor, rep); err != nil {
+		s.c.log.Warn("print precheck refusal", "err", err)
+	}
+	return true
 }
 
 func isYes(s string) bool {
@@ -136,12 +158,18 @@ func isYes(s string) bool {
 	return s == "y" || s == "yes"
 }
 
-// ask submits req as actor and waits until it is answered.
-func (s *session) ask(actor bot.User, req bot.Request) {
+// request is req from actor on the console.
+func request(actor bot.User, req bot.Request) bot.Request {
 	req.ID = bot.NewRequestID()
 	req.Platform = bot.Console
 	req.User = actor
 	req.Channel = Channel // ReceivedAt: the dispatcher stamps it by its own (injectable) clock
+	return req
+}
+
+// ask submits req as actor and waits until it is answered.
+func (s *session) ask(actor bot.User, req bot.Request) {
+	req = request(actor, req)
 	r := &responder{c: s.c, actor: actor, done: make(chan struct{})}
 	req.ReplyTo = r
 

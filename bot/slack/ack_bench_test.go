@@ -85,7 +85,7 @@ func ackBot(b *testing.B, guard ReplayGuard, workers int) *Adapter {
 		case <-ctx.Done():
 		}
 		return bot.Reply{}
-	}), bot.WithWorkers(workers), bot.WithQueueSize(1<<20), bot.WithUserRate(rate.Inf, 0))
+	}), bot.WithWorkers(workers), bot.WithQueueSize(4*workers), bot.WithUserRate(rate.Inf, 0))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"time"
 )
 
-// fakeSlack stands in for Slack's Web API and response_url hooks and
-// records what qlikbot sends there (its replies).
+// fakeSlack stands in for Slack's Web API (file uploads included) and
+// response_url hooks and records what qlikbot sends there (its replies).
 type fakeSlack struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
@@ -40,7 +40,14 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		f.hits = append(f.hits, r.URL.Path+" "+string(body))
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"ok":true,"channel":"C0OPS","ts":"1700000000.000100"}`)
+		switch r.URL.Path {
+		case "/api/files.getUploadURLExternal": // the v2 upload: the file goes to upload_url
+			io.WriteString(w, `{"ok":true,"upload_url":"`+f.srv.URL+`/upload/F1","file_id":"F1"}`)
+		case "/api/files.completeUploadExternal":
+			io.WriteString(w, `{"ok":true,"files":[{"id":"F1","title":"x"}]}`)
+		default:
+			io.WriteString(w, `{"ok":true,"channel":"C0OPS","ts":"1700000000.000100"}`)
+		}
 	}))
 	t.Cleanup(f.srv.Close)
 	return f

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -445,12 +446,27 @@ func (p *botProc) kill(t *testing.T) {
 func (p *botProc) quit(t *testing.T) {
 	t.Helper()
 	_ = p.stdin.Close()
+	p.exitsCleanly(t, "its input ended")
+}
+
+// terminate sends SIGTERM and waits for the graceful shutdown's clean exit.
+func (p *botProc) terminate(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	p.exitsCleanly(t, "SIGTERM")
+}
+
+// exitsCleanly waits (bounded) for the process to exit 0 after what.
+func (p *botProc) exitsCleanly(t *testing.T, after string) {
+	t.Helper()
 	select {
 	case err := <-p.exited:
 		if err != nil {
-			t.Errorf("qlikbot exited with %v at the end of its input, want 0", err)
+			t.Errorf("qlikbot exited with %v after %s, want 0", err, after)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("qlikbot still running 30s after its input ended")
+	case <-time.After(60 * time.Second):
+		t.Fatalf("qlikbot still running 60s after %s", after)
 	}
 }

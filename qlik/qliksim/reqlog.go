@@ -47,7 +47,24 @@ func (s *Server) record(n *node, service string, r *http.Request, start time.Tim
 	l.mu.Unlock()
 	// The query is not logged: it holds the xrfkey.
 	s.log.Debug("request", "service", service, "node", n.advertised, "method", r.Method,
-		"path", path, "status", status, "took", time.Since(start))
+		"path", loggedPath(service, path), "status", status, "took", time.Since(start))
+}
+
+// loggedPath is path as the log shows it: a session id (the segment after
+// "session" in a QPS path) cut to its first 8 characters. The demo runs
+// the simulator in-process, logging into qlikbot's log, where a full id
+// (its user's session cookie) must never appear.
+func loggedPath(service, path string) string {
+	if service != "qps" {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	for i := 1; i < len(segs); i++ {
+		if strings.EqualFold(segs[i-1], "session") && len(segs[i]) > 8 {
+			segs[i] = segs[i][:8] + "…"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // Requests returns a copy of the request log, oldest first.
