@@ -51,12 +51,8 @@ func (a action) targetRows() [][]string {
 // the request was approved, else a page of the request's sessions.
 func (e *Engine) showApproval(ctx context.Context, c *call, cmd Command) bot.Reply {
 	id := cmd.Approval
-	j, batches, err := e.st.GetJob(ctx, id)
-	switch {
-	case err == nil:
-		return e.showJob(ctx, c, cmd, j, batches)
-	case !errors.Is(err, store.ErrNotFound):
-		return e.done(VerbApproval, e.storeDown(c, "read the approval", err), "")
+	if r, ok := e.showJobOf(ctx, c, cmd, id); ok {
+		return r
 	}
 	p, a, r := e.load(ctx, c, id, VerbApproval)
 	if r != nil {
@@ -65,18 +61,27 @@ func (e *Engine) showApproval(ctx context.Context, c *call, cmd Command) bot.Rep
 	if p.State == store.StateApproved {
 		// Approved between the two reads: its job is there now (unless
 		// kept no longer, then the request is what is left to show).
-		j, batches, err := e.st.GetJob(ctx, id)
-		switch {
-		case err == nil:
-			return e.showJob(ctx, c, cmd, j, batches)
-		case !errors.Is(err, store.ErrNotFound):
-			return e.done(VerbApproval, e.storeDown(c, "read the approval", err), "")
+		if r, ok := e.showJobOf(ctx, c, cmd, id); ok {
+			return r
 		}
 	}
 	if r := e.mayView(c, a); r != nil {
 		return e.done(VerbApproval, *r, "")
 	}
 	return e.done(VerbApproval, e.requestPage(c, cmd, p, a), "")
+}
+
+// showJobOf answers "approval ID" from the job of approval id; ok is
+// false when there is none (not approved, or no longer kept).
+func (e *Engine) showJobOf(ctx context.Context, c *call, cmd Command, id string) (r bot.Reply, ok bool) {
+	j, batches, err := e.st.GetJob(ctx, id)
+	switch {
+	case err == nil:
+		return e.showJob(ctx, c, cmd, j, batches), true
+	case !errors.Is(err, store.ErrNotFound):
+		return e.done(VerbApproval, e.storeDown(c, "read the approval", err), ""), true
+	}
+	return bot.Reply{}, false
 }
 
 // mayView checks that c may see the sessions of a (see the top of this
