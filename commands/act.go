@@ -220,7 +220,12 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 		if cmd.User != nil && (v.refused > 0 || v.denial != nil) {
 			return e.elsewhere(ctx, c, cmd, v, a, warnings)
 		}
-		return bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + a.onSite() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
+		rep := bot.Reply{Kind: bot.Info, Title: "No sessions to end", Summary: []string{"Nothing matched " + a.scopeText() + a.onSite() + "."}, Warnings: warnings, Visibility: listVisibility(c)}
+		if len(sl.Errors) > 0 { // a node that did not answer may hold some
+			rep.Kind = bot.Warning
+			rep.Summary[0] = "Nothing matched " + a.scopeText() + a.onSite() + " on the nodes that answered."
+		}
+		return rep
 	}
 	if c.policy.NeedsApproval(a.Permission) {
 		return e.requestApproval(ctx, c, a, warnings)
@@ -265,31 +270,24 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 		return e.storeDown(c, "save the approval request", err)
 	}
 	e.audit(ctx, c, store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
-	h := a.handles()
-	rows := make([][]string, 0, len(a.Targets))
-	for _, t := range a.Targets {
-		rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, h.of(t.SessionID)})
-	}
-	who := a.Requester.Subject
-	if a.Requester.Name != "" {
-		who = a.Requester.Name + " (" + who + ")"
-	}
 	rep := bot.Reply{
 		Kind:  bot.Pending,
 		Title: "Approval needed: " + a.title(),
 		Summary: []string{
-			"Requested by " + who + ": " + e.cmdName + " " + auditText(a.Command),
+			"Requested by " + whoText(a.Requester.Name, a.Requester.Subject) + ": " + e.cmdName + " " + auditText(a.Command),
 			fmt.Sprintf("Someone else with the approve right clicks Approve (or types %s approve %s); expires in %s (%s UTC).", e.cmdName, p.ID, durationWords(ttl), p.ExpiresAt.UTC().Format(time.DateTime)),
 			"Only the sessions listed here are ended.",
 		},
 		Warnings:   warnings,
 		Visibility: bot.InChannel,
+		// First, so that a page is fitted with them and they come before
+		// Next (see approval.go for the other pages).
+		Buttons: []bot.Button{
+			{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: a.confirmText()},
+			{Label: "Reject", ActionID: ActionReject, Value: p.ID, Style: bot.Danger},
+		},
 	}
-	e.paginate(c, &rep, Command{}, targetColumns, rows, "sessions.csv")
-	rep.Buttons = []bot.Button{
-		{Label: "Approve", ActionID: ActionApprove, Value: p.ID, Style: bot.Primary, Confirm: a.confirmText()},
-		{Label: "Reject", ActionID: ActionReject, Value: p.ID, Style: bot.Danger},
-	}
+	e.paginate(c, &rep, approvalPages(p.ID), targetColumns, a.targetRows(), "sessions.csv")
 	return rep
 }
 

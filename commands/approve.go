@@ -55,7 +55,6 @@ func (e *Engine) handleAction(ctx context.Context, c *call) bot.Reply {
 
 // load fetches a pending action and decodes it; a non-nil reply ends the click.
 func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pending, action, *bot.Reply) {
-	c.pending = id
 	p, err := e.st.GetPending(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		r := e.done(verb, unknownApproval(), "")
@@ -65,6 +64,9 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 		r := e.done(verb, e.storeDown(c, "read the approval request", err), "")
 		return p, action{}, &r
 	}
+	// Only an id the store knows goes into the audit row: 32 hex digits
+	// typed by mistake may be a session id.
+	c.pending = id
 	a, err := e.open(p)
 	if err != nil {
 		e.tampered(ctx, c, id, err)
@@ -101,9 +103,15 @@ func (a action) scopes(channel string) []authz.Scope {
 // mayApprove checks c holds Approve on every (virtual proxy, node) of the
 // action; the first refusal is returned.
 func (e *Engine) mayApprove(c *call, a action) authz.Decision {
+	return holdsEverywhere(c, authz.Approve, a)
+}
+
+// holdsEverywhere checks c holds perm on every (virtual proxy, node) of
+// the action, in c's channel; the first refusal is returned.
+func holdsEverywhere(c *call, perm authz.Permission, a action) authz.Decision {
 	var last authz.Decision
 	for _, s := range a.scopes(c.req.Channel) {
-		if last = c.policy.Decide(c.subjects, authz.Approve, s); !last.Allowed {
+		if last = c.policy.Decide(c.subjects, perm, s); !last.Allowed {
 			break
 		}
 	}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -373,8 +374,9 @@ func TestApprovalWithFailingDeletes(t *testing.T) {
 }
 
 // TestLargeKickIsPagedWithCSV: a kick bigger than a page shows one page of
-// targets plus the full CSV, keeps only Approve/Reject buttons, and ends
-// every snapshotted session exactly once.
+// targets plus the full CSV, Approve and Reject before Next (which pages
+// the approval), and ends every snapshotted session exactly once; its
+// outcome pages the same way.
 func TestLargeKickIsPagedWithCSV(t *testing.T) {
 	t.Parallel()
 	lab := qliksim.Generate(qliksim.GenOptions{Users: 40, Sessions: 120, VirtualProxies: 3, Nodes: 2, Seed: 3})
@@ -382,15 +384,23 @@ func TestLargeKickIsPagedWithCSV(t *testing.T) {
 	want := len(e.sim.Sessions(e.sim.Hosts()[0], "vp2")) + len(e.sim.Sessions(e.sim.Hosts()[1], "vp2"))
 	r := e.ask(t, "UADMIN", "kick vp2")
 	id := pendingID(t, r)
-	if len(r.Buttons) != 2 || r.Table.TotalRows != want || len(r.Table.Rows) != 10 || r.Table.Offset != 0 || len(r.Files) != 1 {
-		t.Fatalf("pending: buttons %d total %d rows %d offset %d files %d (want %d targets)", len(r.Buttons), r.Table.TotalRows, len(r.Table.Rows), r.Table.Offset, len(r.Files), want)
+	labels := func(r bot.Reply) []string {
+		var out []string
+		for _, b := range r.Buttons {
+			out = append(out, b.Label+": "+b.Value)
+		}
+		return out
+	}
+	next := nextLabel + ": approval " + id + " --from 11"
+	if !slices.Equal(labels(r), []string{"Approve: " + id, "Reject: " + id, next}) || r.Table.TotalRows != want || len(r.Table.Rows) != 10 || r.Table.Offset != 0 || len(r.Files) != 1 {
+		t.Fatalf("pending: buttons %q total %d rows %d offset %d files %d (want %d targets)", labels(r), r.Table.TotalRows, len(r.Table.Rows), r.Table.Offset, len(r.Files), want)
 	}
 	if lines := strings.Count(string(r.Files[0].Data), "\n"); lines != want+1 {
 		t.Errorf("CSV has %d lines, want %d", lines, want+1)
 	}
 	done := e.click(t, "UADMIN2", ActionApprove, id)
-	if done.Kind != bot.Success || done.Table.TotalRows != want || len(done.Buttons) != 0 {
-		t.Fatalf("approve: %v total %d buttons %d: %s", done.Kind, done.Table.TotalRows, len(done.Buttons), joined(done))
+	if done.Kind != bot.Success || done.Table.TotalRows != want || !slices.Equal(labels(done), []string{next}) {
+		t.Fatalf("approve: %v total %d buttons %q: %s", done.Kind, done.Table.TotalRows, labels(done), joined(done))
 	}
 	seen := map[string]int{}
 	for _, d := range e.deletes() {

@@ -305,6 +305,8 @@ func (e *Engine) run(ctx context.Context, c *call, byButton bool) bot.Reply {
 		}
 		r.ReplaceOriginal = false
 		return r
+	case VerbApproval:
+		return e.showApproval(ctx, c, cmd)
 	}
 	// A paging click shows the next page to the clicker only: it must not
 	// rewrite a list others are reading.

@@ -38,7 +38,7 @@ func (s spec) flagNames() []string {
 // siteFlag is the flags of a verb that takes --site alone.
 var siteFlag = map[string]bool{"site": true}
 
-var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbTrend, VerbAlerts, VerbSubscribe, VerbUnsubscribe, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
+var verbOrder = []string{VerbSessions, VerbUsers, VerbProxies, VerbHealth, VerbTrend, VerbAlerts, VerbSubscribe, VerbUnsubscribe, VerbDelete, VerbKick, VerbApprove, VerbReject, VerbApproval, VerbJobs, VerbAudit, VerbWhoami, VerbHelp}
 
 var specs = map[string]spec{
 	VerbHelp: {
@@ -143,6 +143,18 @@ var specs = map[string]spec{
 		short:    "reject APPROVAL_ID",
 		summary:  "reject a request by its id, as its button does",
 		examples: []string{"reject 3af6e3d85bc85c2627a4f8fd1570db60"},
+	},
+	VerbApproval: {
+		flags:   map[string]bool{"page": true, "from": true, "to": true},
+		forms:   []string{"approval APPROVAL_ID [--page N | --from ROW | --to ROW]"},
+		short:   "approval APPROVAL_ID",
+		summary: "an approval request's sessions, or its outcome, by page",
+		details: []string{
+			"What the Next and Previous buttons of an approval request and of its outcome run; the",
+			"page is shown to you only. Once approved, it shows the outcome so far, session by session.",
+			"You may see it if you asked for it, or hold list or approve on every place it covers.",
+		},
+		examples: []string{"approval 3af6e3d85bc85c2627a4f8fd1570db60 --page 2"},
 	},
 	VerbJobs: {
 		forms:   []string{"jobs"},

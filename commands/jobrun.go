@@ -404,24 +404,11 @@ func (r *jobRun) who() string {
 	return fmt.Sprintf("Approved by %s; requested by %s", whoText(ap.Name, ap.Subject), whoText(rq.Name, rq.Subject))
 }
 
-// outcomeReply is the finished job as the approval message shows it.
+// outcomeReply is the finished job as the approval message shows it: its
+// first page, whose Next runs "approval ID" (see approval.go).
 func (r *jobRun) outcomeReply() bot.Reply {
-	a := r.rec.Action
-	rows := make([][]string, 0, len(a.Targets))
-	for i, t := range a.Targets {
-		rows = append(rows, []string{t.VirtualProxy, t.Node, t.user().String(), t.UserName, r.h.of(t.SessionID), r.outs[i]})
-	}
-	rep := bot.Reply{Kind: bot.Success, Title: "Approved: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true}
-	rep.Summary = []string{r.who()}
-	if r.resumed {
-		rep.Summary = append(rep.Summary, fmt.Sprintf("Resumed after an interruption: %d of %s had been done before it.", r.before, plural(len(a.Targets), "session")))
-	}
-	rep.Summary = append(rep.Summary, outcomeSummary(rows)...)
-	if t := counts(r.outs); t.failed > 0 {
-		rep.Kind = bot.Warning
-		rep.Warnings = []string{failedWarning(r.c, t.failed)}
-	}
-	r.e.paginate(r.c, &rep, Command{}, outcomeColumns, rows, "outcome.csv")
+	rep := r.outcomePage(r.c, approvalPages(r.id), true, nil)
+	rep.Visibility, rep.ReplaceOriginal = bot.InChannel, true
 	return rep
 }
 

@@ -299,3 +299,18 @@ func TestProxies(t *testing.T) {
 		t.Errorf("finance viewer sees %v", got)
 	}
 }
+
+// TestKickNothingOnTheNodesThatAnswered: with one node down and none of
+// the answering nodes holding a session, "nothing matched" is a warning
+// that names the silent node, never an all-clear.
+func TestKickNothingOnTheNodesThatAnswered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	if err := e.sim.SetFault(dev1, qliksim.Fault{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ask(t, "UADMIN", "kick butler")
+	if r.Kind != bot.Warning || !strings.Contains(joined(r), "on the nodes that answered") || !strings.Contains(joined(r), dev1) {
+		t.Fatalf("kind %v, want a warning naming %s:\n%s", r.Kind, dev1, joined(r))
+	}
+}

@@ -27,6 +27,7 @@ const (
 	VerbApprove  = "approve"
 	VerbReject   = "reject"
 	VerbJobs     = "jobs"
+	VerbApproval = "approval"
 	// The watcher's commands (watchcmd.go, trend.go).
 	VerbSubscribe   = "subscribe"
 	VerbUnsubscribe = "unsubscribe"
@@ -64,7 +65,7 @@ type Command struct {
 	Min        int           // --min N (users)
 	SessionIDs []string      // delete: full ids or handles (8+ hex digits), lower-case
 	N          int           // audit: number of events
-	Approval   string        // approve, reject: the pending action id
+	Approval   string        // approve, reject, approval: the pending action id
 	// audit filters: --user (a subject, a platform id, a user or person
 	// name), --action (an audit action or a command verb), --since.
 	Actor  string
@@ -291,7 +292,7 @@ func (c *Command) setPositional(pos []string) error {
 			}
 			c.SessionIDs = appendFold(c.SessionIDs, ref)
 		}
-	case VerbApprove, VerbReject:
+	case VerbApprove, VerbReject, VerbApproval:
 		if len(pos) != 1 || !pendingIDRE.MatchString(strings.ToLower(pos[0])) {
 			return bad("%s needs the approval id shown on the approval request (32 hex digits)", c.Verb)
 		}

@@ -181,7 +181,7 @@ func (c Command) Validate() error {
 		return bad("kick needs exactly one virtual proxy prefix (or --user DIR\\ID)")
 	case c.Verb == VerbAudit && c.N == 0:
 		return bad("audit needs a number of events")
-	case (c.Verb == VerbApprove || c.Verb == VerbReject) != (c.Approval != ""),
+	case (c.Verb == VerbApprove || c.Verb == VerbReject || c.Verb == VerbApproval) != (c.Approval != ""),
 		c.Approval != "" && !pendingIDRE.MatchString(c.Approval):
 		return bad("%s needs one approval id", c.Verb)
 	}

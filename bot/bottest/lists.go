@@ -1,6 +1,6 @@
 // Package bottest holds what the renderers' tests share: long lists shaped
 // like the replies of the commands package (sessions, users, proxies,
-// audit), and paging through them as the commands package does, so each
+// audit, an approval request and its outcome), and paging through them as the commands package does, so each
 // platform's render checks run on the same material.
 package bottest
 
@@ -19,14 +19,21 @@ type List struct {
 	Columns  []string
 	Rows     [][]string
 	RowMenus func(rows [][]string) []bot.Menu // nil: no per-row menus
+	// Command is what Previous and Next run, with --to and --from; ""
+	// is Name.
+	Command string
+	// FirstButtons are the buttons of the first page, before Next: an
+	// approval request's Approve and Reject (its other pages are views).
+	FirstButtons []bot.Button
 }
 
-// Lists returns the sessions, users, proxies and audit lists with n rows
-// each. Some columns are empty on every row (as "User name" and
-// "Attributes" often are), cells vary in length, and names carry the
-// characters that need escaping on some platform.
+// Lists returns the sessions, users, proxies, audit, approval request and
+// approval outcome lists with n rows each. Some columns are empty on
+// every row (as "User name" and "Attributes" often are), cells vary in
+// length, and names carry the characters that need escaping on some
+// platform.
 func Lists(n int) []List {
-	return []List{sessions(n), users(n), proxies(n), audit(n)}
+	return []List{sessions(n), users(n), proxies(n), audit(n), approval(n), outcome(n)}
 }
 
 var vps = []string{"finance", "(default)", "win", "hdr (X-Qlik-Session-hdr)", "sales", "api"}
@@ -99,6 +106,65 @@ func audit(n int) List {
 	return l
 }
 
+// approvalID is the id of the approval lists.
+const approvalID = "3af6e3d85bc85c2627a4f8fd1570db60"
+
+// approval is an approval request of n sessions, as commands asks for it.
+func approval(n int) List {
+	l := List{Name: "approval", Command: "approval " + approvalID, Columns: []string{"Virtual proxy", "Node", "User", "User name", "Session"}}
+	for i := range n {
+		l.Rows = append(l.Rows, []string{vps[i%len(vps)], fmt.Sprintf("node%d", i%3+1), user(i), "", handle(i)})
+	}
+	what := fmt.Sprintf("end %d sessions on finance, (default), win, hdr, sales, api on site prod", n)
+	l.Reply = bot.Reply{Kind: bot.Pending, Title: "Approval needed: " + what, Visibility: bot.InChannel,
+		Summary: []string{
+			`Requested by Lee <Lead> & co (slack:U0LEAD): /qlik kick finance --proxy pro2-win1.lab.ptarmiganlabs.net --site prod`,
+			"Someone else with the approve right clicks Approve (or types /qlik approve " + approvalID + "); expires in 30 min (2026-12-02 06:56:54 UTC).",
+			"Only the sessions listed here are ended.",
+		},
+		Warnings: []string{"Not included: 3 (virtual proxy, node) places where you may not kick"},
+	}
+	l.FirstButtons = []bot.Button{
+		{Label: "Approve", ActionID: "qlik.approve", Value: approvalID, Style: bot.Primary, Confirm: "End " + what + "?"},
+		{Label: "Reject", ActionID: "qlik.reject", Value: approvalID, Style: bot.Danger},
+	}
+	return l
+}
+
+// outcome is the outcome of an approved request of n sessions.
+func outcome(n int) List {
+	l := List{Name: "outcome", Command: "approval " + approvalID, Columns: []string{"Virtual proxy", "Node", "User", "User name", "Session", "Outcome"}}
+	for i := range n {
+		o := "deleted"
+		switch i % 7 {
+		case 3:
+			o = "already gone"
+		case 5:
+			o = "failed: Qlik answered 503 Service Unavailable on pro2-win1.lab.ptarmiganlabs.net"
+		}
+		l.Rows = append(l.Rows, []string{vps[i%len(vps)], fmt.Sprintf("node%d", i%3+1), user(i), fmt.Sprintf("Test <User> & %d", i), handle(i), o})
+	}
+	l.Reply = bot.Reply{Kind: bot.Warning, Title: fmt.Sprintf("Approved: end %d sessions on finance on site prod", n), Visibility: bot.InChannel, ReplaceOriginal: true,
+		Summary: []string{
+			"Approved by Ada (slack:U0ADMIN); requested by Lee <Lead> & co (slack:U0LEAD)",
+			fmt.Sprintf("Deleted %d, already gone %d, failed %d", n-2*(n/7), n/7, n/7),
+			"Already gone: the session had ended before the delete reached it (logged out or timed out); nothing left to do.",
+		},
+		Warnings: []string{fmt.Sprintf("%d sessions could not be ended; see the table. The operators have the details in the log (request 01JDQ4Z5X8).", n/7)},
+	}
+	return l
+}
+
+// handle is a session handle of the approval lists: 8 hex digits, 12
+// where two would share them.
+func handle(i int) string {
+	h := fmt.Sprintf("%08x", uint32(i)*2654435761)
+	if i%50 == 7 {
+		h += fmt.Sprintf("%04x", i)
+	}
+	return h
+}
+
 func user(i int) string { return fmt.Sprintf(`LAB\testuser_%d`, i) }
 
 func proxyMenu(verb string) bot.Menu {
@@ -142,16 +208,23 @@ func (l List) Page(first, last int) bot.Reply {
 	if l.RowMenus != nil {
 		r.Menus = append(append([]bot.Menu(nil), l.Reply.Menus...), l.RowMenus(l.Rows[first:last])...)
 	}
+	r.Buttons = nil
+	if first == 0 {
+		r.Buttons = append(r.Buttons, l.FirstButtons...)
+	}
 	if first == 0 && last == len(l.Rows) {
 		return r
 	}
 	r.Files = []bot.File{{Name: l.Name + ".csv", Type: "text/csv", Data: bot.TableCSV(&bot.Table{Columns: l.Columns, Rows: l.Rows[:min(len(l.Rows), 3)]})}}
-	r.Buttons = nil
+	cmd := l.Command
+	if cmd == "" {
+		cmd = l.Name
+	}
 	if first > 0 {
-		r.Buttons = append(r.Buttons, bot.Button{Label: "Previous page", ActionID: "qlik.run", Value: fmt.Sprintf("%s --to %d", l.Name, first)})
+		r.Buttons = append(r.Buttons, bot.Button{Label: "Previous page", ActionID: "qlik.run", Value: fmt.Sprintf("%s --to %d", cmd, first)})
 	}
 	if last < len(l.Rows) {
-		r.Buttons = append(r.Buttons, bot.Button{Label: "Next page", ActionID: "qlik.run", Value: fmt.Sprintf("%s --from %d", l.Name, last+1)})
+		r.Buttons = append(r.Buttons, bot.Button{Label: "Next page", ActionID: "qlik.run", Value: fmt.Sprintf("%s --from %d", cmd, last+1)})
 	}
 	return r
 }

@@ -2,7 +2,10 @@ package bottest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +77,30 @@ func NewSite(t testing.TB, sessions int, policy string, pageSize int) *Site {
 		<-done
 	})
 	return &Site{Sim: sim, Engine: eng, Dispatcher: d}
+}
+
+// ApprovalPolicy is a policy for approval tests, in subjects of one
+// platform ("console:lead", "slack:U0LEAD" ...): admins ask for kicks and
+// approve them everywhere, viewer lists everywhere and finViewer lists
+// the finance virtual proxy only.
+func ApprovalPolicy(admins []string, viewer, finViewer string) string {
+	quoted := make([]string, len(admins))
+	for i, a := range admins {
+		quoted[i] = strconv.Quote(a)
+	}
+	return fmt.Sprintf(`
+roles:
+  viewer: [list]
+  admin:  [list, kick, approve]
+grants:
+  - subjects: [%s]
+    roles: [admin]
+    virtualProxies: ["*"]
+  - subjects: [%q]
+    roles: [viewer]
+    virtualProxies: ["*"]
+  - subjects: [%q]
+    roles: [viewer]
+    virtualProxies: ["finance"]
+`, strings.Join(quoted, ", "), viewer, finViewer)
 }

@@ -43,7 +43,7 @@ func (r replies) next(t *testing.T) string {
 
 var (
 	nextButton = regexp.MustCompile(`\[(\d+)\] Next page`)
-	attached   = regexp.MustCompile(`attached sessions\.csv: (\S+) \(`)
+	attached   = regexp.MustCompile(`attached \w+\.csv: (\S+) \(`)
 )
 
 // TestEveryRowOnceThroughNext lists a generated site of 10,000 sessions
@@ -55,8 +55,21 @@ func TestEveryRowOnceThroughNext(t *testing.T) {
 	sessions := bottest.E2ESessions()
 	site := bottest.NewSite(t, sessions, e2ePolicy, 100)
 	say := converse(t, site.Dispatcher)
+	whole, pages := walk(t, say, say("/qlik sessions"), "", sessions)
+	if err := bottest.EveryRowOnce(whole, tables(t, pages)); err != nil {
+		t.Fatal(err)
+	}
+	if got := site.Sim.AllSessions(); strings.Count(string(whole), "\n") != got+1 {
+		t.Fatalf("the CSV has %d lines for %d sessions", strings.Count(string(whole), "\n"), got)
+	}
+	t.Logf("%d sessions in %d pages", sessions, len(pages))
+}
 
-	first := say("/qlik sessions")
+// walk reads the CSV attached to first and clicks Next from first to the
+// last page, as user (the console's own when ""), and returns the CSV and
+// every page, first included.
+func walk(t *testing.T, say func(string) string, first, user string, most int) (whole []byte, pages []string) {
+	t.Helper()
 	m := attached.FindStringSubmatch(first)
 	if m == nil {
 		t.Fatalf("the first page has no CSV of the whole list:\n%s", first)
@@ -65,25 +78,31 @@ func TestEveryRowOnceThroughNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pages []bottest.Shown
+	as := ""
+	if user != "" {
+		as = "--as " + user + " "
+	}
 	for page := first; ; {
-		pages = append(pages, parseTable(t, page))
+		pages = append(pages, page)
 		b := nextButton.FindStringSubmatch(page)
 		if b == nil {
-			break
+			return whole, pages
 		}
-		page = say(b[1])
-		if len(pages) > sessions {
+		if len(pages) > most {
 			t.Fatal("paging does not end")
 		}
+		page = say(as + b[1])
 	}
-	if err := bottest.EveryRowOnce(whole, pages); err != nil {
-		t.Fatal(err)
+}
+
+// tables reads the table of every page.
+func tables(t *testing.T, pages []string) []bottest.Shown {
+	t.Helper()
+	out := make([]bottest.Shown, len(pages))
+	for i, p := range pages {
+		out[i] = parseTable(t, p)
 	}
-	if got := site.Sim.AllSessions(); strings.Count(string(whole), "\n") != got+1 {
-		t.Fatalf("the CSV has %d lines for %d sessions", strings.Count(string(whole), "\n"), got)
-	}
-	t.Logf("%d sessions in %d pages", sessions, len(pages))
+	return out
 }
 
 // converse runs a console on sub until the test ends and returns say,

@@ -36,7 +36,28 @@ grants:
 func TestEveryRowOnceThroughNext(t *testing.T) {
 	t.Parallel()
 	sessions := bottest.E2ESessions()
-	site := bottest.NewSite(t, sessions, pagingPolicy, 100)
+	s := newE2ESlack(t, bottest.NewSite(t, sessions, pagingPolicy, 100))
+	first, skipped := s.command(t, "UVIEWER", "sessions")
+	if first.JSON["response_type"] != "in_channel" {
+		t.Fatalf("the list is not in the channel: %v", first.JSON["response_type"])
+	}
+	whole := s.uploaded(t, skipped)
+	pages := s.walk(t, "UVIEWER", first, sessions)
+	checkEveryRowOnce(t, whole, pages, sessions)
+	t.Logf("%d sessions in %d pages", sessions, len(pages))
+}
+
+// e2eSlack serves a site through this adapter's HTTP handler and slack-go
+// against the fake Slack. Its methods are for the test's goroutine.
+type e2eSlack struct {
+	fake  *fakeSlack
+	clock *testkit.Clock
+	url   string
+	hooks int // response_urls handed out so far
+}
+
+func newE2ESlack(t *testing.T, site *bottest.Site) *e2eSlack {
+	t.Helper()
 	fake := newFakeSlack(t)
 	clock := testkit.NewClock(time.Now().Truncate(time.Second))
 	st := openBolt(t, clock.Now)
@@ -48,72 +69,102 @@ func TestEveryRowOnceThroughNext(t *testing.T) {
 	a.post.channels = bot.NewLimiters[string](rate.Inf, 0, maxLimiters) // hundreds of pages to one channel: pacing is tested elsewhere
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	post := func(path, body string) {
-		t.Helper()
-		clock.Advance(time.Second) // a new signature each time: the replay guard must not refuse it
-		req := signedRequest(path, vecSecret, clock.Now(), body)
-		out, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+path, req.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out.Header = req.Header
-		resp, err := http.DefaultClient.Do(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: status %d (body %d bytes)", path, resp.StatusCode, len(body))
-		}
-	}
+	return &e2eSlack{fake: fake, clock: clock, url: srv.URL}
+}
 
-	post("/slack/commands", commandBody("UVIEWER", "C0OPS", "sessions", fake.hookURL("p1")))
-	first, skipped := fake.nextPathWithin(t, "/hooks/p1", time.Minute)
-	if first.JSON["response_type"] != "in_channel" {
-		t.Fatalf("the list is not in the channel: %v", first.JSON["response_type"])
-	}
-	var whole string
-	for len(whole) == 0 {
-		for _, c := range skipped {
-			if strings.HasPrefix(c.Path, "/upload/") {
-				whole = c.File
-			}
-		}
-		if whole == "" {
-			c := fake.next(t)
-			skipped = []apiCall{c}
-		}
-	}
-
-	var pages []bottest.Shown
-	page, ephemeral := first, false
-	for n := 2; ; n++ {
-		blocks := page.blocksJSON(t)
-		pages = append(pages, shownTable(t, blocks))
-		id, value, ok := findButton(blocks, "Next page")
-		if !ok {
-			break
-		}
-		if len(pages) > sessions {
-			t.Fatal("paging does not end")
-		}
-		hook := fmt.Sprintf("p%d", n)
-		body := pageClick(t, "UVIEWER", "C0OPS", id, value, fake.hookURL(hook), blocks, ephemeral)
-		post("/slack/interactions", body)
-		page, _ = fake.nextPathWithin(t, "/hooks/"+hook, time.Minute)
-		if page.JSON["response_type"] != "ephemeral" {
-			t.Fatalf("page %d is not shown to the clicker only: %v", n, page.JSON["response_type"])
-		}
-		ephemeral = true
-	}
-	if err := bottest.EveryRowOnce([]byte(whole), pages); err != nil {
+// post sends a signed request, as Slack does.
+func (s *e2eSlack) post(t *testing.T, path, body string) {
+	t.Helper()
+	s.clock.Advance(time.Second) // a new signature each time: the replay guard must not refuse it
+	req := signedRequest(path, vecSecret, s.clock.Now(), body)
+	out, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.url+path, req.Body)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (sessions + 98) / 99; len(pages) != want {
-		t.Errorf("%d pages, want %d of 99 rows", len(pages), want)
+	out.Header = req.Header
+	resp, err := http.DefaultClient.Do(out)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("%d sessions in %d pages", sessions, len(pages))
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: status %d (body %d bytes)", path, resp.StatusCode, len(body))
+	}
 }
+
+// hook hands out a new response_url, by its path.
+func (s *e2eSlack) hook() string {
+	s.hooks++
+	return fmt.Sprintf("p%d", s.hooks)
+}
+
+// command runs a slash command as user in C0OPS and returns its reply,
+// with the calls made before it.
+func (s *e2eSlack) command(t *testing.T, user, text string) (apiCall, []apiCall) {
+	t.Helper()
+	h := s.hook()
+	s.post(t, "/slack/commands", commandBody(user, "C0OPS", text, s.fake.hookURL(h)))
+	return s.fake.nextPathWithin(t, "/hooks/"+h, time.Minute)
+}
+
+// click clicks the button labelled label of msg as user, and returns
+// the first reply to it for which done holds, with the calls before it.
+func (s *e2eSlack) click(t *testing.T, user string, msg apiCall, ephemeral bool, label string, done func(apiCall) bool) (apiCall, []apiCall) {
+	t.Helper()
+	blocks := msg.blocksJSON(t)
+	id, value, ok := findButton(blocks, label)
+	if !ok {
+		t.Fatalf("no %q button", label)
+	}
+	h := s.hook()
+	s.post(t, "/slack/interactions", pageClick(t, user, "C0OPS", id, value, s.fake.hookURL(h), blocks, ephemeral))
+	var skipped []apiCall
+	for {
+		c, before := s.fake.nextPathWithin(t, "/hooks/"+h, time.Minute)
+		skipped = append(append(skipped, before...), c)
+		if done(c) {
+			return c, skipped[:len(skipped)-1]
+		}
+	}
+}
+
+// uploaded waits for the file uploaded with a reply (skipped: the calls
+// seen before the reply) and returns it.
+func (s *e2eSlack) uploaded(t *testing.T, skipped []apiCall) string {
+	t.Helper()
+	for {
+		for _, c := range skipped {
+			if strings.HasPrefix(c.Path, "/upload/") {
+				return c.File
+			}
+		}
+		skipped = []apiCall{s.fake.next(t)}
+	}
+}
+
+// walk clicks Next as user from first (a message in the channel) to the
+// last page and returns every page, first included; the others must be
+// shown to the clicker only.
+func (s *e2eSlack) walk(t *testing.T, user string, first apiCall, most int) []apiCall {
+	t.Helper()
+	pages := []apiCall{first}
+	for {
+		page := pages[len(pages)-1]
+		if _, _, ok := findButton(page.blocksJSON(t), nextLabel); !ok {
+			return pages
+		}
+		if len(pages) > most {
+			t.Fatal("paging does not end")
+		}
+		next, _ := s.click(t, user, page, len(pages) > 1, nextLabel, func(apiCall) bool { return true })
+		if next.JSON["response_type"] != "ephemeral" {
+			t.Fatalf("page %d is not shown to the clicker only: %v", len(pages)+1, next.JSON["response_type"])
+		}
+		pages = append(pages, next)
+	}
+}
+
+const nextLabel = "Next page"
 
 // shownTable reads the table block of a message.
 func shownTable(t *testing.T, blocks []map[string]any) bottest.Shown {

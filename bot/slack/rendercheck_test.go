@@ -14,11 +14,12 @@ import (
 	"github.com/qlikbot/qlikbot/bot/bottest"
 )
 
-// TestRenderChecks pages the sessions, users, proxies and audit lists of
-// 5, 400 and 10,000 rows through Fit, Next by Next, at page size 100, as
-// commands does, and checks every message: within Block Kit's limits,
-// every row of its page in its one table, in order, and the paging buttons
-// present. (That the pages of a real listing together show every row once
+// TestRenderChecks pages the sessions, users, proxies, audit, approval
+// request and approval outcome lists of 5, 400 and 10,000 rows through
+// Fit, Next by Next, at page size 100, as commands does, and checks every
+// message: within Block Kit's limits, every row of its page in its one
+// table, in order, and its buttons present (an approval's Approve and
+// Reject next to Next). (That the pages of a real listing together show every row once
 // is the end-to-end test's to show.)
 func TestRenderChecks(t *testing.T) {
 	t.Parallel()

@@ -39,30 +39,49 @@ grants:
 		t.Fatalf("published %+v, want the CSV of the whole list", files)
 	}
 
-	var pages []bottest.Shown
-	for c := first; ; {
-		checkCard(t, c)
-		pages = append(pages, shownTable(t, c))
-		value, ok := nextValue(c)
-		if !ok {
-			break
-		}
-		if len(pages) > sessions {
-			t.Fatal("paging does not end")
-		}
-		resp := decodeInvoke(t, e.post(t, e.validToken(t), invokeActivity(e.conn.serviceURL(), "qlik.run", value)))
-		if resp.Type != cardContentType {
-			t.Fatalf("the next page came as %q, want a card: %v", resp.Type, resp.Value)
-		}
-		c = asCard(t, resp.Value)
-	}
-	if err := bottest.EveryRowOnce(files[0].Data, pages); err != nil {
+	pages := walkCards(t, e, first, testAAD, sessions)
+	if err := bottest.EveryRowOnce(files[0].Data, shownTables(t, pages)); err != nil {
 		t.Fatal(err)
 	}
 	if calls := e.conn.recorded(); len(calls) != 1 {
 		t.Errorf("paging posted %d messages to the conversation; pages go to the clicker only", len(calls)-1)
 	}
 	t.Logf("%d sessions in %d pages", sessions, len(pages))
+}
+
+// walkCards clicks Next (Action.Execute, answered in the invoke body) as
+// the user of AAD object id aad, from first to the last page, and returns
+// every card, first included, each checked by checkCard.
+func walkCards(t *testing.T, e *testEnv, first *card, aad string, most int) []*card {
+	t.Helper()
+	cards := []*card{first}
+	for c := first; ; {
+		checkCard(t, c)
+		value, ok := nextValue(c)
+		if !ok {
+			return cards
+		}
+		if len(cards) > most {
+			t.Fatal("paging does not end")
+		}
+		inv := from(invokeActivity(e.conn.serviceURL(), "qlik.run", value), aad, "Paging Person")
+		resp := decodeInvoke(t, e.post(t, e.validToken(t), inv))
+		if resp.Type != cardContentType {
+			t.Fatalf("the next page came as %q, want a card: %v", resp.Type, resp.Value)
+		}
+		c = asCard(t, resp.Value)
+		cards = append(cards, c)
+	}
+}
+
+// shownTables reads the table of every card.
+func shownTables(t *testing.T, cards []*card) []bottest.Shown {
+	t.Helper()
+	out := make([]bottest.Shown, len(cards))
+	for i, c := range cards {
+		out[i] = shownTable(t, c)
+	}
+	return out
 }
 
 // postedCard reads the card of an activity the connector received.

@@ -11,10 +11,12 @@ import (
 	"github.com/qlikbot/qlikbot/bot/bottest"
 )
 
-// TestRenderChecks pages the sessions, users, proxies and audit lists of
-// 5, 400 and 10,000 rows through Fit, Next by Next, as commands does, and
-// checks every card: it is a valid Adaptive Card 1.5, under the size
-// budget and the action limit, and shows every row of its page in order.
+// TestRenderChecks pages the sessions, users, proxies, audit, approval
+// request and approval outcome lists of 5, 400 and 10,000 rows through
+// Fit, Next by Next, as commands does, and checks every card: it is a
+// valid Adaptive Card 1.5, under the size budget and the action limit,
+// shows every row of its page in order, and keeps every button of its
+// page (an approval's Approve and Reject next to Next, Previous).
 func TestRenderChecks(t *testing.T) {
 	t.Parallel()
 	link := []fileLink{{Name: "x.csv", URL: placeholderURL}}
@@ -29,6 +31,14 @@ func TestRenderChecks(t *testing.T) {
 					checkCard(t, c)
 					if got := tableRows(t, c); !slices.EqualFunc(got, compactRows(p.Reply.Table), slices.Equal) {
 						t.Fatalf("page %d-%d: the card shows %d rows, want its %d rows in order", p.First, p.Last, len(got), p.Last-p.First)
+					}
+					for _, b := range p.Reply.Buttons {
+						if !slices.ContainsFunc(c.Actions, func(a cardAction) bool {
+							d, ok := a.Data.(clickData)
+							return ok && a.Title == b.Label && d.Action == b.ActionID && d.Value == b.Value
+						}) {
+							t.Fatalf("page %d-%d: button %q missing", p.First, p.Last, b.Label)
+						}
 					}
 				}
 				if n == 10000 && len(pages) > 10000/20 {

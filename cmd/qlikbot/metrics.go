@@ -62,7 +62,7 @@ func newMetrics() *metrics {
 // knownCommands bounds the command label: user text never becomes a label.
 var knownCommands = map[string]bool{
 	"help": true, "sessions": true, "users": true, "proxies": true, "health": true, "delete": true, "kick": true,
-	"audit": true, "whoami": true, "approve": true, "reject": true, "expire": true, "jobs": true, "job-resumed": true,
+	"audit": true, "whoami": true, "approve": true, "reject": true, "approval": true, "expire": true, "jobs": true, "job-resumed": true,
 	"qlik.approve": true, "qlik.reject": true, "qlik.run": true,
 	"subscribe": true, "unsubscribe": true, "alerts": true, "trend": true, "qlik.silence": true,
 }

@@ -1,6 +1,7 @@
 package qliksim
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -193,13 +194,23 @@ func (s *Server) issueServerCerts(ca *authority) error {
 
 // ReplaceServerCerts swaps every node's server certificate for one signed by
 // a new CA that RootPEM does not contain. New handshakes see it at once;
-// connections already open keep their certificate.
+// connections already open keep their certificate. Session tickets issued
+// before are void (new ticket keys), as after a real server's restart:
+// a resumed session would skip the new certificate.
 func (s *Server) ReplaceServerCerts() error {
 	ca, err := newAuthority("qliksim impostor CA")
 	if err != nil {
 		return fmt.Errorf("qliksim: %w", err)
 	}
-	return s.issueServerCerts(ca)
+	if err := s.issueServerCerts(ca); err != nil {
+		return err
+	}
+	var key [32]byte
+	_, _ = rand.Read(key[:]) // crypto/rand.Read never fails (Go 1.24+)
+	for _, e := range append(append([]*endpoint{s.qrs}, s.qps...), s.engine...) {
+		e.tlsConf.SetSessionTicketKeys([][32]byte{key})
+	}
+	return nil
 }
 
 // Close stops every listener, ends open connections and waits for running
