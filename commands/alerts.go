@@ -311,5 +311,18 @@ func (e *Engine) subscriptionLine(ctx context.Context, c *call) (string, error) 
 			return fmt.Sprintf("This channel is subscribed to %s (by %s).", what, s.By), nil
 		}
 	}
+	var direct []string
+	rules := e.rules(c)
+	for _, r := range rules {
+		if dst.Platform == bot.Console && r.Post.Console || dst.Platform == bot.Slack && slices.Contains(r.Post.Slack, dst.Channel) {
+			direct = append(direct, r.Name)
+		}
+	}
+	if len(direct) > 0 && len(direct) == len(rules) {
+		return "Every rule posts here (the policy says so).", nil
+	}
+	if len(direct) > 0 {
+		return "The rules " + strings.Join(direct, ", ") + " post here; " + e.cmdName + " subscribe adds the others.", nil
+	}
 	return "This channel is not subscribed: " + e.cmdName + " subscribe posts alerts here.", nil
 }
