@@ -62,6 +62,7 @@ type Watcher struct {
 	lease       store.Lease // held; zero when not
 	streaks     streaks
 	lastCompact time.Time
+	storeDown   bool // the last try to take the lease failed: said once
 }
 
 type options struct {
@@ -325,17 +326,17 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 		w.lost()
 	}
 	l, err := w.st.AcquireLease(ctx, store.WatchLease, w.holder, w.leaseTTL())
-	switch {
-	case err == nil:
-		w.log.Info("watcher: sampling on this replica", "holder", w.holder, "interval", w.interval)
-		w.lease = l
-		return true
-	case errors.Is(err, store.ErrLeaseHeld):
-		return false
-	default:
-		w.log.Warn("watcher: take the lease", "err", err)
+	down := err != nil && !errors.Is(err, store.ErrLeaseHeld)
+	if down && !w.storeDown {
+		w.log.Warn("watcher: cannot take the lease; trying on", "err", err)
+	}
+	w.storeDown = down
+	if err != nil {
 		return false
 	}
+	w.log.Info("watcher: sampling on this replica", "holder", w.holder, "interval", w.interval)
+	w.lease = l
+	return true
 }
 
 // keepAlive renews l every third of an interval until the returned stop
