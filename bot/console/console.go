@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,8 @@ type Console struct {
 	buttons []bot.Button // of the latest reply that carried buttons
 	ref     string       // that reply's message ref
 	tempDir string       // made on the first attachment when no fileDir is set
+	kept    int          // charts saved in tempDir: they stay after the session
+	ended   bool         // removeFiles ran: nothing more is saved
 }
 
 var _ bot.Adapter = (*Console)(nil)
@@ -194,7 +197,7 @@ func (c *Console) Start(ctx context.Context) error {
 		c.logToFile()
 		defer c.logToFallback()
 		if c.fileDir == "" {
-			c.printf("Attached files (the CSV of a long list) are saved in a temporary folder, removed when you leave.\n")
+			c.printf("Attached files (the CSV of a long list) are saved in a temporary folder, removed when you leave (charts stay).\n")
 		}
 	}
 	for {
@@ -302,18 +305,35 @@ func (c *Console) logToFallback() {
 	}
 }
 
-// removeFiles deletes the temporary folder of attachments: the lists name
-// users and must not outlive the session. A reply still printing after
-// this finds the folder gone and says it could not save its file. A folder
-// given with WithFileDir is the caller's and stays.
+// removeFiles deletes the lists saved in the temporary folder of
+// attachments: they name users and must not outlive the session. Charts
+// (images of counts, naming no one) stay, so a path printed for one can be
+// opened after qlikbot stopped; the folder goes when nothing is left in it.
+// A reply still printing after this says it could not save its file. A
+// folder given with WithFileDir is the caller's and stays.
 func (c *Console) removeFiles() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.ended = true
 	if c.tempDir == "" {
 		return
 	}
-	if err := os.RemoveAll(c.tempDir); err != nil {
+	if c.kept == 0 {
+		if err := os.RemoveAll(c.tempDir); err != nil {
+			c.log.Warn("remove console attachments", "dir", c.tempDir, "err", err)
+		}
+		return
+	}
+	entries, err := os.ReadDir(c.tempDir)
+	if err != nil {
 		c.log.Warn("remove console attachments", "dir", c.tempDir, "err", err)
+	}
+	for _, e := range entries {
+		if !isChart(e.Name()) {
+			if err := os.Remove(filepath.Join(c.tempDir, e.Name())); err != nil {
+				c.log.Warn("remove console attachment", "file", e.Name(), "err", err)
+			}
+		}
 	}
 }
 

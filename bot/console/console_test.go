@@ -312,7 +312,7 @@ func TestInteractiveBannerAndPrompt(t *testing.T) {
 	got := runScript(t, startDispatcher(t, &recorder{}), "/as lead\n",
 		WithInteractive(true), WithUser(bot.User{ID: "console:anna"}))
 	want := "qlikbot console: acting as console:anna. Type /qlik help for bot commands, /help for console commands.\n" +
-		"Attached files (the CSV of a long list) are saved in a temporary folder, removed when you leave.\n" +
+		"Attached files (the CSV of a long list) are saved in a temporary folder, removed when you leave (charts stay).\n" +
 		"console:anna> now acting as console:lead\nconsole:lead> \n"
 	if got != want {
 		t.Errorf("output:\n%q\nwant:\n%q", got, want)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,6 +81,9 @@ func (c *Console) saveFile(f bot.File) string {
 		path := filepath.Join(dir, fmt.Sprintf("%d-%s", c.seq, name))
 		// 0600: the lists name users and their sessions.
 		if err = os.WriteFile(path, f.Data, 0o600); err == nil {
+			if c.fileDir == "" && isChart(name) {
+				c.kept++
+			}
 			return fmt.Sprintf("  attached %s: %s (%d bytes)", name, path, len(f.Data))
 		}
 	}
@@ -87,7 +91,14 @@ func (c *Console) saveFile(f bot.File) string {
 	return fmt.Sprintf("  attached %s: could not save it (%v)", name, err)
 }
 
+// isChart reports whether a saved attachment is a chart (a PNG of counts
+// over time), which may outlive the session.
+func isChart(name string) bool { return strings.EqualFold(filepath.Ext(name), ".png") }
+
 func (c *Console) filesDir() (string, error) {
+	if c.ended && c.fileDir == "" {
+		return "", errors.New("the session has ended")
+	}
 	if c.fileDir != "" {
 		return c.fileDir, nil
 	}

@@ -206,3 +206,44 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func clip(s string, n int) string { return s[:min(n, len(s))] }
+
+// TestChartsOutliveTheSession: a chart (a PNG of counts, naming no one)
+// stays after the session so its printed path can be opened; the list
+// saved beside it goes.
+func TestChartsOutliveTheSession(t *testing.T) {
+	t.Parallel()
+	h := bot.HandlerFunc(func(context.Context, bot.Request) bot.Reply {
+		return bot.Reply{Title: "Trend", Files: []bot.File{
+			{Name: "trend.png", Type: "image/png", Data: []byte("\x89PNG chart")},
+			{Name: "figures.csv", Type: "text/csv", Data: []byte("user\nLAB\\anna\n")},
+		}}
+	})
+	pr, pw := io.Pipe()
+	var out testkit.Buffer
+	c, err := New(startDispatcher(t, h), pr, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Start(t.Context()) }()
+	if _, err := io.WriteString(pw, "trend\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both attachments", func() bool { return strings.Contains(out.String(), "figures.csv: ") })
+	png := regexp.MustCompile(`attached trend\.png: (\S+) `).FindStringSubmatch(out.String())
+	csv := regexp.MustCompile(`attached figures\.csv: (\S+) `).FindStringSubmatch(out.String())
+	if png == nil || csv == nil {
+		t.Fatalf("attachments not saved:\n%s", out.String())
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(png[1])) })
+	if data, err := os.ReadFile(png[1]); err != nil || string(data) != "\x89PNG chart" {
+		t.Errorf("chart after the session: %q, %v", data, err)
+	}
+	if _, err := os.Stat(csv[1]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("list %s after the session: %v, want it gone", csv[1], err)
+	}
+}
