@@ -11,8 +11,8 @@
 // Piped consoles leave log lines on standard error.
 //
 // Attachments (the CSV of a long list) are saved in a temporary folder
-// that is removed when the session ends, unless WithFileDir names a
-// folder to keep them in. A line longer than 1 MiB is refused with a
+// whose lists are removed when the session ends (charts, which name no
+// one, stay), unless WithFileDir names a folder to keep them in. A line longer than 1 MiB is refused with a
 // message and the console reads on.
 package console
 
@@ -115,8 +115,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithFileDir sets the folder attachments are saved to; they stay there.
-// By default a new temporary folder is made on the first attachment and
-// removed, with the files, when Start returns.
+// By default a new temporary folder is made on the first attachment; its
+// lists are removed when Start returns (see removeFiles).
 func WithFileDir(dir string) Option {
 	return func(c *Console) error {
 		if dir == "" {
