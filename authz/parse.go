@@ -172,8 +172,10 @@ func build(spec fileSpec, lines, peopleLines []int) (*Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		for _, sub := range g.subjects {
+		g.position = make(map[string]int, len(g.subjects))
+		for j, sub := range g.subjects {
 			p.bySubject[sub] = append(p.bySubject[sub], len(p.grants))
+			g.position[sub] = j
 		}
 		p.grants = append(p.grants, g)
 	}

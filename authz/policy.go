@@ -63,6 +63,7 @@ type Policy struct {
 
 type grant struct {
 	subjects []string              // canonical spelling (normSubject)
+	position map[string]int        // subject -> index in subjects
 	roles    []string              // in file order
 	perms    map[Permission]string // permission -> first role granting it
 	anyVP    bool                  // "*"
@@ -213,13 +214,16 @@ func canonicalSubjects(subjects []string) map[string]string {
 }
 
 // holder returns the caller's spelling of the first grant subject asked.
+// It walks the few subjects asked, not the grant's (which may list
+// hundreds of people): Decide runs for every place of every request.
 func (g *grant) holder(asked map[string]string) (string, bool) {
-	for _, s := range g.subjects {
-		if orig, ok := asked[s]; ok {
-			return orig, true
+	best, by := len(g.subjects), ""
+	for s, orig := range asked {
+		if i, ok := g.position[s]; ok && i < best {
+			best, by = i, orig
 		}
 	}
-	return "", false
+	return by, best < len(g.subjects)
 }
 
 func (g *grant) coversVP(vp string) bool { return g.anyVP || slices.Contains(g.vps, vp) }

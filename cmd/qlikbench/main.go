@@ -26,10 +26,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/qlikbot/qlikbot/cmd/qlikbench/botbench"
+	"github.com/qlikbot/qlikbot/internal/gctune"
 	"github.com/qlikbot/qlikbot/internal/qlikbench"
 )
 
 func main() {
+	// The bot runs in this process (and in the memory child, which is this
+	// program too): give it the garbage collector qlikbot runs with.
+	gctune.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := realMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

@@ -16,9 +16,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qlikbot/qlikbot/bot/console"
+	"github.com/qlikbot/qlikbot/internal/gctune"
 )
 
 func main() {
+	gctune.Apply() // a larger GC target than Go's default: see its doc
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
