@@ -27,6 +27,12 @@ import (
 // altered, forged, signed with an unknown key, or not a sealed record.
 var ErrTampered = errors.New("seal: record cannot be verified")
 
+// ErrUnknownKey is returned (wrapped together with ErrTampered) for a
+// well-formed record signed with a key this Sealer does not hold: during a
+// key rotation another replica may hold it, so callers that can leave the
+// record to someone else should, rather than treat it as forged.
+var ErrUnknownKey = errors.New("seal: signed with a key not held here")
+
 // MinKeyLen is the shortest key accepted, in bytes.
 const MinKeyLen = 32
 
@@ -122,7 +128,7 @@ func (s *Sealer) Open(kind, id string, sealed []byte) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: %s %s: signature does not match", ErrTampered, kind, id)
 	}
-	return nil, fmt.Errorf("%w: %s %s: signed with an unknown key %q", ErrTampered, kind, id, env.Key)
+	return nil, fmt.Errorf("%w: %w: %s %s: key %q", ErrTampered, ErrUnknownKey, kind, id, env.Key)
 }
 
 func mac(k []byte, kind, id string, payload []byte) []byte {

@@ -59,6 +59,9 @@ func TestOpenRefuses(t *testing.T) {
 		if !errors.Is(err, ErrTampered) {
 			t.Errorf("%s: Open err = %v, want ErrTampered", tc.name, err)
 		}
+		if unknown := errors.Is(err, ErrUnknownKey); unknown != (tc.name == "unknown key") {
+			t.Errorf("%s: errors.Is(err, ErrUnknownKey) = %v: %v", tc.name, unknown, err)
+		}
 	}
 }
 
