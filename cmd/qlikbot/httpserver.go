@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/qlikbot/qlikbot/bot"
+	slackbot "github.com/qlikbot/qlikbot/bot/slack"
 )
 
 // Two listeners. The public one (QLIKBOT_HTTP_ADDR) is what Slack, Teams
@@ -61,7 +62,12 @@ func (a *app) buildHTTP() error {
 		if h, ok := ad.(interface{ Handler() http.Handler }); ok {
 			switch ad.Name() {
 			case bot.Slack:
-				pub.Handle("/slack/", h.Handler())
+				// Socket mode takes requests over its own connection and may
+				// run without a signing secret: /slack/ stays unmounted (404)
+				// so nothing can reach the adapter with a forged signature.
+				if a.cfg.SlackMode == slackbot.ModeHTTP {
+					pub.Handle("/slack/", h.Handler())
+				}
 			case bot.Teams:
 				pub.Handle("/api/messages", h.Handler())
 			}
