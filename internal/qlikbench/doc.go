@@ -43,7 +43,7 @@ type Measurement struct {
 
 // Options tune a run.
 type Options struct {
-	Runs  int  // repetitions per figure where a median is taken; default 5
+	Runs  int  // repetitions per figure where a median is taken; 0: each measurement's default (5 for most)
 	Short bool // smaller sites and fewer repetitions, for CI smoke runs
 	// Shipped are the Qlik limits a new user of qlikbot gets; the zero
 	// value means package qlik's defaults.

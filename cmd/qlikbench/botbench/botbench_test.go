@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
+	"github.com/qlikbot/qlikbot/internal/qlikbench"
 )
 
 func TestPercentile(t *testing.T) {
@@ -108,5 +109,40 @@ func TestPolicyGrantsEveryBenchUser(t *testing.T) {
 	}
 	if !p.NeedsApproval(authz.Kick) {
 		t.Error("kick does not need an approval: the scenario would measure no approval")
+	}
+}
+
+func TestAckRuns(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ runs, want int }{{0, 3}, {1, 1}, {4, 4}, {5, 5}, {9, 5}} {
+		if got := ackRuns(qlikbench.Options{Runs: tc.runs}); got != tc.want {
+			t.Errorf("ackRuns(-runs %d) = %d, want %d", tc.runs, got, tc.want)
+		}
+	}
+}
+
+// TestMeasureAckTakesMedianOfRuns: two short bursts, each checked; the
+// figures say they are medians of 2 runs and every command was answered.
+func TestMeasureAckTakesMedianOfRuns(t *testing.T) {
+	t.Parallel()
+	o := qlikbench.Options{Short: true, Runs: 2}
+	figs, err := measureAck(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]qlikbench.Figure{}
+	for _, f := range figs {
+		byKey[f.Key] = f
+	}
+	for _, k := range []string{"ack_p50_ms", "ack_p99_ms", "ack_max_ms", "ack_answers_s"} {
+		if !strings.Contains(byKey[k].Label, "median of 2 runs") {
+			t.Errorf("%s: label %q does not say it is the median of 2 runs", k, byKey[k].Label)
+		}
+	}
+	if got, want := byKey["ack_answered"].Value, float64(ackSize(o).Commands); got != want {
+		t.Errorf("ack_answered = %v, want %v", got, want)
+	}
+	if p50, p99 := byKey["ack_p50_ms"].Value, byKey["ack_p99_ms"].Value; p50 <= 0 || p99 < p50 {
+		t.Errorf("p50 %v ms, p99 %v ms: want 0 < p50 <= p99", p50, p99)
 	}
 }
