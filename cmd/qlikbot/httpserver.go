@@ -55,7 +55,7 @@ func (a *app) buildHTTP() error {
 		if len(a.sites) > 1 {
 			name = "qlik site " + s.settings.name
 		}
-		checks = append(checks, check{name, s.client.Ping})
+		checks = append(checks, check{name, qlikReady(s.client.Ping)})
 	}
 	checks = append(checks, check{"store", a.storeReady})
 	for _, ad := range a.adapters {
@@ -90,6 +90,19 @@ func (a *app) buildHTTP() error {
 	adminHandlers(adm, a.metrics, checks)
 	a.admin, err = a.listen("QLIKBOT_ADMIN_ADDR", a.cfg.AdminAddr, adm)
 	return err
+}
+
+// qlikReady makes a Qlik site that does not answer a degraded note, not a
+// failure: Qlik down is not this replica's fault, every replica sees it,
+// and an unready pod would also stop the chat platforms reaching the bot
+// that tells users Qlik is down (and stall rollouts and node drains).
+func qlikReady(ping func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := ping(ctx); err != nil {
+			return fmt.Errorf("%w: %w", bot.ErrDegraded, err)
+		}
+		return nil
+	}
 }
 
 func (a *app) listen(name, addr string, h http.Handler) (*listener, error) {
