@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -45,6 +47,8 @@ type app struct {
 	stderr      io.Writer
 	watcher     *watch.Watcher           // nil when QLIKBOT_WATCH_INTERVAL is 0
 	alertRules  func() []authz.AlertRule // QLIKBOT_ALERTS's; nil: the policy's
+	draining    atomic.Bool              // signalled: /readyz fails while the listeners still serve
+	sleep       func(time.Duration)      // time.Sleep; tests hold the drain open
 }
 
 // newApp builds every part from cfg. It does no network I/O beyond
@@ -53,7 +57,7 @@ type app struct {
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) (_ *app, err error) {
 	// a is not the named result: "return nil, err" must not nil it before
 	// the deferred close releases what was built.
-	a := &app{cfg: cfg, log: log, metrics: newMetrics(), stderr: stderr}
+	a := &app{cfg: cfg, log: log, metrics: newMetrics(), stderr: stderr, sleep: time.Sleep}
 	defer func() {
 		if err != nil {
 			a.close()

@@ -82,7 +82,8 @@ type Config struct {
 	UserBurst       int           `envconfig:"QLIKBOT_USER_BURST" default:"5" desc:"requests one user may make in a burst"`
 	RequestTimeout  time.Duration `envconfig:"QLIKBOT_REQUEST_TIMEOUT" default:"60s" desc:"deadline of one request, Qlik calls included"`
 	PageSize        int           `envconfig:"QLIKBOT_PAGE_SIZE" default:"50" desc:"table rows per reply page (Slack allows 100)"`
-	ShutdownTimeout time.Duration `envconfig:"QLIKBOT_SHUTDOWN_TIMEOUT" default:"30s" desc:"how long in-flight work may take to finish on SIGTERM"`
+	ShutdownDrain   time.Duration `envconfig:"QLIKBOT_SHUTDOWN_DRAIN" default:"5s" desc:"on SIGTERM, how long /readyz fails while the listeners still serve, before shutdown begins, so load balancers and Kubernetes stop sending requests first; the console does not wait; 0: no wait"`
+	ShutdownTimeout time.Duration `envconfig:"QLIKBOT_SHUTDOWN_TIMEOUT" default:"30s" desc:"how long in-flight work may take to finish on SIGTERM (after QLIKBOT_SHUTDOWN_DRAIN)"`
 	LogLevel        string        `envconfig:"QLIKBOT_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"QLIKBOT_LOG_FORMAT" default:"auto" desc:"json, text, or auto (text on a terminal, JSON otherwise)"`
 }

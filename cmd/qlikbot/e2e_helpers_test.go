@@ -230,6 +230,7 @@ func simConfig(t testing.TB, sim *qliksim.Server, storeURL string) Config {
 	// Many requests of one user at once are the point of some tests.
 	c.UserRate, c.UserBurst = 1000, 1000
 	c.LogFormat = "json"
+	c.ShutdownDrain = 0 // tests stop apps often; the drain has its own test
 	if err := c.validate(); err != nil {
 		t.Fatalf("test config: %v", err)
 	}
@@ -258,6 +259,7 @@ func binaryEnv(t testing.TB, sim *qliksim.Server, extra ...string) (env []string
 		"QLIKBOT_POLICY="+c.Policy,
 		"QLIKBOT_STORE="+c.Store,
 		"QLIKBOT_LOG_FORMAT="+c.LogFormat,
+		"QLIKBOT_SHUTDOWN_DRAIN=0",
 	)
 	return append(env, extra...), filepath.Dir(c.Policy)
 }

@@ -49,7 +49,7 @@ func (a *app) buildHTTP() error {
 	}
 	pub := http.NewServeMux()
 	pub.HandleFunc("GET /healthz", healthz)
-	var checks []check
+	checks := []check{{"shutdown", a.shuttingDown}}
 	for _, s := range a.sites {
 		name := "qlik"
 		if len(a.sites) > 1 {
@@ -90,6 +90,16 @@ func (a *app) buildHTTP() error {
 	adminHandlers(adm, a.metrics, checks)
 	a.admin, err = a.listen("QLIKBOT_ADMIN_ADDR", a.cfg.AdminAddr, adm)
 	return err
+}
+
+// errDraining: SIGTERM was received; the pod is leaving the Service.
+var errDraining = errors.New("shutting down: draining requests sent before the load balancer noticed")
+
+func (a *app) shuttingDown(context.Context) error {
+	if a.draining.Load() {
+		return errDraining
+	}
+	return nil
 }
 
 // qlikReady makes a Qlik site that does not answer a degraded note, not a

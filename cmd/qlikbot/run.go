@@ -98,6 +98,14 @@ func (a *app) run(ctx context.Context) error {
 	if cause := context.Cause(runCtx); !errors.Is(cause, errStopped) {
 		a.log.Info("shutting down", "cause", cause)
 	}
+	if ctx.Err() != nil && a.public != nil && a.console == nil && a.cfg.ShutdownDrain > 0 {
+		// Signalled: the Service and load balancers drop this pod a little
+		// later. Until then /readyz fails and the listeners still serve,
+		// so requests sent meanwhile are answered, not refused.
+		a.draining.Store(true)
+		a.log.Info("draining: /readyz fails, listeners still serve", "for", a.cfg.ShutdownDrain)
+		a.sleep(a.cfg.ShutdownDrain)
+	}
 	shCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancelShutdown()
 	// Jobs stop first: each finishes its batches in flight, records them

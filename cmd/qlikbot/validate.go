@@ -315,6 +315,7 @@ func (c Config) checkLimits() error {
 		{"QLIKBOT_USER_BURST", strconv.Itoa(c.UserBurst), "a positive whole number like 5", c.UserBurst > 0},
 		{"QLIKBOT_REQUEST_TIMEOUT", c.RequestTimeout.String(), "a positive duration like 60s", c.RequestTimeout > 0},
 		{"QLIKBOT_SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String(), "a positive duration like 30s", c.ShutdownTimeout > 0},
+		{"QLIKBOT_SHUTDOWN_DRAIN", c.ShutdownDrain.String(), "a duration of 0 or more like 5s", c.ShutdownDrain >= 0},
 		{"QLIKBOT_PAGE_SIZE", strconv.Itoa(c.PageSize), "a whole number from 1 to 100 (Slack allows 100 rows)", c.PageSize > 0 && c.PageSize <= 100},
 	} {
 		if !n.ok {
