@@ -155,6 +155,9 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 }
 
 func retryable(err error) bool {
+	if errors.Is(err, ErrNodeUnresponsive) {
+		return false
+	}
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return he.Temporary()
@@ -184,6 +187,10 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 	addr := c.addr(r)
 	nl := c.limits.of(addr)
 	slot, err := nl.acquire(ctx)
+	if errors.Is(err, ErrNodeUnresponsive) {
+		return nil, &ConnError{Addr: addr, Err: err, Hint: fmt.Sprintf(
+			"%s did not answer a call within the timeout of %s and has answered nothing since: not called again until it answers", addr, c.cfg.Timeout)}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +213,7 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, r.method, rawURL, nil)
 	if err != nil {
-		slot.done(unrelated, 0)
+		slot.done(unrelated, r.endpoint, 0)
 		return nil, fmt.Errorf("build request %s %s: %w", r.method, shownURL, err)
 	}
 	req.Header.Set("X-Qlik-Xrfkey", key)
@@ -217,20 +224,29 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 		c.beforeSend(req)
 	}
 	// The node's latency is measured from the moment the call has its
-	// connection: a dial or a TLS handshake is not the node being busy.
-	var connected time.Time
+	// connection to the first byte of the answer: a dial or a TLS
+	// handshake is not the node being busy, and neither is a large body.
+	var connected, firstByte time.Time
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { connected = time.Now() },
+		GotConn:              func(httptrace.GotConnInfo) { connected = time.Now() },
+		GotFirstResponseByte: func() { firstByte = time.Now() },
 	}))
 	start := time.Now()
 	body, status, err := c.send(ctx, req, addr, shownURL)
 	end := time.Now()
 	elapsed := end.Sub(start)
-	rtt := elapsed
+	from, to := start, end
 	if !connected.IsZero() {
-		rtt = end.Sub(connected)
+		from = connected
 	}
-	slot.done(loadSignal(ctx, status, err), rtt)
+	if !firstByte.IsZero() {
+		to = firstByte
+	}
+	if slot.done(loadSignal(ctx, status, err), r.endpoint, to.Sub(from)) {
+		// Nothing has answered since this call was sent: a retry would
+		// only wait out another timeout.
+		err = fmt.Errorf("%w (%w)", err, ErrNodeUnresponsive)
+	}
 	if err == nil && (status < 200 || status > 299) {
 		snippet := body
 		if len(snippet) > 200 {
@@ -252,21 +268,25 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 }
 
 // loadSignal says what a call tells about its node's load: an answer
-// (other than 503 or 429) is a round trip to measure; 503, 429 and a call
-// that ran out of its own time are overload; anything else, the caller
-// giving up included, says nothing.
+// (other than 503 or 429) is a round trip to measure; 503 and 429 are
+// overload; a call that ran out of its own time timed out (overload, or a
+// hung node: the limit tells which); another answer is a sign of life
+// without a signal; anything else, the caller giving up included, says
+// nothing.
 func loadSignal(ctx context.Context, status int, err error) outcome {
 	switch {
 	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
 		return overloaded
-	case err == nil:
+	case err == nil && status >= 200 && status <= 299:
 		return answered
+	case status != 0:
+		return answeredError
 	case ctx.Err() != nil:
 		return unrelated
 	}
 	var ce *ConnError
 	if errors.As(err, &ce) && ce.Timeout() {
-		return overloaded
+		return timedOut
 	}
 	return unrelated
 }

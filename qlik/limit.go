@@ -2,6 +2,7 @@ package qlik
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -13,20 +14,34 @@ import (
 //
 //   - It starts at initialLimit (or the ceiling, Config.Concurrency, when
 //     that is lower): a 30 x 2 site is one wave.
-//   - An answer whose round trip stays within growTolerance times the
-//     node's baseline (its fastest round trip of the last one or two
-//     baselineWindows) while the limit was at least half used raises the
-//     limit: by slowStartGrowth per answer until the first cut (x1.5 per
-//     round trip), by 1/limit per answer after it (one per round trip).
+//   - A round trip runs from the moment the call has its connection to the
+//     first byte of the answer: reading a large body is not the node being
+//     busy. Each endpoint has its own baseline (its fastest round trip of
+//     the last one or two baselineWindows): a session list of a big
+//     virtual proxy or an engine health check is not compared with a
+//     small QRS read.
+//   - An answer whose round trip stays within growTolerance times its
+//     endpoint's baseline while the limit was at least half used raises
+//     the limit: by slowStartGrowth per answer until the first cut (x1.5
+//     per round trip), by 1/limit per answer after it (one per round trip).
 //   - An answer slower than cutTolerance times the baseline means calls
 //     queue on the node: the limit is cut to latencyBackoff of itself. In
 //     between, nothing changes: calls that met a short queue on their way
-//     in (they arrive spread out) neither grow nor cut it. A 503 or 429 or
-//     a call that timed out cuts it to overloadBackoff of itself.
+//     in (they arrive spread out) neither grow nor cut it. A 503 or 429, or
+//     a call that timed out while the node answered others, cuts it to
+//     overloadBackoff of itself.
 //   - Only calls sent after the last cut can cut again, so one wave of slow
 //     answers is one cut, not one per answer.
 //   - Failures that say nothing about load (refused connections, 4xx, 500)
 //     neither raise nor cut it.
+//
+// A node that answers nothing at all is hung, not overloaded: a call that
+// timed out with no answer from the node since it was sent trips the
+// node's breaker. The limit keeps its value; the calls waiting for the
+// node fail at once (ErrNodeUnresponsive) instead of each waiting out a
+// timeout of its own, and until the node answers again one call at a time
+// probes it while the others wait on that probe's fate. Any answer closes
+// the breaker.
 //
 // Because the baseline forgets round trips older than two windows, a node
 // that becomes slower for reasons of its own is not throttled for ever.
@@ -45,10 +60,17 @@ const (
 type outcome int
 
 const (
-	answered   outcome = iota // an answer: its round trip counts
-	overloaded                // 503, 429 or timed out: back off
-	unrelated                 // failed for another reason: no signal
+	answered      outcome = iota // an answer: its round trip counts
+	overloaded                   // 503 or 429: back off
+	timedOut                     // no answer within the call's timeout
+	answeredError                // an answer without a load signal (4xx, 500)
+	unrelated                    // no answer and no signal: refused, the caller gave up
 )
+
+// ErrNodeUnresponsive: a call to the node timed out and the node has
+// answered nothing since, so calls waiting for it fail at once rather than
+// each waiting out its own timeout. Not retried.
+var ErrNodeUnresponsive = errors.New("the node has answered nothing since a call to it timed out")
 
 // nodeLimit is the adaptive limit of one node and port. Callers beyond the
 // limit wait in arrival order. It is safe for concurrent use.
@@ -63,15 +85,23 @@ type nodeLimit struct {
 	lastCut  time.Time // calls sent before it do not cut again
 	cut      bool      // cut at least once: growth is one per round trip
 
-	// The baseline is the fastest round trip of this window and the last:
-	// 0 is none yet.
+	baselines map[string]*baseline // by endpoint
+
+	lastAnswer time.Time // the node's last answer of any kind
+	tripped    bool      // hung: one call at a time probes it
+}
+
+// baseline is the fastest round trip of one endpoint in this window and
+// the last: 0 is none yet.
+type baseline struct {
 	winStart        time.Time
 	winMin, prevMin time.Duration
 }
 
 type limitWaiter struct {
-	ready    chan struct{} // closed when admitted
+	ready    chan struct{} // closed when admitted or failed
 	inFlight int           // calls in flight once admitted, itself included
+	err      error         // set before ready closes: not admitted
 }
 
 func newNodeLimit(ceiling int, now func() time.Time) *nodeLimit {
@@ -102,6 +132,9 @@ func (l *nodeLimit) acquire(ctx context.Context) (limitSlot, error) {
 
 	select {
 	case <-w.ready:
+		if w.err != nil {
+			return limitSlot{}, w.err
+		}
 		return limitSlot{l: l, start: l.now(), inFlight: w.inFlight}, nil
 	case <-ctx.Done():
 	}
@@ -113,23 +146,34 @@ func (l *nodeLimit) acquire(ctx context.Context) (limitSlot, error) {
 			return limitSlot{}, ctx.Err()
 		}
 	}
+	failedMeanwhile := w.err != nil
 	l.mu.Unlock()
-	// Admitted while giving up: hand the slot on.
-	limitSlot{l: l, start: l.now()}.done(unrelated, 0)
+	if !failedMeanwhile {
+		// Admitted while giving up: hand the slot on.
+		limitSlot{l: l, start: l.now()}.done(unrelated, "", 0)
+	}
 	return limitSlot{}, ctx.Err()
 }
 
-// cap is the limit as a whole number of calls; l.mu held.
-func (l *nodeLimit) cap() int { return max(int(l.limit), minLimit) }
+// cap is the limit as a whole number of calls: 1 while the node is hung
+// (one probe at a time). l.mu held.
+func (l *nodeLimit) cap() int {
+	if l.tripped {
+		return minLimit
+	}
+	return max(int(l.limit), minLimit)
+}
 
 // done ends the call, adjusts the limit by what it says (rtt: from the
-// moment the call had its connection to its answer, so dialing and TLS
-// handshakes do not count as the node's latency) and admits the callers
-// the limit now has room for.
-func (s limitSlot) done(o outcome, rtt time.Duration) {
+// moment the call had its connection to the first byte of its answer, so
+// dialing, TLS handshakes and reading the body do not count as the node's
+// latency; compared with endpoint's baseline) and admits the callers the
+// limit now has room for. It reports whether the call found the node hung:
+// it timed out and nothing has answered since it was sent.
+func (s limitSlot) done(o outcome, endpoint string, rtt time.Duration) (hung bool) {
 	l := s.l
 	if l == nil {
-		return
+		return false
 	}
 	now := l.now()
 	l.mu.Lock()
@@ -138,11 +182,26 @@ func (s limitSlot) done(o outcome, rtt time.Duration) {
 	// or when it ended (a wave admitted at once ends in some order).
 	inUse := max(s.inFlight, l.inFlight)
 	l.inFlight--
+	if o == answered || o == overloaded || o == answeredError {
+		l.lastAnswer, l.tripped = now, false
+	}
 	switch o {
+	case timedOut:
+		if l.lastAnswer.After(s.start) {
+			// The node answers others: it is busy, not hung.
+			l.cutTo(overloadBackoff, s.start, now)
+			break
+		}
+		hung, l.tripped = true, true
+		for _, w := range l.waiting {
+			w.err = ErrNodeUnresponsive
+			close(w.ready)
+		}
+		l.waiting = nil
 	case overloaded:
 		l.cutTo(overloadBackoff, s.start, now)
 	case answered:
-		base := l.observe(max(rtt, 1), now) // 0 would read as "none yet"
+		base := l.baseline(endpoint).observe(max(rtt, 1), now) // 0 would read as "none yet"
 		switch {
 		case float64(rtt) > cutTolerance*float64(base):
 			l.cutTo(latencyBackoff, s.start, now)
@@ -162,25 +221,39 @@ func (s limitSlot) done(o outcome, rtt time.Duration) {
 		w.inFlight = l.inFlight
 		close(w.ready)
 	}
+	return hung
+}
+
+// baseline returns endpoint's baseline, made on first use. l.mu held.
+func (l *nodeLimit) baseline(endpoint string) *baseline {
+	b, ok := l.baselines[endpoint]
+	if !ok {
+		if l.baselines == nil {
+			l.baselines = map[string]*baseline{}
+		}
+		b = &baseline{}
+		l.baselines[endpoint] = b
+	}
+	return b
 }
 
 // observe records a round trip and returns the baseline: the fastest
-// round trip of the current window and the one before. l.mu held.
-func (l *nodeLimit) observe(rtt time.Duration, now time.Time) time.Duration {
-	if age := now.Sub(l.winStart); age >= baselineWindow {
-		l.prevMin = l.winMin
+// round trip of the current window and the one before.
+func (b *baseline) observe(rtt time.Duration, now time.Time) time.Duration {
+	if age := now.Sub(b.winStart); age >= baselineWindow {
+		b.prevMin = b.winMin
 		if age >= 2*baselineWindow {
-			l.prevMin = 0 // idle for a while: the old window says nothing now
+			b.prevMin = 0 // idle for a while: the old window says nothing now
 		}
-		l.winMin, l.winStart = 0, now
+		b.winMin, b.winStart = 0, now
 	}
-	if l.winMin == 0 || rtt < l.winMin {
-		l.winMin = rtt
+	if b.winMin == 0 || rtt < b.winMin {
+		b.winMin = rtt
 	}
-	if l.prevMin > 0 && l.prevMin < l.winMin {
-		return l.prevMin
+	if b.prevMin > 0 && b.prevMin < b.winMin {
+		return b.prevMin
 	}
-	return l.winMin
+	return b.winMin
 }
 
 // cutTo lowers the limit to factor of itself, once per round trip: a call

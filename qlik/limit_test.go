@@ -49,7 +49,7 @@ func (b *busy) answer(n int, rtt time.Duration) {
 		b.fill()
 		s := b.slots[0]
 		b.slots = b.slots[1:]
-		s.done(answered, rtt)
+		s.done(answered, "", rtt)
 	}
 	b.fill()
 }
@@ -57,7 +57,7 @@ func (b *busy) answer(n int, rtt time.Duration) {
 // drain ends every call without a signal.
 func (b *busy) drain() {
 	for _, s := range b.slots {
-		s.done(unrelated, 0)
+		s.done(unrelated, "", 0)
 	}
 	b.slots = nil
 }
@@ -127,7 +127,7 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 	wave := take(t, l, 20)
 	clock.Advance(base)
 	for _, s := range wave {
-		s.done(answered, 3*base)
+		s.done(answered, "", 3*base)
 	}
 	if got := l.current(); got != 57 {
 		t.Fatalf("after a slow wave: limit %d, want 57 (64 x 0.9, once)", got)
@@ -135,7 +135,7 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 	// A call sent after the cut and slow again cuts again.
 	s := take(t, l, 1)[0]
 	clock.Advance(base)
-	s.done(answered, 3*base)
+	s.done(answered, "", 3*base)
 	if got := l.current(); got != 51 {
 		t.Fatalf("after a second slow round trip: limit %d, want 51", got)
 	}
@@ -143,14 +143,14 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 	// A 503: half.
 	s = take(t, l, 1)[0]
 	clock.Advance(base)
-	s.done(overloaded, 0)
+	s.done(overloaded, "", 0)
 	if got := l.current(); got != 25 {
 		t.Fatalf("after a 503: limit %d, want 25", got)
 	}
 
 	// Unrelated failures change nothing.
 	for _, s := range take(t, l, 20) {
-		s.done(unrelated, 0)
+		s.done(unrelated, "", 0)
 	}
 	if got := l.current(); got != 25 {
 		t.Fatalf("after unrelated failures: limit %d, want 25", got)
@@ -167,7 +167,7 @@ func TestLimitGrowsAndBacksOff(t *testing.T) {
 	// Answers while the limit is mostly idle say nothing about room for
 	// more: no growth.
 	for range 50 {
-		take(t, l, 1)[0].done(answered, base)
+		take(t, l, 1)[0].done(answered, "", base)
 	}
 	if got := l.current(); got != 28 {
 		t.Errorf("after answers at 1 in flight: limit %d, want 28 (unchanged)", got)
@@ -181,7 +181,7 @@ func TestLimitNeverBelowOne(t *testing.T) {
 	for range 20 {
 		s := take(t, l, 1)[0]
 		clock.Advance(time.Millisecond)
-		s.done(overloaded, 0)
+		s.done(overloaded, "", 0)
 	}
 	if got := l.current(); got != 1 {
 		t.Fatalf("limit %d after 20 overloads, want 1", got)
@@ -200,11 +200,11 @@ func TestLimitBaselineForgets(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	l := newNodeLimit(64, clock.Now)
-	take(t, l, 1)[0].done(answered, 10*time.Millisecond)
+	take(t, l, 1)[0].done(answered, "", 10*time.Millisecond)
 	step := func() {
 		s := take(t, l, 1)[0]
 		clock.Advance(100 * time.Millisecond)
-		s.done(answered, 20*time.Millisecond)
+		s.done(answered, "", 20*time.Millisecond)
 	}
 	for range 10 {
 		step()
@@ -217,7 +217,7 @@ func TestLimitBaselineForgets(t *testing.T) {
 	}
 	low := l.current()
 	l.mu.Lock()
-	base := l.observe(20*time.Millisecond, clock.Now())
+	base := l.baseline("").observe(20*time.Millisecond, clock.Now())
 	l.mu.Unlock()
 	if base != 20*time.Millisecond {
 		t.Fatalf("baseline %v after two windows of 20ms answers, want 20ms", base)
@@ -242,6 +242,10 @@ func TestLimitQueuesInOrder(t *testing.T) {
 	waiting := func() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.waiting) }
 	ctx, cancel := context.WithCancel(t.Context())
 	gaveUp := make(chan error, 1)
+	// Waiter 0 keeps its slot until the end: the second admission must
+	// come from held[1] alone.
+	hold0 := make(chan struct{})
+	defer close(hold0)
 	for i := range 3 {
 		c := t.Context()
 		if i == 1 {
@@ -254,7 +258,10 @@ func TestLimitQueuesInOrder(t *testing.T) {
 				return
 			}
 			order <- i
-			s.done(unrelated, 0)
+			if i == 0 {
+				<-hold0
+			}
+			s.done(unrelated, "", 0)
 		}()
 		for waiting() != i+1 { // wait for it to queue, so arrival order is known
 			time.Sleep(time.Millisecond)
@@ -267,12 +274,137 @@ func TestLimitQueuesInOrder(t *testing.T) {
 	if n := waiting(); n != 2 {
 		t.Fatalf("%d waiting after one gave up, want 2", n)
 	}
-	held[0].done(unrelated, 0)
-	if got := <-order; got != 0 {
+	held[0].done(unrelated, "", 0)
+	if got := next(t, order); got != 0 {
 		t.Fatalf("first admitted: %d, want 0", got)
 	}
-	held[1].done(unrelated, 0)
-	if got := <-order; got != 2 {
+	held[1].done(unrelated, "", 0)
+	if got := next(t, order); got != 2 {
 		t.Fatalf("second admitted: %d, want 2 (1 gave up)", got)
+	}
+}
+
+// next is the next waiter admitted, failing the test if none is within
+// 10 s (a bound for a hang, not a timing).
+func next(t *testing.T, order <-chan int) int {
+	t.Helper()
+	select {
+	case i := <-order:
+		return i
+	case <-time.After(10 * time.Second):
+		t.Fatal("nobody admitted")
+		return -1
+	}
+}
+
+// TestLimitBaselinePerEndpoint: a node kept busy with two kinds of calls,
+// small reads at 5ms and large lists at 60ms, both steady. Each endpoint
+// is measured against its own baseline, so the mix is no sign of queueing:
+// the limit grows and is never cut. Against one baseline for the node the
+// lists would read as 12x slower and cut it on every round trip.
+func TestLimitBaselinePerEndpoint(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	l := newNodeLimit(64, clock.Now)
+	start := l.current()
+	b := &busy{t: t, l: l}
+	for range 40 {
+		b.fill()
+		for _, c := range []struct {
+			endpoint string
+			rtt      time.Duration
+		}{{"qrs.small", 5 * time.Millisecond}, {"qps.session.list", 60 * time.Millisecond}} {
+			s := b.slots[0]
+			b.slots = b.slots[1:]
+			clock.Advance(c.rtt)
+			s.done(answered, c.endpoint, c.rtt)
+			b.fill()
+		}
+	}
+	b.drain()
+	l.mu.Lock()
+	cut := l.cut
+	l.mu.Unlock()
+	if got := l.current(); cut || got <= start {
+		t.Errorf("limit %d (cut: %v) after steady answers of two sizes, want grown above %d and never cut", got, cut, start)
+	}
+}
+
+// TestLimitHungNodeBreaker: a call that timed out with no answer from the
+// node since it was sent fails the waiting calls at once and leaves the
+// limit as it was; one call at a time probes the node until one answers.
+// A timeout while the node answers other calls is overload: a cut.
+func TestLimitHungNodeBreaker(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	l := newNodeLimit(4, clock.Now)
+	held := take(t, l, 4)
+	results := make(chan error, 3)
+	for range 3 {
+		go func() {
+			s, err := l.acquire(t.Context())
+			if err == nil {
+				s.done(unrelated, "", 0)
+			}
+			results <- err
+		}()
+	}
+	waiting := func() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.waiting) }
+	for waiting() != 3 {
+		time.Sleep(time.Millisecond)
+	}
+	clock.Advance(10 * time.Second)
+	if !held[0].done(timedOut, "qps.session.list", 0) {
+		t.Fatal("a timeout with nothing answered since was not reported hung")
+	}
+	for range 3 {
+		if err := <-results; !errors.Is(err, ErrNodeUnresponsive) {
+			t.Errorf("waiter: %v, want ErrNodeUnresponsive", err)
+		}
+	}
+	for _, s := range held[1:] {
+		if !s.done(timedOut, "qps.session.list", 0) {
+			t.Error("another timeout of the same wave not reported hung")
+		}
+	}
+	// Hung: one probe at a time.
+	probe := take(t, l, 1)[0]
+	if !full(l) {
+		t.Fatal("room for a second call while the first probes a hung node")
+	}
+	second := make(chan error, 1)
+	go func() {
+		s, err := l.acquire(t.Context())
+		if err == nil {
+			s.done(answered, "qps.session.list", time.Millisecond)
+		}
+		second <- err
+	}()
+	for waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	// The probe is answered: the breaker closes, the waiter goes, and the
+	// limit is the 4 it was.
+	clock.Advance(time.Millisecond)
+	if probe.done(answered, "qps.session.list", time.Millisecond) {
+		t.Error("an answer reported hung")
+	}
+	if err := <-second; err != nil {
+		t.Errorf("waiter behind an answered probe: %v", err)
+	}
+	if got := l.current(); got != 4 {
+		t.Errorf("limit %d after the node answered again, want 4 (timeouts of a hung node cut nothing)", got)
+	}
+
+	// Busy, not hung: a call times out after another was answered.
+	slow, quick := take(t, l, 1)[0], take(t, l, 1)[0]
+	clock.Advance(time.Millisecond)
+	quick.done(answered, "qps.session.list", time.Millisecond)
+	clock.Advance(10 * time.Second)
+	if slow.done(timedOut, "qps.session.list", 0) {
+		t.Error("a timeout after an answer reported hung")
+	}
+	if got := l.current(); got != 2 {
+		t.Errorf("limit %d after a timeout on a busy node, want 2 (halved)", got)
 	}
 }
