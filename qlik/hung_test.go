@@ -14,9 +14,10 @@ import (
 
 // TestHungNodeFailsFast: 20 virtual proxies on a node that never answers
 // (its latency far beyond the client's timeout). The first list sends each
-// pair once: every call times out with nothing answered since, so none is
-// retried. The next list probes the node with one call; the others wait on
-// it and fail with it. Once the node answers again everything is listed,
+// pair once; every call times out with nothing answered since, and of
+// their retries one probes the node while the others wait on it and fail
+// with it. The next list probes with one call, not retried; the others
+// fail with it. Once the node answers again everything is listed,
 // and its concurrency limit was not collapsed by the timeouts. Counts and
 // outcomes only: the timeout bounds how long the test takes.
 func TestHungNodeFailsFast(t *testing.T) {
@@ -59,11 +60,13 @@ func TestHungNodeFailsFast(t *testing.T) {
 	}
 	var fastSeen []int
 	for _, tc := range []struct {
-		name  string
-		sends int
+		name       string
+		sends, max int
 	}{
-		{"first list: each pair sent once, none retried", vps},
-		{"second list: one probe, the others fail with it", 1},
+		// A retry that comes while calls of the first wave are still out
+		// waits and fails with them: no probe then.
+		{"first list: each pair sent once, then at most one probe", vps, vps + 1},
+		{"second list: one probe, the others fail with it", 1, 1},
 	} {
 		list, err := c.Sessions(t.Context(), qlik.Selection{})
 		if err != nil {
@@ -81,8 +84,8 @@ func TestHungNodeFailsFast(t *testing.T) {
 				t.Errorf("%s: pair error %v, want ErrNodeUnresponsive on %s", tc.name, pe, hung)
 			}
 		}
-		if got := sends(); got != tc.sends {
-			t.Errorf("%s: %d calls sent to the hung node, want %d", tc.name, got, tc.sends)
+		if got := sends(); got < tc.sends || got > tc.max {
+			t.Errorf("%s: %d calls sent to the hung node, want %d to %d", tc.name, got, tc.sends, tc.max)
 		}
 	}
 

@@ -40,8 +40,9 @@ import (
 // node's breaker. The limit keeps its value; the calls waiting for the
 // node fail at once (ErrNodeUnresponsive) instead of each waiting out a
 // timeout of its own, and until the node answers again one call at a time
-// probes it while the others wait on that probe's fate. Any answer closes
-// the breaker.
+// probes it while the others wait on that probe's fate. A call that finds
+// the node hung may retry once (the retry is a probe); a probe that times
+// out is not retried. Any answer closes the breaker.
 //
 // Because the baseline forgets round trips older than two windows, a node
 // that becomes slower for reasons of its own is not throttled for ever.
@@ -101,6 +102,7 @@ type baseline struct {
 type limitWaiter struct {
 	ready    chan struct{} // closed when admitted or failed
 	inFlight int           // calls in flight once admitted, itself included
+	probe    bool          // admitted while the node was hung
 	err      error         // set before ready closes: not admitted
 }
 
@@ -114,6 +116,7 @@ type limitSlot struct {
 	l        *nodeLimit
 	start    time.Time
 	inFlight int
+	probe    bool // admitted while the node was hung
 }
 
 // acquire admits a call within the limit or waits its turn. It returns
@@ -122,7 +125,7 @@ func (l *nodeLimit) acquire(ctx context.Context) (limitSlot, error) {
 	l.mu.Lock()
 	if len(l.waiting) == 0 && l.inFlight < l.cap() {
 		l.inFlight++
-		s := limitSlot{l: l, start: l.now(), inFlight: l.inFlight}
+		s := limitSlot{l: l, start: l.now(), inFlight: l.inFlight, probe: l.tripped}
 		l.mu.Unlock()
 		return s, nil
 	}
@@ -135,7 +138,7 @@ func (l *nodeLimit) acquire(ctx context.Context) (limitSlot, error) {
 		if w.err != nil {
 			return limitSlot{}, w.err
 		}
-		return limitSlot{l: l, start: l.now(), inFlight: w.inFlight}, nil
+		return limitSlot{l: l, start: l.now(), inFlight: w.inFlight, probe: w.probe}, nil
 	case <-ctx.Done():
 	}
 	l.mu.Lock()
@@ -168,8 +171,10 @@ func (l *nodeLimit) cap() int {
 // moment the call had its connection to the first byte of its answer, so
 // dialing, TLS handshakes and reading the body do not count as the node's
 // latency; compared with endpoint's baseline) and admits the callers the
-// limit now has room for. It reports whether the call found the node hung:
-// it timed out and nothing has answered since it was sent.
+// limit now has room for. It reports whether the call probed a node known
+// to be hung and found it still is (it timed out, nothing answered since
+// it was sent): not worth a retry. The call that first finds a node hung
+// may retry once: its retry is the probe.
 func (s limitSlot) done(o outcome, endpoint string, rtt time.Duration) (hung bool) {
 	l := s.l
 	if l == nil {
@@ -192,7 +197,7 @@ func (s limitSlot) done(o outcome, endpoint string, rtt time.Duration) (hung boo
 			l.cutTo(overloadBackoff, s.start, now)
 			break
 		}
-		hung, l.tripped = true, true
+		hung, l.tripped = s.probe, true
 		for _, w := range l.waiting {
 			w.err = ErrNodeUnresponsive
 			close(w.ready)
@@ -218,7 +223,7 @@ func (s limitSlot) done(o outcome, endpoint string, rtt time.Duration) (hung boo
 		w := l.waiting[0]
 		l.waiting = l.waiting[1:]
 		l.inFlight++
-		w.inFlight = l.inFlight
+		w.inFlight, w.probe = l.inFlight, l.tripped
 		close(w.ready)
 	}
 	return hung

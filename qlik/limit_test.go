@@ -354,8 +354,10 @@ func TestLimitHungNodeBreaker(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	clock.Advance(10 * time.Second)
-	if !held[0].done(timedOut, "qps.session.list", 0) {
-		t.Fatal("a timeout with nothing answered since was not reported hung")
+	// The calls that find the node hung may retry once (a probe); the
+	// waiters fail at once.
+	if held[0].done(timedOut, "qps.session.list", 0) {
+		t.Error("the first timeout reported as a failed probe")
 	}
 	for range 3 {
 		if err := <-results; !errors.Is(err, ErrNodeUnresponsive) {
@@ -363,12 +365,21 @@ func TestLimitHungNodeBreaker(t *testing.T) {
 		}
 	}
 	for _, s := range held[1:] {
-		if !s.done(timedOut, "qps.session.list", 0) {
-			t.Error("another timeout of the same wave not reported hung")
+		if s.done(timedOut, "qps.session.list", 0) {
+			t.Error("a timeout of the first wave reported as a failed probe")
 		}
 	}
-	// Hung: one probe at a time.
+	// Hung: one probe at a time. One that times out is reported, not to
+	// be retried.
 	probe := take(t, l, 1)[0]
+	if !full(l) {
+		t.Fatal("room for a second call while the first probes a hung node")
+	}
+	clock.Advance(10 * time.Second)
+	if !probe.done(timedOut, "qps.session.list", 0) {
+		t.Error("a probe that timed out not reported hung")
+	}
+	probe = take(t, l, 1)[0]
 	if !full(l) {
 		t.Fatal("room for a second call while the first probes a hung node")
 	}
