@@ -11,7 +11,7 @@ import (
 // The list benchmarks: the standard site (30 virtual proxies x 2 nodes,
 // 50 ms per call) and the large one (100 x 4, 10,000 sessions, nodes with
 // the simulator's default capacity; its serial walk takes about 20 s per
-// iteration, run it with -benchtime=1x), with package qlik's default
+// iteration, run it with -benchtime=1x; -short walks a smaller site), with package qlik's default
 // limits (cmd/qlikbench reads qlikbot's shipped ones from its binary).
 // Compare with `go run ./cmd/qlikbench -only list,list10k,health`.
 
@@ -47,9 +47,19 @@ func warm(s *qlikbench.ListSite) func(context.Context) (int, error)   { return s
 func BenchmarkListSerial(b *testing.B)    { benchList(b, qlikbench.StandardList, serial, false) }
 func BenchmarkListCold(b *testing.B)      { benchList(b, qlikbench.StandardList, cold, true) }
 func BenchmarkListWarm(b *testing.B)      { benchList(b, qlikbench.StandardList, warm, true) }
-func BenchmarkList10kSerial(b *testing.B) { benchList(b, qlikbench.LargeList, serial, false) }
-func BenchmarkList10kCold(b *testing.B)   { benchList(b, qlikbench.LargeList, cold, true) }
-func BenchmarkList10kWarm(b *testing.B)   { benchList(b, qlikbench.LargeList, warm, true) }
+func BenchmarkList10kSerial(b *testing.B) { benchList(b, largeSerial(), serial, false) }
+
+// largeSerial is the large site, or with -short (CI runs every benchmark
+// once) the smaller one cmd/qlikbench -short lists: the full serial walk
+// alone takes about 20 s.
+func largeSerial() qlikbench.ListSize {
+	if testing.Short() {
+		return qlikbench.ShortLargeList
+	}
+	return qlikbench.LargeList
+}
+func BenchmarkList10kCold(b *testing.B) { benchList(b, qlikbench.LargeList, cold, true) }
+func BenchmarkList10kWarm(b *testing.B) { benchList(b, qlikbench.LargeList, warm, true) }
 
 // BenchmarkHealth4Nodes asks 4 engines at 50 ms per call with the engine
 // list cached: one round trip.
