@@ -8,9 +8,9 @@ import (
 	"github.com/qlikbot/qlikbot/qlik"
 )
 
-// healthGauges are the engines' figures as /qlik health last read them,
-// labelled by site and node (the engine's host name). They change only
-// when health is read: qlikbot does not poll the engines by itself.
+// healthGauges are the engines' figures as last read, labelled by site and
+// node (the engine's host name): by /qlik health, and by the watcher at
+// every sample (QLIKBOT_WATCH_INTERVAL) when it runs.
 type healthGauges struct {
 	up, cpu, memUsed, memTotal, sessions, users, apps, saturated, started *prometheus.GaugeVec
 }

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -144,6 +145,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qliksim:", err)
 		return 1
 	}
+	// qlikbot wants a policy once QLIKBOT_QLIK_HOST is set: the demo one,
+	// beside the certificates, makes the printed settings complete.
+	if err := os.WriteFile(filepath.Join(o.certs, demoPolicyFile), authz.DemoPolicyYAML(), 0o644); err != nil {
+		fmt.Fprintln(stderr, "qliksim: write the demo policy:", err)
+		return 1
+	}
 	printUsage(stdout, s, lab, labName, o.certs)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "qliksim: stopping")
@@ -185,6 +192,9 @@ func genOptions(o options) qliksim.GenOptions {
 	return g
 }
 
+// demoPolicyFile is the demo policy's name in the certificate directory.
+const demoPolicyFile = "demo-policy.yaml"
+
 func printUsage(w io.Writer, s *qliksim.Server, lab qliksim.Lab, labName, certDir string) {
 	abs, err := filepath.Abs(certDir)
 	if err != nil {
@@ -216,6 +226,7 @@ func printUsage(w io.Writer, s *qliksim.Server, lab qliksim.Lab, labName, certDi
 		"QLIKBOT_QLIK_CERT=" + shellQuote(filepath.Join(abs, "client.pem")),
 		"QLIKBOT_QLIK_KEY=" + shellQuote(filepath.Join(abs, "client_key.pem")),
 		"QLIKBOT_QLIK_ROOT=" + shellQuote(filepath.Join(abs, "root.pem")),
+		"QLIKBOT_POLICY=" + shellQuote(filepath.Join(abs, demoPolicyFile)),
 	}
 	if len(resolvePairs) > 0 {
 		settings = append(settings, "QLIKBOT_QLIK_RESOLVE="+strings.Join(resolvePairs, ","))
@@ -223,6 +234,7 @@ func printUsage(w io.Writer, s *qliksim.Server, lab qliksim.Lab, labName, certDi
 	for _, line := range settings {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
+	fmt.Fprintf(w, "  (%s is qlikbot's demo policy: console users oncall, lead, admin, deputy, tester; add your Slack or Teams ids to try it there)\n", demoPolicyFile)
 	if len(resolvePairs) > 0 {
 		fmt.Fprintln(w, "  (the host names are not in DNS: QLIKBOT_QLIK_RESOLVE maps them to the loopback IPs; or restart with --advertise-loopback)")
 	}

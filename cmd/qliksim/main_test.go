@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/qlik"
 )
@@ -204,14 +205,24 @@ func TestPrintedSettingsWork(t *testing.T) {
 	env := map[string]string{}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-		if ok && strings.HasPrefix(k, "QLIKBOT_QLIK_") {
+		if ok && strings.HasPrefix(k, "QLIKBOT_") {
 			env[k] = v
 		}
 	}
-	for _, k := range []string{"QLIKBOT_QLIK_HOST", "QLIKBOT_QLIK_QRS_PORT", "QLIKBOT_QLIK_QPS_PORT", "QLIKBOT_QLIK_CERT", "QLIKBOT_QLIK_KEY", "QLIKBOT_QLIK_ROOT", "QLIKBOT_QLIK_RESOLVE"} {
+	for _, k := range []string{"QLIKBOT_QLIK_HOST", "QLIKBOT_QLIK_QRS_PORT", "QLIKBOT_QLIK_QPS_PORT", "QLIKBOT_QLIK_CERT", "QLIKBOT_QLIK_KEY", "QLIKBOT_QLIK_ROOT", "QLIKBOT_QLIK_RESOLVE", "QLIKBOT_POLICY"} {
 		if env[k] == "" {
 			t.Fatalf("no %s line in:\n%s", k, stdout.String())
 		}
+	}
+	// qlikbot requires a policy with QLIKBOT_QLIK_HOST: the printed one is
+	// the demo policy, by an absolute path.
+	if !filepath.IsAbs(env["QLIKBOT_POLICY"]) {
+		t.Errorf("QLIKBOT_POLICY=%s is not an absolute path", env["QLIKBOT_POLICY"])
+	}
+	if p, err := authz.LoadFile(env["QLIKBOT_POLICY"]); err != nil {
+		t.Errorf("QLIKBOT_POLICY=%s: %v", env["QLIKBOT_POLICY"], err)
+	} else if d := p.Decide([]string{"console:oncall"}, "list", authz.Scope{VirtualProxy: "*"}); !d.Allowed {
+		t.Errorf("the printed policy is not the demo policy: oncall may not list: %s", d.Reason)
 	}
 	// host:address pairs, as QLIKBOT_QLIK_RESOLVE takes them.
 	resolve := map[string]string{}
