@@ -37,7 +37,7 @@ type Config struct {
 	QlikTimeout     time.Duration `envconfig:"QLIKBOT_QLIK_TIMEOUT" default:"10s" desc:"timeout of one Qlik call"`
 	QlikConcurrency int           `envconfig:"QLIKBOT_QLIK_CONCURRENCY" default:"64" desc:"Qlik calls in flight per node at most: the ceiling under which the client finds each node's capacity"`
 	QlikRPS         float64       `envconfig:"QLIKBOT_QLIK_RPS" default:"100" desc:"Qlik deletes and logouts per second at most (reads are not paced by it)"`
-	QlikTopologyTTL time.Duration `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology is cached"`
+	QlikTopologyTTL time.Duration `envconfig:"QLIKBOT_QLIK_TOPOLOGY_TTL" default:"30s" desc:"how long the virtual proxy / proxy service topology and the engine list are cached (a site of QLIKBOT_SITES may set its own topologyTTL); 0: not cached, every command reads them from QRS"`
 	QlikResolve     resolveMap    `envconfig:"QLIKBOT_QLIK_RESOLVE" desc:"host name to address overrides for nodes that do not resolve from here, as host=address,host2=address2 (host:address works too)"`
 	Sites           string        `envconfig:"QLIKBOT_SITES" desc:"YAML file listing several Qlik Sense sites (name, host, ports, certificate files, user, resolve, limits, health thresholds; see Several sites); fields a site leaves out take their QLIKBOT_QLIK_* value; empty: QLIKBOT_QLIK_HOST is the one site, named default"`
 	HealthCPU       float64       `envconfig:"QLIKBOT_HEALTH_CPU_WARN" default:"90" desc:"/qlik health warns about a node whose CPU is at or above this percent (a site of QLIKBOT_SITES may set its own)"`

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's configuration reference")
@@ -60,6 +61,9 @@ func TestConfigValidate(t *testing.T) {
 		{"bad user", func(c *Config) { c.QlikUser = "sa_api" }, "QLIKBOT_QLIK_USER"},
 		{"bad slack mode", func(c *Config) { c.SlackMode = "rtm" }, "QLIKBOT_SLACK_MODE"},
 		{"bad page size", func(c *Config) { c.PageSize = 101 }, "QLIKBOT_PAGE_SIZE"},
+		{"negative topology ttl", func(c *Config) { c.QlikTopologyTTL = -time.Second }, "QLIKBOT_QLIK_TOPOLOGY_TTL"},
+		{"topology ttl 0: no cache", func(c *Config) { c.QlikTopologyTTL = 0 }, ""},
+		{"negative shutdown drain", func(c *Config) { c.ShutdownDrain = -time.Second }, "QLIKBOT_SHUTDOWN_DRAIN"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "QLIKBOT_LOG_LEVEL"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "QLIKBOT_LOG_FORMAT"},
 		{"public url", func(c *Config) { c.PublicURL, c.FileTTL = "https://bot.example.com", 1 }, ""},

@@ -37,7 +37,7 @@ import (
 //	      timeout: 10s
 //	      concurrency: 16
 //	      rps: 100
-//	      topologyTTL: 30s
+//	      topologyTTL: 30s           # 0: not cached
 //	    health:                      # /qlik health's warnings
 //	      cpuWarn: 90                # QLIKBOT_HEALTH_CPU_WARN
 //	      memFreeWarn: 10            # QLIKBOT_HEALTH_MEM_FREE_WARN
@@ -246,9 +246,9 @@ func (l siteLimits) apply(qc *qlik.Config, bad func(field, value, want string) e
 	if l.TopologyTTL != "" {
 		d, err := time.ParseDuration(l.TopologyTTL)
 		if err != nil || d < 0 {
-			return bad("topologyTTL", l.TopologyTTL, "a duration like 30s")
+			return bad("topologyTTL", l.TopologyTTL, topologyTTLWant)
 		}
-		qc.TopologyTTL = d
+		qc.TopologyTTL = qlikTopologyTTL(d)
 	}
 	return nil
 }
@@ -273,7 +273,7 @@ func baseQlikConfig(cfg Config) qlik.Config {
 		Timeout:            cfg.QlikTimeout,
 		Concurrency:        cfg.QlikConcurrency,
 		RequestsPerSecond:  cfg.QlikRPS,
-		TopologyTTL:        cfg.QlikTopologyTTL,
+		TopologyTTL:        qlikTopologyTTL(cfg.QlikTopologyTTL),
 		Resolve:            cfg.QlikResolve,
 	}
 	qc.UserDirectory, qc.UserID, _ = splitQlikUser(cfg.QlikUser) // validated in loadConfig

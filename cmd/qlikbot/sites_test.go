@@ -185,6 +185,7 @@ func TestSitesFileErrors(t *testing.T) {
 		{"bad concurrency", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {concurrency: -1}\n", []string{`limits.concurrency: "-1"`}},
 		{"bad rps", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {rps: -2}\n", []string{`limits.rps: "-2"`}},
 		{"bad ttl", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {topologyTTL: x}\n", []string{`limits.topologyTTL: "x"`}},
+		{"negative ttl", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {topologyTTL: -5s}\n", []string{`limits.topologyTTL: "-5s"`, "or 0 to read"}},
 		{"bad engine port", "sites:\n  - name: prod\n    host: q.example.com\n    enginePort: 70000\n", []string{`site "prod": enginePort: "70000"`}},
 		{"bad cpu threshold", "sites:\n  - name: prod\n    host: q.example.com\n    health: {cpuWarn: 150}\n", []string{`site "prod": health.cpuWarn: "150"`}},
 		{"bad memory threshold", "sites:\n  - name: prod\n    host: q.example.com\n    health: {memFreeWarn: -1}\n", []string{`health.memFreeWarn: "-1"`}},
@@ -307,5 +308,37 @@ func TestREADMESitesExample(t *testing.T) {
 	if len(sites) != 2 || sites[0].name != "prod" || !sites[0].def || sites[1].name != "test" || sites[1].qc.QRSPort != 4242 ||
 		sites[0].qc.UserID != "sa_api" || sites[0].qc.Resolve["qlik-node2.example.internal"] != "10.0.0.12" || sites[0].qc.Timeout != 10*time.Second {
 		t.Errorf("the README's example reads as %+v", sites)
+	}
+}
+
+// TestTopologyTTLZeroIsNoCache: 0 in QLIKBOT_QLIK_TOPOLOGY_TTL or a site's
+// topologyTTL means "not cached" (qlik.Config's negative), not the
+// client's 30 s default; other values pass as they are.
+func TestTopologyTTLZeroIsNoCache(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig(t)
+	for _, tc := range []struct {
+		setting time.Duration
+		sites   string
+		want    time.Duration
+	}{
+		{0, "", -1},
+		{45 * time.Second, "", 45 * time.Second},
+		{45 * time.Second, "0s", -1},
+		{0, "2m", 2 * time.Minute},
+	} {
+		cfg.QlikTopologyTTL = tc.setting
+		got := baseQlikConfig(cfg).TopologyTTL
+		if tc.sites != "" {
+			file := writeFile(t, "sites.yaml", "sites:\n  - name: prod\n    host: q.example.com\n    limits: {topologyTTL: "+tc.sites+"}\n")
+			sites, err := loadSites(file, cfg)
+			if err != nil {
+				t.Fatalf("sites file with topologyTTL %s: %v", tc.sites, err)
+			}
+			got = sites[0].qc.TopologyTTL
+		}
+		if got != tc.want {
+			t.Errorf("setting %v, site %q: qlik TopologyTTL %v, want %v", tc.setting, tc.sites, got, tc.want)
+		}
 	}
 }

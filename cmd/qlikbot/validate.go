@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/seal"
@@ -100,8 +101,21 @@ func (c Config) checkQlik() error {
 		return badSetting("QLIKBOT_QLIK_CONCURRENCY", strconv.Itoa(c.QlikConcurrency), "", "a positive whole number like 16")
 	case c.QlikRPS <= 0:
 		return badSetting("QLIKBOT_QLIK_RPS", fmt.Sprint(c.QlikRPS), "", "a positive number like 100")
+	case c.QlikTopologyTTL < 0:
+		return badSetting("QLIKBOT_QLIK_TOPOLOGY_TTL", c.QlikTopologyTTL.String(), "", topologyTTLWant)
 	}
 	return nil
+}
+
+const topologyTTLWant = "a duration like 30s, or 0 to read the topology afresh for every command"
+
+// qlikTopologyTTL maps the setting (0: no cache) to qlik.Config's
+// TopologyTTL, where 0 is the default and a negative value no cache.
+func qlikTopologyTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // validHost accepts a DNS name or an IP address, nothing around it.
