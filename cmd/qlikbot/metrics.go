@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -16,7 +18,8 @@ import (
 type metrics struct {
 	reg          *prometheus.Registry
 	commands     *prometheus.CounterVec   // command, outcome
-	qlikCalls    *prometheus.HistogramVec // node, endpoint, status class
+	qlikCalls    *prometheus.HistogramVec // site, node, endpoint, status class
+	qlikLimits   *limitsCollector         // site, addr: each node's adaptive concurrency limit
 	sessionsSeen *prometheus.GaugeVec     // site, virtual_proxy
 	approvals    *prometheus.CounterVec   // decision: requested, approved, rejected, expired
 	pending      prometheus.Gauge
@@ -33,9 +36,12 @@ func newMetrics() *metrics {
 			Name: "qlikbot_commands_total", Help: "Commands handled, by command and outcome.",
 		}, []string{"command", "outcome"}),
 		qlikCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "qlikbot_qlik_call_duration_seconds", Help: "Qlik QRS/QPS call latency, by node, endpoint and HTTP status (error: no answer).",
+			Name: "qlikbot_qlik_call_duration_seconds", Help: "Qlik QRS/QPS call latency, by site, node, endpoint and HTTP status (error: no answer).",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"node", "endpoint", "code"}),
+		}, []string{"site", "node", "endpoint", "code"}),
+		qlikLimits: &limitsCollector{desc: prometheus.NewDesc("qlikbot_qlik_concurrency_limit",
+			"Qlik calls the client sends at once to each node and port now: its adaptive limit (1 while a node that stopped answering is probed).",
+			[]string{"site", "addr"}, nil)},
 		sessionsSeen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "qlikbot_sessions_seen", Help: "Sessions seen per site and virtual proxy in the latest list.",
 		}, []string{"site", "virtual_proxy"}),
@@ -52,7 +58,7 @@ func newMetrics() *metrics {
 			Name: "qlikbot_chat_rate_limited_total", Help: "HTTP 429 answers from chat platform APIs.",
 		}, []string{"platform"}),
 	}
-	m.reg.MustRegister(m.commands, m.qlikCalls, m.sessionsSeen, m.approvals, m.pending, m.refusals, m.chat429,
+	m.reg.MustRegister(m.commands, m.qlikCalls, m.qlikLimits, m.sessionsSeen, m.approvals, m.pending, m.refusals, m.chat429,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.health = newHealthGauges(m.reg)
 	m.watch = newWatchGauges(m.reg)
@@ -94,12 +100,48 @@ func (m *metrics) observeDispatch(ev bot.DispatchEvent) {
 	}
 }
 
-func (m *metrics) observeQlik(c qlik.Call) {
-	code := "error"
-	if c.Status > 0 {
-		code = strconv.Itoa(c.Status)
+// observeQlik returns site's Qlik call observer.
+func (m *metrics) observeQlik(site string) func(qlik.Call) {
+	return func(c qlik.Call) {
+		code := "error"
+		if c.Status > 0 {
+			code = strconv.Itoa(c.Status)
+		}
+		m.qlikCalls.WithLabelValues(site, c.Node, c.Endpoint, code).Observe(c.Duration.Seconds())
 	}
-	m.qlikCalls.WithLabelValues(c.Node, c.Endpoint, code).Observe(c.Duration.Seconds())
+}
+
+// limitsCollector reads every site client's adaptive limits at scrape
+// time (qlik.Client.Limits), so the gauge is never stale.
+type limitsCollector struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	from []limitSource
+}
+
+type limitSource struct {
+	site   string
+	limits func() map[string]int
+}
+
+// add makes site's client's limits part of the gauge.
+func (l *limitsCollector) add(site string, limits func() map[string]int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.from = append(l.from, limitSource{site, limits})
+}
+
+func (l *limitsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
+
+func (l *limitsCollector) Collect(ch chan<- prometheus.Metric) {
+	l.mu.Lock()
+	from := slices.Clone(l.from)
+	l.mu.Unlock()
+	for _, s := range from {
+		for addr, n := range s.limits() {
+			ch <- prometheus.MustNewConstMetric(l.desc, prometheus.GaugeValue, float64(n), s.site, addr)
+		}
+	}
 }
 
 // chatRateLimited returns the hook an adapter calls on each 429.

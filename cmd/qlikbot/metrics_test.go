@@ -2,7 +2,9 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,13 +144,21 @@ func TestMetricsAfterE2E(t *testing.T) {
 		{"qlikbot_commands_total", map[string]string{"command": "kick", "outcome": "denied"}, 1},
 		{"qlikbot_commands_total", map[string]string{"command": "approve", "outcome": "success"}, 1},
 		{"qlikbot_qlik_call_duration_seconds", nil, 3}, // topology (2 QRS calls) + session lists + deletes
-		{"qlikbot_qlik_call_duration_seconds", map[string]string{"endpoint": "qps.session.delete"}, 2},
+		{"qlikbot_qlik_call_duration_seconds", map[string]string{"site": "default", "endpoint": "qps.session.delete"}, 2},
 		{"qlikbot_approvals_total", map[string]string{"decision": "requested"}, 1},
 		{"qlikbot_approvals_total", map[string]string{"decision": "approved"}, 1},
 	}
 	for _, m := range moved {
 		if d := after.sum(m.name, m.labels) - before.sum(m.name, m.labels); d < m.by {
 			t.Errorf("%s%v moved by %v, want at least %v", m.name, m.labels, d, m.by)
+		}
+	}
+	// The adaptive limit of every node and port called, by site.
+	for _, h := range sim.Hosts() {
+		addr := net.JoinHostPort(h, strconv.Itoa(sim.QPSPort()))
+		want := float64(a.sites[0].client.Limits()[addr])
+		if got := after.sum("qlikbot_qlik_concurrency_limit", map[string]string{"site": "default", "addr": addr}); got != want || got < 1 {
+			t.Errorf("qlikbot_qlik_concurrency_limit{site=default,addr=%s} = %v, want the client's %v", addr, got, want)
 		}
 	}
 	if got := after.sum("qlikbot_sessions_seen", map[string]string{"virtual_proxy": "finance"}); got != 0 {

@@ -45,7 +45,7 @@ func (a *app) buildQlik() error {
 // addSite makes the site's client.
 func (a *app) addSite(s siteSettings, qc qlik.Config, sim *qliksim.Server) error {
 	qc.Logger = a.log.With("site", s.name)
-	qc.Observe = a.metrics.observeQlik
+	qc.Observe = a.metrics.observeQlik(s.name)
 	c, err := qlik.New(qc)
 	if err != nil {
 		if sim != nil {
@@ -53,6 +53,7 @@ func (a *app) addSite(s siteSettings, qc qlik.Config, sim *qliksim.Server) error
 		}
 		return configErr("qlik: site %s: %v", s.name, err)
 	}
+	a.metrics.qlikLimits.add(s.name, c.Limits)
 	a.sites = append(a.sites, &qlikSite{settings: s, client: c, sim: sim})
 	return nil
 }
