@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -56,21 +57,40 @@ func isTerminal(w any) bool {
 
 // redisLog adapts slog to go-redis's Printf-style logger. While Redis is
 // down go-redis's connection pool reports every failed dial, several a
-// second; one line per redisLogEvery says it (qlikbot's own store lines
-// say the rest).
+// second; one line per message format per redisLogEvery says it (qlikbot's
+// own store lines say the rest). Each format has its own pace, so a flood
+// of one message never hides another (an auth or TLS error).
 type redisLog struct {
-	l     *slog.Logger
-	every *rate.Sometimes
+	l *slog.Logger
+
+	mu    *sync.Mutex
+	every map[string]*rate.Sometimes // by format
 }
 
-const redisLogEvery = 10 * time.Second
+const (
+	redisLogEvery = 10 * time.Second
+	// redisLogFormats bounds the map: go-redis's formats are constants,
+	// a few dozen at most; past this, new formats share one pace.
+	redisLogFormats = 64
+)
 
 func newRedisLog(l *slog.Logger) redisLog {
-	return redisLog{l: l, every: &rate.Sometimes{Interval: redisLogEvery}}
+	return redisLog{l: l, mu: &sync.Mutex{}, every: map[string]*rate.Sometimes{}}
 }
 
 func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
-	r.every.Do(func() {
+	r.mu.Lock()
+	key := format
+	if _, ok := r.every[key]; !ok && len(r.every) >= redisLogFormats {
+		key = ""
+	}
+	s, ok := r.every[key]
+	if !ok {
+		s = &rate.Sometimes{Interval: redisLogEvery}
+		r.every[key] = s
+	}
+	r.mu.Unlock()
+	s.Do(func() {
 		r.l.WarnContext(ctx, fmt.Sprintf(format, v...), "quiet_for", redisLogEvery)
 	})
 }
