@@ -135,7 +135,7 @@ func (a *app) buildAuthz() error {
 		if _, rerr := readSettingFile("QLIKBOT_POLICY", a.cfg.Policy, want); rerr != nil {
 			return rerr
 		}
-		return badSetting("QLIKBOT_POLICY", a.cfg.Policy, err.Error(), want)
+		return badFile("QLIKBOT_POLICY", a.cfg.Policy, err, want)
 	}
 	a.authz = az
 	for _, w := range policyWarnings(a.cfg.Policy, az.Policy(), a.siteNames()) {

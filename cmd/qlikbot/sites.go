@@ -117,7 +117,7 @@ func loadSites(path string, base Config) ([]siteSettings, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, badSetting("QLIKBOT_SITES", path, err.Error(), want)
+		return nil, badFile("QLIKBOT_SITES", path, err, want)
 	}
 	if len(f.Sites) == 0 {
 		return nil, badSetting("QLIKBOT_SITES", path, "it lists no sites", want)

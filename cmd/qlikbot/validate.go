@@ -24,6 +24,16 @@ func badSetting(name, value, problem, want string) error {
 	return configErr("%s=%q%s; want %s", name, value, problem, want)
 }
 
+// badFile is badSetting for a file whose content is wrong: err (from the
+// parser) names the mistake and, when it ends in "; want ...", says what
+// it takes already, so want is not said a second time.
+func badFile(name, path string, err error, want string) error {
+	if msg := err.Error(); strings.Contains(msg, "; want ") {
+		return configErr("%s=%q: %s", name, path, msg)
+	}
+	return badSetting(name, path, err.Error(), want)
+}
+
 // badSecret is badSetting for a secret: its value is never repeated.
 func badSecret(name, problem, want string) error {
 	return configErr("%s (value not shown): %s; want %s", name, problem, want)

@@ -28,7 +28,7 @@ func (a *app) buildAlertRules() error {
 		if _, rerr := readSettingFile("QLIKBOT_ALERTS", a.cfg.Alerts, want); rerr != nil {
 			return rerr
 		}
-		return badSetting("QLIKBOT_ALERTS", a.cfg.Alerts, err.Error(), want)
+		return badFile("QLIKBOT_ALERTS", a.cfg.Alerts, err, want)
 	}
 	a.alertRules = func() []authz.AlertRule { return rules }
 	return nil

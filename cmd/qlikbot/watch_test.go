@@ -110,6 +110,9 @@ func TestBinaryAlertsFileBadRule(t *testing.T) {
 			t.Errorf("the error lacks %q: %s", want, lines[0])
 		}
 	}
+	if n := strings.Count(lines[0], "; want "); n != 1 {
+		t.Errorf("the error says what it wants %d times, want once: %s", n, lines[0])
+	}
 }
 
 // watchAlerts posts the session-limit alert to one Slack channel only.
