@@ -345,8 +345,14 @@ func newXrfkey() string {
 // segment escapes one path segment typed by a user so it cannot reach past
 // its own segment. what names it in the error.
 func segment(what, s string) (string, error) {
-	if s == "" || s == "." || s == ".." || strings.TrimSpace(s) != s {
+	if !validSegment(s) {
 		return "", fmt.Errorf("invalid %s %q", what, s)
 	}
 	return url.PathEscape(s), nil
+}
+
+// validSegment reports whether s may be a path segment once escaped: not
+// empty, not a dot segment, no spaces around it.
+func validSegment(s string) bool {
+	return s != "" && s != "." && s != ".." && strings.TrimSpace(s) == s
 }

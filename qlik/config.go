@@ -149,7 +149,7 @@ func (c Config) validate() error {
 		name string
 		port int
 	}{{"QRSPort", c.QRSPort}, {"QPSPort", c.QPSPort}, {"EnginePort", c.EnginePort}} { // a slice: the same error first every time
-		if p.port < 1 || p.port > 65535 {
+		if !ValidPort(p.port) {
 			if p.name == "EnginePort" && p.port == 0 {
 				continue // 0: what QRS reports
 			}
@@ -158,6 +158,9 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+// ValidPort reports whether p is a TCP port, 1 to 65535.
+func ValidPort(p int) bool { return p >= 1 && p <= 65535 }
 
 // tlsConfig loads the client certificate and the root. Errors name files,
 // never their content.

@@ -22,7 +22,7 @@ func qpsBase(prefix string) string { return "/qps/" + url.PathEscape(prefix) }
 // id shortened (ShortID) for errors and logs. The id is checked and
 // escaped like a segment; an invalid one is refused without being echoed.
 func sessionPath(prefix, id string) (path, shown string, err error) {
-	if id == "" || id == "." || id == ".." || strings.TrimSpace(id) != id {
+	if !validSegment(id) { // not echoed: a session id is a credential
 		return "", "", errors.New("invalid session id: empty, a dot segment, or with leading or trailing spaces")
 	}
 	base := qpsBase(prefix) + "/session/"

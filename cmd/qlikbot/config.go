@@ -142,9 +142,9 @@ func typeWord(t string) string {
 }
 
 func splitQlikUser(s string) (dir, id string, err error) {
-	dir, id, ok := strings.Cut(s, `\`)
-	if !ok || dir == "" || id == "" {
-		return "", "", badSetting("QLIKBOT_QLIK_USER", s, "", `DIR\ID like INTERNAL\sa_api`)
+	dir, id, ok := parseQlikUser(s)
+	if !ok {
+		return "", "", badSetting("QLIKBOT_QLIK_USER", s, "", userWant)
 	}
 	return dir, id, nil
 }

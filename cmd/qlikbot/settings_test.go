@@ -82,6 +82,7 @@ func TestEveryVariableBadValue(t *testing.T) {
 		"QLIKBOT_REQUEST_TIMEOUT":           {value: "0s"},
 		"QLIKBOT_PAGE_SIZE":                 {value: "101"},
 		"QLIKBOT_SHUTDOWN_TIMEOUT":          {value: "-1s"},
+		"QLIKBOT_SHUTDOWN_DRAIN":            {value: "-1s"},
 		"QLIKBOT_LOG_LEVEL":                 {value: "loud"},
 		"QLIKBOT_LOG_FORMAT":                {value: "xml"},
 		"QLIKBOT_WATCH_INTERVAL":            {value: "100ms"},

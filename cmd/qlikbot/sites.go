@@ -173,16 +173,16 @@ func (spec siteSpec) settings(path string, line int, base Config) (siteSettings,
 	}{{"qrsPort", spec.QRSPort, &qc.QRSPort}, {"qpsPort", spec.QPSPort, &qc.QPSPort}, {"enginePort", spec.EnginePort, &qc.EnginePort}} {
 		switch {
 		case p.port == 0:
-		case p.port < 0 || p.port > 65535:
-			return s, bad(p.field, fmt.Sprint(p.port), "a TCP port from 1 to 65535")
+		case !qlik.ValidPort(p.port):
+			return s, bad(p.field, fmt.Sprint(p.port), portWant)
 		default:
 			*p.into = p.port
 		}
 	}
 	if spec.User != "" {
-		dir, id, ok := strings.Cut(spec.User, `\`)
-		if !ok || dir == "" || id == "" {
-			return s, bad("user", spec.User, `DIR\ID like INTERNAL\sa_api`)
+		dir, id, ok := parseQlikUser(spec.User)
+		if !ok {
+			return s, bad("user", spec.User, userWant)
 		}
 		qc.UserDirectory, qc.UserID = dir, id
 	}
@@ -192,10 +192,11 @@ func (spec siteSpec) settings(path string, line int, base Config) (siteSettings,
 	if spec.Resolve != nil {
 		qc.Resolve = map[string]string{}
 		for h, a := range spec.Resolve {
-			if !validHost(h) || strings.TrimSpace(a) == "" {
+			host, addr, ok := resolveEntry(h, a)
+			if !ok {
 				return s, bad("resolve", h+": "+a, "host: address entries, like node2.example.internal: 10.0.0.12")
 			}
-			qc.Resolve[h] = strings.TrimSpace(a)
+			qc.Resolve[host] = addr
 		}
 	}
 	if err := spec.Limits.apply(&qc, func(field, value, want string) error { return bad("limits."+field, value, want) }); err != nil {
@@ -203,14 +204,14 @@ func (spec siteSpec) settings(path string, line int, base Config) (siteSettings,
 	}
 	s.cpuWarn, s.memFreeWarn = base.HealthCPU, base.HealthMemFree
 	if h := spec.Health; h.CPUWarn != 0 {
-		if !(h.CPUWarn > 0 && h.CPUWarn <= 100) {
-			return s, bad("health.cpuWarn", fmt.Sprint(h.CPUWarn), "a percent above 0 and at most 100, like 90")
+		if !validCPUWarn(h.CPUWarn) {
+			return s, bad("health.cpuWarn", fmt.Sprint(h.CPUWarn), cpuWarnWant)
 		}
 		s.cpuWarn = h.CPUWarn
 	}
 	if h := spec.Health; h.MemFreeWarn != 0 {
-		if !(h.MemFreeWarn > 0 && h.MemFreeWarn < 100) {
-			return s, bad("health.memFreeWarn", fmt.Sprint(h.MemFreeWarn), "a percent above 0 and under 100, like 10")
+		if !validMemFreeWarn(h.MemFreeWarn) {
+			return s, bad("health.memFreeWarn", fmt.Sprint(h.MemFreeWarn), memFreeWarnWant)
 		}
 		s.memFreeWarn = h.MemFreeWarn
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/seal"
 )
@@ -88,18 +89,18 @@ func (c Config) checkQlik() error {
 		name string
 		port int
 	}{{"QLIKBOT_QLIK_QRS_PORT", c.QlikQRSPort}, {"QLIKBOT_QLIK_QPS_PORT", c.QlikQPSPort}} {
-		if p.port <= 0 || p.port > 65535 {
-			return badSetting(p.name, strconv.Itoa(p.port), "not a port", "a TCP port from 1 to 65535")
+		if !qlik.ValidPort(p.port) {
+			return badSetting(p.name, strconv.Itoa(p.port), "not a port", portWant)
 		}
 	}
-	if c.QlikEnginePort < 0 || c.QlikEnginePort > 65535 {
-		return badSetting("QLIKBOT_QLIK_ENGINE_PORT", strconv.Itoa(c.QlikEnginePort), "not a port", "a TCP port from 1 to 65535, or 0 for the port QRS reports")
+	if c.QlikEnginePort != 0 && !qlik.ValidPort(c.QlikEnginePort) {
+		return badSetting("QLIKBOT_QLIK_ENGINE_PORT", strconv.Itoa(c.QlikEnginePort), "not a port", portWant+", or 0 for the port QRS reports")
 	}
-	if !(c.HealthCPU > 0 && c.HealthCPU <= 100) {
-		return badSetting("QLIKBOT_HEALTH_CPU_WARN", fmt.Sprint(c.HealthCPU), "", "a percent above 0 and at most 100, like 90")
+	if !validCPUWarn(c.HealthCPU) {
+		return badSetting("QLIKBOT_HEALTH_CPU_WARN", fmt.Sprint(c.HealthCPU), "", cpuWarnWant)
 	}
-	if !(c.HealthMemFree > 0 && c.HealthMemFree < 100) {
-		return badSetting("QLIKBOT_HEALTH_MEM_FREE_WARN", fmt.Sprint(c.HealthMemFree), "", "a percent above 0 and under 100, like 10")
+	if !validMemFreeWarn(c.HealthMemFree) {
+		return badSetting("QLIKBOT_HEALTH_MEM_FREE_WARN", fmt.Sprint(c.HealthMemFree), "", memFreeWarnWant)
 	}
 	if _, _, err := splitQlikUser(c.QlikUser); err != nil {
 		return err
@@ -126,6 +127,30 @@ func qlikTopologyTTL(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// The checks a setting and a site of QLIKBOT_SITES share, and what each
+// error says they take.
+const (
+	portWant        = "a TCP port from 1 to 65535"
+	cpuWarnWant     = "a percent above 0 and at most 100, like 90"
+	memFreeWarnWant = "a percent above 0 and under 100, like 10"
+	userWant        = `DIR\ID like INTERNAL\sa_api`
+)
+
+func validCPUWarn(p float64) bool     { return p > 0 && p <= 100 }
+func validMemFreeWarn(p float64) bool { return p > 0 && p < 100 }
+
+// parseQlikUser splits DIR\ID; ok is false unless both parts are there.
+func parseQlikUser(s string) (dir, id string, ok bool) {
+	dir, id, ok = strings.Cut(s, `\`)
+	return dir, id, ok && dir != "" && id != ""
+}
+
+// resolveEntry checks one host-to-address entry and returns it trimmed.
+func resolveEntry(host, addr string) (string, string, bool) {
+	host, addr = strings.TrimSpace(host), strings.TrimSpace(addr)
+	return host, addr, validHost(host) && addr != ""
 }
 
 // validHost accepts a DNS name or an IP address, nothing around it.
@@ -367,8 +392,8 @@ func (m *resolveMap) Decode(value string) error {
 			sep = ":"
 		}
 		host, addr, ok := strings.Cut(pair, sep)
-		host, addr = strings.TrimSpace(host), strings.TrimSpace(addr)
-		if !ok || !validHost(host) || addr == "" {
+		host, addr, valid := resolveEntry(host, addr)
+		if !ok || !valid {
 			return fmt.Errorf("entry %q is not host=address", pair)
 		}
 		out[host] = addr
