@@ -62,6 +62,13 @@ func (b *busy) drain() {
 	b.slots = nil
 }
 
+// queued is how many callers wait for l.
+func queued(l *nodeLimit) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.waiting)
+}
+
 // full reports whether one more call would have to wait.
 func full(l *nodeLimit) bool {
 	l.mu.Lock()
@@ -239,7 +246,6 @@ func TestLimitQueuesInOrder(t *testing.T) {
 	l := newNodeLimit(2, clock.Now)
 	held := take(t, l, 2)
 	order := make(chan int, 3)
-	waiting := func() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.waiting) }
 	ctx, cancel := context.WithCancel(t.Context())
 	gaveUp := make(chan error, 1)
 	// Waiter 0 keeps its slot until the end: the second admission must
@@ -263,7 +269,7 @@ func TestLimitQueuesInOrder(t *testing.T) {
 			}
 			s.done(unrelated, "", 0)
 		}()
-		for waiting() != i+1 { // wait for it to queue, so arrival order is known
+		for queued(l) != i+1 { // wait for it to queue, so arrival order is known
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -271,7 +277,7 @@ func TestLimitQueuesInOrder(t *testing.T) {
 	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
 		t.Fatalf("waiter that gave up: %v", err)
 	}
-	if n := waiting(); n != 2 {
+	if n := queued(l); n != 2 {
 		t.Fatalf("%d waiting after one gave up, want 2", n)
 	}
 	held[0].done(unrelated, "", 0)
@@ -349,8 +355,7 @@ func TestLimitHungNodeBreaker(t *testing.T) {
 			results <- err
 		}()
 	}
-	waiting := func() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.waiting) }
-	for waiting() != 3 {
+	for queued(l) != 3 {
 		time.Sleep(time.Millisecond)
 	}
 	clock.Advance(10 * time.Second)
@@ -391,7 +396,7 @@ func TestLimitHungNodeBreaker(t *testing.T) {
 		}
 		second <- err
 	}()
-	for waiting() != 1 {
+	for queued(l) != 1 {
 		time.Sleep(time.Millisecond)
 	}
 	// The probe is answered: the breaker closes, the waiter goes, and the
