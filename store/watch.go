@@ -144,6 +144,20 @@ func (s Silence) Active(now time.Time) bool {
 	return s.UntilResolved || now.Before(s.Until)
 }
 
+// Holds reports whether the silence holds back alert k, firing since
+// firedAt, at now. An until-resolved silence holds only the firing it was
+// made in (one that started at or before CreatedAt): should its end at
+// that firing's resolution be missed (made while the watcher resolved it,
+// or the write failed), it never holds back a later firing. This counts
+// on the clocks of the replicas agreeing to within the time it takes to
+// click Silence under a posted alert.
+func (s Silence) Holds(k AlertKey, firedAt, now time.Time) bool {
+	if !s.Matches(k) || !s.Active(now) {
+		return false
+	}
+	return !s.UntilResolved || !firedAt.After(s.CreatedAt)
+}
+
 // alertField is an alert's key as stored: its parts joined by NUL, which
 // no part may hold, so the stored order is Rule, Site, Group.
 func alertField(k AlertKey) string { return k.Rule + "\x00" + k.Site + "\x00" + k.Group }

@@ -22,7 +22,9 @@ import (
 
 // round is what one settling round reads once.
 type round struct {
-	now      time.Time
+	now time.Time
+	// alerts are the stored alerts, kept up to date with the round's own
+	// writes (put), so the round ends with the alerts as stored.
 	alerts   map[store.AlertKey]store.Alert
 	silences []store.Silence
 	subs     []store.Subscription
@@ -63,6 +65,40 @@ func (w *Watcher) settleAll(ctx context.Context, readings []Reading, now time.Ti
 			}
 		}
 	}
+	w.endResolvedSilences(ctx, rd)
+}
+
+// endResolvedSilences ends every until-resolved silence that holds no
+// firing alert any more: its alert resolved this round, or before (the
+// silence was saved while the watcher resolved it, or its end failed).
+func (w *Watcher) endResolvedSilences(ctx context.Context, rd round) {
+	var firing []store.Alert
+	for _, a := range rd.alerts {
+		if a.State == store.AlertFiring {
+			firing = append(firing, a)
+		}
+	}
+	for _, s := range rd.silences {
+		if !s.UntilResolved || slices.ContainsFunc(firing, func(a store.Alert) bool { return s.Holds(a.Key, a.FiredAt, rd.now) }) {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		target := s.Rule + " on site " + anySite(s.Site)
+		if _, err := w.st.EndSilence(sctx, s.ID); err == nil {
+			w.audit(sctx, store.Event{Action: "unsilence", Target: target, Site: s.Site,
+				Reason: "silenced by " + s.By + " until resolved", Outcome: "ended: the alert resolved", Pending: s.ID})
+		} else if !errors.Is(err, store.ErrNotFound) {
+			w.log.Warn("watcher: end a silence", "silence", s.ID, "err", err)
+		}
+		cancel()
+	}
+}
+
+func anySite(site string) string {
+	if site == "" {
+		return "every site"
+	}
+	return site
 }
 
 // served reports whether a rule still watches the alert's site.
@@ -99,11 +135,13 @@ func (w *Watcher) readRound(ctx context.Context, now time.Time) (round, error) {
 func (w *Watcher) settle(ctx context.Context, rd round, key store.AlertKey, r authz.AlertRule, d *Detail, targets []target) bool {
 	stored, has := rd.alerts[key]
 	firingBefore := has && stored.State == store.AlertFiring
-	silence := matchingSilence(key, rd.silences, rd.now)
+	firedAt := rd.now
 	var old Detail
 	if firingBefore {
-		old, _ = DecodeDetail(stored.Detail)
+		firedAt = stored.FiredAt
+		old = w.openDetail(stored) // one that does not verify differs from d: rewritten
 	}
+	silence := matchingSilence(key, firedAt, rd.silences, rd.now)
 	switch {
 	case d == nil && !firingBefore:
 		return true
@@ -153,8 +191,8 @@ func (w *Watcher) settle(ctx context.Context, rd round, key store.AlertKey, r au
 func (w *Watcher) notify(ctx context.Context, rd round, a store.Alert, d Detail, silence *store.Silence, targets []target) bool {
 	d.Silenced = silence != nil
 	if silence != nil {
-		a.Detail = d.encode()
-		if _, ok := w.put(ctx, a); !ok {
+		a.Detail = sealDetail(w.sealer, a, d)
+		if _, ok := w.put(ctx, rd, a); !ok {
 			return w.Holding()
 		}
 		return true
@@ -172,11 +210,11 @@ func (w *Watcher) notify(ctx context.Context, rd round, a store.Alert, d Detail,
 // again for this notification), posts, then writes the destinations of
 // the messages posted, so they can be updated in place.
 func (w *Watcher) postNew(ctx context.Context, rd round, a store.Alert, d Detail, targets []target) bool {
-	a.Detail = d.encode()
+	a.Detail = sealDetail(w.sealer, a, d)
 	for _, t := range targets {
 		a.Messages = append(a.Messages, store.AlertMessage{Target: t.name, At: rd.now})
 	}
-	a, ok := w.put(ctx, a)
+	a, ok := w.put(ctx, rd, a)
 	if !ok {
 		return w.Holding()
 	}
@@ -199,46 +237,44 @@ func (w *Watcher) postNew(ctx context.Context, rd round, a store.Alert, d Detail
 	if posted == 0 {
 		return true
 	}
-	_, ok = w.put(pctx, a)
+	_, ok = w.put(pctx, rd, a)
 	return ok || w.Holding()
 }
 
 // update writes a firing alert's new detail and updates its messages in
 // place; it returns the alert as written.
 func (w *Watcher) update(ctx context.Context, rd round, a store.Alert, d Detail, silence *store.Silence) (store.Alert, bool) {
-	a.Detail = d.encode()
-	a, ok := w.put(ctx, a)
+	a.Detail = sealDetail(w.sealer, a, d)
+	a, ok := w.put(ctx, rd, a)
 	if !ok {
 		return a, w.Holding()
 	}
 	return w.repost(ctx, rd, a, noticeOf(a, d, silence, rd.now)), true
 }
 
-// resolve marks a firing alert resolved, updates its messages and ends
-// the silences that held until it resolved.
+// resolve marks a firing alert resolved and updates its messages; the
+// silences that held until it resolved end at the round's end
+// (endResolvedSilences).
 func (w *Watcher) resolve(ctx context.Context, rd round, a store.Alert) bool {
-	d, _ := DecodeDetail(a.Detail)
+	d := w.openDetail(a)
 	a.State, a.Since = store.AlertResolved, rd.now
-	a, ok := w.put(ctx, a)
+	a, ok := w.put(ctx, rd, a)
 	if !ok {
 		return w.Holding()
 	}
 	w.log.Info("alert resolved", "rule", a.Key.Rule, "site", a.Key.Site)
 	w.repost(ctx, rd, a, noticeOf(a, d, nil, rd.now))
-	for _, s := range rd.silences {
-		if !s.UntilResolved || !s.Matches(a.Key) {
-			continue
-		}
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		if _, err := w.st.EndSilence(sctx, s.ID); err == nil {
-			w.audit(sctx, store.Event{Action: "unsilence", Target: a.Key.Rule + " on site " + a.Key.Site, Site: a.Key.Site,
-				Reason: "silenced by " + s.By + " until resolved", Outcome: "ended: the alert resolved", Pending: s.ID})
-		} else if !errors.Is(err, store.ErrNotFound) {
-			w.log.Warn("watcher: end a silence", "silence", s.ID, "err", err)
-		}
-		cancel()
-	}
 	return true
+}
+
+// openDetail is a stored alert's verified Detail; one that does not
+// verify is logged and left out (the zero Detail).
+func (w *Watcher) openDetail(a store.Alert) Detail {
+	d, err := OpenDetail(w.sealer, a)
+	if err != nil {
+		w.log.Error("alert detail failed verification: not shown", "rule", a.Key.Rule, "site", a.Key.Site, "err", err)
+	}
+	return d
 }
 
 // repost replaces every message of a with the notice n and returns a as
@@ -271,7 +307,7 @@ func (w *Watcher) repost(ctx context.Context, rd round, a store.Alert, n Notice)
 		}
 	}
 	if changed {
-		if got, ok := w.put(pctx, a); ok {
+		if got, ok := w.put(pctx, rd, a); ok {
 			return got
 		}
 	}
@@ -291,15 +327,17 @@ func (w *Watcher) post(ctx context.Context, dst bot.Destination, r bot.Reply) (b
 	return got, err
 }
 
-// put writes a under the lease. On a conflict (someone else wrote first)
-// or a lost lease it returns false, and the caller posts nothing;
-// Holding then says whether the lease is still held.
-func (w *Watcher) put(ctx context.Context, a store.Alert) (store.Alert, bool) {
+// put writes a under the lease and keeps rd's alerts up to date. On a
+// conflict (someone else wrote first) or a lost lease it returns false,
+// and the caller posts nothing; Holding then says whether the lease is
+// still held.
+func (w *Watcher) put(ctx context.Context, rd round, a store.Alert) (store.Alert, bool) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	got, err := w.st.PutAlert(ctx, w.lease, a)
 	switch {
 	case err == nil:
+		rd.alerts[got.Key] = got
 		return got, true
 	case errors.Is(err, store.ErrLeaseLost):
 		w.log.Warn("watcher: lease lost while settling an alert; another replica goes on", "rule", a.Key.Rule, "site", a.Key.Site)
