@@ -59,7 +59,11 @@ type Watcher struct {
 	render Renderer
 	options
 
-	lease       store.Lease // held; zero when not
+	lease store.Lease // held; zero when not
+	// heldUntil is when the lease lapses at the earliest, on this
+	// process's monotonic clock: the start of its last successful take
+	// or renewal plus the ttl.
+	heldUntil   time.Time
 	streaks     streaks
 	lastCompact time.Time
 	storeDown   bool // the last try to take the lease failed: said once
@@ -317,14 +321,23 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	if w.Holding() {
+		start := time.Now()
 		l, err := w.st.RenewLease(ctx, w.lease, w.leaseTTL())
-		if err == nil {
-			w.lease = l
+		switch {
+		case err == nil:
+			w.lease, w.heldUntil = l, start.Add(w.leaseTTL())
+			return true
+		case !errors.Is(err, store.ErrLeaseLost) && time.Now().Before(w.heldUntil):
+			// The store did not answer: the lease is ours until it
+			// lapses (writes stay fenced by its token), and taking it
+			// anew would only find our own live key.
+			w.log.Warn("watcher: renew the lease; holding it until it lapses", "err", err)
 			return true
 		}
 		w.log.Warn("watcher: lease lost; another replica may sample now", "err", err)
 		w.lost()
 	}
+	start := time.Now()
 	l, err := w.st.AcquireLease(ctx, store.WatchLease, w.holder, w.leaseTTL())
 	down := err != nil && !errors.Is(err, store.ErrLeaseHeld)
 	if down && !w.storeDown {
@@ -335,7 +348,7 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 		return false
 	}
 	w.log.Info("watcher: sampling on this replica", "holder", w.holder, "interval", w.interval)
-	w.lease = l
+	w.lease, w.heldUntil = l, start.Add(w.leaseTTL())
 	return true
 }
 
@@ -346,6 +359,7 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 func (w *Watcher) keepAlive(ctx context.Context, l store.Lease) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	var renewed time.Time // heldUntil after the last renewal; read once done
 	go func() {
 		defer close(done)
 		t := time.NewTicker(max(w.interval/3, 10*time.Millisecond))
@@ -355,16 +369,26 @@ func (w *Watcher) keepAlive(ctx context.Context, l store.Lease) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				start := time.Now()
 				rctx, rcancel := context.WithTimeout(ctx, storeTimeout)
 				_, err := w.st.RenewLease(rctx, l, w.leaseTTL())
 				rcancel()
 				if errors.Is(err, store.ErrLeaseLost) {
 					return // the round's next write finds out
 				}
+				if err == nil {
+					renewed = start.Add(w.leaseTTL())
+				}
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() {
+		cancel()
+		<-done
+		if renewed.After(w.heldUntil) && w.lease.Token == l.Token {
+			w.heldUntil = renewed
+		}
+	}
 }
 
 // lost forgets the lease and what was counted under it: the next holder
