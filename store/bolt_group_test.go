@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -18,7 +19,7 @@ func queuedGroup(t *testing.T, g *groupCommit, fns []func(*bolt.Tx) error) []err
 	entered, release := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		_ = g.update(func(*bolt.Tx) error {
+		_ = g.update(t.Context(), func(*bolt.Tx) error {
 			close(entered)
 			<-release
 			return nil
@@ -27,7 +28,7 @@ func queuedGroup(t *testing.T, g *groupCommit, fns []func(*bolt.Tx) error) []err
 	<-entered
 	errs := make([]error, len(fns))
 	for i, fn := range fns {
-		wg.Go(func() { errs[i] = g.update(fn) })
+		wg.Go(func() { errs[i] = g.update(t.Context(), fn) })
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -128,5 +129,104 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitPanic: a call that panics, alone or in a group, gets an
+// error wrapping ErrPanic and leaves nothing; the others are committed,
+// and later calls do not hang.
+func TestGroupCommitPanic(t *testing.T) {
+	t.Parallel()
+	g := openGroupDB(t)
+	const n, bad = 6, 2
+	fns := make([]func(*bolt.Tx) error, n)
+	for i := range n {
+		fns[i] = func(tx *bolt.Tx) error {
+			if err := tx.Bucket([]byte("b")).Put([]byte(fmt.Sprint(i)), []byte("v")); err != nil {
+				return err
+			}
+			if i == bad {
+				panic("bug")
+			}
+			return nil
+		}
+	}
+	errs := queuedGroup(t, g, fns)
+	for i, err := range errs {
+		if (i == bad) != errors.Is(err, ErrPanic) || (i != bad && err != nil) {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if err := g.update(t.Context(), func(*bolt.Tx) error { panic("alone") }); !errors.Is(err, ErrPanic) {
+		t.Errorf("a lone call that panics: %v, want ErrPanic", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- g.update(t.Context(), func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("after"), []byte("v")) })
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("a call after a panic: %v", err)
+	}
+	err := g.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("b"))
+		for i := range n {
+			if got := b.Get([]byte(fmt.Sprint(i))) != nil; got != (i != bad) {
+				return fmt.Errorf("key %d stored = %v", i, got)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitQueuedCancel: a queued caller whose context ends returns
+// its error without waiting for the commit ahead, and its work is never
+// done; the queue goes on.
+func TestGroupCommitQueuedCancel(t *testing.T) {
+	t.Parallel()
+	g := openGroupDB(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	leader := make(chan error, 1)
+	go func() {
+		leader <- g.update(t.Context(), func(*bolt.Tx) error {
+			close(entered)
+			<-release
+			return nil
+		})
+	}()
+	<-entered
+	ctx, cancel := context.WithCancel(t.Context())
+	queued := make(chan error, 1)
+	ran := false
+	go func() {
+		queued <- g.update(ctx, func(tx *bolt.Tx) error {
+			ran = true
+			return nil
+		})
+	}()
+	for {
+		g.mu.Lock()
+		n := len(g.queue)
+		g.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-queued; !errors.Is(err, context.Canceled) {
+		t.Fatalf("queued call after cancel: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-leader; err != nil {
+		t.Fatal(err)
+	}
+	if err := g.update(t.Context(), func(*bolt.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Error("the work of a caller that gave up was done")
 	}
 }
