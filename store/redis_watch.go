@@ -16,14 +16,15 @@ import (
 
 // putAlertScript: KEYS lease, alerts; ARGV lease value, field, expected
 // version (20 digits), new value, limit. Returns {"ok"}, {"lost"},
-// {"full"} or {"conflict", stored value or ""}.
+// {"full"} or {"conflict", stored value or ""}. A stored value that does
+// not start with 20 digits is at version 0, as storedVersion reads it.
 var putAlertScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return {'lost'}
 end
 local cur = redis.call('HGET', KEYS[2], ARGV[2])
 local ver = string.rep('0', 20)
-if cur then ver = string.sub(cur, 1, 20) end
+if cur and string.find(cur, '^' .. string.rep('%d', 20)) then ver = string.sub(cur, 1, 20) end
 if ver ~= ARGV[3] then
   return {'conflict', cur or ''}
 end

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -331,10 +332,26 @@ func (w *Watcher) post(ctx context.Context, dst bot.Destination, r bot.Reply) (b
 // conflict (someone else wrote first) or a lost lease it returns false,
 // and the caller posts nothing; Holding then says whether the lease is
 // still held.
+//
+// A stored record that does not decode (ListAlerts leaves it out, so the
+// round took the alert for new) is written over at its version, or it
+// would block the alert for ever. When the store's answer is lost (a
+// timeout, a dropped connection) the alert is read back: the write took
+// place if the stored one is a, one version on.
 func (w *Watcher) put(ctx context.Context, rd round, a store.Alert) (store.Alert, bool) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	got, err := w.st.PutAlert(ctx, w.lease, a)
+	if errors.Is(err, store.ErrConflict) && got.Key.Rule == "" && got.Version != a.Version {
+		w.log.Warn("watcher: alert record in the store does not decode; written over", "rule", a.Key.Rule, "site", a.Key.Site, "version", got.Version)
+		a.Version = got.Version
+		got, err = w.st.PutAlert(ctx, w.lease, a)
+	}
+	if err != nil && !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrConflict) {
+		if stored, ok := w.readBack(ctx, a); ok {
+			got, err = stored, nil
+		}
+	}
 	switch {
 	case err == nil:
 		rd.alerts[got.Key] = got
@@ -348,6 +365,20 @@ func (w *Watcher) put(ctx context.Context, rd round, a store.Alert) (store.Alert
 		w.log.Warn("watcher: write an alert", "rule", a.Key.Rule, "site", a.Key.Site, "err", err)
 	}
 	return a, false
+}
+
+// readBack reports whether a write of a whose answer was lost took place:
+// the stored alert is a at the next version.
+func (w *Watcher) readBack(ctx context.Context, a store.Alert) (store.Alert, bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	s, err := w.st.GetAlert(ctx, a.Key)
+	if err != nil || s.Version != a.Version+1 || s.State != a.State || !s.Since.Equal(a.Since) ||
+		!s.LastNotified.Equal(a.LastNotified) || s.Notifications != a.Notifications || !bytes.Equal(s.Detail, a.Detail) ||
+		!slices.EqualFunc(s.Messages, a.Messages, func(x, y store.AlertMessage) bool { return x.Target == y.Target && bytes.Equal(x.Dest, y.Dest) }) {
+		return store.Alert{}, false
+	}
+	return s, true
 }
 
 func (w *Watcher) audit(ctx context.Context, ev store.Event) {

@@ -27,6 +27,7 @@ type Store interface {
 	AppendSample(ctx context.Context, l store.Lease, s store.Sample) error
 	Compact(ctx context.Context, now time.Time) error
 	ListAlerts(ctx context.Context) ([]store.Alert, error)
+	GetAlert(ctx context.Context, k store.AlertKey) (store.Alert, error)
 	PutAlert(ctx context.Context, l store.Lease, a store.Alert) (store.Alert, error)
 	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
 	ListSilences(ctx context.Context, now time.Time) ([]store.Silence, error)
