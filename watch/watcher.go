@@ -107,7 +107,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock injects the clock of sample and alert times.
+// WithClock injects the clock of sample and alert times (default
+// store.SteadyClock: a step of the wall clock neither blocks the history,
+// which takes only samples later than its newest, nor dates one ahead).
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {
@@ -199,7 +201,7 @@ func New(sites []Site, st Store, render Renderer, opts ...Option) (*Watcher, err
 		}
 		seen[s.Name] = true
 	}
-	o := options{interval: DefaultInterval, log: slog.New(slog.DiscardHandler), now: time.Now,
+	o := options{interval: DefaultInterval, log: slog.New(slog.DiscardHandler), now: store.SteadyClock(),
 		rules: func() []authz.AlertRule { return nil }, observe: func(Reading) {}}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
