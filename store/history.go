@@ -41,6 +41,26 @@ const (
 // History is append-only; the sample was not written.
 var ErrSampleOrder = errors.New("store: sample out of order")
 
+// ErrSampleAhead: AppendSample was given a sample dated more than
+// MaxSampleAhead ahead of the store's clock (Redis: the server's; bolt:
+// WithClock). Taken, it would hold back every later sample until real
+// time caught up with it; it was not written.
+var ErrSampleAhead = errors.New("store: sample dated ahead of the store's clock")
+
+// MaxSampleAhead is how far ahead of the store's clock a sample may be
+// dated: the clocks of replicas that agree (NTP) are well within it.
+const MaxSampleAhead = time.Minute
+
+// compactNow is the time Compact cuts by: the caller's now, but never past
+// the store's own clock, so that one replica's clock running ahead cannot
+// drop history (a clock a week ahead would drop every aggregate).
+func compactNow(now, storeNow time.Time) time.Time {
+	if now.After(storeNow) {
+		return storeNow
+	}
+	return now
+}
+
 // SeriesKey names one time series of a site. Its fields are the caller's
 // spelling (the watcher's), opaque to the store: Metric says what is
 // measured ("sessions", "users_at_limit", "engine_cpu_pct", ...), Proxy the

@@ -85,11 +85,13 @@
 // redis://[user:password@]host:port/db, rediss:// for TLS, with
 // WithTLSCAFile for a private CA. An ACL user needs at least
 //
-//	user qlikbot on >PASSWORD ~qlikbot:* +@read +@write +@scripting +@transaction +@connection
+//	user qlikbot on >PASSWORD ~qlikbot:* +@read +@write +@scripting +@transaction +@connection +time
 //
 // (with the key prefix in the key pattern; the store suite runs under this
-// rule and fails without any one of these categories). Errors and logs
-// never show the password.
+// rule and fails without any one of these categories). +time lets the
+// store refuse samples dated ahead of the server's clock and cut the
+// history by it; without it, it trusts the watcher's clock. Errors and
+// logs never show the password.
 //
 // For nothing acknowledged to be lost when Redis restarts, run it with
 // "appendonly yes". With "appendfsync always" that holds even when the

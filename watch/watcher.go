@@ -68,6 +68,7 @@ type Watcher struct {
 	streaks     streaks
 	lastCompact time.Time
 	storeDown   bool // the last try to take the lease failed: said once
+	said        conditions
 }
 
 type options struct {
@@ -217,7 +218,7 @@ func New(sites []Site, st Store, render Renderer, opts ...Option) (*Watcher, err
 	if o.observe == nil {
 		o.observe = func(Reading) {}
 	}
-	return &Watcher{sites: sites, st: st, render: render, options: o, streaks: streaks{}}, nil
+	return &Watcher{sites: sites, st: st, render: render, options: o, streaks: streaks{}, said: conditions{}}, nil
 }
 
 func newHolder() string {
@@ -299,7 +300,11 @@ func (w *Watcher) Step(ctx context.Context) bool {
 		w.observe(r)
 		w.streaks.update(r)
 		if r.Err != nil {
-			w.log.Warn("watcher: site did not answer", "site", r.Site, "err", r.Err)
+			if w.said.start("down:" + r.Site) {
+				w.log.Warn("watcher: site did not answer; said once until it does", "site", r.Site, "err", r.Err)
+			}
+		} else if w.said.end("down:" + r.Site) {
+			w.log.Info("watcher: site answers again", "site", r.Site)
 		}
 		if !w.record(ctx, r) {
 			return false
@@ -413,15 +418,44 @@ func (w *Watcher) record(ctx context.Context, r Reading) bool {
 	err := w.st.AppendSample(ctx, w.lease, s)
 	switch {
 	case err == nil:
+		if w.said.end("skip:" + r.Site) {
+			w.log.Info("watcher: samples stored again", "site", r.Site)
+		}
 	case errors.Is(err, store.ErrLeaseLost):
 		w.log.Warn("watcher: lease lost while sampling; stopping", "site", r.Site)
 		w.lost()
 		return false
-	case errors.Is(err, store.ErrSampleOrder):
-		// A clock behind the previous holder's: skip until it catches up.
-		w.log.Warn("watcher: sample not later than the site's newest; skipped", "site", r.Site, "time", s.Time)
+	case errors.Is(err, store.ErrSampleOrder), errors.Is(err, store.ErrSampleAhead):
+		// A clock behind the previous holder's, or ahead of the store's:
+		// skip until they agree.
+		if w.said.start("skip:" + r.Site) {
+			w.log.Warn("watcher: samples skipped until the clocks agree; said once", "site", r.Site, "time", s.Time, "err", err)
+		}
 	default:
 		w.log.Warn("watcher: store the sample", "site", r.Site, "err", err)
 	}
+	return true
+}
+
+// conditions are the lasting conditions logged (a site down, a rule
+// posting where it cannot), so each is logged when it starts and when it
+// ends, not every round.
+type conditions map[string]bool
+
+// start reports whether condition c is new: to be logged.
+func (cs conditions) start(c string) bool {
+	if cs[c] {
+		return false
+	}
+	cs[c] = true
+	return true
+}
+
+// end reports whether condition c held until now: its end to be logged.
+func (cs conditions) end(c string) bool {
+	if !cs[c] {
+		return false
+	}
+	delete(cs, c)
 	return true
 }

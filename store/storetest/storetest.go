@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HistoryInvalid", testHistoryInvalid},
 		{"HistoryCompact", testHistoryCompact},
 		{"HistoryCompactConcurrent", testHistoryCompactConcurrent},
+		{"HistoryClockAhead", testHistoryClockAhead},
 		{"AlertLifecycle", testAlertLifecycle},
 		{"AlertFencing", testAlertFencing},
 		{"AlertRace", testAlertRace},
