@@ -96,34 +96,6 @@ func (b *Bolt) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 	return a, nil
 }
 
-// DeleteAlert removes alert k if it is still at version, fenced by l.
-func (b *Bolt) DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	if err := checkLease(l); err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		if err := checkCurrent(tx, l, b.o.clock()); err != nil {
-			return err
-		}
-		ab := tx.Bucket(bktAlert)
-		cur := ab.Get([]byte(alertField(k)))
-		if cur == nil {
-			return ErrNotFound
-		}
-		if storedVersion(cur) != version {
-			return ErrConflict
-		}
-		return ab.Delete([]byte(alertField(k)))
-	})
-	if err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	return nil
-}
-
 // PutSubscription saves s, replacing the channel's subscription.
 func (b *Bolt) PutSubscription(ctx context.Context, s Subscription) error {
 	if err := ctx.Err(); err != nil {

@@ -299,7 +299,7 @@ func useRaw(q HistoryQuery, newest, rawCut time.Time, raw time.Duration) bool {
 
 // prepareSample validates a fenced append and encodes it.
 func prepareSample(l Lease, s Sample) (dictID, []byte, []byte, error) {
-	if err := checkLease(l); err != nil {
+	if err := checkWatchLease(l); err != nil {
 		return dictID{}, nil, nil, err
 	}
 	keys, vals, err := checkSample(s)

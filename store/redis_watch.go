@@ -35,23 +35,6 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 return {'ok'}
 `)
 
-// deleteAlertScript: KEYS lease, alerts; ARGV lease value, field, version
-// (20 digits). Returns "ok", "lost", "notfound" or "conflict".
-var deleteAlertScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 'lost'
-end
-local cur = redis.call('HGET', KEYS[2], ARGV[2])
-if not cur then
-  return 'notfound'
-end
-if string.sub(cur, 1, 20) ~= ARGV[3] then
-  return 'conflict'
-end
-redis.call('HDEL', KEYS[2], ARGV[2])
-return 'ok'
-`)
-
 // putBoundedScript: KEYS hash; ARGV field, value, limit. Sets the field
 // unless that adds one past the limit; returns 1 when set.
 var putBoundedScript = redis.NewScript(`
@@ -141,30 +124,6 @@ func (r *Redis) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 		return stored, fmt.Errorf("put alert %s over version %d: %w", a.Key, a.Version, ErrConflict)
 	}
 	return Alert{}, fmt.Errorf("put alert %s: unexpected script reply %q", a.Key, res)
-}
-
-// DeleteAlert removes alert k if it is still at version, in one script
-// fenced by l.
-func (r *Redis) DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error {
-	if err := checkLease(l); err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	out, err := deleteAlertScript.Run(ctx, r.c, []string{r.kLease + l.Name, r.kAlerts()},
-		leaseVal(l), alertField(k), versionPrefix(version)).Text()
-	if err != nil {
-		return fmt.Errorf("delete alert %s on redis %s: %w", k, r.addr, err)
-	}
-	switch out {
-	case "ok":
-		return nil
-	case "lost":
-		return fmt.Errorf("delete alert %s: %w", k, ErrLeaseLost)
-	case "notfound":
-		return fmt.Errorf("delete alert %s: %w", k, ErrNotFound)
-	case "conflict":
-		return fmt.Errorf("delete alert %s: %w", k, ErrConflict)
-	}
-	return fmt.Errorf("delete alert %s: unexpected script outcome %q", k, out)
 }
 
 // PutSubscription saves s, replacing the channel's subscription.

@@ -325,9 +325,6 @@ type Store interface {
 	// ErrConflict with the stored alert (zero Version when there is none).
 	// At most MaxAlerts are kept.
 	PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error)
-	// DeleteAlert removes alert k if it is still at version, fenced like
-	// PutAlert: ErrLeaseLost, ErrNotFound or ErrConflict otherwise.
-	DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error
 
 	// PutSubscription saves s, replacing the subscription of its platform
 	// and channel. At most MaxSubscriptions are kept.

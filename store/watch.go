@@ -362,7 +362,7 @@ func versionPrefix(v uint64) string { return fmt.Sprintf("%020d", v) }
 // prepareAlert validates a fenced alert write and returns the stored form
 // of a at its next version.
 func prepareAlert(l Lease, a Alert) ([]byte, error) {
-	if err := checkLease(l); err != nil {
+	if err := checkWatchLease(l); err != nil {
 		return nil, err
 	}
 	if a.Version >= 1<<62 {
