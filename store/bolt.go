@@ -34,6 +34,7 @@ type Bolt struct {
 	o     *options
 	group groupCommit // shared commits for SeenBefore and AppendAudit
 	dicts dictCache   // history series dictionaries, decoded
+	sweep sweepCompact
 
 	closeOnce sync.Once
 	closeErr  error
@@ -245,6 +246,7 @@ func (b *Bolt) ExpireDue(ctx context.Context, now time.Time, auditFor func(Pendi
 	if len(expired) > 0 || pruned > 0 {
 		b.o.logger.Debug("store sweep", "backend", "bolt", "expired", len(expired), "pruned", pruned)
 	}
+	b.sweep.run(ctx, b.o.logger, now, b.Compact)
 	return expired, nil
 }
 

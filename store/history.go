@@ -1,11 +1,14 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -50,6 +53,31 @@ var ErrSampleAhead = errors.New("store: sample dated ahead of the store's clock"
 // MaxSampleAhead is how far ahead of the store's clock a sample may be
 // dated: the clocks of replicas that agree (NTP) are well within it.
 const MaxSampleAhead = time.Minute
+
+// sweepCompact runs Compact from ExpireDue at most once per
+// AggregateStep: the periodic sweep every replica runs prunes the
+// watcher's records and history even where no watcher holds the lease
+// (the watcher turned off), which compacts only when sampling.
+type sweepCompact struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// run compacts with compact when the last run is an AggregateStep before
+// now (or after it: a clock stepped back); a failure is logged and tried
+// again an AggregateStep later.
+func (c *sweepCompact) run(ctx context.Context, log *slog.Logger, now time.Time, compact func(context.Context, time.Time) error) {
+	c.mu.Lock()
+	if !c.last.IsZero() && now.Sub(c.last) < AggregateStep && !now.Before(c.last) {
+		c.mu.Unlock()
+		return
+	}
+	c.last = now
+	c.mu.Unlock()
+	if err := compact(ctx, now); err != nil {
+		log.Warn("store sweep: compact the history and the watcher's records", "err", err)
+	}
+}
 
 // compactNow is the time Compact cuts by: the caller's now, but never past
 // the store's own clock, so that one replica's clock running ahead cannot

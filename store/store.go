@@ -234,7 +234,9 @@ type Store interface {
 	// must not call the store. A failure midway leaves the rest pending for
 	// the next sweep; what is returned with an error was expired and
 	// audited. It also drops decided actions, finished jobs and blobs past
-	// their retention.
+	// their retention, and, at most once per AggregateStep, compacts
+	// (Compact at now; a failure is logged): so history, resolved alerts
+	// and ended silences are pruned even with no watcher running.
 	ExpireDue(ctx context.Context, now time.Time, auditFor func(Pending) Event) ([]Pending, error)
 	// AppendAudit adds events, oldest first, to the audit trail in one
 	// write: all of them or none.

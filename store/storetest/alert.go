@@ -259,3 +259,42 @@ func testAlertRetention(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	checkAlert(t, mustGetAlert(t, s, old.Key), old)
 }
+
+// testSweepCompacts: the periodic sweep (ExpireDue), which every replica
+// runs, prunes resolved alerts, ended silences and history past their
+// retention when no watcher compacts; it compacts at most once per
+// AggregateStep.
+func testSweepCompacts(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := t.Context()
+	l := mustAcquire(t, s, store.WatchLease, "replica-a", time.Minute)
+	first := firing(store.AlertKey{Rule: "cpu", Site: "prod"}, base)
+	first.State = store.AlertResolved
+	mustPutAlert(t, s, l, first)
+	if err := s.ReleaseLease(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	after := base.Add(store.DefaultRetention + time.Minute)
+	if _, err := s.ExpireDue(ctx, after, nil); err != nil {
+		t.Fatalf("ExpireDue: %v", err)
+	}
+	if _, err := s.GetAlert(ctx, first.Key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("alert resolved past the retention, after a sweep: %v, want ErrNotFound", err)
+	}
+	// A sweep an AggregateStep later compacts again; one sooner does not.
+	if err := s.PutSilence(ctx, store.Silence{ID: "s1", Rule: "cpu", Until: after.Add(time.Minute), CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExpireDue(ctx, after.Add(2*time.Minute), nil); err != nil {
+		t.Fatalf("ExpireDue: %v", err)
+	}
+	if ss, err := s.ListSilences(ctx, base); err != nil || len(ss) != 1 {
+		t.Errorf("silences after a sweep sooner than an AggregateStep: %+v, %v; want it kept until the next compaction", ss, err)
+	}
+	if _, err := s.ExpireDue(ctx, after.Add(store.AggregateStep), nil); err != nil {
+		t.Fatalf("ExpireDue: %v", err)
+	}
+	if ss, err := s.ListSilences(ctx, base); err != nil || len(ss) != 0 {
+		t.Errorf("silences after the next sweep: %+v, %v; want the ended one pruned", ss, err)
+	}
+}

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AlertRace", testAlertRace},
 		{"AlertInvalid", testAlertInvalid},
 		{"AlertRetention", testAlertRetention},
+		{"SweepCompacts", testSweepCompacts},
 		{"Subscriptions", testSubscriptions},
 		{"Silences", testSilences},
 		{"CanceledContext", testCanceled},
