@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -51,4 +53,13 @@ func PutRawAlert(s Store, k AlertKey, raw []byte) error {
 		return b.c.HSet(context.Background(), b.kAlerts(), alertField(k), raw).Err()
 	}
 	return fmt.Errorf("no raw writes to a %T", s)
+}
+
+// RollupDictID is the hex id of the dictionary an aggregate of keys is
+// stored with.
+func RollupDictID(keys ...SeriesKey) string {
+	keys = slices.Clone(keys)
+	slices.SortFunc(keys, compareKeys)
+	id := dictIDOf(encodeDict(keys))
+	return hex.EncodeToString(id[:])
 }

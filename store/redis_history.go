@@ -85,7 +85,8 @@ return {wm,
 // none), the new wm (” to keep it), timeKey(raw cut), timeKey(aggregate
 // cut), site, then triples of aggregate member, dictionary id, dictionary.
 // Returns "moved" (a sample came in or another replica compacted: nothing
-// written), "collision" or "ok". Drops what is past retention, unused
+// written), "collision" (every dictionary is checked before the first
+// write: nothing written) or "ok". Drops what is past retention, unused
 // dictionaries, and the site itself once it holds nothing.
 var compactScript = redis.NewScript(`
 local newest = redis.call('HGET', KEYS[1], 'newest') or ''
@@ -94,13 +95,14 @@ if newest ~= ARGV[1] or wm ~= ARGV[2] then
   return 'moved'
 end
 for i = 7, #ARGV, 3 do
-  local id, dict = ARGV[i + 1], ARGV[i + 2]
-  local cur = redis.call('HGET', KEYS[4], id)
-  if not cur then
-    redis.call('HSET', KEYS[4], id, dict)
-  elseif cur ~= dict then
+  local cur = redis.call('HGET', KEYS[4], ARGV[i + 1])
+  if cur and cur ~= ARGV[i + 2] then
     return 'collision'
   end
+end
+for i = 7, #ARGV, 3 do
+  local id, dict = ARGV[i + 1], ARGV[i + 2]
+  redis.call('HSET', KEYS[4], id, dict)
   local start = string.sub(ARGV[i], 1, 20)
   local used = redis.call('HGET', KEYS[5], id)
   if not used or used < start then
