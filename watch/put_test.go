@@ -3,11 +3,14 @@ package watch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/storetest"
@@ -83,4 +86,61 @@ func TestAlertDamagedRecord(t *testing.T) {
 	if err != nil || len(as) != 1 || as[0].Version != 6 {
 		t.Fatalf("alerts: %+v, %v; want the alert written over version 4 (claim, then messages)", as, err)
 	}
+}
+
+// TestAlertTargetsFitRecord: an alert with more subscribers than its
+// record can hold the messages of posts to those that fit, records every
+// message it posts (so each can be updated), and does not rewrite the
+// alert every round for the rest.
+func TestAlertTargetsFitRecord(t *testing.T) {
+	t.Parallel()
+	st := redisStore(t)
+	clk := testkit.NewClock(t0)
+	r := newRig(t, st, clk)
+	const subs = 400
+	for i := range subs {
+		ch := fmt.Sprintf("C%08d", i)
+		dst := bot.Destination{Platform: bot.Slack, Channel: ch}
+		if err := st.PutSubscription(t.Context(), store.Subscription{Platform: "slack", Channel: ch,
+			Dest: watch.SealDestination(r.sealer, watch.SubscriptionID("slack", ch), dst), At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addUser(t, r.sim, "win", "kiosk", 5)
+	w := r.watcher(t, "a")
+	// Each round posts to the targets that fit (counting a long message
+	// id for each), until the record is full; every post is recorded.
+	var alert store.Alert
+	for round := range 10 {
+		before := len(r.chat.newPosts())
+		clk.Advance(time.Minute)
+		if !w.Step(t.Context()) {
+			t.Fatal("no sample")
+		}
+		posts := len(r.chat.newPosts())
+		as, err := st.ListAlerts(t.Context())
+		if err != nil || len(as) != 1 {
+			t.Fatalf("alerts: %d, %v", len(as), err)
+		}
+		recorded := 0
+		for _, m := range as[0].Messages {
+			if len(m.Dest) > 0 {
+				recorded++
+			}
+		}
+		if recorded != posts || posts > subs {
+			t.Fatalf("round %d: %d posts, %d recorded, of %d targets; want each post recorded", round, posts, recorded, subs+1)
+		}
+		if round > 0 && posts == before {
+			if posts < 100 {
+				t.Errorf("%d targets posted to; want as many as a record holds (more than 100 Slack channels)", posts)
+			}
+			if as[0].Version != alert.Version {
+				t.Errorf("a round with nothing to post wrote the alert: version %d, then %d", alert.Version, as[0].Version)
+			}
+			return
+		}
+		alert = as[0]
+	}
+	t.Fatal("still posting to more targets after 10 rounds")
 }
