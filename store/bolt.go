@@ -290,16 +290,7 @@ func (b *Bolt) settle(tx *bolt.Tx, p Pending) error {
 	if err := tx.Bucket(bktDue).Delete(indexKey(p.ExpiresAt, p.ID)); err != nil {
 		return err
 	}
-	return tx.Bucket(bktRetire).Put(indexKey(b.dropTime(p.DecidedAt), p.ID), nil)
-}
-
-// dropTime is when something settled at t leaves the store.
-func (b *Bolt) dropTime(t time.Time) time.Time {
-	drop := t.Add(b.o.retention)
-	if !drop.Before(maxTime) {
-		drop = maxTime.Add(-time.Nanosecond)
-	}
-	return drop
+	return tx.Bucket(bktRetire).Put(indexKey(b.o.dropTime(p.DecidedAt), p.ID), nil)
 }
 
 func getPending(tx *bolt.Tx, id string) (Pending, error) {

@@ -356,10 +356,5 @@ func deleteBefore(bkt *bolt.Bucket, bound []byte) (int, error) {
 	for k, _ := c.First(); k != nil && bytes.Compare(k, bound) < 0; k, _ = c.Next() {
 		keys = append(keys, append([]byte(nil), k...))
 	}
-	for _, k := range keys {
-		if err := bkt.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
+	return deleteKeys(bkt, keys)
 }

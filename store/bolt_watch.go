@@ -81,10 +81,7 @@ func (b *Bolt) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 		if ver != a.Version {
 			return ErrConflict
 		}
-		if cur == nil && ab.Stats().KeyN >= b.o.limit(MaxAlerts) {
-			return fmt.Errorf("%d alerts kept: %w", b.o.limit(MaxAlerts), ErrLimit)
-		}
-		return ab.Put(field, val)
+		return putBounded(ab, field, val, b.o.limit(MaxAlerts))
 	})
 	if errors.Is(err, ErrConflict) {
 		return stored, fmt.Errorf("put alert %s over version %d: %w", a.Key, a.Version, err)
@@ -255,6 +252,12 @@ func deleteWhere(bkt *bolt.Bucket, drop func(v []byte) bool) (int, error) {
 		}
 		return nil
 	})
+	return deleteKeys(bkt, keys)
+}
+
+// deleteKeys deletes keys, collected first (copies, as keys are valid only
+// in their transaction, and deleting under a cursor skips entries).
+func deleteKeys(bkt *bolt.Bucket, keys [][]byte) (int, error) {
 	for _, k := range keys {
 		if err := bkt.Delete(k); err != nil {
 			return 0, err

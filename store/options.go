@@ -166,3 +166,14 @@ func steadyClock(start time.Time, elapsed func() time.Duration) func() time.Time
 	start = start.Round(0)
 	return func() time.Time { return start.Add(elapsed()) }
 }
+
+// dropTime is when something settled at t leaves the store.
+func (o *options) dropTime(t time.Time) time.Time { return until(t, o.retention) }
+
+// until is t+d, or the last time the store's time keys hold.
+func until(t time.Time, d time.Duration) time.Time {
+	if u := t.Add(d); u.Before(maxTime) {
+		return u
+	}
+	return maxTime.Add(-time.Nanosecond)
+}

@@ -39,10 +39,7 @@ func (r *Redis) histKeys(site string) []string {
 // timeKey(t), raw record, dictionary id, dictionary, site, t and the most
 // it may be ahead of the server's TIME (both in ms; not checked when the
 // ACL denies TIME). Returns "ok", "lost", "ahead", "order" or "collision".
-var appendSampleScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 'lost'
-end
+var appendSampleScript = redis.NewScript(luaLease + `
 local now = redis.pcall('TIME')
 if not now.err and tonumber(ARGV[7]) > tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[8]) then
   return 'ahead'

@@ -39,12 +39,17 @@ local function audit(key, first, limit)
 end
 `
 
-// luaFence returns early unless the lease KEYS[1] holds exactly ARGV[1]
-// and the job KEYS[2] exists and is unfinished.
-const luaFence = `
+// luaLease returns 'lost' unless the lease KEYS[1] holds exactly ARGV[1]
+// (the holder's "<token>:<holder>"): the fence of every fenced write.
+const luaLease = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'lost'
 end
+`
+
+// luaFence returns early unless the lease KEYS[1] holds exactly ARGV[1]
+// and the job KEYS[2] exists and is unfinished.
+const luaFence = luaLease + `
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return 'notfound'
 end

@@ -15,13 +15,10 @@ import (
 // subscription JSON) and <prefix>silences (id -> silence JSON).
 
 // putAlertScript: KEYS lease, alerts; ARGV lease value, field, expected
-// version (20 digits), new value, limit. Returns {"ok"}, {"lost"},
-// {"full"} or {"conflict", stored value or ""}. A stored value that does
-// not start with 20 digits is at version 0, as storedVersion reads it.
-var putAlertScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return {'lost'}
-end
+// version (20 digits), new value, limit. Returns "lost", {"ok"}, {"full"}
+// or {"conflict", stored value or ""}. A stored value that does not start
+// with 20 digits is at version 0, as storedVersion reads it.
+var putAlertScript = redis.NewScript(luaLease + `
 local cur = redis.call('HGET', KEYS[2], ARGV[2])
 local ver = string.rep('0', 20)
 if cur and string.find(cur, '^' .. string.rep('%d', 20)) then ver = string.sub(cur, 1, 20) end
@@ -101,10 +98,20 @@ func (r *Redis) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 	if err != nil {
 		return Alert{}, fmt.Errorf("put alert %s: %w", a.Key, err)
 	}
-	res, err := putAlertScript.Run(ctx, r.c, []string{r.kLease + l.Name, r.kAlerts()},
-		leaseVal(l), alertField(a.Key), versionPrefix(a.Version), val, r.o.limit(MaxAlerts)).StringSlice()
+	reply, err := putAlertScript.Run(ctx, r.c, []string{r.kLease + l.Name, r.kAlerts()},
+		leaseVal(l), alertField(a.Key), versionPrefix(a.Version), val, r.o.limit(MaxAlerts)).Result()
 	if err != nil {
 		return Alert{}, fmt.Errorf("put alert %s on redis %s: %w", a.Key, r.addr, err)
+	}
+	var res []string
+	switch v := reply.(type) {
+	case string: // luaLease's
+		res = []string{v}
+	case []any:
+		for _, x := range v {
+			s, _ := x.(string)
+			res = append(res, s)
+		}
 	}
 	switch {
 	case len(res) == 0:
