@@ -93,13 +93,9 @@ func TestGroupCommitShares(t *testing.T) {
 	}
 }
 
-// TestGroupCommitIsolatesFailure: one failing call in a group gets its
-// error and leaves nothing; the others are committed.
-func TestGroupCommitIsolatesFailure(t *testing.T) {
-	t.Parallel()
-	g := openGroupDB(t)
-	boom := errors.New("boom")
-	const n, bad = 10, 4
+// putCalls are n calls that each put their number; call bad then fails
+// as fail does (an error, a panic).
+func putCalls(n, bad int, fail func() error) []func(*bolt.Tx) error {
 	fns := make([]func(*bolt.Tx) error, n)
 	for i := range n {
 		fns[i] = func(tx *bolt.Tx) error {
@@ -107,20 +103,26 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 				return err
 			}
 			if i == bad {
-				return boom
+				return fail()
 			}
 			return nil
 		}
 	}
-	errs := queuedGroup(t, g, fns)
+	return fns
+}
+
+// checkFailedOne checks that call bad alone failed with want and left
+// nothing, and every other call was committed.
+func checkFailedOne(t *testing.T, g *groupCommit, errs []error, bad int, want error) {
+	t.Helper()
 	for i, err := range errs {
-		if (i == bad) != errors.Is(err, boom) || (i != bad && err != nil) {
+		if (i == bad) != errors.Is(err, want) || (i != bad && err != nil) {
 			t.Errorf("call %d: %v", i, err)
 		}
 	}
 	err := g.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("b"))
-		for i := range n {
+		for i := range errs {
 			if got := b.Get([]byte(fmt.Sprint(i))) != nil; got != (i != bad) {
 				return fmt.Errorf("key %d stored = %v", i, got)
 			}
@@ -132,6 +134,16 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	}
 }
 
+// TestGroupCommitIsolatesFailure: one failing call in a group gets its
+// error and leaves nothing; the others are committed.
+func TestGroupCommitIsolatesFailure(t *testing.T) {
+	t.Parallel()
+	g := openGroupDB(t)
+	boom := errors.New("boom")
+	const n, bad = 10, 4
+	checkFailedOne(t, g, queuedGroup(t, g, putCalls(n, bad, func() error { return boom })), bad, boom)
+}
+
 // TestGroupCommitPanic: a call that panics, alone or in a group, gets an
 // error wrapping ErrPanic and leaves nothing; the others are committed,
 // and later calls do not hang.
@@ -139,45 +151,12 @@ func TestGroupCommitPanic(t *testing.T) {
 	t.Parallel()
 	g := openGroupDB(t)
 	const n, bad = 6, 2
-	fns := make([]func(*bolt.Tx) error, n)
-	for i := range n {
-		fns[i] = func(tx *bolt.Tx) error {
-			if err := tx.Bucket([]byte("b")).Put([]byte(fmt.Sprint(i)), []byte("v")); err != nil {
-				return err
-			}
-			if i == bad {
-				panic("bug")
-			}
-			return nil
-		}
-	}
-	errs := queuedGroup(t, g, fns)
-	for i, err := range errs {
-		if (i == bad) != errors.Is(err, ErrPanic) || (i != bad && err != nil) {
-			t.Errorf("call %d: %v", i, err)
-		}
-	}
+	checkFailedOne(t, g, queuedGroup(t, g, putCalls(n, bad, func() error { panic("bug") })), bad, ErrPanic)
 	if err := g.update(t.Context(), func(*bolt.Tx) error { panic("alone") }); !errors.Is(err, ErrPanic) {
 		t.Errorf("a lone call that panics: %v, want ErrPanic", err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		done <- g.update(t.Context(), func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("after"), []byte("v")) })
-	}()
-	if err := <-done; err != nil {
+	if err := g.update(t.Context(), func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("after"), []byte("v")) }); err != nil {
 		t.Fatalf("a call after a panic: %v", err)
-	}
-	err := g.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("b"))
-		for i := range n {
-			if got := b.Get([]byte(fmt.Sprint(i))) != nil; got != (i != bad) {
-				return fmt.Errorf("key %d stored = %v", i, got)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

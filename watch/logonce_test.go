@@ -1,10 +1,8 @@
 package watch_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,24 +14,6 @@ import (
 	"github.com/qlikbot/qlikbot/store/seal"
 	"github.com/qlikbot/qlikbot/watch"
 )
-
-// logBuffer is a log destination safe for the watcher's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
 
 // TestLastingConditionsLoggedOnce: a site that does not answer, samples
 // skipped (a clock ahead of the store's), a rule posting to Teams where
@@ -55,7 +35,7 @@ func TestLastingConditionsLoggedOnce(t *testing.T) {
 	gone.Close()
 	var ahead atomic.Int64
 	ahead.Store(int64(time.Hour))
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	w, err := watch.New([]watch.Site{{Name: "prod", Qlik: r.client}, {Name: "gone", Qlik: simClient(t, gone)}}, st, render,
 		watch.WithClock(func() time.Time { return clk.Now().Add(time.Duration(ahead.Load())) }), watch.WithHolder("a"),
 		watch.WithRules(func() []authz.AlertRule { return r.rules }), watch.WithDeliverer(r.chat), watch.WithSealer(r.sealer),
@@ -70,14 +50,14 @@ func TestLastingConditionsLoggedOnce(t *testing.T) {
 		}
 	}
 	for _, msg := range []string{"site did not answer", "samples skipped", "Teams is not configured", "subscription failed verification"} {
-		if n := logs.count(msg); n != 1 {
+		if n := strings.Count(logs.String(), msg); n != 1 {
 			t.Errorf("%q logged %d times in 3 rounds, want once", msg, n)
 		}
 	}
 	ahead.Store(0)
 	clk.Advance(time.Hour)
 	w.Step(t.Context())
-	if n := logs.count("samples stored again"); n != 1 {
+	if n := strings.Count(logs.String(), "samples stored again"); n != 1 {
 		t.Errorf("the end of the skipped samples logged %d times, want once", n)
 	}
 }

@@ -41,11 +41,7 @@ func TestAlertClaimAnswerLost(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, st watch.Store, clk *testkit.Clock) {
 		r := newRig(t, &lostAnswerStore{Store: st}, clk)
-		addUser(t, r.sim, "win", "kiosk", 5)
-		w := r.watcher(t, "a")
-		if !w.Step(t.Context()) {
-			t.Fatal("no sample")
-		}
+		r.fireOnce(t)
 		if n := len(r.chat.newPosts()); n != 1 {
 			t.Fatalf("%d posts after a lost answer to the claim, want 1", n)
 		}
@@ -74,11 +70,7 @@ func TestAlertDamagedRecord(t *testing.T) {
 	}
 	clk := testkit.NewClock(t0)
 	r := newRig(t, st, clk)
-	addUser(t, r.sim, "win", "kiosk", 5)
-	w := r.watcher(t, "a")
-	if !w.Step(t.Context()) {
-		t.Fatal("no sample")
-	}
+	r.fireOnce(t)
 	if n := len(r.chat.newPosts()); n != 1 {
 		t.Fatalf("%d posts with a damaged alert record, want 1", n)
 	}

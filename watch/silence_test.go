@@ -129,11 +129,7 @@ func TestAlertDetailVerified(t *testing.T) {
 	clk := testkit.NewClock(t0)
 	st := boltStore(t, clk)
 	r := newRig(t, st, clk)
-	addUser(t, r.sim, "win", "kiosk", 5)
-	w := r.watcher(t, "a")
-	if !w.Step(t.Context()) {
-		t.Fatal("no sample")
-	}
+	w := r.fireOnce(t)
 	as, err := st.ListAlerts(t.Context())
 	if err != nil || len(as) != 1 {
 		t.Fatalf("alerts: %+v, %v", as, err)
