@@ -64,6 +64,11 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
+		for _, name := range [][]byte{bktAlert, bktSub, bktSilence} {
+			if err := recount(tx.Bucket(name)); err != nil {
+				return fmt.Errorf("count bucket %s: %w", name, err)
+			}
+		}
 		// The file lock proves the process that held these leases is gone,
 		// so its jobs can be resumed at once rather than after the ttl.
 		return clearLeases(tx)

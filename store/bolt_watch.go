@@ -225,6 +225,9 @@ func (b *Bolt) pruneWatch(now time.Time) error {
 			a, _, err := decodeStoredAlert(v)
 			return err == nil && alertDue(a, now, b.o.retention)
 		})
+		if err == nil {
+			err = addCount(tx.Bucket(bktAlert), -alerts)
+		}
 		if err != nil {
 			return err
 		}
@@ -232,6 +235,9 @@ func (b *Bolt) pruneWatch(now time.Time) error {
 			s, err := decodeSilence(v)
 			return err == nil && !s.Active(now)
 		})
+		if err == nil {
+			err = addCount(tx.Bucket(bktSilence), -silences)
+		}
 		return err
 	})
 	if err != nil {
@@ -266,12 +272,31 @@ func deleteKeys(bkt *bolt.Bucket, keys [][]byte) (int, error) {
 	return len(keys), nil
 }
 
+// The watch buckets (alerts, subscriptions, silences) keep their key
+// count in their bucket sequence: set when the file is opened, moved by
+// every new key (putBounded) and every delete (take, pruneWatch), so the
+// limit check does not walk the bucket.
+
+// recount sets bkt's count to the keys it holds.
+func recount(bkt *bolt.Bucket) error { return bkt.SetSequence(uint64(bkt.Stats().KeyN)) }
+
+// addCount moves bkt's count by d.
+func addCount(bkt *bolt.Bucket, d int) error {
+	return bkt.SetSequence(uint64(max(int(bkt.Sequence())+d, 0)))
+}
+
 // putBounded puts key, refusing a new key once bkt holds limit of them.
 func putBounded(bkt *bolt.Bucket, key, val []byte, limit int) error {
-	if bkt.Get(key) == nil && bkt.Stats().KeyN >= limit {
+	if bkt.Get(key) != nil {
+		return bkt.Put(key, val)
+	}
+	if int(bkt.Sequence()) >= limit {
 		return fmt.Errorf("%d kept: %w", limit, ErrLimit)
 	}
-	return bkt.Put(key, val)
+	if err := bkt.Put(key, val); err != nil {
+		return err
+	}
+	return addCount(bkt, 1)
 }
 
 // take deletes key from bkt and returns its value (copied).
@@ -281,5 +306,8 @@ func take(bkt *bolt.Bucket, key []byte) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	v = append([]byte(nil), v...)
-	return v, bkt.Delete(key)
+	if err := bkt.Delete(key); err != nil {
+		return nil, err
+	}
+	return v, addCount(bkt, -1)
 }
