@@ -14,8 +14,8 @@ var tickSteps = []time.Duration{
 }
 
 // timeTicks marks a time axis (values in Unix seconds) at round times in
-// loc: the finest step that gives at most max labelled ticks, counted from
-// local midnight. Ticks at midnight show the date, others the time of day;
+// loc: the finest step that gives at most max labelled ticks, counted on
+// loc's wall clock from local midnight. Ticks at midnight show the date, others the time of day;
 // steps of a day or more show the date.
 type timeTicks struct {
 	loc *time.Location
@@ -40,19 +40,28 @@ func (tt timeTicks) Ticks(lo, hi float64) []plot.Tick {
 		// rather than thousands of dates.
 		return plot.TimeTicks{Format: "2006-01-02", Time: plot.UnixTimeIn(tt.loc)}.Ticks(lo, hi)
 	}
+	// Ticks step on the wall clock of loc, from local midnight, so they
+	// stay on round hours (and days on midnight) across a DST change. A
+	// wall time a change skips lands on the next tick's: kept once.
 	y, m, d := from.Date()
-	t := time.Date(y, m, d, 0, 0, 0, 0, tt.loc)
-	for t.Add(step).Before(from) && step < 24*time.Hour {
-		t = t.Add(step)
-	}
 	var ticks []plot.Tick
-	for ; !t.After(to); t = t.Add(step) {
-		if t.Before(from) {
+	var last time.Time
+	for k := 0; ; k++ {
+		var t time.Time
+		if step >= 24*time.Hour {
+			t = time.Date(y, m, d+k*int(step/(24*time.Hour)), 0, 0, 0, 0, tt.loc)
+		} else {
+			t = time.Date(y, m, d, 0, k*int(step/time.Minute), 0, 0, tt.loc)
+		}
+		if t.After(to) {
+			return ticks
+		}
+		if t.Before(from) || (!last.IsZero() && !t.After(last)) {
 			continue
 		}
+		last = t
 		ticks = append(ticks, plot.Tick{Value: unixSeconds(t), Label: tickLabel(t, step)})
 	}
-	return ticks
 }
 
 func tickLabel(t time.Time, step time.Duration) string {

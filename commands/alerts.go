@@ -224,7 +224,7 @@ func (e *Engine) alerts(ctx context.Context, c *call, cmd Command) bot.Reply {
 	var kick []bot.Option
 	var silenceMenu []bot.Option
 	for _, a := range as {
-		n := watch.NoticeOf(a, silences, now)
+		n := watch.NoticeOf(e.sealer, a, silences, now)
 		state, held := string(a.State), ""
 		if n.Silence != nil {
 			held = silenceText(*n.Silence)

@@ -34,6 +34,7 @@ type Bolt struct {
 	o     *options
 	group groupCommit // shared commits for SeenBefore and AppendAudit
 	dicts dictCache   // history series dictionaries, decoded
+	sweep sweepCompact
 
 	closeOnce sync.Once
 	closeErr  error
@@ -61,6 +62,11 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 			bktHist, bktAlert, bktSub, bktSilence} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		for _, name := range [][]byte{bktAlert, bktSub, bktSilence} {
+			if err := recount(tx.Bucket(name)); err != nil {
+				return fmt.Errorf("count bucket %s: %w", name, err)
 			}
 		}
 		// The file lock proves the process that held these leases is gone,
@@ -245,6 +251,7 @@ func (b *Bolt) ExpireDue(ctx context.Context, now time.Time, auditFor func(Pendi
 	if len(expired) > 0 || pruned > 0 {
 		b.o.logger.Debug("store sweep", "backend", "bolt", "expired", len(expired), "pruned", pruned)
 	}
+	b.sweep.run(ctx, b.o.logger, now, b.Compact)
 	return expired, nil
 }
 
@@ -288,16 +295,7 @@ func (b *Bolt) settle(tx *bolt.Tx, p Pending) error {
 	if err := tx.Bucket(bktDue).Delete(indexKey(p.ExpiresAt, p.ID)); err != nil {
 		return err
 	}
-	return tx.Bucket(bktRetire).Put(indexKey(b.dropTime(p.DecidedAt), p.ID), nil)
-}
-
-// dropTime is when something settled at t leaves the store.
-func (b *Bolt) dropTime(t time.Time) time.Time {
-	drop := t.Add(b.o.retention)
-	if !drop.Before(maxTime) {
-		drop = maxTime.Add(-time.Nanosecond)
-	}
-	return drop
+	return tx.Bucket(bktRetire).Put(indexKey(b.o.dropTime(p.DecidedAt), p.ID), nil)
 }
 
 func getPending(tx *bolt.Tx, id string) (Pending, error) {

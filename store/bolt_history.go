@@ -125,8 +125,13 @@ func (b *Bolt) AppendSample(ctx context.Context, l Lease, s Sample) error {
 		return fmt.Errorf("append sample of %s: %w", s.Site, err)
 	}
 	err = b.db.Update(func(tx *bolt.Tx) error {
-		if err := checkCurrent(tx, l, b.o.clock()); err != nil {
+		now := b.o.clock()
+		if err := checkCurrent(tx, l, now); err != nil {
 			return err
+		}
+		if s.Time.After(now.Add(MaxSampleAhead)) {
+			return fmt.Errorf("at %s, the store's clock reads %s: %w", s.Time.Format(time.RFC3339Nano),
+				now.Format(time.RFC3339Nano), ErrSampleAhead)
 		}
 		sb, _, err := openSite(tx, s.Site, true)
 		if err != nil {
@@ -248,6 +253,7 @@ func (b *Bolt) Compact(ctx context.Context, now time.Time) error {
 	if err := checkTime("compaction time", now); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
+	now = compactNow(now, b.o.clock())
 	var sites []string
 	err := b.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktHist).ForEachBucket(func(k []byte) error {
@@ -350,10 +356,5 @@ func deleteBefore(bkt *bolt.Bucket, bound []byte) (int, error) {
 	for k, _ := c.First(); k != nil && bytes.Compare(k, bound) < 0; k, _ = c.Next() {
 		keys = append(keys, append([]byte(nil), k...))
 	}
-	for _, k := range keys {
-		if err := bkt.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
+	return deleteKeys(bkt, keys)
 }

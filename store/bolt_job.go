@@ -138,7 +138,7 @@ func (b *Bolt) FinishJob(ctx context.Context, l Lease, jobID string, now time.Ti
 		if err := tx.Bucket(bktJobOpen).Delete(indexKey(j.CreatedAt, jobID)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bktJobRetire).Put(indexKey(b.dropTime(now), jobID), nil); err != nil {
+		if err := tx.Bucket(bktJobRetire).Put(indexKey(b.o.dropTime(now), jobID), nil); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bktLease).Delete([]byte(l.Name)); err != nil {

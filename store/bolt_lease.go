@@ -36,18 +36,8 @@ func parseLease(name string, v []byte) (Lease, bool) {
 // clearLeases drops every lease: OpenBolt holds the file lock, so whoever
 // held them is gone.
 func clearLeases(tx *bolt.Tx) error {
-	lb := tx.Bucket(bktLease)
-	var names [][]byte
-	_ = lb.ForEach(func(k, _ []byte) error {
-		names = append(names, append([]byte(nil), k...))
-		return nil
-	})
-	for _, k := range names {
-		if err := lb.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := deleteWhere(tx.Bucket(bktLease), func([]byte) bool { return true })
+	return err
 }
 
 // liveLease returns the unexpired lease called name, if any.
@@ -71,7 +61,7 @@ func takeLease(tx *bolt.Tx, name, holder string, now time.Time, ttl time.Duratio
 	if err != nil {
 		return Lease{}, err
 	}
-	l := Lease{Name: name, Holder: holder, Token: tok, Expires: leaseUntil(now, ttl)}
+	l := Lease{Name: name, Holder: holder, Token: tok, Expires: until(now, ttl)}
 	return l, lb.Put([]byte(name), leaseValue(l))
 }
 
@@ -82,13 +72,6 @@ func checkCurrent(tx *bolt.Tx, l Lease, now time.Time) error {
 		return ErrLeaseLost
 	}
 	return nil
-}
-
-func leaseUntil(now time.Time, ttl time.Duration) time.Time {
-	if until := now.Add(ttl); until.Before(maxTime) {
-		return until
-	}
-	return maxTime.Add(-time.Nanosecond)
 }
 
 // AcquireLease takes name for holder until the store clock's now+ttl.
@@ -137,7 +120,7 @@ func (b *Bolt) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Leas
 		if err := checkCurrent(tx, l, now); err != nil {
 			return err
 		}
-		l.Expires = leaseUntil(now, ttl)
+		l.Expires = until(now, ttl)
 		return tx.Bucket(bktLease).Put([]byte(l.Name), leaseValue(l))
 	})
 	if err != nil {

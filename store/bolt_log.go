@@ -22,7 +22,7 @@ func (b *Bolt) AppendAudit(ctx context.Context, events ...Event) error {
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	if err := b.group.update(func(tx *bolt.Tx) error { return b.appendAudit(tx, vals) }); err != nil {
+	if err := b.group.update(ctx, func(tx *bolt.Tx) error { return b.appendAudit(tx, vals) }); err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
 	return nil
@@ -109,7 +109,7 @@ func (b *Bolt) SeenBefore(ctx context.Context, key string, ttl time.Duration) (b
 		return false, fmt.Errorf("replay check: %w", err)
 	}
 	seen := false
-	err := b.group.update(func(tx *bolt.Tx) error {
+	err := b.group.update(ctx, func(tx *bolt.Tx) error {
 		seen = false // reset: a failed group commit reruns this alone
 		sb, eb := tx.Bucket(bktSeen), tx.Bucket(bktSeenExp)
 		// Drop stale entries first, so the lookup below never sees one.

@@ -81,10 +81,7 @@ func (b *Bolt) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 		if ver != a.Version {
 			return ErrConflict
 		}
-		if cur == nil && ab.Stats().KeyN >= b.o.limit(MaxAlerts) {
-			return fmt.Errorf("%d alerts kept: %w", b.o.limit(MaxAlerts), ErrLimit)
-		}
-		return ab.Put(field, val)
+		return putBounded(ab, field, val, b.o.limit(MaxAlerts))
 	})
 	if errors.Is(err, ErrConflict) {
 		return stored, fmt.Errorf("put alert %s over version %d: %w", a.Key, a.Version, err)
@@ -94,34 +91,6 @@ func (b *Bolt) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 	}
 	a.Version++
 	return a, nil
-}
-
-// DeleteAlert removes alert k if it is still at version, fenced by l.
-func (b *Bolt) DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	if err := checkLease(l); err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		if err := checkCurrent(tx, l, b.o.clock()); err != nil {
-			return err
-		}
-		ab := tx.Bucket(bktAlert)
-		cur := ab.Get([]byte(alertField(k)))
-		if cur == nil {
-			return ErrNotFound
-		}
-		if storedVersion(cur) != version {
-			return ErrConflict
-		}
-		return ab.Delete([]byte(alertField(k)))
-	})
-	if err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	return nil
 }
 
 // PutSubscription saves s, replacing the channel's subscription.
@@ -256,6 +225,9 @@ func (b *Bolt) pruneWatch(now time.Time) error {
 			a, _, err := decodeStoredAlert(v)
 			return err == nil && alertDue(a, now, b.o.retention)
 		})
+		if err == nil {
+			err = addCount(tx.Bucket(bktAlert), -alerts)
+		}
 		if err != nil {
 			return err
 		}
@@ -263,6 +235,9 @@ func (b *Bolt) pruneWatch(now time.Time) error {
 			s, err := decodeSilence(v)
 			return err == nil && !s.Active(now)
 		})
+		if err == nil {
+			err = addCount(tx.Bucket(bktSilence), -silences)
+		}
 		return err
 	})
 	if err != nil {
@@ -283,6 +258,12 @@ func deleteWhere(bkt *bolt.Bucket, drop func(v []byte) bool) (int, error) {
 		}
 		return nil
 	})
+	return deleteKeys(bkt, keys)
+}
+
+// deleteKeys deletes keys, collected first (copies, as keys are valid only
+// in their transaction, and deleting under a cursor skips entries).
+func deleteKeys(bkt *bolt.Bucket, keys [][]byte) (int, error) {
 	for _, k := range keys {
 		if err := bkt.Delete(k); err != nil {
 			return 0, err
@@ -291,12 +272,31 @@ func deleteWhere(bkt *bolt.Bucket, drop func(v []byte) bool) (int, error) {
 	return len(keys), nil
 }
 
+// The watch buckets (alerts, subscriptions, silences) keep their key
+// count in their bucket sequence: set when the file is opened, moved by
+// every new key (putBounded) and every delete (take, pruneWatch), so the
+// limit check does not walk the bucket.
+
+// recount sets bkt's count to the keys it holds.
+func recount(bkt *bolt.Bucket) error { return bkt.SetSequence(uint64(bkt.Stats().KeyN)) }
+
+// addCount moves bkt's count by d.
+func addCount(bkt *bolt.Bucket, d int) error {
+	return bkt.SetSequence(uint64(max(int(bkt.Sequence())+d, 0)))
+}
+
 // putBounded puts key, refusing a new key once bkt holds limit of them.
 func putBounded(bkt *bolt.Bucket, key, val []byte, limit int) error {
-	if bkt.Get(key) == nil && bkt.Stats().KeyN >= limit {
+	if bkt.Get(key) != nil {
+		return bkt.Put(key, val)
+	}
+	if int(bkt.Sequence()) >= limit {
 		return fmt.Errorf("%d kept: %w", limit, ErrLimit)
 	}
-	return bkt.Put(key, val)
+	if err := bkt.Put(key, val); err != nil {
+		return err
+	}
+	return addCount(bkt, 1)
 }
 
 // take deletes key from bkt and returns its value (copied).
@@ -306,5 +306,8 @@ func take(bkt *bolt.Bucket, key []byte) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	v = append([]byte(nil), v...)
-	return v, bkt.Delete(key)
+	if err := bkt.Delete(key); err != nil {
+		return nil, err
+	}
+	return v, addCount(bkt, -1)
 }

@@ -177,6 +177,18 @@ func checkLease(l Lease) error {
 	return checkLeaseArgs(l.Name, l.Holder, time.Second)
 }
 
+// checkWatchLease validates l as the watcher's lease (WatchLease): a job's
+// lease does not fence the watcher's writes.
+func checkWatchLease(l Lease) error {
+	if err := checkLease(l); err != nil {
+		return err
+	}
+	if l.Name != WatchLease {
+		return fmt.Errorf("lease %q is not the watcher's (%q)", l.Name, WatchLease)
+	}
+	return nil
+}
+
 // checkJobLease validates l as the lease of job id.
 func checkJobLease(l Lease, id string) error {
 	if !validID(id) {

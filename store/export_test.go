@@ -1,6 +1,13 @@
 package store
 
-import bolt "go.etcd.io/bbolt"
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
 
 // BoltCount returns how many keys a bolt bucket holds, so tests can see that
 // pruning really removes entries.
@@ -35,4 +42,24 @@ func WithWatchLimit(n int) Option {
 		o.watchLimit = n
 		return nil
 	}
+}
+
+// PutRawAlert stores raw as alert k's record, as damage would leave it.
+func PutRawAlert(s Store, k AlertKey, raw []byte) error {
+	switch b := s.(type) {
+	case *Bolt:
+		return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktAlert).Put([]byte(alertField(k)), raw) })
+	case *Redis:
+		return b.c.HSet(context.Background(), b.kAlerts(), alertField(k), raw).Err()
+	}
+	return fmt.Errorf("no raw writes to a %T", s)
+}
+
+// RollupDictID is the hex id of the dictionary an aggregate of keys is
+// stored with.
+func RollupDictID(keys ...SeriesKey) string {
+	keys = slices.Clone(keys)
+	slices.SortFunc(keys, compareKeys)
+	id := dictIDOf(encodeDict(keys))
+	return hex.EncodeToString(id[:])
 }

@@ -1,11 +1,14 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -40,6 +43,51 @@ const (
 // one the site already holds (or inside a bucket already compacted).
 // History is append-only; the sample was not written.
 var ErrSampleOrder = errors.New("store: sample out of order")
+
+// ErrSampleAhead: AppendSample was given a sample dated more than
+// MaxSampleAhead ahead of the store's clock (Redis: the server's; bolt:
+// WithClock). Taken, it would hold back every later sample until real
+// time caught up with it; it was not written.
+var ErrSampleAhead = errors.New("store: sample dated ahead of the store's clock")
+
+// MaxSampleAhead is how far ahead of the store's clock a sample may be
+// dated: the clocks of replicas that agree (NTP) are well within it.
+const MaxSampleAhead = time.Minute
+
+// sweepCompact runs Compact from ExpireDue at most once per
+// AggregateStep: the periodic sweep every replica runs prunes the
+// watcher's records and history even where no watcher holds the lease
+// (the watcher turned off), which compacts only when sampling.
+type sweepCompact struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// run compacts with compact when the last run is an AggregateStep before
+// now (or after it: a clock stepped back); a failure is logged and tried
+// again an AggregateStep later.
+func (c *sweepCompact) run(ctx context.Context, log *slog.Logger, now time.Time, compact func(context.Context, time.Time) error) {
+	c.mu.Lock()
+	if !c.last.IsZero() && now.Sub(c.last) < AggregateStep && !now.Before(c.last) {
+		c.mu.Unlock()
+		return
+	}
+	c.last = now
+	c.mu.Unlock()
+	if err := compact(ctx, now); err != nil {
+		log.Warn("store sweep: compact the history and the watcher's records", "err", err)
+	}
+}
+
+// compactNow is the time Compact cuts by: the caller's now, but never past
+// the store's own clock, so that one replica's clock running ahead cannot
+// drop history (a clock a week ahead would drop every aggregate).
+func compactNow(now, storeNow time.Time) time.Time {
+	if now.After(storeNow) {
+		return storeNow
+	}
+	return now
+}
 
 // SeriesKey names one time series of a site. Its fields are the caller's
 // spelling (the watcher's), opaque to the store: Metric says what is
@@ -279,7 +327,7 @@ func useRaw(q HistoryQuery, newest, rawCut time.Time, raw time.Duration) bool {
 
 // prepareSample validates a fenced append and encodes it.
 func prepareSample(l Lease, s Sample) (dictID, []byte, []byte, error) {
-	if err := checkLease(l); err != nil {
+	if err := checkWatchLease(l); err != nil {
 		return dictID{}, nil, nil, err
 	}
 	keys, vals, err := checkSample(s)

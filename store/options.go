@@ -48,7 +48,7 @@ func newOptions(opts []Option) (*options, error) {
 		keyPrefix:   DefaultKeyPrefix,
 		auditLimit:  DefaultAuditLimit,
 		retention:   DefaultRetention,
-		clock:       time.Now,
+		clock:       SteadyClock(),
 		boltTimeout: DefaultBoltTimeout,
 		history:     historyRetention{raw: DefaultRawRetention, agg: DefaultAggregateRetention},
 	}
@@ -113,7 +113,7 @@ func WithRetention(d time.Duration) Option {
 }
 
 // WithClock sets the clock Bolt uses for SeenBefore, blob expiry and leases
-// (default time.Now); tests inject one. Redis keeps replay keys, blobs and
+// (default SteadyClock, from when the store is opened); tests inject one. Redis keeps replay keys, blobs and
 // leases with a server-side TTL and does not use it.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
@@ -147,4 +147,33 @@ func WithTLSCAFile(path string) Option {
 		o.tlsCAFile = path
 		return nil
 	}
+}
+
+// SteadyClock returns a clock that reads the wall clock once, now, and
+// from then on moves with the monotonic clock: a step of the wall clock
+// (NTP, a VM resumed, an admin) neither expires every lease at once nor
+// keeps one alive for ever, and times it gives never go back. Bolt's
+// leases are cleared when it opens, so none outlives the clock it was
+// taken on.
+func SteadyClock() func() time.Time {
+	start := time.Now()
+	return steadyClock(start, func() time.Duration { return time.Since(start) })
+}
+
+// steadyClock is start moved on by elapsed, with no monotonic reading (the
+// time is the same whether compared in memory or read back from a file).
+func steadyClock(start time.Time, elapsed func() time.Duration) func() time.Time {
+	start = start.Round(0)
+	return func() time.Time { return start.Add(elapsed()) }
+}
+
+// dropTime is when something settled at t leaves the store.
+func (o *options) dropTime(t time.Time) time.Time { return until(t, o.retention) }
+
+// until is t+d, or the last time the store's time keys hold.
+func until(t time.Time, d time.Duration) time.Time {
+	if u := t.Add(d); u.Before(maxTime) {
+		return u
+	}
+	return maxTime.Add(-time.Nanosecond)
 }

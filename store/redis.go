@@ -38,6 +38,7 @@ type Redis struct {
 	kJobsRetire string // finished jobs, by drop time
 
 	dicts dictCache // history series dictionaries, decoded
+	sweep sweepCompact
 	// compactHook, when set (by tests), runs between Compact's read of a
 	// site and its write.
 	compactHook func()
@@ -209,6 +210,7 @@ func (r *Redis) ExpireDue(ctx context.Context, now time.Time, auditFor func(Pend
 	if len(expired) > 0 {
 		r.o.logger.Debug("store sweep", "backend", "redis", "expired", len(expired))
 	}
+	r.sweep.run(ctx, r.o.logger, now, r.Compact)
 	return expired, nil
 }
 

@@ -16,7 +16,7 @@ import (
 
 // aclRule is the ACL user the package doc recommends, with the test's key
 // prefix pattern: the whole suite must pass under it.
-const aclRule = "qlikbot on >acl-Secret-1 ~acl* +@read +@write +@scripting +@transaction +@connection"
+const aclRule = "qlikbot on >acl-Secret-1 ~acl* +@read +@write +@scripting +@transaction +@connection +time"
 
 // suiteOver runs the store suite through URLs like rawURL, each store with
 // its own key prefix (under keyPrefix) so the runs never meet.
@@ -87,6 +87,28 @@ func TestRedisACLUser(t *testing.T) {
 	good := srv.URL("qlikbot", "acl-Secret-1")
 	t.Run("suite", func(t *testing.T) {
 		suiteOver(t, good, "acl")
+	})
+	t.Run("no time", func(t *testing.T) {
+		t.Parallel()
+		// A user made by the advice of older releases (no +time) still
+		// samples and compacts, on the watcher's clock.
+		legacy := storetest.StartRedisServer(t, storetest.RedisConfig{Users: []string{strings.TrimSuffix(aclRule, " +time"), "default off"}})
+		s, err := store.Open(t.Context(), legacy.URL("qlikbot", "acl-Secret-1"), store.WithKeyPrefix("acl:"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		l, err := s.AcquireLease(t.Context(), store.WatchLease, "w", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		smp := store.Sample{Site: "prod", Time: time.Now().Add(-time.Minute), Values: map[store.SeriesKey]float64{{Metric: "users"}: 1}}
+		if err := s.AppendSample(t.Context(), l, smp); err != nil {
+			t.Errorf("AppendSample without +time: %v", err)
+		}
+		if err := s.Compact(t.Context(), time.Now()); err != nil {
+			t.Errorf("Compact without +time: %v", err)
+		}
 	})
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()

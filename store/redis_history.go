@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,11 +36,13 @@ func (r *Redis) histKeys(site string) []string {
 }
 
 // appendSampleScript: KEYS lease, then histKeys; ARGV lease value,
-// timeKey(t), raw record, dictionary id, dictionary, site. Returns "ok",
-// "lost", "order" or "collision".
-var appendSampleScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 'lost'
+// timeKey(t), raw record, dictionary id, dictionary, site, t and the most
+// it may be ahead of the server's TIME (both in ms; not checked when the
+// ACL denies TIME). Returns "ok", "lost", "ahead", "order" or "collision".
+var appendSampleScript = redis.NewScript(luaLease + `
+local now = redis.pcall('TIME')
+if not now.err and tonumber(ARGV[7]) > tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[8]) then
+  return 'ahead'
 end
 local newest = redis.call('HGET', KEYS[2], 'newest')
 if newest and ARGV[2] <= newest then
@@ -79,7 +82,8 @@ return {wm,
 // none), the new wm (” to keep it), timeKey(raw cut), timeKey(aggregate
 // cut), site, then triples of aggregate member, dictionary id, dictionary.
 // Returns "moved" (a sample came in or another replica compacted: nothing
-// written), "collision" or "ok". Drops what is past retention, unused
+// written), "collision" (every dictionary is checked before the first
+// write: nothing written) or "ok". Drops what is past retention, unused
 // dictionaries, and the site itself once it holds nothing.
 var compactScript = redis.NewScript(`
 local newest = redis.call('HGET', KEYS[1], 'newest') or ''
@@ -88,13 +92,14 @@ if newest ~= ARGV[1] or wm ~= ARGV[2] then
   return 'moved'
 end
 for i = 7, #ARGV, 3 do
-  local id, dict = ARGV[i + 1], ARGV[i + 2]
-  local cur = redis.call('HGET', KEYS[4], id)
-  if not cur then
-    redis.call('HSET', KEYS[4], id, dict)
-  elseif cur ~= dict then
+  local cur = redis.call('HGET', KEYS[4], ARGV[i + 1])
+  if cur and cur ~= ARGV[i + 2] then
     return 'collision'
   end
+end
+for i = 7, #ARGV, 3 do
+  local id, dict = ARGV[i + 1], ARGV[i + 2]
+  redis.call('HSET', KEYS[4], id, dict)
   local start = string.sub(ARGV[i], 1, 20)
   local used = redis.call('HGET', KEYS[5], id)
   if not used or used < start then
@@ -133,7 +138,7 @@ func (r *Redis) AppendSample(ctx context.Context, l Lease, s Sample) error {
 	}
 	keys := append([]string{r.kLease + l.Name}, r.histKeys(s.Site)...)
 	out, err := appendSampleScript.Run(ctx, r.c, keys, leaseVal(l), timeKey(s.Time), rec,
-		hex.EncodeToString(id[:]), dict, s.Site).Text()
+		hex.EncodeToString(id[:]), dict, s.Site, s.Time.UnixMilli(), MaxSampleAhead.Milliseconds()).Text()
 	if err != nil {
 		return fmt.Errorf("append sample of %s on redis %s: %w", s.Site, r.addr, err)
 	}
@@ -144,6 +149,8 @@ func (r *Redis) AppendSample(ctx context.Context, l Lease, s Sample) error {
 		return fmt.Errorf("append sample of %s: %w", s.Site, ErrLeaseLost)
 	case "order":
 		return fmt.Errorf("append sample of %s at %s: %w", s.Site, s.Time.Format(time.RFC3339Nano), ErrSampleOrder)
+	case "ahead":
+		return fmt.Errorf("append sample of %s at %s: %w", s.Site, s.Time.Format(time.RFC3339Nano), ErrSampleAhead)
 	case "collision":
 		return fmt.Errorf("append sample of %s: %w", s.Site, errDictCollision)
 	}
@@ -292,6 +299,13 @@ func (r *Redis) resolve(ctx context.Context, dictKey string, members []string, r
 func (r *Redis) Compact(ctx context.Context, now time.Time) error {
 	if err := checkTime("compaction time", now); err != nil {
 		return fmt.Errorf("compact: %w", err)
+	}
+	// The server's clock bounds the cut; a user whose ACL has no +time
+	// (older advice) cuts by the caller's.
+	if serverNow, err := r.c.Time(ctx).Result(); err == nil {
+		now = compactNow(now, serverNow)
+	} else if !strings.Contains(err.Error(), "NOPERM") {
+		return fmt.Errorf("compact on redis %s: %w", r.addr, err)
 	}
 	sites, err := r.c.SMembers(ctx, r.o.keyPrefix+"hist_sites").Result()
 	if err != nil {

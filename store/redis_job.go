@@ -95,11 +95,7 @@ func (r *Redis) FinishJob(ctx context.Context, l Lease, jobID string, now time.T
 	if err != nil {
 		return fmt.Errorf("finish job %q: %w", jobID, err)
 	}
-	drop := now.Add(r.o.retention)
-	if !drop.Before(maxTime) {
-		drop = maxTime.Add(-time.Nanosecond)
-	}
-	args := appendArgs([]any{leaseVal(l), now.Format(time.RFC3339Nano), result, timeKey(drop), jobID, r.o.auditLimit}, vals)
+	args := appendArgs([]any{leaseVal(l), now.Format(time.RFC3339Nano), result, timeKey(r.o.dropTime(now)), jobID, r.o.auditLimit}, vals)
 	keys := []string{r.kLease + l.Name, r.kJob + jobID, r.kJobsOpen, r.kJobsRetire, r.kAudit}
 	out, err := finishScript.Run(ctx, r.c, keys, args...).Text()
 	if err != nil {

@@ -4,10 +4,13 @@ import "github.com/redis/go-redis/v9"
 
 // A lease is the string <prefix>lease:<name> = "<token>:<holder>" with a
 // server-side expiry (PX); tokens come from INCR on <prefix>lease_seq, one
-// counter for all leases, so they only ever grow. A write fenced by a lease
-// checks, in the same script, that the key still holds exactly the
-// holder's "<token>:<holder>": an expired, released or re-acquired lease
-// fails the check.
+// counter for all leases. They grow as long as Redis keeps the counter: a
+// Redis restarted without appendonly may count from the start again. A
+// write fenced by a lease checks, in the same script, that the key still
+// holds exactly the holder's "<token>:<holder>", and a holder names one
+// process start (a random suffix), so a token seen again after such a
+// restart still never lets a stale holder write: an expired, released or
+// re-acquired lease fails the check.
 //
 // A job is the hash <prefix>job:<id> with fields
 //
@@ -36,12 +39,17 @@ local function audit(key, first, limit)
 end
 `
 
-// luaFence returns early unless the lease KEYS[1] holds exactly ARGV[1]
-// and the job KEYS[2] exists and is unfinished.
-const luaFence = `
+// luaLease returns 'lost' unless the lease KEYS[1] holds exactly ARGV[1]
+// (the holder's "<token>:<holder>"): the fence of every fenced write.
+const luaLease = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'lost'
 end
+`
+
+// luaFence returns early unless the lease KEYS[1] holds exactly ARGV[1]
+// and the job KEYS[2] exists and is unfinished.
+const luaFence = luaLease + `
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return 'notfound'
 end
@@ -141,7 +149,8 @@ return 'ok'
 // pruneJobsScript: KEYS jobs_retire, jobs; ARGV job key prefix, journal key
 // prefix, job lease key prefix, timeKey(now), batch size. Drops up to a
 // batch of finished jobs past their retention; returns how many members it
-// examined.
+// examined. It derives the keys it drops from ARGV, like expireScript: a
+// single Redis, or a hash-tagged key prefix on a cluster.
 var pruneJobsScript = redis.NewScript(`
 local members = redis.call('ZRANGEBYLEX', KEYS[1], '-', '(' .. ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
 for _, m in ipairs(members) do

@@ -15,15 +15,13 @@ import (
 // subscription JSON) and <prefix>silences (id -> silence JSON).
 
 // putAlertScript: KEYS lease, alerts; ARGV lease value, field, expected
-// version (20 digits), new value, limit. Returns {"ok"}, {"lost"},
-// {"full"} or {"conflict", stored value or ""}.
-var putAlertScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return {'lost'}
-end
+// version (20 digits), new value, limit. Returns "lost", {"ok"}, {"full"}
+// or {"conflict", stored value or ""}. A stored value that does not start
+// with 20 digits is at version 0, as storedVersion reads it.
+var putAlertScript = redis.NewScript(luaLease + `
 local cur = redis.call('HGET', KEYS[2], ARGV[2])
 local ver = string.rep('0', 20)
-if cur then ver = string.sub(cur, 1, 20) end
+if cur and string.find(cur, '^' .. string.rep('%d', 20)) then ver = string.sub(cur, 1, 20) end
 if ver ~= ARGV[3] then
   return {'conflict', cur or ''}
 end
@@ -32,23 +30,6 @@ if not cur and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then
 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 return {'ok'}
-`)
-
-// deleteAlertScript: KEYS lease, alerts; ARGV lease value, field, version
-// (20 digits). Returns "ok", "lost", "notfound" or "conflict".
-var deleteAlertScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 'lost'
-end
-local cur = redis.call('HGET', KEYS[2], ARGV[2])
-if not cur then
-  return 'notfound'
-end
-if string.sub(cur, 1, 20) ~= ARGV[3] then
-  return 'conflict'
-end
-redis.call('HDEL', KEYS[2], ARGV[2])
-return 'ok'
 `)
 
 // putBoundedScript: KEYS hash; ARGV field, value, limit. Sets the field
@@ -117,10 +98,20 @@ func (r *Redis) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 	if err != nil {
 		return Alert{}, fmt.Errorf("put alert %s: %w", a.Key, err)
 	}
-	res, err := putAlertScript.Run(ctx, r.c, []string{r.kLease + l.Name, r.kAlerts()},
-		leaseVal(l), alertField(a.Key), versionPrefix(a.Version), val, r.o.limit(MaxAlerts)).StringSlice()
+	reply, err := putAlertScript.Run(ctx, r.c, []string{r.kLease + l.Name, r.kAlerts()},
+		leaseVal(l), alertField(a.Key), versionPrefix(a.Version), val, r.o.limit(MaxAlerts)).Result()
 	if err != nil {
 		return Alert{}, fmt.Errorf("put alert %s on redis %s: %w", a.Key, r.addr, err)
+	}
+	var res []string
+	switch v := reply.(type) {
+	case string: // luaLease's
+		res = []string{v}
+	case []any:
+		for _, x := range v {
+			s, _ := x.(string)
+			res = append(res, s)
+		}
 	}
 	switch {
 	case len(res) == 0:
@@ -140,30 +131,6 @@ func (r *Redis) PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error) {
 		return stored, fmt.Errorf("put alert %s over version %d: %w", a.Key, a.Version, ErrConflict)
 	}
 	return Alert{}, fmt.Errorf("put alert %s: unexpected script reply %q", a.Key, res)
-}
-
-// DeleteAlert removes alert k if it is still at version, in one script
-// fenced by l.
-func (r *Redis) DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error {
-	if err := checkLease(l); err != nil {
-		return fmt.Errorf("delete alert %s: %w", k, err)
-	}
-	out, err := deleteAlertScript.Run(ctx, r.c, []string{r.kLease + l.Name, r.kAlerts()},
-		leaseVal(l), alertField(k), versionPrefix(version)).Text()
-	if err != nil {
-		return fmt.Errorf("delete alert %s on redis %s: %w", k, r.addr, err)
-	}
-	switch out {
-	case "ok":
-		return nil
-	case "lost":
-		return fmt.Errorf("delete alert %s: %w", k, ErrLeaseLost)
-	case "notfound":
-		return fmt.Errorf("delete alert %s: %w", k, ErrNotFound)
-	case "conflict":
-		return fmt.Errorf("delete alert %s: %w", k, ErrConflict)
-	}
-	return fmt.Errorf("delete alert %s: unexpected script outcome %q", k, out)
 }
 
 // PutSubscription saves s, replacing the channel's subscription.

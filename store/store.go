@@ -85,11 +85,13 @@
 // redis://[user:password@]host:port/db, rediss:// for TLS, with
 // WithTLSCAFile for a private CA. An ACL user needs at least
 //
-//	user qlikbot on >PASSWORD ~qlikbot:* +@read +@write +@scripting +@transaction +@connection
+//	user qlikbot on >PASSWORD ~qlikbot:* +@read +@write +@scripting +@transaction +@connection +time
 //
 // (with the key prefix in the key pattern; the store suite runs under this
-// rule and fails without any one of these categories). Errors and logs
-// never show the password.
+// rule and fails without any one of these categories). +time lets the
+// store refuse samples dated ahead of the server's clock and cut the
+// history by it; without it, it trusts the watcher's clock. Errors and
+// logs never show the password.
 //
 // For nothing acknowledged to be lost when Redis restarts, run it with
 // "appendonly yes". With "appendfsync always" that holds even when the
@@ -232,7 +234,9 @@ type Store interface {
 	// must not call the store. A failure midway leaves the rest pending for
 	// the next sweep; what is returned with an error was expired and
 	// audited. It also drops decided actions, finished jobs and blobs past
-	// their retention.
+	// their retention, and, at most once per AggregateStep, compacts
+	// (Compact at now; a failure is logged): so history, resolved alerts
+	// and ended silences are pruned even with no watcher running.
 	ExpireDue(ctx context.Context, now time.Time, auditFor func(Pending) Event) ([]Pending, error)
 	// AppendAudit adds events, oldest first, to the audit trail in one
 	// write: all of them or none.
@@ -323,9 +327,6 @@ type Store interface {
 	// ErrConflict with the stored alert (zero Version when there is none).
 	// At most MaxAlerts are kept.
 	PutAlert(ctx context.Context, l Lease, a Alert) (Alert, error)
-	// DeleteAlert removes alert k if it is still at version, fenced like
-	// PutAlert: ErrLeaseLost, ErrNotFound or ErrConflict otherwise.
-	DeleteAlert(ctx context.Context, l Lease, k AlertKey, version uint64) error
 
 	// PutSubscription saves s, replacing the subscription of its platform
 	// and channel. At most MaxSubscriptions are kept.

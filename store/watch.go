@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,6 +145,20 @@ func (s Silence) Active(now time.Time) bool {
 	return s.UntilResolved || now.Before(s.Until)
 }
 
+// Holds reports whether the silence holds back alert k, firing since
+// firedAt, at now. An until-resolved silence holds only the firing it was
+// made in (one that started at or before CreatedAt): should its end at
+// that firing's resolution be missed (made while the watcher resolved it,
+// or the write failed), it never holds back a later firing. This counts
+// on the clocks of the replicas agreeing to within the time it takes to
+// click Silence under a posted alert.
+func (s Silence) Holds(k AlertKey, firedAt, now time.Time) bool {
+	if !s.Matches(k) || !s.Active(now) {
+		return false
+	}
+	return !s.UntilResolved || !firedAt.After(s.CreatedAt)
+}
+
 // alertField is an alert's key as stored: its parts joined by NUL, which
 // no part may hold, so the stored order is Rule, Site, Group.
 func alertField(k AlertKey) string { return k.Rule + "\x00" + k.Site + "\x00" + k.Group }
@@ -185,14 +200,51 @@ type alertRecord struct {
 	LastNotified  time.Time      `json:"last_notified"`
 	Notifications int            `json:"notifications,omitempty"`
 	Messages      []alertMessage `json:"messages,omitempty"`
-	Detail        []byte         `json:"detail,omitempty"`
+	Detail        jsonBytes      `json:"detail,omitempty"`
 	Version       uint64         `json:"version"`
 }
 
 type alertMessage struct {
 	Target string    `json:"target"`
-	Dest   []byte    `json:"dest,omitempty"`
+	Dest   jsonBytes `json:"dest,omitempty"`
 	At     time.Time `json:"at"`
+}
+
+// jsonBytes is opaque bytes stored in a JSON record: as they are when
+// they are a JSON object (the caller's sealed records are), so they are
+// not inflated by base64 a second time, else as a base64 string, which
+// is also how records written before were stored.
+type jsonBytes []byte
+
+func (b jsonBytes) MarshalJSON() ([]byte, error) {
+	if b.storedRaw() {
+		return b, nil
+	}
+	return json.Marshal([]byte(b))
+}
+
+// storedRaw reports whether b is a JSON object that encoding/json writes
+// back byte for byte: compact, and nothing it escapes (<, >, &, U+2028,
+// U+2029).
+func (b jsonBytes) storedRaw() bool {
+	if len(b) == 0 || b[0] != '{' || bytes.ContainsAny(b, "<>&\u2028\u2029") {
+		return false
+	}
+	var buf bytes.Buffer
+	return json.Compact(&buf, b) == nil && bytes.Equal(buf.Bytes(), b)
+}
+
+func (b *jsonBytes) UnmarshalJSON(v []byte) error {
+	if len(v) > 0 && v[0] == '{' {
+		*b = append((*b)[:0], v...)
+		return nil
+	}
+	var raw []byte
+	if err := json.Unmarshal(v, &raw); err != nil {
+		return err
+	}
+	*b = raw
+	return nil
 }
 
 // encodeAlert validates a (to be stored with version) and encodes it.
@@ -207,7 +259,7 @@ func encodeAlert(a Alert, version uint64) ([]byte, error) {
 		return nil, fmt.Errorf("alert %s: %w", a.Key, err)
 	}
 	rec := alertRecord{Rule: a.Key.Rule, Site: a.Key.Site, Group: a.Key.Group, State: a.State, Since: a.Since,
-		FiredAt: a.FiredAt, LastNotified: a.LastNotified, Notifications: a.Notifications, Detail: a.Detail, Version: version}
+		FiredAt: a.FiredAt, LastNotified: a.LastNotified, Notifications: a.Notifications, Detail: jsonBytes(a.Detail), Version: version}
 	seen := map[string]bool{}
 	for _, m := range a.Messages {
 		if err := checkWatchField("alert message target", m.Target, true); err != nil {
@@ -217,7 +269,7 @@ func encodeAlert(a Alert, version uint64) ([]byte, error) {
 			return nil, fmt.Errorf("alert %s: two messages to %s", a.Key, m.Target)
 		}
 		seen[m.Target] = true
-		rec.Messages = append(rec.Messages, alertMessage(m))
+		rec.Messages = append(rec.Messages, alertMessage{Target: m.Target, Dest: jsonBytes(m.Dest), At: m.At})
 	}
 	return checkedJSON("alert "+a.Key.String(), rec)
 }
@@ -228,9 +280,9 @@ func decodeAlert(b []byte) (Alert, error) {
 		return Alert{}, fmt.Errorf("decode alert: %w", err)
 	}
 	a := Alert{Key: AlertKey{Rule: r.Rule, Site: r.Site, Group: r.Group}, State: r.State, Since: r.Since,
-		FiredAt: r.FiredAt, LastNotified: r.LastNotified, Notifications: r.Notifications, Detail: r.Detail, Version: r.Version}
+		FiredAt: r.FiredAt, LastNotified: r.LastNotified, Notifications: r.Notifications, Detail: []byte(r.Detail), Version: r.Version}
 	for _, m := range r.Messages {
-		a.Messages = append(a.Messages, AlertMessage(m))
+		a.Messages = append(a.Messages, AlertMessage{Target: m.Target, Dest: []byte(m.Dest), At: m.At})
 	}
 	if err := checkAlertKey(a.Key); err != nil || a.Version == 0 {
 		return Alert{}, fmt.Errorf("decode alert: bad record")
@@ -348,7 +400,7 @@ func versionPrefix(v uint64) string { return fmt.Sprintf("%020d", v) }
 // prepareAlert validates a fenced alert write and returns the stored form
 // of a at its next version.
 func prepareAlert(l Lease, a Alert) ([]byte, error) {
-	if err := checkLease(l); err != nil {
+	if err := checkWatchLease(l); err != nil {
 		return nil, err
 	}
 	if a.Version >= 1<<62 {

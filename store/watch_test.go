@@ -79,3 +79,61 @@ func TestWatchLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestBoltWatchCounts: bolt keeps the count its limits check by every
+// put, delete, prune and reopen: a deleted or pruned record frees its
+// place, a rewrite takes none, and the count survives a restart.
+func TestBoltWatchCounts(t *testing.T) {
+	t.Parallel()
+	const limit = 3
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "state.db")
+	b := openBolt(t, path, store.WithWatchLimit(limit))
+	sub := func(i int) store.Subscription {
+		return store.Subscription{Platform: "slack", Channel: fmt.Sprint("C", i), At: t0}
+	}
+	silence := func(i int) store.Silence {
+		return store.Silence{ID: fmt.Sprint("s", i), Rule: "cpu", Until: t0.Add(time.Hour), CreatedAt: t0}
+	}
+	for i := range limit {
+		if err := b.PutSubscription(ctx, sub(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.PutSilence(ctx, silence(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.PutSubscription(ctx, sub(0)); err != nil {
+		t.Fatalf("rewrite at the limit: %v", err)
+	}
+	if _, err := b.DeleteSubscription(ctx, "slack", "C1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutSubscription(ctx, sub(10)); err != nil {
+		t.Fatalf("a subscription in a freed place: %v", err)
+	}
+	if err := b.PutSubscription(ctx, sub(11)); !errors.Is(err, store.ErrLimit) {
+		t.Fatalf("past the limit after a delete and a put: %v, want ErrLimit", err)
+	}
+	if _, err := b.EndSilence(ctx, "s0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Compact(ctx, t0.Add(2*time.Hour)); err != nil { // the others ended: pruned
+		t.Fatal(err)
+	}
+	for i := range limit {
+		if err := b.PutSilence(ctx, store.Silence{ID: fmt.Sprint("n", i), Rule: "cpu", Until: t0.Add(3 * time.Hour), CreatedAt: t0}); err != nil {
+			t.Fatalf("silence %d after the others were pruned: %v", i, err)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openBolt(t, path, store.WithWatchLimit(limit))
+	if err := b.PutSubscription(ctx, sub(12)); !errors.Is(err, store.ErrLimit) {
+		t.Errorf("subscription past the limit after a reopen: %v, want ErrLimit", err)
+	}
+	if err := b.PutSilence(ctx, silence(20)); !errors.Is(err, store.ErrLimit) {
+		t.Errorf("silence past the limit after a reopen: %v, want ErrLimit", err)
+	}
+}

@@ -2,14 +2,15 @@ package watch
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 )
 
 // Detail is the watcher's account of one alert (store.Alert.Detail): what
@@ -51,21 +52,34 @@ func (d Detail) signature() string {
 	return b.String()
 }
 
-// DecodeDetail reads an alert's Detail as the watcher stored it.
-func DecodeDetail(b []byte) (Detail, error) {
-	var d Detail
-	if len(b) == 0 {
-		return d, errors.New("decode alert detail: empty")
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		return d, fmt.Errorf("decode alert detail: %w", err)
-	}
-	return d, nil
+// detailKind is the seal kind of a stored alert's Detail: it names the
+// users a Kick button logs out, so one that does not verify is not shown.
+const detailKind = "alert-detail"
+
+// detailID binds a Detail to its alert and firing: it cannot be replayed
+// on another alert, nor on a later firing of the same one.
+func detailID(a store.Alert) string {
+	return "detail:" + a.Key.String() + "@" + strconv.FormatInt(a.FiredAt.UnixNano(), 10)
 }
 
-func (d Detail) encode() []byte {
+// sealDetail is d as stored in a's Detail, sealed by s.
+func sealDetail(s *seal.Sealer, a store.Alert, d Detail) []byte {
 	b, _ := json.Marshal(d) // strings and slices always encode
-	return b
+	return s.Seal(detailKind, detailID(a), b)
+}
+
+// OpenDetail verifies and decodes a stored alert's Detail. Errors wrap
+// seal.ErrTampered when it was forged or altered (or not sealed).
+func OpenDetail(s *seal.Sealer, a store.Alert) (Detail, error) {
+	var d Detail
+	b, err := s.Open(detailKind, detailID(a), a.Detail)
+	if err != nil {
+		return d, fmt.Errorf("open alert detail %s: %w", a.Key, err)
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return Detail{}, fmt.Errorf("open alert detail %s: %w", a.Key, err)
+	}
+	return d, nil
 }
 
 // Notice is an alert as a message about it shows it.
@@ -81,21 +95,24 @@ type Notice struct {
 	Now     time.Time
 }
 
-// NoticeOf makes the Notice of a stored alert: its Detail decoded (a
-// record that does not decode shows its key and state only), with the
-// first of silences (active at now) that matches it.
-func NoticeOf(a store.Alert, silences []store.Silence, now time.Time) Notice {
+// NoticeOf makes the Notice of a stored alert: its Detail verified with
+// s, the watcher's sealer (a Detail that does not verify is left out: the
+// notice shows the alert's key and state only, and no user to kick), with
+// the first of silences that holds it at now.
+func NoticeOf(s *seal.Sealer, a store.Alert, silences []store.Silence, now time.Time) Notice {
 	n := Notice{Key: a.Key, State: a.State, FiredAt: a.FiredAt, Since: a.Since, Notifications: a.Notifications, Now: now}
-	if d, err := DecodeDetail(a.Detail); err == nil {
+	if d, err := OpenDetail(s, a); err == nil {
 		n.Detail = d
 	}
-	n.Silence = matchingSilence(a.Key, silences, now)
+	n.Silence = matchingSilence(a.Key, a.FiredAt, silences, now)
 	return n
 }
 
-func matchingSilence(k store.AlertKey, silences []store.Silence, now time.Time) *store.Silence {
+// matchingSilence is the first of silences that holds back alert k,
+// firing since firedAt, at now.
+func matchingSilence(k store.AlertKey, firedAt time.Time, silences []store.Silence, now time.Time) *store.Silence {
 	for i := range silences {
-		if silences[i].Matches(k) && silences[i].Active(now) {
+		if silences[i].Holds(k, firedAt, now) {
 			s := silences[i]
 			return &s
 		}

@@ -205,3 +205,15 @@ func backends(t *testing.T, f func(t *testing.T, st watch.Store, clk *testkit.Cl
 		f(t, redisStore(t), testkit.NewClock(t0))
 	})
 }
+
+// fireOnce puts kiosk at the session limit and runs a first round of a
+// new watcher "a", which must sample; it returns the watcher.
+func (r *rig) fireOnce(t *testing.T) *watch.Watcher {
+	t.Helper()
+	addUser(t, r.sim, "win", "kiosk", 5)
+	w := r.watcher(t, "a")
+	if !w.Step(t.Context()) {
+		t.Fatal("no sample")
+	}
+	return w
+}

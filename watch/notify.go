@@ -1,9 +1,11 @@
 package watch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
@@ -22,7 +24,9 @@ import (
 
 // round is what one settling round reads once.
 type round struct {
-	now      time.Time
+	now time.Time
+	// alerts are the stored alerts, kept up to date with the round's own
+	// writes (put), so the round ends with the alerts as stored.
 	alerts   map[store.AlertKey]store.Alert
 	silences []store.Silence
 	subs     []store.Subscription
@@ -63,6 +67,40 @@ func (w *Watcher) settleAll(ctx context.Context, readings []Reading, now time.Ti
 			}
 		}
 	}
+	w.endResolvedSilences(ctx, rd)
+}
+
+// endResolvedSilences ends every until-resolved silence that holds no
+// firing alert any more: its alert resolved this round, or before (the
+// silence was saved while the watcher resolved it, or its end failed).
+func (w *Watcher) endResolvedSilences(ctx context.Context, rd round) {
+	var firing []store.Alert
+	for _, a := range rd.alerts {
+		if a.State == store.AlertFiring {
+			firing = append(firing, a)
+		}
+	}
+	for _, s := range rd.silences {
+		if !s.UntilResolved || slices.ContainsFunc(firing, func(a store.Alert) bool { return s.Holds(a.Key, a.FiredAt, rd.now) }) {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		target := s.Rule + " on site " + anySite(s.Site)
+		if _, err := w.st.EndSilence(sctx, s.ID); err == nil {
+			w.audit(sctx, store.Event{Action: "unsilence", Target: target, Site: s.Site,
+				Reason: "silenced by " + s.By + " until resolved", Outcome: "ended: the alert resolved", Pending: s.ID})
+		} else if !errors.Is(err, store.ErrNotFound) {
+			w.log.Warn("watcher: end a silence", "silence", s.ID, "err", err)
+		}
+		cancel()
+	}
+}
+
+func anySite(site string) string {
+	if site == "" {
+		return "every site"
+	}
+	return site
 }
 
 // served reports whether a rule still watches the alert's site.
@@ -99,11 +137,13 @@ func (w *Watcher) readRound(ctx context.Context, now time.Time) (round, error) {
 func (w *Watcher) settle(ctx context.Context, rd round, key store.AlertKey, r authz.AlertRule, d *Detail, targets []target) bool {
 	stored, has := rd.alerts[key]
 	firingBefore := has && stored.State == store.AlertFiring
-	silence := matchingSilence(key, rd.silences, rd.now)
+	firedAt := rd.now
 	var old Detail
 	if firingBefore {
-		old, _ = DecodeDetail(stored.Detail)
+		firedAt = stored.FiredAt
+		old = w.openDetail(stored) // one that does not verify differs from d: rewritten
 	}
+	silence := matchingSilence(key, firedAt, rd.silences, rd.now)
 	switch {
 	case d == nil && !firingBefore:
 		return true
@@ -141,7 +181,7 @@ func (w *Watcher) settle(ctx context.Context, rd round, key store.AlertKey, r au
 			fresh = append(fresh, t)
 		}
 	}
-	if len(fresh) == 0 {
+	if fresh = w.fitTargets(a, fresh); len(fresh) == 0 {
 		return true
 	}
 	return w.postNew(ctx, rd, a, *d, fresh)
@@ -153,8 +193,8 @@ func (w *Watcher) settle(ctx context.Context, rd round, key store.AlertKey, r au
 func (w *Watcher) notify(ctx context.Context, rd round, a store.Alert, d Detail, silence *store.Silence, targets []target) bool {
 	d.Silenced = silence != nil
 	if silence != nil {
-		a.Detail = d.encode()
-		if _, ok := w.put(ctx, a); !ok {
+		a.Detail = sealDetail(w.sealer, a, d)
+		if _, ok := w.put(ctx, rd, a); !ok {
 			return w.Holding()
 		}
 		return true
@@ -172,11 +212,12 @@ func (w *Watcher) notify(ctx context.Context, rd round, a store.Alert, d Detail,
 // again for this notification), posts, then writes the destinations of
 // the messages posted, so they can be updated in place.
 func (w *Watcher) postNew(ctx context.Context, rd round, a store.Alert, d Detail, targets []target) bool {
-	a.Detail = d.encode()
+	a.Detail = sealDetail(w.sealer, a, d)
+	targets = w.fitTargets(a, targets)
 	for _, t := range targets {
 		a.Messages = append(a.Messages, store.AlertMessage{Target: t.name, At: rd.now})
 	}
-	a, ok := w.put(ctx, a)
+	a, ok := w.put(ctx, rd, a)
 	if !ok {
 		return w.Holding()
 	}
@@ -199,46 +240,77 @@ func (w *Watcher) postNew(ctx context.Context, rd round, a store.Alert, d Detail
 	if posted == 0 {
 		return true
 	}
-	_, ok = w.put(pctx, a)
+	_, ok = w.put(pctx, rd, a)
 	return ok || w.Holding()
+}
+
+// Sizes for fitTargets: what a message entry holds besides its target and
+// destination (its JSON keys and time), what an alert record holds besides
+// its detail and messages, and the longest message id a platform returns
+// (Slack's ts is 17 bytes, a Teams activity id under 100).
+const (
+	messageOverhead = 64
+	alertOverhead   = 2048
+	maxMessageID    = 128
+)
+
+// fitTargets keeps the targets whose messages fit in a's record once
+// posted (store.MaxWatchRecord): a message posted but not recorded could
+// never be updated. The ones left out are logged, once per rule.
+func (w *Watcher) fitTargets(a store.Alert, targets []target) []target {
+	used := alertOverhead + len(a.Detail)
+	for _, m := range a.Messages {
+		used += messageOverhead + len(m.Target) + len(m.Dest)
+	}
+	for i, t := range targets {
+		dst := t.dst
+		dst.Message = strings.Repeat("x", maxMessageID)
+		used += messageOverhead + len(t.name) + len(SealDestination(w.sealer, messageID(a.Key, t.name), dst))
+		if used > store.MaxWatchRecord {
+			if w.said.start("targets:" + a.Key.Rule) {
+				w.log.Error("alert has more targets than its record holds: the rest are not posted to; said once per rule",
+					"rule", a.Key.Rule, "site", a.Key.Site, "posted", len(a.Messages)+i, "left out", len(targets)-i)
+			}
+			return targets[:i]
+		}
+	}
+	return targets
 }
 
 // update writes a firing alert's new detail and updates its messages in
 // place; it returns the alert as written.
 func (w *Watcher) update(ctx context.Context, rd round, a store.Alert, d Detail, silence *store.Silence) (store.Alert, bool) {
-	a.Detail = d.encode()
-	a, ok := w.put(ctx, a)
+	a.Detail = sealDetail(w.sealer, a, d)
+	a, ok := w.put(ctx, rd, a)
 	if !ok {
 		return a, w.Holding()
 	}
 	return w.repost(ctx, rd, a, noticeOf(a, d, silence, rd.now)), true
 }
 
-// resolve marks a firing alert resolved, updates its messages and ends
-// the silences that held until it resolved.
+// resolve marks a firing alert resolved and updates its messages; the
+// silences that held until it resolved end at the round's end
+// (endResolvedSilences).
 func (w *Watcher) resolve(ctx context.Context, rd round, a store.Alert) bool {
-	d, _ := DecodeDetail(a.Detail)
+	d := w.openDetail(a)
 	a.State, a.Since = store.AlertResolved, rd.now
-	a, ok := w.put(ctx, a)
+	a, ok := w.put(ctx, rd, a)
 	if !ok {
 		return w.Holding()
 	}
 	w.log.Info("alert resolved", "rule", a.Key.Rule, "site", a.Key.Site)
 	w.repost(ctx, rd, a, noticeOf(a, d, nil, rd.now))
-	for _, s := range rd.silences {
-		if !s.UntilResolved || !s.Matches(a.Key) {
-			continue
-		}
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		if _, err := w.st.EndSilence(sctx, s.ID); err == nil {
-			w.audit(sctx, store.Event{Action: "unsilence", Target: a.Key.Rule + " on site " + a.Key.Site, Site: a.Key.Site,
-				Reason: "silenced by " + s.By + " until resolved", Outcome: "ended: the alert resolved", Pending: s.ID})
-		} else if !errors.Is(err, store.ErrNotFound) {
-			w.log.Warn("watcher: end a silence", "silence", s.ID, "err", err)
-		}
-		cancel()
-	}
 	return true
+}
+
+// openDetail is a stored alert's verified Detail; one that does not
+// verify is logged and left out (the zero Detail).
+func (w *Watcher) openDetail(a store.Alert) Detail {
+	d, err := OpenDetail(w.sealer, a)
+	if err != nil {
+		w.log.Error("alert detail failed verification: not shown", "rule", a.Key.Rule, "site", a.Key.Site, "err", err)
+	}
+	return d
 }
 
 // repost replaces every message of a with the notice n and returns a as
@@ -271,7 +343,7 @@ func (w *Watcher) repost(ctx context.Context, rd round, a store.Alert, n Notice)
 		}
 	}
 	if changed {
-		if got, ok := w.put(pctx, a); ok {
+		if got, ok := w.put(pctx, rd, a); ok {
 			return got
 		}
 	}
@@ -291,15 +363,33 @@ func (w *Watcher) post(ctx context.Context, dst bot.Destination, r bot.Reply) (b
 	return got, err
 }
 
-// put writes a under the lease. On a conflict (someone else wrote first)
-// or a lost lease it returns false, and the caller posts nothing;
-// Holding then says whether the lease is still held.
-func (w *Watcher) put(ctx context.Context, a store.Alert) (store.Alert, bool) {
+// put writes a under the lease and keeps rd's alerts up to date. On a
+// conflict (someone else wrote first) or a lost lease it returns false,
+// and the caller posts nothing; Holding then says whether the lease is
+// still held.
+//
+// A stored record that does not decode (ListAlerts leaves it out, so the
+// round took the alert for new) is written over at its version, or it
+// would block the alert for ever. When the store's answer is lost (a
+// timeout, a dropped connection) the alert is read back: the write took
+// place if the stored one is a, one version on.
+func (w *Watcher) put(ctx context.Context, rd round, a store.Alert) (store.Alert, bool) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	got, err := w.st.PutAlert(ctx, w.lease, a)
+	if errors.Is(err, store.ErrConflict) && got.Key.Rule == "" && got.Version != a.Version {
+		w.log.Warn("watcher: alert record in the store does not decode; written over", "rule", a.Key.Rule, "site", a.Key.Site, "version", got.Version)
+		a.Version = got.Version
+		got, err = w.st.PutAlert(ctx, w.lease, a)
+	}
+	if err != nil && !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrConflict) {
+		if stored, ok := w.readBack(ctx, a); ok {
+			got, err = stored, nil
+		}
+	}
 	switch {
 	case err == nil:
+		rd.alerts[got.Key] = got
 		return got, true
 	case errors.Is(err, store.ErrLeaseLost):
 		w.log.Warn("watcher: lease lost while settling an alert; another replica goes on", "rule", a.Key.Rule, "site", a.Key.Site)
@@ -310,6 +400,20 @@ func (w *Watcher) put(ctx context.Context, a store.Alert) (store.Alert, bool) {
 		w.log.Warn("watcher: write an alert", "rule", a.Key.Rule, "site", a.Key.Site, "err", err)
 	}
 	return a, false
+}
+
+// readBack reports whether a write of a whose answer was lost took place:
+// the stored alert is a at the next version.
+func (w *Watcher) readBack(ctx context.Context, a store.Alert) (store.Alert, bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	s, err := w.st.GetAlert(ctx, a.Key)
+	if err != nil || s.Version != a.Version+1 || s.State != a.State || !s.Since.Equal(a.Since) ||
+		!s.LastNotified.Equal(a.LastNotified) || s.Notifications != a.Notifications || !bytes.Equal(s.Detail, a.Detail) ||
+		!slices.EqualFunc(s.Messages, a.Messages, func(x, y store.AlertMessage) bool { return x.Target == y.Target && bytes.Equal(x.Dest, y.Dest) }) {
+		return store.Alert{}, false
+	}
+	return s, true
 }
 
 func (w *Watcher) audit(ctx context.Context, ev store.Event) {

@@ -78,7 +78,9 @@ func (w *Watcher) targets(r authz.AlertRule, subs []store.Subscription) []target
 	}
 	for _, tc := range r.Post.Teams {
 		if w.teams == nil {
-			w.log.Warn("alert rule posts to Teams, but Teams is not configured here", "rule", r.Name)
+			if w.said.start("teams:" + r.Name) {
+				w.log.Warn("alert rule posts to Teams, but Teams is not configured here; said once", "rule", r.Name)
+			}
 			continue
 		}
 		add(w.teams(tc))
@@ -93,11 +95,15 @@ func (w *Watcher) targets(r authz.AlertRule, subs []store.Subscription) []target
 		if !s.Wants(r.Name) {
 			continue
 		}
-		d, err := OpenDestination(w.sealer, SubscriptionID(s.Platform, s.Channel), s.Dest)
+		id := SubscriptionID(s.Platform, s.Channel)
+		d, err := OpenDestination(w.sealer, id, s.Dest)
 		if err != nil || string(d.Platform) != s.Platform {
-			w.log.Error("subscription failed verification: not posted to", "platform", s.Platform, "channel", s.Channel, "err", err)
+			if w.said.start("forged:" + id) {
+				w.log.Error("subscription failed verification: not posted to; said once", "platform", s.Platform, "channel", s.Channel, "err", err)
+			}
 			continue
 		}
+		w.said.end("forged:" + id) // saved anew: a later failure is said again
 		add(d)
 	}
 	return out

@@ -27,6 +27,7 @@ type Store interface {
 	AppendSample(ctx context.Context, l store.Lease, s store.Sample) error
 	Compact(ctx context.Context, now time.Time) error
 	ListAlerts(ctx context.Context) ([]store.Alert, error)
+	GetAlert(ctx context.Context, k store.AlertKey) (store.Alert, error)
 	PutAlert(ctx context.Context, l store.Lease, a store.Alert) (store.Alert, error)
 	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
 	ListSilences(ctx context.Context, now time.Time) ([]store.Silence, error)
@@ -59,10 +60,15 @@ type Watcher struct {
 	render Renderer
 	options
 
-	lease       store.Lease // held; zero when not
+	lease store.Lease // held; zero when not
+	// heldUntil is when the lease lapses at the earliest, on this
+	// process's monotonic clock: the start of its last successful take
+	// or renewal plus the ttl.
+	heldUntil   time.Time
 	streaks     streaks
 	lastCompact time.Time
 	storeDown   bool // the last try to take the lease failed: said once
+	said        conditions
 }
 
 type options struct {
@@ -102,7 +108,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock injects the clock of sample and alert times.
+// WithClock injects the clock of sample and alert times (default
+// store.SteadyClock: a step of the wall clock neither blocks the history,
+// which takes only samples later than its newest, nor dates one ahead).
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {
@@ -194,7 +202,7 @@ func New(sites []Site, st Store, render Renderer, opts ...Option) (*Watcher, err
 		}
 		seen[s.Name] = true
 	}
-	o := options{interval: DefaultInterval, log: slog.New(slog.DiscardHandler), now: time.Now,
+	o := options{interval: DefaultInterval, log: slog.New(slog.DiscardHandler), now: store.SteadyClock(),
 		rules: func() []authz.AlertRule { return nil }, observe: func(Reading) {}}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -210,7 +218,7 @@ func New(sites []Site, st Store, render Renderer, opts ...Option) (*Watcher, err
 	if o.observe == nil {
 		o.observe = func(Reading) {}
 	}
-	return &Watcher{sites: sites, st: st, render: render, options: o, streaks: streaks{}}, nil
+	return &Watcher{sites: sites, st: st, render: render, options: o, streaks: streaks{}, said: conditions{}}, nil
 }
 
 func newHolder() string {
@@ -292,7 +300,11 @@ func (w *Watcher) Step(ctx context.Context) bool {
 		w.observe(r)
 		w.streaks.update(r)
 		if r.Err != nil {
-			w.log.Warn("watcher: site did not answer", "site", r.Site, "err", r.Err)
+			if w.said.start("down:" + r.Site) {
+				w.log.Warn("watcher: site did not answer; said once until it does", "site", r.Site, "err", r.Err)
+			}
+		} else if w.said.end("down:" + r.Site) {
+			w.log.Info("watcher: site answers again", "site", r.Site)
 		}
 		if !w.record(ctx, r) {
 			return false
@@ -317,14 +329,23 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	if w.Holding() {
+		start := time.Now()
 		l, err := w.st.RenewLease(ctx, w.lease, w.leaseTTL())
-		if err == nil {
-			w.lease = l
+		switch {
+		case err == nil:
+			w.lease, w.heldUntil = l, start.Add(w.leaseTTL())
+			return true
+		case !errors.Is(err, store.ErrLeaseLost) && time.Now().Before(w.heldUntil):
+			// The store did not answer: the lease is ours until it
+			// lapses (writes stay fenced by its token), and taking it
+			// anew would only find our own live key.
+			w.log.Warn("watcher: renew the lease; holding it until it lapses", "err", err)
 			return true
 		}
 		w.log.Warn("watcher: lease lost; another replica may sample now", "err", err)
 		w.lost()
 	}
+	start := time.Now()
 	l, err := w.st.AcquireLease(ctx, store.WatchLease, w.holder, w.leaseTTL())
 	down := err != nil && !errors.Is(err, store.ErrLeaseHeld)
 	if down && !w.storeDown {
@@ -335,7 +356,7 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 		return false
 	}
 	w.log.Info("watcher: sampling on this replica", "holder", w.holder, "interval", w.interval)
-	w.lease = l
+	w.lease, w.heldUntil = l, start.Add(w.leaseTTL())
 	return true
 }
 
@@ -346,6 +367,7 @@ func (w *Watcher) holdLease(ctx context.Context) bool {
 func (w *Watcher) keepAlive(ctx context.Context, l store.Lease) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	var renewed time.Time // heldUntil after the last renewal; read once done
 	go func() {
 		defer close(done)
 		t := time.NewTicker(max(w.interval/3, 10*time.Millisecond))
@@ -355,16 +377,26 @@ func (w *Watcher) keepAlive(ctx context.Context, l store.Lease) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				start := time.Now()
 				rctx, rcancel := context.WithTimeout(ctx, storeTimeout)
 				_, err := w.st.RenewLease(rctx, l, w.leaseTTL())
 				rcancel()
 				if errors.Is(err, store.ErrLeaseLost) {
 					return // the round's next write finds out
 				}
+				if err == nil {
+					renewed = start.Add(w.leaseTTL())
+				}
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() {
+		cancel()
+		<-done
+		if renewed.After(w.heldUntil) && w.lease.Token == l.Token {
+			w.heldUntil = renewed
+		}
+	}
 }
 
 // lost forgets the lease and what was counted under it: the next holder
@@ -386,15 +418,44 @@ func (w *Watcher) record(ctx context.Context, r Reading) bool {
 	err := w.st.AppendSample(ctx, w.lease, s)
 	switch {
 	case err == nil:
+		if w.said.end("skip:" + r.Site) {
+			w.log.Info("watcher: samples stored again", "site", r.Site)
+		}
 	case errors.Is(err, store.ErrLeaseLost):
 		w.log.Warn("watcher: lease lost while sampling; stopping", "site", r.Site)
 		w.lost()
 		return false
-	case errors.Is(err, store.ErrSampleOrder):
-		// A clock behind the previous holder's: skip until it catches up.
-		w.log.Warn("watcher: sample not later than the site's newest; skipped", "site", r.Site, "time", s.Time)
+	case errors.Is(err, store.ErrSampleOrder), errors.Is(err, store.ErrSampleAhead):
+		// A clock behind the previous holder's, or ahead of the store's:
+		// skip until they agree.
+		if w.said.start("skip:" + r.Site) {
+			w.log.Warn("watcher: samples skipped until the clocks agree; said once", "site", r.Site, "time", s.Time, "err", err)
+		}
 	default:
 		w.log.Warn("watcher: store the sample", "site", r.Site, "err", err)
 	}
+	return true
+}
+
+// conditions are the lasting conditions logged (a site down, a rule
+// posting where it cannot), so each is logged when it starts and when it
+// ends, not every round.
+type conditions map[string]bool
+
+// start reports whether condition c is new: to be logged.
+func (cs conditions) start(c string) bool {
+	if cs[c] {
+		return false
+	}
+	cs[c] = true
+	return true
+}
+
+// end reports whether condition c held until now: its end to be logged.
+func (cs conditions) end(c string) bool {
+	if !cs[c] {
+		return false
+	}
+	delete(cs, c)
 	return true
 }

@@ -10,6 +10,7 @@
 package seal
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,7 +21,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"time"
 )
 
 // ErrTampered is returned by Open for a record that does not verify:
@@ -180,36 +183,109 @@ func ParseKey(s string) ([]byte, error) {
 // LoadOrCreateKeyFile reads the key in path, or, when path does not exist,
 // creates it (mode 0600) with a new random key. created reports which.
 // The embedded store keeps its key beside its state file this way.
+//
+// The file appears whole or not at all, and survives a crash once this
+// returns: the key is written to a temporary file in the same directory,
+// synced, linked to path (which fails when another process made it first:
+// its key is used), and the directory synced. A file found empty (one
+// being written by an older qlikbot, which wrote in place) is read again
+// for a while before it is refused.
 func LoadOrCreateKeyFile(path string) (k []byte, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
+	for range 10 {
+		k, err := readKeyFile(path, emptyKeyWait)
+		if !errors.Is(err, os.ErrNotExist) {
+			return k, false, err
+		}
+		k, err = createKeyFile(path)
+		if !errors.Is(err, os.ErrExist) {
+			return k, err == nil, err
+		}
+		// another process made it first: read its key
+	}
+	return nil, false, fmt.Errorf("state key file %s: made and removed again by another process", path)
+}
+
+// emptyKeyWait is how long readKeyFile waits for an empty key file to be
+// written.
+const emptyKeyWait = 2 * time.Second
+
+func readKeyFile(path string, wait time.Duration) ([]byte, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read state key file: %w", err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil, fmt.Errorf("state key file %s is empty (a crash while an older qlikbot wrote it?): "+
+				"remove it to make a new key; what was sealed with the lost key will be refused", path)
+		}
 		k, err := ParseKey(string(b))
 		if err != nil {
-			return nil, false, fmt.Errorf("state key file %s: %w", path, err)
+			return nil, fmt.Errorf("state key file %s: %w", path, err)
 		}
-		return k, false, nil
+		return k, nil
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("read state key file: %w", err)
+}
+
+// createKeyFile writes a new key to path; an error wrapping os.ErrExist
+// when path exists.
+func createKeyFile(path string) ([]byte, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state key file: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("create state key file: %w", err)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return nil, fmt.Errorf("create state key file: %w", err)
 	}
-	k = NewKey()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) { // another process won the race: use its key
-		return LoadOrCreateKeyFile(path)
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	k := NewKey()
+	_, err = f.WriteString(EncodeKey(k) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("create state key file: %w", err)
+		return nil, fmt.Errorf("write state key file: %w", err)
 	}
-	if _, err := f.WriteString(EncodeKey(k) + "\n"); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, false, fmt.Errorf("write state key file: %w", err)
+	// A link, not a rename: it never replaces a key another process
+	// made meanwhile.
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("create state key file: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("write state key file: %w", err)
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("create state key file: sync %s: %w", dir, err)
 	}
-	return k, true, nil
+	return k, nil
+}
+
+// syncDir makes the entries of dir durable (not possible on Windows,
+// where the file's own sync is what there is).
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestSealOpenRoundTrip(t *testing.T) {
@@ -152,5 +154,71 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 	}
 	if _, _, err := LoadOrCreateKeyFile(bad); err == nil {
 		t.Fatal("short key file accepted")
+	}
+}
+
+// TestLoadOrCreateKeyFileRace: processes starting at once on one state
+// file all get the same key, none reads a half-written file, and no
+// temporary file is left.
+func TestLoadOrCreateKeyFileRace(t *testing.T) {
+	t.Parallel()
+	for range 20 {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "state.db.key")
+		const n = 8
+		keys := make([][]byte, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { keys[i], _, errs[i] = LoadOrCreateKeyFile(path) })
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("caller %d: %v", i, errs[i])
+			}
+			if !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("caller %d got another key", i)
+			}
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil || len(ents) != 1 {
+			t.Fatalf("directory holds %v (%v), want the key file alone", ents, err)
+		}
+	}
+}
+
+// TestKeyFileEmpty: an empty key file (being written by another process)
+// is read again until it holds the key; one that stays empty is refused
+// with what to do, and left alone.
+func TestKeyFileEmpty(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db.key")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := NewKey()
+	written := make(chan error, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		written <- os.WriteFile(path, []byte(EncodeKey(want)+"\n"), 0o600)
+	}()
+	k, created, err := LoadOrCreateKeyFile(path)
+	if werr := <-written; werr != nil {
+		t.Fatal(werr)
+	}
+	if err != nil || created || !bytes.Equal(k, want) {
+		t.Fatalf("key file written late: created=%v err=%v, same key %v", created, err, bytes.Equal(k, want))
+	}
+
+	empty := filepath.Join(t.TempDir(), "state.db.key")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readKeyFile(empty, 0); err == nil || !strings.Contains(err.Error(), "remove it") {
+		t.Fatalf("empty key file: %v, want a refusal saying what to do", err)
+	}
+	if b, err := os.ReadFile(empty); err != nil || len(b) != 0 {
+		t.Errorf("the empty key file was changed: %q, %v", b, err)
 	}
 }

@@ -116,23 +116,6 @@ func testAlertLifecycle(t *testing.T, open func(t *testing.T) store.Store) {
 	for i := range wantOrder {
 		checkAlert(t, list[i], wantOrder[i])
 	}
-
-	if err := s.DeleteAlert(ctx, l, limitKey, a.Version-1); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("DeleteAlert over an old version = %v, want ErrConflict", err)
-	}
-	if err := s.DeleteAlert(ctx, l, limitKey, a.Version); err != nil {
-		t.Fatalf("DeleteAlert: %v", err)
-	}
-	if _, err := s.GetAlert(ctx, limitKey); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetAlert after delete = %v, want ErrNotFound", err)
-	}
-	if err := s.DeleteAlert(ctx, l, limitKey, a.Version); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("DeleteAlert twice = %v, want ErrNotFound", err)
-	}
-	// Gone: a write that expects the old version is a conflict too.
-	if got, err := s.PutAlert(ctx, l, a); !errors.Is(err, store.ErrConflict) || got.Version != 0 {
-		t.Errorf("PutAlert over a deleted alert = %+v, %v; want ErrConflict with version 0", got, err)
-	}
 }
 
 // testAlertFencing: a watcher whose lease was taken over writes nothing.
@@ -153,14 +136,23 @@ func testAlertFencing(t *testing.T, open func(t *testing.T) store.Store) {
 	if _, err := s.PutAlert(ctx, a, firing(store.AlertKey{Rule: "cpu"}, base)); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("PutAlert of a new alert with a released lease = %v, want ErrLeaseLost", err)
 	}
-	if err := s.DeleteAlert(ctx, a, limitKey, stored.Version); !errors.Is(err, store.ErrLeaseLost) {
-		t.Errorf("DeleteAlert with a released lease = %v, want ErrLeaseLost", err)
-	}
 	checkAlert(t, mustGetAlert(t, s, limitKey), stored)
 	if _, err := s.GetAlert(ctx, store.AlertKey{Rule: "cpu"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetAlert of the refused new alert = %v, want ErrNotFound", err)
 	}
 	mustPutAlert(t, s, b, update)
+	// A live lease of another name (a job's) does not fence the
+	// watcher's writes.
+	job := mustAcquire(t, s, store.JobLease("j1"), "replica-b", time.Minute)
+	if _, err := s.PutAlert(ctx, job, firing(store.AlertKey{Rule: "cpu"}, base)); err == nil {
+		t.Error("PutAlert under a job's lease was written")
+	}
+	if err := s.AppendSample(ctx, job, sample("prod", base, map[store.SeriesKey]float64{finCentral: 1})); err == nil {
+		t.Error("AppendSample under a job's lease was written")
+	}
+	if _, err := s.GetAlert(ctx, store.AlertKey{Rule: "cpu"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAlert of the alert written under a job's lease = %v, want ErrNotFound", err)
+	}
 }
 
 // testAlertRace: watchers that read the same version race to notify;
@@ -266,4 +258,43 @@ func testAlertRetention(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("alert resolved past the retention: %v, want ErrNotFound", err)
 	}
 	checkAlert(t, mustGetAlert(t, s, old.Key), old)
+}
+
+// testSweepCompacts: the periodic sweep (ExpireDue), which every replica
+// runs, prunes resolved alerts, ended silences and history past their
+// retention when no watcher compacts; it compacts at most once per
+// AggregateStep.
+func testSweepCompacts(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := t.Context()
+	l := mustAcquire(t, s, store.WatchLease, "replica-a", time.Minute)
+	first := firing(store.AlertKey{Rule: "cpu", Site: "prod"}, base)
+	first.State = store.AlertResolved
+	mustPutAlert(t, s, l, first)
+	if err := s.ReleaseLease(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	after := base.Add(store.DefaultRetention + time.Minute)
+	if _, err := s.ExpireDue(ctx, after, nil); err != nil {
+		t.Fatalf("ExpireDue: %v", err)
+	}
+	if _, err := s.GetAlert(ctx, first.Key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("alert resolved past the retention, after a sweep: %v, want ErrNotFound", err)
+	}
+	// A sweep an AggregateStep later compacts again; one sooner does not.
+	if err := s.PutSilence(ctx, store.Silence{ID: "s1", Rule: "cpu", Until: after.Add(time.Minute), CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExpireDue(ctx, after.Add(2*time.Minute), nil); err != nil {
+		t.Fatalf("ExpireDue: %v", err)
+	}
+	if ss, err := s.ListSilences(ctx, base); err != nil || len(ss) != 1 {
+		t.Errorf("silences after a sweep sooner than an AggregateStep: %+v, %v; want it kept until the next compaction", ss, err)
+	}
+	if _, err := s.ExpireDue(ctx, after.Add(store.AggregateStep), nil); err != nil {
+		t.Fatalf("ExpireDue: %v", err)
+	}
+	if ss, err := s.ListSilences(ctx, base); err != nil || len(ss) != 0 {
+		t.Errorf("silences after the next sweep: %+v, %v; want the ended one pruned", ss, err)
+	}
 }

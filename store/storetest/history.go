@@ -176,13 +176,16 @@ func testHistoryFencing(t *testing.T, open func(t *testing.T) store.Store) {
 	if err := s.AppendSample(ctx, stale, sample("prod", base.Add(3*time.Minute), map[store.SeriesKey]float64{finCentral: 4})); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("AppendSample with an older token = %v, want ErrLeaseLost", err)
 	}
-	// An expired lease, even not taken over, is lost too.
-	short := mustAcquire(t, s, "watcher-short", "replica-a", time.Millisecond)
-	awaitLease(t, s, "watcher-short", "replica-c", time.Minute)
+	// An expired lease is lost too.
+	if err := s.ReleaseLease(ctx, b); err != nil {
+		t.Fatalf("ReleaseLease: %v", err)
+	}
+	short := mustAcquire(t, s, store.WatchLease, "replica-a", time.Millisecond)
+	c := awaitLease(t, s, store.WatchLease, "replica-c", time.Minute)
 	if err := s.AppendSample(ctx, short, sample("prod", base.Add(4*time.Minute), map[store.SeriesKey]float64{finCentral: 5})); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("AppendSample with an expired lease = %v, want ErrLeaseLost", err)
 	}
-	mustAppend(t, s, b, sample("prod", base.Add(5*time.Minute), map[store.SeriesKey]float64{finCentral: 6}))
+	mustAppend(t, s, c, sample("prod", base.Add(5*time.Minute), map[store.SeriesKey]float64{finCentral: 6}))
 	h := mustQuery(t, s, store.HistoryQuery{Site: "prod", From: base, To: base.Add(time.Hour)})
 	checkHistory(t, h, want(0, map[store.SeriesKey][]store.Point{finCentral: {raw(0, 1), raw(5*time.Minute, 6)}}, finCentral))
 }

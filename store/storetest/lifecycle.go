@@ -50,7 +50,6 @@ func testCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 	_, checks["GetAlert"] = s.GetAlert(ctx, limitKey)
 	_, checks["ListAlerts"] = s.ListAlerts(ctx)
 	_, checks["PutAlert"] = s.PutAlert(ctx, watch, alert)
-	checks["DeleteAlert"] = s.DeleteAlert(ctx, watch, limitKey, alert.Version)
 	checks["PutSubscription"] = s.PutSubscription(ctx, store.Subscription{Platform: "slack", Channel: "C1", At: base})
 	_, checks["DeleteSubscription"] = s.DeleteSubscription(ctx, "slack", "C1")
 	_, checks["ListSubscriptions"] = s.ListSubscriptions(ctx)
