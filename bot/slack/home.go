@@ -124,7 +124,7 @@ func renderHome(r bot.Reply) slack.HomeTabViewRequest {
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// No replay guard: a replayed event only republishes a Home view,
 	// which is idempotent and paced per person.
-	body, _, ok := a.readSigned(w, r)
+	body, _, ok := a.readSigned(w, r, maxCommandBody)
 	if !ok {
 		return
 	}

@@ -13,11 +13,16 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
-// maxBody caps an inbound request before it is read. Slash commands are a
-// few KB, but a block_actions payload carries the message it was clicked
-// on: Next under a 99-row table is about 50 KB form-encoded with short
-// cells and several times that with long ones.
-const maxBody = 1 << 20
+// Caps on an inbound request's body, read only once its signature
+// headers are present and fresh. Slash commands and events are a few KB;
+// a block_actions payload carries the message it was clicked on: Next
+// under a full table is about 50 KB form-encoded with short cells and
+// several times that with long ones (render caps the table's encoded
+// size so it stays well under maxInteractionBody).
+const (
+	maxCommandBody     = 64 << 10
+	maxInteractionBody = 1 << 20
+)
 
 // Handler serves Slack's HTTP mode: POST /slack/commands (slash commands),
 // POST /slack/interactions (button clicks) and POST /slack/events (the
@@ -33,15 +38,21 @@ func (a *Adapter) Handler() http.Handler {
 // guardTimeout bounds one replay check.
 const guardTimeout = 10 * time.Second
 
-// readSigned reads the capped body and checks its signature, returning
-// the key the replay guard checks after the ack. On failure it has
-// answered already and returns ok=false.
-func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) (body []byte, replayKey string, ok bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+// readSigned checks the signature headers, reads the body capped at
+// limit and checks the signature, returning the key the replay guard
+// checks after the ack. A request without fresh signature headers is
+// refused before its body is read. On failure it has answered already
+// and returns ok=false.
+func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, replayKey string, ok bool) {
+	if _, _, err := a.verify.precheck(r.Header, a.now()); err != nil {
+		a.refuse(w, r, err)
+		return nil, "", false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			a.log.WarnContext(r.Context(), "slack request too large", "limit", maxBody)
+			a.log.WarnContext(r.Context(), "slack request too large", "limit", limit)
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return nil, "", false
 		}
@@ -64,7 +75,7 @@ func (a *Adapter) refuse(w http.ResponseWriter, r *http.Request, err error) {
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, replayKey, ok := a.readSigned(w, r)
+	body, replayKey, ok := a.readSigned(w, r, maxCommandBody)
 	if !ok {
 		return
 	}
@@ -87,7 +98,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, replayKey, ok := a.readSigned(w, r)
+	body, replayKey, ok := a.readSigned(w, r, maxInteractionBody)
 	if !ok {
 		return
 	}
