@@ -377,6 +377,7 @@ func newTestEnv(t testing.TB, d Dispatcher, opts ...Option) *testEnv {
 	key := testKeys()[0]
 	idp := newFakeIdP(t, publishedKey{kid: "k1", pub: &key.PublicKey, endorsements: []string{"msteams"}})
 	conn := newFakeConnector(t)
+	connHost := strings.TrimPrefix(conn.srv.URL, "https://")
 	clock := testkit.NewClock(t0)
 	logs := &syncWriter{}
 	rd, _ := d.(*recordingDispatcher)
@@ -391,6 +392,8 @@ func newTestEnv(t testing.TB, d Dispatcher, opts ...Option) *testEnv {
 		// Roster lookups are on by default; tests of them turn them on
 		// again, the others count connector calls and tokens without them.
 		WithUserEmails(0),
+		// Proactive messages may go to the fake connector, and only there.
+		WithServiceURLCheck(func(u *url.URL) bool { return u.Scheme == "https" && u.Host == connHost }),
 	}
 	a, err := New(Config{
 		AppID: testAppID, AppPassword: testSecret, TenantID: testTenant,
