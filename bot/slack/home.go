@@ -82,12 +82,13 @@ func (a *Adapter) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent
 	if !ok || opened.Tab != "home" || !validID(opened.User) {
 		return
 	}
-	a.submits.Go(func() { a.publishHome(context.WithoutCancel(ctx), opened.User, false) })
+	a.submits.Go(func() { a.publishHome(context.WithoutCancel(ctx), opened.User, ev.TeamID, false) })
 }
 
 // publishHome builds and publishes user's Home view, unless it was built
 // moments ago (force: after a click on it) or too many are being built.
-func (a *Adapter) publishHome(ctx context.Context, user string, force bool) {
+// team is the workspace the event or click came from.
+func (a *Adapter) publishHome(ctx context.Context, user, team string, force bool) {
 	if !a.home.due(user, a.now(), force) {
 		return
 	}
@@ -101,7 +102,7 @@ func (a *Adapter) publishHome(ctx context.Context, user string, force bool) {
 	ctx, cancel := context.WithTimeout(ctx, homeTimeout)
 	defer cancel()
 	req := bot.Request{ID: bot.NewRequestID(), Platform: bot.Slack, User: bot.User{ID: user}, ReceivedAt: a.now()}
-	a.withEmail(ctx, &req)
+	a.withEmail(ctx, &req, team)
 	view := renderHome(a.home.build(ctx, req))
 	err := a.post.retry(ctx, "views.publish", func(ctx context.Context) error {
 		_, err := a.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
@@ -158,15 +159,15 @@ func isHomeClick(cb slack.InteractionCallback) bool {
 // progress of a long approval, then its outcome) as updates of it. Each
 // answer refreshes their Home. Safe for concurrent use.
 type homeResponder struct {
-	a    *Adapter
-	user string
+	a          *Adapter
+	user, team string
 
 	mu          sync.Mutex
 	channel, ts string // the message posted, once it is
 }
 
-func (a *Adapter) homeResponder(req bot.Request) *homeResponder {
-	return &homeResponder{a: a, user: req.User.ID}
+func (a *Adapter) homeResponder(req bot.Request, team string) *homeResponder {
+	return &homeResponder{a: a, user: req.User.ID, team: team}
 }
 
 // Respond posts or updates the answer in the direct message, then
@@ -189,7 +190,7 @@ func (h *homeResponder) Respond(ctx context.Context, rep bot.Reply) error {
 		return fmt.Errorf("answer a click on home: %w", err)
 	}
 	if h.a.home != nil && rep.Kind != bot.Pending {
-		h.a.submits.Go(func() { h.a.publishHome(context.WithoutCancel(ctx), h.user, true) })
+		h.a.submits.Go(func() { h.a.publishHome(context.WithoutCancel(ctx), h.user, h.team, true) })
 	}
 	return nil
 }

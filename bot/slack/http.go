@@ -93,7 +93,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
-	a.admit(w, r, replayKey, req)
+	a.admit(w, r, replayKey, req, cmd.TeamID)
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +116,7 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
-	a.admit(w, r, replayKey, req)
+	a.admit(w, r, replayKey, req, cb.Team.ID)
 }
 
 // admit acks a signed request, then lets it run if the replay guard has
@@ -126,8 +126,8 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 // it still comes before the request is queued, so a replay, on this
 // replica or another, runs nothing. A replay is dropped (Slack got an
 // empty 200, the log says why); when the guard fails, the user is told
-// that nothing was done.
-func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string, req bot.Request) {
+// that nothing was done. team is the workspace the request came from.
+func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string, req bot.Request, team string) {
 	a.ack(w, r, req)
 	ctx := context.WithoutCancel(r.Context()) // Slack may hang up once it has the ack
 	gctx, cancel := context.WithTimeout(ctx, guardTimeout)
@@ -137,7 +137,7 @@ func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string
 		a.refuseAcked(ctx, req, err)
 		return
 	}
-	a.submitAcked(ctx, req)
+	a.submitAcked(ctx, req, team)
 }
 
 // ack answers 200, complete (Content-Length: 0) and flushed, before the
