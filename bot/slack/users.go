@@ -151,10 +151,13 @@ func (a *Adapter) scopeMissing(ctx context.Context, err error) bool {
 }
 
 // onResponseHeaders reads X-OAuth-Scopes, which Slack sends with every Web
-// API answer: lookups go off when the token lacks users:read.email and on
-// again once it has it (the app was reinstalled with the scope).
-func (a *Adapter) onResponseHeaders(_ string, h http.Header) {
-	if a.users == nil {
+// API answer: lookups go off when the bot token lacks users:read.email and
+// on again once it has it (the app was reinstalled with the scope). The
+// apps.* methods (apps.connections.open, at every socket-mode connect)
+// are called with the app-level token, whose scopes say nothing of the
+// bot token's.
+func (a *Adapter) onResponseHeaders(method string, h http.Header) {
+	if a.users == nil || strings.HasPrefix(method, "apps.") {
 		return
 	}
 	raw := h.Get("X-OAuth-Scopes")

@@ -228,3 +228,40 @@ func startAdapter(t *testing.T, a *Adapter) {
 		}
 	})
 }
+
+// TestAppTokenScopesIgnored: apps.connections.open, called with the
+// app-level token at every socket-mode connect, answers with that token's
+// scopes (connections:write): they do not turn the bot token's e-mail
+// lookups off; a bot-token answer without the scope still does.
+func TestAppTokenScopesIgnored(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t, func(c slacktest.Customize) {
+		c.Handle("/apps.connections.open", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-OAuth-Scopes", "connections:write")
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"ok":true,"url":"wss://wss.example.invalid/link/?ticket=t"}`)
+		})
+		c.Handle("/users.info", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-OAuth-Scopes", "commands,chat:write,users:read")
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"ok":true,"user":{"id":"U1","team_id":"T1","profile":{}}}`)
+		})
+	})
+	a, err := New(Config{BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: f.GetAPIURL()}, newRecorder(), neverSeen{},
+		WithUserEmails(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.api.StartSocketModeContext(t.Context()); err != nil {
+		t.Fatalf("apps.connections.open: %v", err)
+	}
+	if why := a.users.disabled(); why != "" {
+		t.Fatalf("lookups off after apps.connections.open: %s", why)
+	}
+	if _, err := a.lookupEmail(t.Context(), "U1", "T1"); err != nil {
+		t.Fatal(err)
+	}
+	if a.users.disabled() == "" {
+		t.Fatal("a bot-token answer without users:read.email left lookups on")
+	}
+}
