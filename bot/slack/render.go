@@ -39,16 +39,31 @@ const (
 	maxActionBlocks  = 2
 	maxChartPoints   = 25
 	chartBarWidth    = 20
+	// maxTableJSON caps the JSON of a table's rows. A click on a button
+	// under the table (Next) sends the whole message back, form-encoded
+	// (up to 3 bytes a byte), and maxInteractionBody must hold it.
+	maxTableJSON = 200 << 10
 )
 
 // Fit is bot.Request.Fit for Slack: a message holds one table block of at
-// most 100 rows including its header. Every other part of a reply has its
-// own cap below, so the blocks stay under 50 whatever the table holds.
+// most 100 rows including its header, and the rows' JSON is kept under
+// maxTableJSON. Every other part of a reply has its own cap below, so the
+// blocks stay under 50 whatever the table holds.
 func Fit(r bot.Reply) int {
 	if r.Table == nil {
 		return 0
 	}
-	return min(len(r.Table.Rows), maxTableRows-1)
+	t := bot.Compact(r.Table)
+	cols := min(len(t.Columns), maxTableCols)
+	n := min(len(t.Rows), maxTableRows-1)
+	size := tableRowJSON(t.Columns[:cols])
+	for i, row := range t.Rows[:n] {
+		size += tableRowJSON(row[:cols])
+		if size > maxTableJSON {
+			return i
+		}
+	}
+	return n
 }
 
 // kindEmoji prefixes the header so a reply's nature shows at a glance.
@@ -72,7 +87,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 	blocks = append(blocks, summaryBlocks(r.Summary)...)
 	blocks = append(blocks, factBlocks(r.Facts)...)
 	if r.Table != nil {
-		blocks = append(blocks, tableBlocks(r.Table)...)
+		blocks = append(blocks, tableBlocks(r.Table, bot.HasCSV(r.Files))...)
 	}
 	if r.Chart != nil && len(r.Chart.Points) > 0 {
 		blocks = append(blocks, chartBlock(r.Chart))
@@ -148,7 +163,7 @@ func chartBlock(c *bot.Chart) slack.Block {
 	}
 	var b strings.Builder
 	if c.Title != "" {
-		b.WriteString("*" + slackEscape(oneLine(truncate(c.Title, 200))) + "*\n")
+		b.WriteString("*" + escapeClip(oneLine(c.Title), 200) + "*\n")
 	}
 	b.WriteString("```\n")
 	for _, p := range pts {
@@ -158,7 +173,7 @@ func chartBlock(c *bot.Chart) slack.Block {
 		}
 		label := chartLabel(p.Label)
 		b.WriteString(label + strings.Repeat(" ", width-runeLen(label)) + " " +
-			strings.Repeat("█", n) + " " + strconv.FormatFloat(p.Value, 'f', -1, 64) + "\n")
+			strings.Repeat("█", n) + " " + chartValue(p.Value) + "\n")
 	}
 	if len(c.Points) > len(pts) {
 		fmt.Fprintf(&b, "… %d more\n", len(c.Points)-len(pts))
@@ -168,10 +183,19 @@ func chartBlock(c *bot.Chart) slack.Block {
 		nil, nil, slack.SectionBlockOptionBlockID("chart"))
 }
 
-// chartLabel keeps a label on one line, short, and unable to end the code
-// block it sits in.
+// chartLabel keeps a label on one line, short (escaped included), and
+// unable to end the code block it sits in.
 func chartLabel(s string) string {
-	return slackEscape(strings.ReplaceAll(oneLine(truncate(s, 40)), "`", "'"))
+	return escapeClip(strings.ReplaceAll(oneLine(s), "`", "'"), 40)
+}
+
+// chartValue writes a value short: plain digits up to 1e15, else with an
+// exponent (1e300 in plain digits is 301 characters).
+func chartValue(v float64) string {
+	if math.Abs(v) >= 1e15 {
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // warningBlocks puts warnings in context blocks: up to 10 elements each,
@@ -328,8 +352,36 @@ func section(id, text string) *slack.SectionBlock {
 	return slack.NewSectionBlock(plain(text), nil, nil, slack.SectionBlockOptionBlockID(id))
 }
 
-func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+// escapeClip escapes s for mrkdwn (& < >) and cuts the result to at most
+// n characters, ending with "…" when cut, never inside an entity: Slack's
+// limits count the escaped text.
+func escapeClip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if n <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	count := 0
+	for i, r := range s {
+		e := string(r)
+		switch r {
+		case '&':
+			e = "&amp;"
+		case '<':
+			e = "&lt;"
+		case '>':
+			e = "&gt;"
+		}
+		w := utf8.RuneCountInString(e)
+		// Room for "…" unless this is the end of s.
+		if rest := s[i+utf8.RuneLen(r):]; count+w > n || (count+w == n && rest != "") {
+			b.WriteString("…")
+			return b.String()
+		}
+		b.WriteString(e)
+		count += w
+	}
+	return b.String()
 }
 
 func oneLine(s string) string {

@@ -123,6 +123,7 @@ func (a *Adapter) Deliver(ctx context.Context, dst bot.Destination, r bot.Reply)
 	if err != nil {
 		return dst, err
 	}
+	r = bot.FitDelivered(r, a.fit)
 	act := cardActivity(renderCard(r, a.links(ctx, r.Files)), r.Title)
 	if r.ReplaceOriginal && dst.Message != "" {
 		if err := a.conn.update(ctx, ref, dst.Message, act); err != nil {

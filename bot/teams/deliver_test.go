@@ -166,3 +166,37 @@ func TestDeliverProductionCheck(t *testing.T) {
 		t.Errorf("%d calls reached the connector", len(calls))
 	}
 }
+
+// TestDeliverFitsTable: a delivered reply that was never fitted (an
+// alert with 400 sessions) shows the rows one card holds and names the
+// CSV that holds them all, in a card within Teams' size limit.
+func TestDeliverFitsTable(t *testing.T) {
+	t.Parallel()
+	pub := &fakePublisher{url: testLink}
+	e := newTestEnv(t, nil, WithFileLinks(pub.publish))
+	table := &bot.Table{Columns: []string{"User", "Node"}}
+	for i := range 400 {
+		table.Rows = append(table.Rows, []string{"DOMAIN\\user" + strings.Repeat("x", 40) + string(rune('a'+i%26)), "node1"})
+	}
+	alert := bot.Reply{Kind: bot.Warning, Title: "Firing: too many sessions", Table: table, Visibility: bot.InChannel}
+	if _, err := e.a.Deliver(t.Context(), origin(e.conn.serviceURL(), testTenant, testConv, ""), alert); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	calls := e.conn.recorded()
+	if len(calls) != 1 {
+		t.Fatalf("%d calls", len(calls))
+	}
+	body, _ := json.Marshal(calls[0].Activity)
+	rows := strings.Count(string(body), `"TableRow"`) - 1
+	if rows < 10 || rows >= 400 || !strings.Contains(string(body), "rows.csv holds all 400") ||
+		!strings.Contains(string(body), "Download rows.csv") || strings.Contains(string(body), "Only ") {
+		t.Errorf("%d rows shown; card %.1500s", rows, body)
+	}
+	if len(body) > 40<<10 {
+		t.Errorf("activity of %d bytes", len(body))
+	}
+	files := pub.published()
+	if len(files) != 1 || strings.Count(string(files[0].Data), "\n") != 401 {
+		t.Errorf("published %d files; want rows.csv with the header and 400 rows", len(files))
+	}
+}

@@ -103,7 +103,11 @@ func tableNote(t *bot.Table, shown int, files []bot.File, links []fileLink) stri
 		parts = append(parts, rt+".")
 	}
 	if shown < len(t.Rows) {
-		parts = append(parts, fmt.Sprintf("Only %d of these %d rows fit in a Teams card.", shown, len(t.Rows)))
+		note := fmt.Sprintf("Only %d of these %d rows fit in a Teams card.", shown, len(t.Rows))
+		if !bot.HasCSV(files) {
+			note += " Narrow the query to see the rest."
+		}
+		parts = append(parts, note)
 	}
 	if len(t.Columns) > maxColumns {
 		parts = append(parts, fmt.Sprintf("%d more columns not shown.", len(t.Columns)-maxColumns))
