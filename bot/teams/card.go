@@ -13,8 +13,8 @@ const (
 
 type card struct {
 	Type    string       `json:"type"`
-	Schema  string       `json:"$schema"`
-	Version string       `json:"version"`
+	Schema  string       `json:"$schema,omitempty"` // "" in a ShowCard's card
+	Version string       `json:"version,omitempty"`
 	MSTeams *cardMSTeams `json:"msteams,omitempty"`
 	Body    []element    `json:"body"`
 	Actions []cardAction `json:"actions,omitempty"`
@@ -87,10 +87,11 @@ type tableCell struct {
 }
 
 // cardAction is an Action.Execute (with an Action.Submit fallback for
-// clients without Universal Actions), an Action.Submit, or an
-// Action.OpenUrl (a download link: URL, no data). Data carries only the
-// button's action id and value (clickData), or a menu's action id and the
-// id of its choice input (menuData).
+// clients without Universal Actions), an Action.Submit, an Action.OpenUrl
+// (a download link: URL, no data), or an Action.ShowCard (a button that
+// asks for confirmation: Card holds the question and the Action.Execute).
+// Data carries only the button's action id and value (clickData), or a
+// menu's action id and the id of its choice input (menuData).
 type cardAction struct {
 	Type     string      `json:"type"`
 	Title    string      `json:"title"`
@@ -99,6 +100,7 @@ type cardAction struct {
 	Data     any         `json:"data,omitempty"`
 	Style    string      `json:"style,omitempty"`
 	Fallback *cardAction `json:"fallback,omitempty"`
+	Card     *card       `json:"card,omitempty"`
 }
 
 // outActivity is a message the bot sends to the connector.

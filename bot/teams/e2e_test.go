@@ -186,6 +186,9 @@ func approveValue(t *testing.T, act map[string]any) string {
 		t.Fatalf("posted activity %s: %v", b, err)
 	}
 	for _, a := range parsed.Attachments[0].Content.Actions {
+		if a.Type == "Action.ShowCard" && a.Card != nil && len(a.Card.Actions) == 1 {
+			a = a.Card.Actions[0] // Approve asks first
+		}
 		data, _ := a.Data.(map[string]any)
 		if v, _ := data["value"].(string); a.Verb == "qlik.approve" && data["action"] == "qlik.approve" && v != "" && a.Style == "positive" {
 			return v

@@ -52,8 +52,8 @@ func menuElements(ms []bot.Menu) []element {
 		}
 		data := menuData{Action: m.ActionID, Choice: id}
 		title := clip(m.Label, maxLabelRunes)
-		btn := cardAction{Type: "Action.Execute", Title: title, Verb: m.ActionID, Data: data,
-			Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data}}
+		btn := confirmed(cardAction{Type: "Action.Execute", Title: title, Verb: m.ActionID, Data: data,
+			Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data}}, m.Confirm)
 		out = append(out, set, element{Type: "ActionSet", Actions: []cardAction{btn}})
 		if n := len(m.Options) - len(set.Choices); n > 0 {
 			out = append(out, subtle(fmt.Sprintf("%d more choices not listed: type the command instead.", n)))

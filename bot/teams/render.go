@@ -101,13 +101,18 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 	} else if r.Chart != nil && len(r.Chart.Points) > 0 {
 		c.Body = append(c.Body, subtle("The chart is left out: it does not fit in a Teams card with this table."))
 	}
+	dropped := 0
 	for _, b := range r.Buttons {
-		if len(c.Actions) == maxActions {
-			break
-		}
-		if b.ActionID != "" { // a button that sends nothing is no button
+		switch {
+		case b.ActionID == "": // a button that sends nothing is no button
+		case len(c.Actions) == maxActions:
+			dropped++
+		default:
 			c.Actions = append(c.Actions, action(b))
 		}
+	}
+	if dropped > 0 {
+		c.Body = append(c.Body, subtle(fmt.Sprintf("%d more button(s) left out: a Teams card holds %d. Type the command instead.", dropped, maxActions)))
 	}
 	// Teams shows at most six actions: buttons first (Approve, paging),
 	// then one button per menu, then the download links. A link that does
@@ -292,8 +297,30 @@ func action(b bot.Button) cardAction {
 		title = b.ActionID
 	}
 	title = clip(title, maxLabelRunes)
-	return cardAction{Type: "Action.Execute", Title: title, Verb: b.ActionID, Data: data, Style: style,
-		Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data, Style: style}}
+	return confirmed(cardAction{Type: "Action.Execute", Title: title, Verb: b.ActionID, Data: data, Style: style,
+		Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data, Style: style}}, b.Confirm)
+}
+
+// confirmed asks before act runs when confirm is set, as Slack's confirm
+// dialog and the console's question do: a ShowCard button of the same
+// title opens the question under it, with act as its only button. It
+// counts as one action of the card; inputs of the card around it (a
+// menu's choice) are sent with act.
+func confirmed(act cardAction, confirm string) cardAction {
+	if confirm == "" {
+		return act
+	}
+	yes := act
+	yes.Title = clip("Yes, "+strings.ToLower(act.Title[:1])+act.Title[1:], maxLabelRunes)
+	if yes.Fallback != nil {
+		fb := *yes.Fallback
+		fb.Title = yes.Title
+		yes.Fallback = &fb
+	}
+	return cardAction{Type: "Action.ShowCard", Title: act.Title, Style: act.Style, Card: &card{
+		Type: "AdaptiveCard", Body: []element{{Type: "TextBlock", Text: clip(confirm, maxLineRunes), Wrap: true}},
+		Actions: []cardAction{yes},
+	}}
 }
 
 func cardSize(c *card) int {
