@@ -122,3 +122,34 @@ func TestFitCapsTableJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliverToHomeClicker: the origin of a click on App Home is the
+// clicker's user id; Deliver posts to it, shares files and returns the
+// direct message's D… channel, so the next Deliver can update the message.
+func TestDeliverToHomeClicker(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	a, _ := fakeAdapter(t, f, testkit.NewClock(time.Now()))
+	r := bot.Reply{Kind: bot.Success, Title: "Approved", ReplaceOriginal: true,
+		Files: []bot.File{{Name: "outcome.csv", Type: "text/csv", Data: []byte("a\n1\n")}}}
+	got, err := a.Deliver(t.Context(), bot.Destination{Platform: bot.Slack, Channel: "U2"}, r)
+	if err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if c := f.next(t); c.Path != "/chat.postMessage" || c.Form.Get("channel") != "U2" {
+		t.Fatalf("call %s to %q", c.Path, c.Form.Get("channel"))
+	}
+	if got.Channel != "D2" || !tsRE.MatchString(got.Message) {
+		t.Fatalf("returned %+v, want the direct message D2 and the ts", got)
+	}
+	done, skipped := f.nextPath(t, "/files.completeUploadExternal")
+	if done.Form.Get("channel_id") != "D2" {
+		t.Errorf("file shared to %q (after %d calls), want D2", done.Form.Get("channel_id"), len(skipped))
+	}
+	if _, err := a.Deliver(t.Context(), got, r); err != nil {
+		t.Fatalf("Deliver again: %v", err)
+	}
+	if c, _ := f.nextPath(t, "/chat.update"); c.Form.Get("channel") != "D2" || c.Form.Get("ts") != got.Message {
+		t.Errorf("update of %s/%s, want D2/%s", c.Form.Get("channel"), c.Form.Get("ts"), got.Message)
+	}
+}
