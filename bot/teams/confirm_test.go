@@ -2,6 +2,7 @@ package teams
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -63,5 +64,35 @@ func TestButtonsBeyondTheLimitNoted(t *testing.T) {
 	b, _ := json.Marshal(c)
 	if len(c.Actions) != maxActions || !strings.Contains(string(b), "2 more button(s) left out") {
 		t.Errorf("%d actions: %s", len(c.Actions), b)
+	}
+}
+
+// TestTableLeavesRoomForMenus: a table that was never fitted, under which
+// a menu of 100 choices follows, stops where the card still holds the
+// menu: the card stays within the size budget, the menu whole.
+func TestTableLeavesRoomForMenus(t *testing.T) {
+	t.Parallel()
+	table := &bot.Table{Columns: []string{"User", "Node"}}
+	menu := bot.Menu{Label: "Log out", ActionID: "qlik.kick"}
+	for i := range 400 {
+		user := fmt.Sprintf("DOMAIN\\user%03d-%s", i, strings.Repeat("x", 30))
+		table.Rows = append(table.Rows, []string{user, "node1"})
+		if i < maxChoices {
+			menu.Options = append(menu.Options, bot.Option{Label: user, Value: "kick " + user + strings.Repeat("v", 40)})
+		}
+	}
+	c := render(bot.Reply{Title: "Sessions", Table: table, Menus: []bot.Menu{menu}})
+	checkCard(t, c)
+	if size := cardSize(c); size > cardBudget {
+		t.Errorf("card of %d bytes, over the budget of %d", size, cardBudget)
+	}
+	var choices int
+	for _, el := range c.Body {
+		if el.Type == "Input.ChoiceSet" {
+			choices = len(el.Choices)
+		}
+	}
+	if choices != maxChoices {
+		t.Errorf("the menu holds %d choices, want %d", choices, maxChoices)
 	}
 }

@@ -137,15 +137,18 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
 	}
 	links = append(downloads, imageLinks(links)...)
+	// The menus go under the table: rendered first, so the table leaves
+	// room for them (a kick menu of 100 choices is several KB).
+	trailing := menuElements(menus)
+	if len(menus) < len(r.Menus) {
+		trailing = append(trailing, subtle(fmt.Sprintf("%d more menu(s) left out: a Teams card holds %d actions. Type the command instead.", len(r.Menus)-len(menus), maxCardActions)))
+	}
 	if r.Table != nil && len(r.Table.Columns) > 0 {
-		whole = addTable(c, r.Table, r.Files, links) == len(r.Table.Rows)
+		whole = addTable(c, r.Table, r.Files, links, elementsSize(trailing)) == len(r.Table.Rows)
 	} else if n := csvNote(r.Files, links); n != "" {
 		c.Body = append(c.Body, subtle(n))
 	}
-	c.Body = append(c.Body, menuElements(menus)...)
-	if len(menus) < len(r.Menus) {
-		c.Body = append(c.Body, subtle(fmt.Sprintf("%d more menu(s) left out: a Teams card holds %d actions. Type the command instead.", len(r.Menus)-len(menus), maxCardActions)))
-	}
+	c.Body = append(c.Body, trailing...)
 	if len(c.Body) == 0 {
 		c.Body = append(c.Body, textBlock("(no content)", ""))
 	}
@@ -321,6 +324,15 @@ func confirmed(act cardAction, confirm string) cardAction {
 		Type: "AdaptiveCard", Body: []element{{Type: "TextBlock", Text: clip(confirm, maxLineRunes), Wrap: true}},
 		Actions: []cardAction{yes},
 	}}
+}
+
+// elementsSize is the JSON size of els as part of a card's body.
+func elementsSize(els []element) int {
+	if len(els) == 0 {
+		return 0
+	}
+	b, _ := json.Marshal(els)
+	return len(b)
 }
 
 func cardSize(c *card) int {

@@ -12,9 +12,10 @@ import (
 // addTable appends the table without the columns empty on every row,
 // with column widths fitted to their content, every row it is given that
 // fits in the size budget (all of them, for a fitted reply), and a note
-// saying where the page sits in the whole list and where the rest is. It
-// returns how many rows it shows.
-func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink) int {
+// saying where the page sits in the whole list and where the rest is,
+// keeping reserve bytes free for what follows it. It returns how many
+// rows it shows.
+func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink, reserve int) int {
 	t = bot.Compact(t)
 	cols := t.Columns
 	if len(cols) > maxColumns {
@@ -29,7 +30,7 @@ func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink) int {
 	tbl.Rows[0] = header
 	c.Body = append(c.Body, tbl)
 	idx := len(c.Body) - 1
-	size := cardSize(c) + noteReserve
+	size := cardSize(c) + noteReserve + reserve
 	shown := 0
 	for _, r := range t.Rows {
 		row := tableRowOf(r[:len(cols)])
