@@ -69,7 +69,7 @@ func (p *poster) retry(ctx context.Context, what string, fn func(ctx context.Con
 
 // pace waits for the channel's turn.
 func (p *poster) pace(ctx context.Context, channel string) error {
-	if err := p.channels.Get(channel, time.Now()).Wait(ctx); err != nil { // Wait reads time.Now too
+	if err := p.channels.Wait(ctx, channel); err != nil {
 		return fmt.Errorf("wait for channel %s: %w", channel, err)
 	}
 	return nil

@@ -109,13 +109,14 @@ func (c *connector) isTrusted(serviceURL string) bool {
 	return ok
 }
 
-func (c *connector) limiter(ref conversationRef) (*rate.Limiter, error) {
+// paceKey is the key ref is paced by, once its service URL is known to
+// be one replies may go to.
+func (c *connector) paceKey(ref conversationRef) (conversationRef, error) {
 	if !ref.vetted && !c.isTrusted(ref.ServiceURL) {
-		return nil, errUntrustedServiceURL
+		return conversationRef{}, errUntrustedServiceURL
 	}
 	// Teams counts a channel's threads as one conversation.
-	key := conversationRef{ServiceURL: strings.TrimSuffix(ref.ServiceURL, "/"), ConversationID: channelOf(ref.ConversationID)}
-	return c.convs.Get(key, time.Now()), nil // Wait reads time.Now too
+	return conversationRef{ServiceURL: strings.TrimSuffix(ref.ServiceURL, "/"), ConversationID: channelOf(ref.ConversationID)}, nil
 }
 
 // post sends a new activity to the conversation, as a reply to replyToID
@@ -138,7 +139,7 @@ func (c *connector) update(ctx context.Context, ref conversationRef, activityID 
 }
 
 func (c *connector) send(ctx context.Context, ref conversationRef, method, path string, act outActivity) (string, error) {
-	lim, err := c.limiter(ref)
+	key, err := c.paceKey(ref)
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -149,7 +150,7 @@ func (c *connector) send(ctx context.Context, ref conversationRef, method, path 
 	target := strings.TrimSuffix(ref.ServiceURL, "/") + path
 	refreshed := false
 	for attempt := 1; ; attempt++ {
-		if err := lim.Wait(ctx); err != nil {
+		if err := c.convs.Wait(ctx, key); err != nil {
 			return "", fmt.Errorf("%s %s: wait for rate limit: %w", method, path, err)
 		}
 		tok, err := c.tokens.get(ctx)
