@@ -155,9 +155,6 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 	return c, whole
 }
 
-// Fit is bot.Request.Fit for Teams without download links; see fitter.
-func Fit(r bot.Reply) int { return fitRows(r, nil) }
-
 // fitReserve is room kept free by Fit for what may be added to a reply
 // after it was fitted (an approval's buttons, a longer download URL).
 const fitReserve = 2048
