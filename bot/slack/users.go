@@ -67,39 +67,24 @@ func (l *emailLookups) disabled() string {
 	return ""
 }
 
-// cachedEmail fills req's e-mail from the cache and reports whether that
-// is all there is to do (lookups off, no workspace to check the user
-// against, or the user is cached), i.e. whether withEmail would not call
-// Slack.
-func (a *Adapter) cachedEmail(req *bot.Request, team string) bool {
-	if a.users == nil || a.users.disabled() != "" || team == "" {
-		return true
-	}
-	email, ok := a.users.cache.Get(team+"/"+req.User.ID, a.now())
-	if ok {
-		req.User.Email = email
-	}
-	return ok
-}
-
 // withEmail adds the user's verified e-mail to req when lookups are on
 // and the user is a full member of team, the workspace the request came
 // from.
+// A failed lookup is logged and not cached: the request goes on without
+// an e-mail and the next one tries again.
 func (a *Adapter) withEmail(ctx context.Context, req *bot.Request, team string) {
-	if a.cachedEmail(req, team) {
+	if a.users == nil || a.users.disabled() != "" || team == "" {
 		return
 	}
-	now := a.now()
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	defer cancel()
-	email, err := a.lookupEmail(ctx, req.User.ID, team)
+	email, err := a.users.cache.Fetch(ctx, team+"/"+req.User.ID, a.now(), lookupTimeout, func(ctx context.Context) (string, error) {
+		return a.lookupEmail(ctx, req.User.ID, team)
+	})
 	if err != nil {
 		if !a.scopeMissing(ctx, err) {
 			a.log.WarnContext(ctx, "slack users.info failed; going on without e-mail", "user", req.User.ID, "err", err)
 		}
-		return // not cached: the next request tries again
+		return
 	}
-	a.users.cache.Put(team+"/"+req.User.ID, email, now)
 	req.User.Email = email
 }
 
