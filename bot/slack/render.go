@@ -82,7 +82,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 	var blocks []slack.Block
 	if r.Title != "" {
 		blocks = append(blocks, slack.NewHeaderBlock(
-			plain(truncate(kindEmoji[r.Kind]+r.Title, maxHeaderText)), slack.HeaderBlockOptionBlockID("title")))
+			plain(bot.Clip(kindEmoji[r.Kind]+r.Title, maxHeaderText)), slack.HeaderBlockOptionBlockID("title")))
 	}
 	blocks = append(blocks, summaryBlocks(r.Summary)...)
 	blocks = append(blocks, factBlocks(r.Facts)...)
@@ -97,7 +97,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 	if len(notes) > 0 {
 		elems := make([]slack.MixedElement, 0, len(notes))
 		for _, n := range notes[:min(len(notes), maxContextElems)] {
-			elems = append(elems, plain(truncate(n, maxSectionText)))
+			elems = append(elems, plain(bot.Clip(n, maxSectionText)))
 		}
 		blocks = append(blocks, slack.NewContextBlock("actions_notes", elems...))
 	}
@@ -115,7 +115,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 // the cost of large replies.
 func fallbackText(r bot.Reply) string {
 	r.Table, r.Chart, r.Menus, r.Buttons = nil, nil, nil, nil
-	return truncate(bot.PlainText(r), maxMessageText)
+	return bot.Clip(bot.PlainText(r), maxMessageText)
 }
 
 // summaryBlocks packs summary lines into as few sections as the 3000-char
@@ -132,7 +132,7 @@ func summaryBlocks(lines []string) []slack.Block {
 		}
 	}
 	for i, line := range lines {
-		line = truncate(line, maxSectionText)
+		line = bot.Clip(line, maxSectionText)
 		n := runeLen(line)
 		if curLen > 0 && curLen+1+n > maxSectionText {
 			if len(out) == maxSummaryBlocks-2 { // room for this block and a note
@@ -163,7 +163,7 @@ func chartBlock(c *bot.Chart) slack.Block {
 	}
 	var b strings.Builder
 	if c.Title != "" {
-		b.WriteString("*" + escapeClip(oneLine(c.Title), 200) + "*\n")
+		b.WriteString("*" + escapeClip(bot.OneLine(c.Title), 200) + "*\n")
 	}
 	b.WriteString("```\n")
 	for _, p := range pts {
@@ -186,7 +186,7 @@ func chartBlock(c *bot.Chart) slack.Block {
 // chartLabel keeps a label on one line, short (escaped included), and
 // unable to end the code block it sits in.
 func chartLabel(s string) string {
-	return escapeClip(strings.ReplaceAll(oneLine(s), "`", "'"), 40)
+	return escapeClip(strings.ReplaceAll(bot.OneLine(s), "`", "'"), 40)
 }
 
 // chartValue writes a value short: plain digits up to 1e15, else with an
@@ -208,7 +208,7 @@ func warningBlocks(ws []string) []slack.Block {
 			elems = append(elems, plain(fmt.Sprintf("… %d more warning(s) not shown", len(ws)-i)))
 			break
 		}
-		elems = append(elems, plain(truncate("⚠ "+w, maxSectionText)))
+		elems = append(elems, plain(bot.Clip("⚠ "+w, maxSectionText)))
 		if len(elems) == maxContextElems {
 			out = append(out, slack.NewContextBlock(fmt.Sprintf("warnings_%d", len(out)), elems...))
 			elems = nil
@@ -287,7 +287,7 @@ func buttonElement(id string, b bot.Button) *slack.ButtonBlockElement {
 	if label == "" {
 		label = b.ActionID
 	}
-	btn := slack.NewButtonBlockElement(id, b.Value, plain(truncate(oneLine(label), maxButtonText)))
+	btn := slack.NewButtonBlockElement(id, b.Value, plain(bot.Clip(bot.OneLine(label), maxButtonText)))
 	switch b.Style {
 	case bot.Primary:
 		btn.WithStyle(slack.StylePrimary)
@@ -301,13 +301,13 @@ func buttonElement(id string, b bot.Button) *slack.ButtonBlockElement {
 }
 
 func confirmFor(b bot.Button) *slack.ConfirmationBlockObject {
-	label := truncate(oneLine(b.Label), maxConfirmLabel)
+	label := bot.Clip(bot.OneLine(b.Label), maxConfirmLabel)
 	if label == "" {
 		label = "Yes"
 	}
 	c := slack.NewConfirmationBlockObject(
-		plain(truncate("Are you sure?", maxConfirmTitle)),
-		plain(truncate(b.Confirm, maxConfirmText)),
+		plain(bot.Clip("Are you sure?", maxConfirmTitle)),
+		plain(bot.Clip(b.Confirm, maxConfirmText)),
 		plain(label),
 		plain("Cancel"),
 	)
@@ -384,30 +384,4 @@ func escapeClip(s string, n int) string {
 	return b.String()
 }
 
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
-
-// truncate cuts s to at most n characters, ending with "…" when cut. It
-// counts runes and never splits one; invalid UTF-8 is replaced first so
-// Slack never receives a broken sequence.
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if n <= 0 {
-		return ""
-	}
-	if runeLen(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for j := range s {
-		if count == n-1 {
-			i = j
-			break
-		}
-		count++
-	}
-	return s[:i] + "…"
-}

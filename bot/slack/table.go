@@ -27,14 +27,14 @@ func tableBlocks(t *bot.Table, hasCSV bool) []slack.Block {
 	tb := slack.NewTableBlock("table")
 	header := make([]slack.TableCell, cols)
 	for i := range cols {
-		header[i] = slack.NewTableRawTextCell(truncate(t.Columns[i], maxCellText))
+		header[i] = slack.NewTableRawTextCell(bot.Clip(t.Columns[i], maxCellText))
 	}
 	tb.AddRow(header...)
 	rows := min(len(t.Rows), maxTableRows-1)
 	for _, row := range t.Rows[:rows] {
 		cells := make([]slack.TableCell, cols)
 		for i := range cols {
-			cells[i] = slack.NewTableRawTextCell(truncate(row[i], maxCellText)) // numbers as text: raw_number was once rejected
+			cells[i] = slack.NewTableRawTextCell(bot.Clip(row[i], maxCellText)) // numbers as text: raw_number was once rejected
 		}
 		tb.AddRow(cells...)
 	}
@@ -63,7 +63,7 @@ func tableBlocks(t *bot.Table, hasCSV bool) []slack.Block {
 func tableRowJSON(row []string) int {
 	cells := make([]slack.TableCell, len(row))
 	for i, c := range row {
-		cells[i] = slack.NewTableRawTextCell(truncate(c, maxCellText))
+		cells[i] = slack.NewTableRawTextCell(bot.Clip(c, maxCellText))
 	}
 	b, _ := json.Marshal(cells) // strings always encode
 	return len(b)
@@ -81,7 +81,7 @@ func factBlocks(fs []bot.Fact) []slack.Block {
 		}
 		var fields []*slack.TextBlockObject
 		for _, f := range fs[start:min(start+maxSectionFields, len(fs))] {
-			label := escapeClip(oneLine(f.Label), 200)
+			label := escapeClip(bot.OneLine(f.Label), 200)
 			text := "*" + label + "*\n" + escapeClip(f.Value, maxFieldText-runeLen(label)-3)
 			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, text, false, true))
 		}

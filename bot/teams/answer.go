@@ -47,7 +47,7 @@ func (a *Adapter) answerInvoke(ctx context.Context, req bot.Request, direct bot.
 			a.log.ErrorContext(ctx, "teams: post the answer to a click", "request", req.ID, "err", err)
 			return invokeAnswer(rep)
 		}
-		return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: "Posted: " + clip(rep.Title, maxTitleRunes)}
+		return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: "Posted: " + bot.Clip(rep.Title, maxTitleRunes)}
 	}
 	return invokeAnswer(rep)
 }

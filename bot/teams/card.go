@@ -1,6 +1,10 @@
 package teams
 
-import "github.com/infracloudio/msbotbuilder-go/schema"
+import (
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
 
 // Adaptive Card 1.5 wire types: only the properties the renderer uses, in
 // a fixed order so golden files are stable.
@@ -124,7 +128,7 @@ const invokeMessageType = "application/vnd.microsoft.activity.message"
 func cardActivity(c *card, summary string) outActivity {
 	return outActivity{
 		Type:        "message",
-		Summary:     clip(summary, 100), // the notification preview
+		Summary:     bot.Clip(summary, 100), // the notification preview
 		Attachments: []schema.Attachment{{ContentType: cardContentType, Content: c}},
 	}
 }

@@ -177,7 +177,7 @@ func invokeAnswer(rep bot.Reply) invokeResponse {
 		// The handler answered through ReplyTo itself.
 		return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: "Done."}
 	}
-	return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: clip(bot.PlainText(rep), 4000)}
+	return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: bot.Clip(bot.PlainText(rep), 4000)}
 }
 
 func writeInvoke(w http.ResponseWriter, resp invokeResponse) {

@@ -80,7 +80,7 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 	c = &card{Type: "AdaptiveCard", Schema: cardSchema, Version: cardVersion, MSTeams: &cardMSTeams{Width: "Full"}}
 	whole = true
 	if r.Title != "" {
-		c.Body = append(c.Body, element{Type: "TextBlock", Text: clip(r.Title, maxTitleRunes), Size: "Large",
+		c.Body = append(c.Body, element{Type: "TextBlock", Text: bot.Clip(r.Title, maxTitleRunes), Size: "Large",
 			Weight: "Bolder", Color: kindColor(r.Kind), Wrap: true})
 	}
 	lines, warns, runes := maxSummaryLines, maxWarnings, maxLineRunes
@@ -94,7 +94,7 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 			c.Body = append(c.Body, textBlock(fmt.Sprintf("... and %d more warnings", len(r.Warnings)-i), "Attention"))
 			break
 		}
-		c.Body = append(c.Body, textBlock("⚠ "+clip(w, runes), "Attention"))
+		c.Body = append(c.Body, textBlock("⚠ "+bot.Clip(w, runes), "Attention"))
 	}
 	if lvl < noChart {
 		c.Body = append(c.Body, chart(r.Chart)...)
@@ -127,14 +127,14 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 	var downloads []fileLink
 	for _, l := range links {
 		if l.Image {
-			c.Body = append(c.Body, element{Type: "Image", URL: l.URL, AltText: clip(l.Name, maxLabelRunes)})
+			c.Body = append(c.Body, element{Type: "Image", URL: l.URL, AltText: bot.Clip(l.Name, maxLabelRunes)})
 		} else {
 			downloads = append(downloads, l)
 		}
 	}
 	downloads = downloads[:min(len(downloads), max(0, maxCardActions-len(c.Actions)-len(menus)))]
 	for _, l := range downloads {
-		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
+		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: bot.Clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
 	}
 	links = append(downloads, imageLinks(links)...)
 	// The menus go under the table: rendered first, so the table leaves
@@ -210,7 +210,7 @@ func summary(lines []string, most, runes int) []element {
 			out = append(out, subtle(fmt.Sprintf("... %d more lines", len(lines)-most)))
 			break
 		}
-		out = append(out, textBlock(cellText(clip(l, runes)), ""))
+		out = append(out, textBlock(cellText(bot.Clip(l, runes)), ""))
 	}
 	return out
 }
@@ -227,7 +227,7 @@ func facts(fs []bot.Fact, most, runes int) []element {
 			set.Facts = append(set.Facts, fact{Title: "…", Value: fmt.Sprintf("%d more", len(fs)-most)})
 			break
 		}
-		set.Facts = append(set.Facts, fact{Title: clip(f.Label, maxLabelRunes*2), Value: clip(f.Value, runes)})
+		set.Facts = append(set.Facts, fact{Title: bot.Clip(f.Label, maxLabelRunes*2), Value: bot.Clip(f.Value, runes)})
 	}
 	return []element{set}
 }
@@ -241,7 +241,7 @@ func chart(ch *bot.Chart) []element {
 	}
 	var out []element
 	if ch.Title != "" {
-		out = append(out, element{Type: "TextBlock", Text: clip(ch.Title, maxTitleRunes), Weight: "Bolder", Wrap: true})
+		out = append(out, element{Type: "TextBlock", Text: bot.Clip(ch.Title, maxTitleRunes), Weight: "Bolder", Wrap: true})
 	}
 	pts := ch.Points
 	if len(pts) > maxChartPoints {
@@ -273,7 +273,7 @@ const nbsp = "\u00a0"
 
 // chartLabel keeps a label short, on one line, with no-break spaces.
 func chartLabel(s string) string {
-	return strings.ReplaceAll(strings.Join(strings.Fields(clip(s, 24)), " "), " ", nbsp)
+	return strings.ReplaceAll(strings.Join(strings.Fields(bot.Clip(s, 24)), " "), " ", nbsp)
 }
 
 func formatValue(v float64) string {
@@ -296,7 +296,7 @@ func action(b bot.Button) cardAction {
 	if title == "" {
 		title = b.ActionID
 	}
-	title = clip(title, maxLabelRunes)
+	title = bot.Clip(title, maxLabelRunes)
 	return confirmed(cardAction{Type: "Action.Execute", Title: title, Verb: b.ActionID, Data: data, Style: style,
 		Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data, Style: style}}, b.Confirm)
 }
@@ -311,14 +311,14 @@ func confirmed(act cardAction, confirm string) cardAction {
 		return act
 	}
 	yes := act
-	yes.Title = clip("Yes, "+strings.ToLower(act.Title[:1])+act.Title[1:], maxLabelRunes)
+	yes.Title = bot.Clip("Yes, "+strings.ToLower(act.Title[:1])+act.Title[1:], maxLabelRunes)
 	if yes.Fallback != nil {
 		fb := *yes.Fallback
 		fb.Title = yes.Title
 		yes.Fallback = &fb
 	}
 	return cardAction{Type: "Action.ShowCard", Title: act.Title, Style: act.Style, Card: &card{
-		Type: "AdaptiveCard", Body: []element{{Type: "TextBlock", Text: clip(confirm, maxLineRunes), Wrap: true}},
+		Type: "AdaptiveCard", Body: []element{{Type: "TextBlock", Text: bot.Clip(confirm, maxLineRunes), Wrap: true}},
 		Actions: []cardAction{yes},
 	}}
 }
@@ -335,13 +335,4 @@ func elementsSize(els []element) int {
 func cardSize(c *card) int {
 	b, _ := json.Marshal(c)
 	return len(b)
-}
-
-// clip shortens s to at most n runes, marking the cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

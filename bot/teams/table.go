@@ -24,7 +24,7 @@ func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink, reserve
 	tbl := element{Type: "Table", FirstRowAsHeader: true, GridStyle: "accent", Columns: columnWidths(t, len(cols))}
 	header := tableRow{Type: "TableRow", Style: "accent"}
 	for _, h := range cols {
-		header.Cells = append(header.Cells, cell(element{Type: "TextBlock", Text: clip(h, maxCellRunes), Weight: "Bolder", Wrap: true}))
+		header.Cells = append(header.Cells, cell(element{Type: "TextBlock", Text: bot.Clip(h, maxCellRunes), Weight: "Bolder", Wrap: true}))
 	}
 	tbl.Rows = make([]tableRow, 1, len(t.Rows)+1)
 	tbl.Rows[0] = header
@@ -91,7 +91,7 @@ func cellText(v string) string {
 	if v == "" {
 		return nbsp
 	}
-	return clip(v, maxCellRunes)
+	return bot.Clip(v, maxCellRunes)
 }
 
 func cell(e element) tableCell { return tableCell{Type: "TableCell", Items: []element{e}} }
@@ -138,18 +138,18 @@ func csvNote(files []bot.File, links []fileLink) string {
 		switch {
 		case linked[f.Name]:
 		case isImage(f):
-			parts = append(parts, fmt.Sprintf("The chart (%s) cannot be shown in this card; the table holds its figures.", clip(f.Name, 100)))
+			parts = append(parts, fmt.Sprintf("The chart (%s) cannot be shown in this card; the table holds its figures.", bot.Clip(f.Name, 100)))
 		default:
 			missing = append(missing, f.Name)
 		}
 	}
 	if len(down) > 0 {
 		parts = append(parts, fmt.Sprintf("Download the full list (%s) with the button below; the link expires.",
-			clip(strings.Join(down, ", "), 100)))
+			bot.Clip(strings.Join(down, ", "), 100)))
 	}
 	if len(missing) > 0 {
 		parts = append(parts, fmt.Sprintf("The full list (%s) cannot be attached in Teams: narrow the query with a prefix, --proxy or --user.",
-			clip(strings.Join(missing, ", "), 100)))
+			bot.Clip(strings.Join(missing, ", "), 100)))
 	}
 	return strings.Join(parts, " ")
 }
