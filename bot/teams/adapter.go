@@ -62,12 +62,14 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 		logger:         slog.New(slog.DiscardHandler),
 		now:            time.Now,
 		invokeDeadline: defaultInvokeDeadline,
-		serviceURLOK:   microsoftServiceURL,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("teams: %w", err)
 		}
+	}
+	if o.serviceURLOK == nil {
+		o.serviceURLOK = serviceURLCheck(cfg.TokenURL)
 	}
 	if o.client == nil {
 		// Replies to busy channels go to one serviceUrl host: keep more

@@ -156,8 +156,9 @@ func WithRateLimitHook(f func()) Option {
 }
 
 // WithServiceURLCheck replaces the check of the service URLs proactive
-// messages may go to (default: https on Microsoft's Bot Connector hosts).
-// For tests, whose connector is a local server; never set in production.
+// messages may go to (default: https on Microsoft's Bot Connector hosts
+// or on the token endpoint's host, see serviceURLCheck). For tests;
+// never set in production.
 func WithServiceURLCheck(ok func(u *url.URL) bool) Option {
 	return func(o *options) error {
 		if ok == nil {

@@ -83,6 +83,21 @@ var (
 	serviceHostSuffixes = []string{".botframework.com"}
 )
 
+// serviceURLCheck is where proactive messages may go: Microsoft's Bot
+// Connector hosts, and the host of the configured token endpoint (a
+// sovereign cloud's, or a test's). The app password already goes to that
+// endpoint, so the connector token it issues may go there too; an alert
+// rule's destination cannot name any other host.
+func serviceURLCheck(tokenURL string) func(*url.URL) bool {
+	tok, err := url.Parse(tokenURL)
+	return func(u *url.URL) bool {
+		if microsoftServiceURL(u) {
+			return true
+		}
+		return err == nil && tok.Scheme == "https" && u.Scheme == "https" && tok.Host != "" && strings.EqualFold(u.Host, tok.Host)
+	}
+}
+
 // microsoftServiceURL reports whether u is https on the default port at
 // one of Microsoft's Bot Connector hosts.
 func microsoftServiceURL(u *url.URL) bool {

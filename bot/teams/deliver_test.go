@@ -3,6 +3,7 @@ package teams
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -150,12 +151,13 @@ func TestMicrosoftServiceURL(t *testing.T) {
 	}
 }
 
-// TestDeliverProductionCheck: an adapter without the test override sends
-// nothing to a local connector, over https or plain http.
+// TestDeliverProductionCheck: an adapter with Microsoft's token endpoint
+// and without the test override sends nothing to a local connector, over
+// https or plain http.
 func TestDeliverProductionCheck(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)
-	e.a.serviceURLOK = microsoftServiceURL
+	e.a.serviceURLOK = serviceURLCheck(fmt.Sprintf(defaultTokenURLFormat, testTenant))
 	for _, service := range []string{e.conn.serviceURL(), strings.Replace(e.conn.serviceURL(), "https://", "http://", 1)} {
 		_, err := e.a.Deliver(t.Context(), origin(service, testTenant, testConv, ""), bot.Reply{Kind: bot.Info, Title: "alert"})
 		if !errors.Is(err, errBadDestination) {
@@ -198,5 +200,30 @@ func TestDeliverFitsTable(t *testing.T) {
 	files := pub.published()
 	if len(files) != 1 || strings.Count(string(files[0].Data), "\n") != 401 {
 		t.Errorf("published %d files; want rows.csv with the header and 400 rows", len(files))
+	}
+}
+
+// TestServiceURLCheckTokenHost: besides Microsoft's hosts, proactive
+// messages may go to the host of the configured token endpoint (which
+// already gets the app password), over https only, and nowhere else.
+func TestServiceURLCheckTokenHost(t *testing.T) {
+	t.Parallel()
+	ok := serviceURLCheck("https://127.0.0.1:4443/tenant/oauth2/v2.0/token")
+	for raw, want := range map[string]bool{
+		"https://127.0.0.1:4443/amer/":          true,
+		"https://smba.trafficmanager.net/amer/": true,
+		"http://127.0.0.1:4443/amer/":           false,
+		"https://127.0.0.1:4444/amer/":          false,
+		"https://localhost:4443/amer/":          false,
+		"https://evil.example.com/amer/":        false,
+	} {
+		u, _ := url.Parse(raw)
+		if got := ok(u); got != want {
+			t.Errorf("%s: %v, want %v", raw, got, want)
+		}
+	}
+	def := serviceURLCheck("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
+	if u, _ := url.Parse("https://127.0.0.1:4443/amer/"); def(u) {
+		t.Error("a local service URL allowed with Microsoft's token endpoint")
 	}
 }
