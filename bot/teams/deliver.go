@@ -33,8 +33,8 @@ func origin(serviceURL, tenant, conversation, cardID string) bot.Destination {
 var errBadDestination = errors.New("teams deliver: bad destination")
 
 // parseDestination checks dst before anything is sent on its word: a
-// Teams conversation in our tenant (the GUID activities carry; a
-// destination naming none is refused), at a service URL proactive
+// Teams conversation in our tenant (the GUID activities carry, or the
+// tenant as configured; a destination naming none is refused), at a service URL proactive
 // messages may go to (a Microsoft Bot Connector host, see
 // microsoftServiceURL). A destination may come from an operator's file
 // rather than an authenticated activity, and the bot's connector token
@@ -60,12 +60,16 @@ func (a *Adapter) parseDestination(ctx context.Context, dst bot.Destination) (co
 	case strings.ContainsAny(dst.Message, "/?#"):
 		return conversationRef{}, fmt.Errorf("%w: activity id", errBadDestination)
 	}
-	want, err := a.tenant(ctx)
-	if err != nil {
-		return conversationRef{}, fmt.Errorf("teams deliver: %w", err)
-	}
-	if !strings.EqualFold(tc.Tenant, want) {
-		return conversationRef{}, fmt.Errorf("%w: another tenant", errBadDestination)
+	// The tenant as activities name it (its GUID), or as configured (an
+	// alert rule may name it by its domain, as QLIKBOT_TEAMS_TENANT_ID may).
+	if !strings.EqualFold(tc.Tenant, a.cfg.TenantID) {
+		want, err := a.tenant(ctx)
+		if err != nil {
+			return conversationRef{}, fmt.Errorf("teams deliver: %w", err)
+		}
+		if !strings.EqualFold(tc.Tenant, want) {
+			return conversationRef{}, fmt.Errorf("%w: another tenant", errBadDestination)
+		}
 	}
 	return conversationRef{ServiceURL: tc.ServiceURL, ConversationID: tc.Conversation, vetted: true}, nil
 }

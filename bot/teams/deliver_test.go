@@ -36,6 +36,8 @@ func TestDeliver(t *testing.T) {
 			return origin(s, "0e0e0e0e-0000-4000-8000-000000000bad", testConv, "card-9")
 		},
 			"", "", true},
+		{"tenant named by the configured domain", func(s string) bot.Destination { return origin(s, "Contoso.onmicrosoft.com", testConv, "") },
+			http.MethodPost, "/v3/conversations/" + testConv + "/activities", true},
 		{"no tenant", func(s string) bot.Destination { return origin(s, "", testConv, "card-9") }, "", "", false},
 		{"no tenant, configured as a domain", func(s string) bot.Destination { return origin(s, "", testConv, "card-9") }, "", "", true},
 		{"a non-Microsoft https host", func(string) bot.Destination {
