@@ -1,6 +1,11 @@
 package bot
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Destination says where a reply goes when no request is waiting for it:
 // the outcome of an approved job resumed after a restart, an alert from
@@ -68,4 +73,49 @@ func (ds Deliverers) FitFor(p Platform) func(Reply) int {
 		return f.Fit
 	}
 	return nil
+}
+
+// deliveredCSV names the CSV FitDelivered attaches.
+const deliveredCSV = "rows.csv"
+
+// FitDelivered fits r to one message of the adapter whose Request.Fit is
+// fit, for a reply built without a request and so never paged (an alert,
+// an outcome built elsewhere): when its table holds more rows than fit,
+// the table is cut to those that do and the whole table is attached as a
+// CSV (unless r carries one already), with a line saying so. Every row
+// still reaches the reader. Adapters call it in Deliver.
+func FitDelivered(r Reply, fit func(Reply) int) Reply {
+	if r.Table == nil || fit == nil || len(r.Table.Rows) == 0 {
+		return r
+	}
+	full := r.Table
+	out := r
+	name := csvName(r.Files)
+	if name == "" {
+		name = deliveredCSV
+		out.Files = append(slices.Clip(r.Files), File{Name: name, Type: "text/csv", Data: TableCSV(full)})
+	}
+	out.Summary = append(slices.Clip(r.Summary), fmt.Sprintf("Not every row fits in one message: %s holds all %d.", name, len(full.Rows)))
+	n := Request{Fit: fit}.FitRows(out) // with the note and the file it adds
+	if n >= len(full.Rows) {
+		return r
+	}
+	t := *full
+	t.Rows = full.Rows[:n]
+	t.TotalRows = max(t.TotalRows, t.Offset+len(full.Rows))
+	out.Table = &t
+	return out
+}
+
+// HasCSV reports whether files hold a CSV.
+func HasCSV(files []File) bool { return csvName(files) != "" }
+
+// csvName is the name of the first CSV in files, "" when none.
+func csvName(files []File) string {
+	for _, f := range files {
+		if f.Type == "text/csv" || strings.HasSuffix(strings.ToLower(f.Name), ".csv") {
+			return f.Name
+		}
+	}
+	return ""
 }

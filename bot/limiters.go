@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -33,12 +35,35 @@ func NewLimiters[K comparable](r rate.Limit, burst, pruneAbove int) *Limiters[K]
 	return &Limiters[K]{r: r, burst: burst, pruneAbove: pruneAbove, m: make(map[K]*rate.Limiter), nextPrune: pruneAbove}
 }
 
-// Get returns key's bucket, making it if needed. now is the time base the
-// caller's buckets use (the injected clock for AllowN, time.Now for Wait).
-func (l *Limiters[K]) Get(key K, now time.Time) *rate.Limiter {
+// Wait blocks until key's bucket gives a token (on the real clock) or ctx
+// ends. The token is reserved under the lock: a bucket handed out and
+// waited on later could be pruned in between (it looked full, so idle),
+// and the next caller would get a fresh one, two sends in one slot.
+func (l *Limiters[K]) Wait(ctx context.Context, key K) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.getLocked(key, now)
+	now := time.Now()
+	res := l.getLocked(key, now).ReserveN(now, 1)
+	l.mu.Unlock()
+	if !res.OK() {
+		return fmt.Errorf("rate limit: a token is never available (burst %d)", l.burst)
+	}
+	delay := res.DelayFrom(now)
+	if delay == 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && now.Add(delay).After(dl) {
+		res.CancelAt(now)
+		return fmt.Errorf("rate limit: the wait of %v would outlast the deadline", delay)
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		res.Cancel()
+		return ctx.Err()
+	}
 }
 
 func (l *Limiters[K]) getLocked(key K, now time.Time) *rate.Limiter {

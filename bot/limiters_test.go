@@ -1,7 +1,10 @@
 package bot
 
 import (
+	"context"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +44,9 @@ func TestLimitersPruneOncePerDoubling(t *testing.T) {
 	}
 	later := now.Add(2 * time.Second) // all idle again
 	for i := above + 1; i < 2*above; i++ {
-		l.Get(i, later) // known but unused: idle
+		l.mu.Lock()
+		l.getLocked(i, later) // known but unused: idle
+		l.mu.Unlock()
 	}
 	if l.Len() != 2*above {
 		t.Fatalf("pruned before the map doubled: %d keys", l.Len())
@@ -52,7 +57,7 @@ func TestLimitersPruneOncePerDoubling(t *testing.T) {
 	}
 }
 
-func TestLimitersAllowAndGet(t *testing.T) {
+func TestLimitersAllow(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	l := NewLimiters[string](rate.Limit(2), 1, 16)
@@ -64,9 +69,6 @@ func TestLimitersAllowAndGet(t *testing.T) {
 	}
 	if ok, _ := l.Allow("b", now); !ok {
 		t.Fatal("another key shares a's bucket")
-	}
-	if l.Get("a", now) != l.Get("a", now) || l.Get("a", now) == l.Get("b", now) {
-		t.Fatal("Get does not return one bucket per key")
 	}
 	off := NewLimiters[string](rate.Inf, 0, 16)
 	for range 100 {
@@ -81,5 +83,53 @@ func TestLimitersAllowAndGet(t *testing.T) {
 	none.Allow("a", now)
 	if ok, retry := none.Allow("a", now); ok || retry != 0 {
 		t.Fatalf("rate 0: ok=%v retry=%v", ok, retry)
+	}
+}
+
+// TestLimitersWait: Wait takes the token under the lock, so the bucket it
+// came from is busy and survives a prune: the next Wait on that key is
+// paced by it, not by a fresh bucket. Waits that would outlast their
+// deadline or see their ctx end return an error at once.
+func TestLimitersWait(t *testing.T) {
+	t.Parallel()
+	l := NewLimiters[string](rate.Every(time.Hour), 1, 1)
+	if err := l.Wait(t.Context(), "a"); err != nil {
+		t.Fatalf("first Wait: %v", err)
+	}
+	for i := range 10 {
+		l.Allow("k"+strconv.Itoa(i), time.Now()) // prunes idle buckets
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := l.Wait(ctx, "a"); err == nil {
+		t.Fatal("a second token within the hour: the bucket was forgotten while busy")
+	}
+	done, stop := context.WithCancel(t.Context())
+	stop()
+	if err := NewLimiters[string](rate.Every(time.Hour), 1, 16).Wait(done, "b"); err != nil {
+		t.Fatalf("a token at hand is not refused for an ended ctx: %v", err)
+	}
+}
+
+// TestLimitersWaitRace: many Waits on one key while other keys churn the
+// map (and prune it) get one token of a burst of one between them.
+func TestLimitersWaitRace(t *testing.T) {
+	t.Parallel()
+	l := NewLimiters[string](rate.Every(time.Hour), 1, 2)
+	var got atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			if l.Wait(ctx, "a") == nil {
+				got.Add(1)
+			}
+		})
+		wg.Go(func() { l.Allow("k"+strconv.Itoa(i), time.Now()) })
+	}
+	wg.Wait()
+	if n := got.Load(); n != 1 {
+		t.Fatalf("%d Waits got a token of a burst of 1", n)
 	}
 }

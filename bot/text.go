@@ -65,13 +65,13 @@ func PlainText(r Reply) string {
 	var parts []string
 	var head []string
 	if r.Title != "" {
-		head = append(head, oneLine(r.Title))
+		head = append(head, OneLine(r.Title))
 	}
 	for _, s := range r.Summary {
-		head = append(head, oneLine(s))
+		head = append(head, OneLine(s))
 	}
 	for _, f := range r.Facts {
-		head = append(head, oneLine(f.Label)+": "+oneLine(f.Value))
+		head = append(head, OneLine(f.Label)+": "+OneLine(f.Value))
 	}
 	if len(head) > 0 {
 		parts = append(parts, strings.Join(head, "\n"))
@@ -82,7 +82,7 @@ func PlainText(r Reply) string {
 	if len(r.Warnings) > 0 {
 		w := make([]string, len(r.Warnings))
 		for i, s := range r.Warnings {
-			w[i] = "! " + oneLine(s)
+			w[i] = "! " + OneLine(s)
 		}
 		parts = append(parts, strings.Join(w, "\n"))
 	}
@@ -91,10 +91,10 @@ func PlainText(r Reply) string {
 	}
 	n := 0
 	for _, m := range r.Menus {
-		lines := []string{oneLine(m.Label) + ":"}
+		lines := []string{OneLine(m.Label) + ":"}
 		for _, o := range m.Options {
 			n++
-			lines = append(lines, fmt.Sprintf("  [%d] %s", n, oneLine(o.Label)))
+			lines = append(lines, fmt.Sprintf("  [%d] %s", n, OneLine(o.Label)))
 		}
 		parts = append(parts, strings.Join(lines, "\n"))
 	}
@@ -102,15 +102,39 @@ func PlainText(r Reply) string {
 		b := make([]string, len(r.Buttons))
 		for i, btn := range r.Buttons {
 			n++
-			b[i] = fmt.Sprintf("[%d] %s", n, oneLine(btn.Label))
+			b[i] = fmt.Sprintf("[%d] %s", n, OneLine(btn.Label))
 		}
 		parts = append(parts, strings.Join(b, "  "))
 	}
 	return strings.Join(parts, "\n\n")
 }
 
-// oneLine keeps a cell or line from breaking the layout.
-var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace
+// OneLine keeps a cell, label or line from breaking the layout: every
+// run of white space (line breaks, tabs) becomes one space, none at the
+// ends.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Clip cuts s to at most n characters, ending with "…" when cut. It counts
+// runes and never splits one; invalid UTF-8 is replaced first, so no
+// platform receives a broken sequence.
+func Clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for j := range s {
+		if count == n-1 {
+			i = j
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
+}
 
 // ShownColumns returns the indexes of t's columns that hold text on at
 // least one row: a column empty on every row of the page says nothing and
@@ -171,7 +195,7 @@ func plainTable(t *Table) string {
 		row(tw, t.Columns)
 		dashes := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
-			dashes[i] = strings.Repeat("-", max(1, utf8.RuneCountInString(oneLine(c))))
+			dashes[i] = strings.Repeat("-", max(1, utf8.RuneCountInString(OneLine(c))))
 		}
 		row(tw, dashes)
 	}
@@ -192,7 +216,7 @@ func plainTable(t *Table) string {
 func row(tw *tabwriter.Writer, cells []string) {
 	clean := make([]string, len(cells))
 	for i, c := range cells {
-		clean[i] = oneLine(c)
+		clean[i] = OneLine(c)
 	}
 	// No tab after the last cell: tabwriter leaves it unpadded, so lines
 	// carry no trailing spaces.
@@ -205,11 +229,11 @@ const barWidth = 30
 func plainChart(c *Chart) string {
 	var lines []string
 	if c.Title != "" {
-		lines = append(lines, oneLine(c.Title))
+		lines = append(lines, OneLine(c.Title))
 	}
 	labelW, top := 0, 0.0
 	for _, p := range c.Points {
-		labelW = max(labelW, utf8.RuneCountInString(oneLine(p.Label)))
+		labelW = max(labelW, utf8.RuneCountInString(OneLine(p.Label)))
 		if v := p.Value; v > top && !math.IsInf(v, 0) && !math.IsNaN(v) {
 			top = v
 		}
@@ -219,7 +243,7 @@ func plainChart(c *Chart) string {
 		if v := p.Value; top > 0 && v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
 			n = max(1, int(math.Round(v/top*barWidth)))
 		}
-		label := oneLine(p.Label)
+		label := OneLine(p.Label)
 		pad := strings.Repeat(" ", labelW-utf8.RuneCountInString(label))
 		lines = append(lines, strings.TrimRight(fmt.Sprintf("%s%s  %s %s", label, pad,
 			strings.Repeat("#", n), strconv.FormatFloat(p.Value, 'f', -1, 64)), " "))

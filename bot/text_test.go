@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestTrimCommand(t *testing.T) {
@@ -217,5 +218,47 @@ func TestCommandOf(t *testing.T) {
 				t.Errorf("commandOf = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestClip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		n    int
+		want string
+	}{
+		{"short", "abc", 5, "abc"},
+		{"exact", "abcde", 5, "abcde"},
+		{"cut ascii", "abcdef", 5, "abcd…"},
+		{"cut multibyte", "åäöüß", 3, "åä…"},
+		{"cut emoji", "🙂🙂🙂🙂", 2, "🙂…"},
+		{"invalid utf8", "a\xffb", 5, "a\uFFFDb"},
+		{"zero", "abc", 0, ""},
+		{"one", "abc", 1, "…"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := Clip(tc.in, tc.n)
+			if got != tc.want || !utf8.ValidString(got) {
+				t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"a\r\nb\tc":    "a b c",
+		"  x  \n\n y ": "x y",
+		"":             "",
+		" ":            "",
+	} {
+		if got := OneLine(in); got != want {
+			t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

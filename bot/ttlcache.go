@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -65,4 +66,23 @@ func (c *TTLCache[K, V]) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)
+}
+
+// Fetch returns k's value: the cached one, else fetch's answer (given at
+// most timeout), which is cached. A failed fetch is returned and not
+// cached, so the next call tries again. The chat adapters look e-mails up
+// with it.
+func (c *TTLCache[K, V]) Fetch(ctx context.Context, k K, now time.Time, timeout time.Duration, fetch func(context.Context) (V, error)) (V, error) {
+	if v, ok := c.Get(k, now); ok {
+		return v, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	v, err := fetch(ctx)
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	c.Put(k, v, now)
+	return v, nil
 }

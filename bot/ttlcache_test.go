@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -48,5 +50,36 @@ func TestTTLCache(t *testing.T) {
 	d.Put("V0", "again", t0)
 	if got, _ := d.Get("V0", t0); got != "again" || d.Len() != 3 {
 		t.Fatalf("after updating a key of a full cache: %q, %d keys; want again, 3", got, d.Len())
+	}
+}
+
+// TestTTLCacheFetch: a value fetched is cached for the ttl; a failed
+// fetch is returned and not cached; the fetch gets a bounded ctx.
+func TestTTLCacheFetch(t *testing.T) {
+	t.Parallel()
+	c := NewTTLCache[string, string](time.Minute, 8)
+	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	calls := 0
+	fetch := func(answer string, err error) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			calls++
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("fetch without a deadline")
+			}
+			return answer, err
+		}
+	}
+	boom := errors.New("down")
+	if _, err := c.Fetch(t.Context(), "u", now, time.Second, fetch("", boom)); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the fetch's", err)
+	}
+	if v, err := c.Fetch(t.Context(), "u", now, time.Second, fetch("a@x", nil)); err != nil || v != "a@x" || calls != 2 {
+		t.Fatalf("after a failure: %q, %v after %d calls; want a second fetch", v, err, calls)
+	}
+	if v, _ := c.Fetch(t.Context(), "u", now.Add(30*time.Second), time.Second, fetch("b@x", nil)); v != "a@x" || calls != 2 {
+		t.Fatalf("within the ttl: %q after %d calls; want the cached value", v, calls)
+	}
+	if v, _ := c.Fetch(t.Context(), "u", now.Add(2*time.Minute), time.Second, fetch("b@x", nil)); v != "b@x" || calls != 3 {
+		t.Fatalf("after the ttl: %q after %d calls", v, calls)
 	}
 }

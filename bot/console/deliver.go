@@ -25,7 +25,7 @@ func (c *Console) Deliver(ctx context.Context, dst bot.Destination, r bot.Reply)
 	if dst.Platform != "" && dst.Platform != bot.Console {
 		return dst, fmt.Errorf("console deliver: destination on %s", dst.Platform)
 	}
-	if err := c.show(bot.User{ID: Speaker}, r); err != nil {
+	if err := c.show(bot.User{ID: Speaker}, r, true); err != nil {
 		return dst, fmt.Errorf("console deliver: %w", err)
 	}
 	return bot.Destination{Platform: bot.Console, Channel: Channel}, nil

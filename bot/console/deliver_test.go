@@ -71,3 +71,51 @@ func TestDeliver(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliverKeepsTheNumbers: a delivered reply (an alert) printed while
+// an earlier reply's buttons are numbered does not renumber them under
+// the user, and says so; with nothing numbered it brings its own.
+func TestDeliverKeepsTheNumbers(t *testing.T) {
+	t.Parallel()
+	var out lockedBuffer
+	c, err := New(silent{}, strings.NewReader(""), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alert := bot.Reply{Kind: bot.Warning, Title: "Firing: too many sessions",
+		Buttons: []bot.Button{{Label: "Silence 1 h", ActionID: "qlik.silence", Value: "1h"}}}
+	if _, err := c.Deliver(t.Context(), bot.Destination{Platform: bot.Console}, alert); err != nil {
+		t.Fatal(err)
+	}
+	labels := func() []string {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var out []string
+		for _, b := range c.buttons {
+			out = append(out, b.Label)
+		}
+		return out
+	}
+	if got := labels(); len(got) != 1 || got[0] != "Silence 1 h" {
+		t.Fatalf("with nothing numbered: buttons %q, want the alert's", got)
+	}
+	approval := bot.Reply{Title: "Approval needed", Buttons: []bot.Button{{Label: "Approve", ActionID: "qlik.approve", Value: "p"}, {Label: "Reject", ActionID: "qlik.reject", Value: "p"}}}
+	if err := c.show(bot.User{ID: "ann"}, approval, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Deliver(t.Context(), bot.Destination{Platform: bot.Console}, alert); err != nil {
+		t.Fatal(err)
+	}
+	if got := labels(); len(got) != 2 || got[0] != "Approve" {
+		t.Errorf("after a delivered alert: buttons %q, want the approval's still", got)
+	}
+	if !strings.Contains(out.String(), "not numbered for /click: 1 to 2 still click the earlier reply's") {
+		t.Errorf("the alert does not say its choices are not numbered:\n%s", out.String())
+	}
+	if err := c.show(bot.User{ID: "ann"}, bot.Reply{Title: "Sessions", Buttons: alert.Buttons}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := labels(); len(got) != 1 {
+		t.Errorf("a reply to the user: buttons %q, want its own", got)
+	}
+}

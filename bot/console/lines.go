@@ -147,7 +147,7 @@ func (s *session) refused(actor bot.User, click bot.Request) bool {
 	if !refused {
 		return false
 	}
-	if err := s.c.show(actor, rep); err != nil {
+	if err := s.c.show(actor, rep, false); err != nil {
 		s.c.log.Warn("print precheck refusal", "err", err)
 	}
 	return true

@@ -26,20 +26,29 @@ var _ bot.Finisher = (*responder)(nil)
 
 // Respond prints r.
 func (r *responder) Respond(_ context.Context, rep bot.Reply) error {
-	return r.c.show(r.actor, rep)
+	return r.c.show(r.actor, rep, false)
 }
 
 // Finish releases the line waiting for this request.
 func (r *responder) Finish() { r.once.Do(func() { close(r.done) }) }
 
 // show prints one reply, prefixed by the subject it answers, saves its
-// files, and remembers its buttons for /click.
-func (c *Console) show(actor bot.User, r bot.Reply) error {
+// files, and remembers its buttons for /click. A delivered reply (no
+// request waits for it) comes at any moment: it never renumbers the
+// choices of a reply the user may be about to click.
+func (c *Console) show(actor bot.User, r bot.Reply, delivered bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
 	ref := fmt.Sprintf("console-%d", c.seq)
-	if choices := r.Choices(); len(choices) > 0 || r.ReplaceOriginal {
+	choices := r.Choices()
+	var note string
+	switch {
+	case delivered && len(choices) > 0 && len(c.buttons) > 0:
+		note = fmt.Sprintf("(These choices are not numbered for /click: 1 to %d still click the earlier reply's. Type the command instead.)\n", len(c.buttons))
+	case delivered && len(choices) == 0:
+		// Nothing to click, and nothing on the screen to replace.
+	case len(choices) > 0 || r.ReplaceOriginal:
 		// A reply that replaces the message with the buttons takes them
 		// away, as it does on Slack and Teams. Menu options are numbered
 		// with the buttons, as PlainText shows them.
@@ -55,7 +64,7 @@ func (c *Console) show(actor bot.User, r bot.Reply) error {
 		}
 		b.WriteString(sep + text)
 	}
-	b.WriteString("\n")
+	b.WriteString("\n" + note)
 	for _, f := range r.Files {
 		b.WriteString(c.saveFile(f) + "\n")
 	}

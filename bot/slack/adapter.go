@@ -216,6 +216,11 @@ func (a *Adapter) Start(ctx context.Context) error {
 	if a.users != nil {
 		defer a.users.probes.Wait()
 	}
+	if a.home != nil {
+		// After runSocket's wait for envelopes: a click's answer may
+		// still start a build until then.
+		defer a.home.stop()
+	}
 	if a.cfg.Mode == ModeHTTP {
 		return a.runHTTP(ctx)
 	}

@@ -9,7 +9,9 @@ import (
 )
 
 // Slack's spelling of a bot.Destination: Channel is the channel id (a
-// conversation id, D... for a direct message), Message the ts of the
+// conversation id, D... for a direct message; a user id U... or W... for
+// the direct message with them, as a click on App Home leaves: Deliver
+// returns the D... id it posted to), Message the ts of the
 // message to replace ("" posts a new one), Conversation unused. Request
 // Origin carries it: the channel of a slash command, the channel and
 // message of a click (no message for an ephemeral one: the bot token
@@ -45,25 +47,28 @@ func (a *Adapter) Deliver(ctx context.Context, dst bot.Destination, r bot.Reply)
 	if !validID(dst.Channel) || (dst.Message != "" && !tsRE.MatchString(dst.Message)) {
 		return dst, fmt.Errorf("slack deliver: %w: bad channel or message ts", ErrBadPayload)
 	}
-	if r.Visibility != bot.InChannel && !isDM(dst.Channel) {
+	if r.Visibility != bot.InChannel && !isDM(dst.Channel) && !isUser(dst.Channel) {
 		// Nobody asked, so there is nobody to show a private reply to.
 		return dst, fmt.Errorf("slack deliver: a private reply cannot be delivered to channel %s", dst.Channel)
 	}
+	r = bot.FitDelivered(r, Fit)
 	blocks, text := render(r)
 	out := dst
-	if r.ReplaceOriginal && dst.Message != "" {
+	if r.ReplaceOriginal && dst.Message != "" && !isUser(dst.Channel) {
 		if err := a.post.update(ctx, dst.Channel, dst.Message, blocks, text); err != nil {
 			return dst, fmt.Errorf("slack deliver: %w", err)
 		}
 	} else {
-		ts, err := a.post.postMessage(ctx, dst.Channel, blocks, text)
+		// A user id cannot be updated or shared to: post, and keep the
+		// direct message's channel the post went to.
+		channel, ts, err := a.post.postMessage(ctx, dst.Channel, blocks, text)
 		if err != nil {
 			return dst, fmt.Errorf("slack deliver: %w", err)
 		}
-		out.Message = ts
+		out.Channel, out.Message = channel, ts
 	}
 	for _, f := range r.Files {
-		if err := a.post.upload(ctx, dst.Channel, f); err != nil {
+		if err := a.post.upload(ctx, out.Channel, f); err != nil {
 			return out, fmt.Errorf("slack deliver: %w", err)
 		}
 	}

@@ -1,19 +1,16 @@
 package slackbot
 
 import (
-	"context"
 	"encoding/json"
+	"github.com/qlikbot/qlikbot/bot/bottest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/qlikbot/qlikbot/authz"
-	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/commands"
 	"github.com/qlikbot/qlikbot/internal/testkit"
-	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -46,43 +43,11 @@ type e2e struct {
 
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
-	sim, err := qliksim.Start()
-	if err != nil {
-		t.Fatalf("start simulator: %v", err)
-	}
-	t.Cleanup(sim.Close)
-	q, err := qlik.New(qlik.Config{
-		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(), Resolve: sim.Resolve(),
-		Timeout: 20 * time.Second, ReadRetries: -1, TopologyTTL: time.Minute,
-	})
-	if err != nil {
-		t.Fatalf("qlik client: %v", err)
-	}
-	t.Cleanup(q.Close)
-	pol, err := authz.Parse([]byte(e2ePolicy))
-	if err != nil {
-		t.Fatalf("policy: %v", err)
-	}
-	e := &e2e{sim: sim, slack: newFakeSlack(t), clock: testkit.NewClock(time.Now().Truncate(time.Second))}
-	st := openBolt(t, e.clock.Now)
-	eng, err := commands.New(q, st, authz.NewStatic(pol))
-	if err != nil {
-		t.Fatalf("commands: %v", err)
-	}
-	d, err := bot.NewDispatcher(eng)
-	if err != nil {
-		t.Fatalf("dispatcher: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	e := &e2e{slack: newFakeSlack(t), clock: testkit.NewClock(time.Now().Truncate(time.Second))}
+	site := bottest.NewSite(t, 0, e2ePolicy, 0, bottest.SeedLab(), bottest.WithStoreClock(e.clock.Now))
+	e.sim = site.Sim
 	a, err := New(Config{Mode: ModeHTTP, BotToken: "xoxb-e2e", SigningSecret: vecSecret, APIURL: e.slack.GetAPIURL()},
-		d, st, WithClock(e.clock.Now))
+		site.Dispatcher, site.Store, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatalf("adapter: %v", err)
 	}

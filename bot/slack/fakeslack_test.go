@@ -142,7 +142,11 @@ func (f *fakeSlack) handle(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, "ok")
 			return
 		}
-		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, call.Form.Get("channel"), ts)
+		channel := call.Form.Get("channel")
+		if path == "/chat.postMessage" && strings.HasPrefix(channel, "U") {
+			channel = "D" + channel[1:] // as Slack: the direct message with that user
+		}
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, channel, ts)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -50,12 +51,50 @@ func WithHome(home HomeFunc) Option {
 type homeTab struct {
 	build HomeFunc
 	sem   chan struct{}
+	// builds tracks the views being built and published: Start waits for
+	// them, so none outlives it (and the store it reads).
+	builds sync.WaitGroup
 
-	mu   sync.Mutex
-	last map[string]time.Time // user -> when their view was last built
+	mu       sync.Mutex
+	last     map[string]time.Time // user -> when their view was last built
+	stopping bool                 // Start is ending: no new builds
+}
+
+// goBuild runs fn on a goroutine of its own, tracked by builds, unless
+// Start is ending (it reports whether fn runs). A panic in fn (in the
+// HomeFunc) is logged and ends that build only.
+func (a *Adapter) goBuild(ctx context.Context, user string, fn func()) bool {
+	h := a.home
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopping {
+		a.log.InfoContext(ctx, "slack home: stopping, view not refreshed", "user", user)
+		return false
+	}
+	h.builds.Go(func() {
+		defer func() {
+			if v := recover(); v != nil {
+				a.log.ErrorContext(ctx, "slack home: building the view panicked", "user", user,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			}
+		}()
+		fn()
+	})
+	return true
+}
+
+// stop refuses new builds and waits for those under way (each bounded by
+// homeTimeout).
+func (h *homeTab) stop() {
+	h.mu.Lock()
+	h.stopping = true
+	h.mu.Unlock()
+	h.builds.Wait()
 }
 
 // due reports whether user's view should be built now, and records it.
+// It is asked once a build slot is taken: a view not built because all
+// slots were busy leaves no cooldown behind.
 func (h *homeTab) due(user string, now time.Time, force bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -82,15 +121,14 @@ func (a *Adapter) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent
 	if !ok || opened.Tab != "home" || !validID(opened.User) {
 		return
 	}
-	a.submits.Go(func() { a.publishHome(context.WithoutCancel(ctx), opened.User, false) })
+	ctx = context.WithoutCancel(ctx)
+	a.goBuild(ctx, opened.User, func() { a.publishHome(ctx, opened.User, ev.TeamID, false) })
 }
 
 // publishHome builds and publishes user's Home view, unless it was built
 // moments ago (force: after a click on it) or too many are being built.
-func (a *Adapter) publishHome(ctx context.Context, user string, force bool) {
-	if !a.home.due(user, a.now(), force) {
-		return
-	}
+// team is the workspace the event or click came from.
+func (a *Adapter) publishHome(ctx context.Context, user, team string, force bool) {
 	select {
 	case a.home.sem <- struct{}{}:
 		defer func() { <-a.home.sem }()
@@ -98,10 +136,13 @@ func (a *Adapter) publishHome(ctx context.Context, user string, force bool) {
 		a.log.InfoContext(ctx, "slack home: busy, view not refreshed", "user", user)
 		return
 	}
+	if !a.home.due(user, a.now(), force) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, homeTimeout)
 	defer cancel()
 	req := bot.Request{ID: bot.NewRequestID(), Platform: bot.Slack, User: bot.User{ID: user}, ReceivedAt: a.now()}
-	a.withEmail(ctx, &req)
+	a.withEmail(ctx, &req, team)
 	view := renderHome(a.home.build(ctx, req))
 	err := a.post.retry(ctx, "views.publish", func(ctx context.Context) error {
 		_, err := a.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
@@ -124,7 +165,7 @@ func renderHome(r bot.Reply) slack.HomeTabViewRequest {
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// No replay guard: a replayed event only republishes a Home view,
 	// which is idempotent and paced per person.
-	body, _, ok := a.readSigned(w, r)
+	body, _, ok := a.readSigned(w, r, maxCommandBody)
 	if !ok {
 		return
 	}
@@ -158,15 +199,15 @@ func isHomeClick(cb slack.InteractionCallback) bool {
 // progress of a long approval, then its outcome) as updates of it. Each
 // answer refreshes their Home. Safe for concurrent use.
 type homeResponder struct {
-	a    *Adapter
-	user string
+	a          *Adapter
+	user, team string
 
 	mu          sync.Mutex
 	channel, ts string // the message posted, once it is
 }
 
-func (a *Adapter) homeResponder(req bot.Request) *homeResponder {
-	return &homeResponder{a: a, user: req.User.ID}
+func (a *Adapter) homeResponder(req bot.Request, team string) *homeResponder {
+	return &homeResponder{a: a, user: req.User.ID, team: team}
 }
 
 // Respond posts or updates the answer in the direct message, then
@@ -189,7 +230,8 @@ func (h *homeResponder) Respond(ctx context.Context, rep bot.Reply) error {
 		return fmt.Errorf("answer a click on home: %w", err)
 	}
 	if h.a.home != nil && rep.Kind != bot.Pending {
-		h.a.submits.Go(func() { h.a.publishHome(context.WithoutCancel(ctx), h.user, true) })
+		ctx := context.WithoutCancel(ctx)
+		h.a.goBuild(ctx, h.user, func() { h.a.publishHome(ctx, h.user, h.team, true) })
 	}
 	return nil
 }

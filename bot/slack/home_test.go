@@ -192,14 +192,14 @@ func TestSocketHomeOpened(t *testing.T) {
 	if body := <-published; !strings.Contains(body, `"user_id":"U7"`) || !strings.Contains(body, "Home of U7") {
 		t.Fatalf("views.publish %s", body)
 	}
-	a.submits.Wait()
+	a.home.builds.Wait()
 	if got := log.all(); len(got) != 2 || got[0] != "ack env-home" || got[1] != "build U7" {
 		t.Fatalf("order %q: want the ack before the build", got)
 	}
 	// The messages tab opens the same event with tab "messages": no view.
 	ev.InnerEvent.Data = &slackevents.AppHomeOpenedEvent{Type: "app_home_opened", User: "U7", Tab: "messages"}
 	a.onSocketEvent(t.Context(), log, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Data: ev, Request: &socketmode.Request{EnvelopeID: "env-msg"}})
-	a.submits.Wait()
+	a.home.builds.Wait()
 	if got := log.all(); len(got) != 3 || got[2] != "ack env-msg" {
 		t.Fatalf("messages tab: %q", got)
 	}

@@ -13,11 +13,16 @@ import (
 	"github.com/qlikbot/qlikbot/bot"
 )
 
-// maxBody caps an inbound request before it is read. Slash commands are a
-// few KB, but a block_actions payload carries the message it was clicked
-// on: Next under a 99-row table is about 50 KB form-encoded with short
-// cells and several times that with long ones.
-const maxBody = 1 << 20
+// Caps on an inbound request's body, read only once its signature
+// headers are present and fresh. Slash commands and events are a few KB;
+// a block_actions payload carries the message it was clicked on: Next
+// under a full table is about 50 KB form-encoded with short cells and
+// several times that with long ones (render caps the table's encoded
+// size so it stays well under maxInteractionBody).
+const (
+	maxCommandBody     = 64 << 10
+	maxInteractionBody = 1 << 20
+)
 
 // Handler serves Slack's HTTP mode: POST /slack/commands (slash commands),
 // POST /slack/interactions (button clicks) and POST /slack/events (the
@@ -33,15 +38,21 @@ func (a *Adapter) Handler() http.Handler {
 // guardTimeout bounds one replay check.
 const guardTimeout = 10 * time.Second
 
-// readSigned reads the capped body and checks its signature, returning
-// the key the replay guard checks after the ack. On failure it has
-// answered already and returns ok=false.
-func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) (body []byte, replayKey string, ok bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+// readSigned checks the signature headers, reads the body capped at
+// limit and checks the signature, returning the key the replay guard
+// checks after the ack. A request without fresh signature headers is
+// refused before its body is read. On failure it has answered already
+// and returns ok=false.
+func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, replayKey string, ok bool) {
+	if _, _, err := a.verify.precheck(r.Header, a.now()); err != nil {
+		a.refuse(w, r, err)
+		return nil, "", false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			a.log.WarnContext(r.Context(), "slack request too large", "limit", maxBody)
+			a.log.WarnContext(r.Context(), "slack request too large", "limit", limit)
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return nil, "", false
 		}
@@ -64,7 +75,7 @@ func (a *Adapter) refuse(w http.ResponseWriter, r *http.Request, err error) {
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, replayKey, ok := a.readSigned(w, r)
+	body, replayKey, ok := a.readSigned(w, r, maxCommandBody)
 	if !ok {
 		return
 	}
@@ -82,12 +93,12 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
-	a.admit(w, r, replayKey, req)
+	a.admit(w, r, replayKey, req, cmd.TeamID)
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	received := a.now()
-	body, replayKey, ok := a.readSigned(w, r)
+	body, replayKey, ok := a.readSigned(w, r, maxInteractionBody)
 	if !ok {
 		return
 	}
@@ -105,7 +116,7 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
-	a.admit(w, r, replayKey, req)
+	a.admit(w, r, replayKey, req, cb.Team.ID)
 }
 
 // admit acks a signed request, then lets it run if the replay guard has
@@ -115,8 +126,8 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 // it still comes before the request is queued, so a replay, on this
 // replica or another, runs nothing. A replay is dropped (Slack got an
 // empty 200, the log says why); when the guard fails, the user is told
-// that nothing was done.
-func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string, req bot.Request) {
+// that nothing was done. team is the workspace the request came from.
+func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string, req bot.Request, team string) {
 	a.ack(w, r, req)
 	ctx := context.WithoutCancel(r.Context()) // Slack may hang up once it has the ack
 	gctx, cancel := context.WithTimeout(ctx, guardTimeout)
@@ -126,7 +137,7 @@ func (a *Adapter) admit(w http.ResponseWriter, r *http.Request, replayKey string
 		a.refuseAcked(ctx, req, err)
 		return
 	}
-	a.submitAcked(ctx, req)
+	a.submitAcked(ctx, req, team)
 }
 
 // ack answers 200, complete (Content-Length: 0) and flushed, before the

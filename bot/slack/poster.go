@@ -69,7 +69,7 @@ func (p *poster) retry(ctx context.Context, what string, fn func(ctx context.Con
 
 // pace waits for the channel's turn.
 func (p *poster) pace(ctx context.Context, channel string) error {
-	if err := p.channels.Get(channel, time.Now()).Wait(ctx); err != nil { // Wait reads time.Now too
+	if err := p.channels.Wait(ctx, channel); err != nil {
 		return fmt.Errorf("wait for channel %s: %w", channel, err)
 	}
 	return nil
@@ -115,20 +115,24 @@ func scrubURL(what string, err error) error {
 
 // postMessage posts to a channel with the bot token and returns the
 // message ts.
-func (p *poster) postMessage(ctx context.Context, channel string, blocks []slack.Block, text string) (string, error) {
+// postMessage posts a message and returns the channel it went to (a
+// direct message's D… id when channel is a user id) and its ts.
+func (p *poster) postMessage(ctx context.Context, channel string, blocks []slack.Block, text string) (posted, ts string, err error) {
 	if err := p.pace(ctx, channel); err != nil {
-		return "", err
+		return "", "", err
 	}
-	var ts string
-	err := p.retry(ctx, "chat.postMessage", func(ctx context.Context) error {
+	err = p.retry(ctx, "chat.postMessage", func(ctx context.Context) error {
 		var err error
-		_, ts, err = p.api.PostMessageContext(ctx, channel, msgOptions(blocks, text)...)
+		posted, ts, err = p.api.PostMessageContext(ctx, channel, msgOptions(blocks, text)...)
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
+		return "", "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
 	}
-	return ts, nil
+	if posted == "" {
+		posted = channel
+	}
+	return posted, ts, nil
 }
 
 func (p *poster) postEphemeral(ctx context.Context, channel, user string, blocks []slack.Block, text string) error {

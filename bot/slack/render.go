@@ -39,16 +39,31 @@ const (
 	maxActionBlocks  = 2
 	maxChartPoints   = 25
 	chartBarWidth    = 20
+	// maxTableJSON caps the JSON of a table's rows. A click on a button
+	// under the table (Next) sends the whole message back, form-encoded
+	// (up to 3 bytes a byte), and maxInteractionBody must hold it.
+	maxTableJSON = 200 << 10
 )
 
 // Fit is bot.Request.Fit for Slack: a message holds one table block of at
-// most 100 rows including its header. Every other part of a reply has its
-// own cap below, so the blocks stay under 50 whatever the table holds.
+// most 100 rows including its header, and the rows' JSON is kept under
+// maxTableJSON. Every other part of a reply has its own cap below, so the
+// blocks stay under 50 whatever the table holds.
 func Fit(r bot.Reply) int {
 	if r.Table == nil {
 		return 0
 	}
-	return min(len(r.Table.Rows), maxTableRows-1)
+	t := bot.Compact(r.Table)
+	cols := min(len(t.Columns), maxTableCols)
+	n := min(len(t.Rows), maxTableRows-1)
+	size := tableRowJSON(t.Columns[:cols])
+	for i, row := range t.Rows[:n] {
+		size += tableRowJSON(row[:cols])
+		if size > maxTableJSON {
+			return i
+		}
+	}
+	return n
 }
 
 // kindEmoji prefixes the header so a reply's nature shows at a glance.
@@ -67,12 +82,12 @@ func render(r bot.Reply) ([]slack.Block, string) {
 	var blocks []slack.Block
 	if r.Title != "" {
 		blocks = append(blocks, slack.NewHeaderBlock(
-			plain(truncate(kindEmoji[r.Kind]+r.Title, maxHeaderText)), slack.HeaderBlockOptionBlockID("title")))
+			plain(bot.Clip(kindEmoji[r.Kind]+r.Title, maxHeaderText)), slack.HeaderBlockOptionBlockID("title")))
 	}
 	blocks = append(blocks, summaryBlocks(r.Summary)...)
 	blocks = append(blocks, factBlocks(r.Facts)...)
 	if r.Table != nil {
-		blocks = append(blocks, tableBlocks(r.Table)...)
+		blocks = append(blocks, tableBlocks(r.Table, bot.HasCSV(r.Files))...)
 	}
 	if r.Chart != nil && len(r.Chart.Points) > 0 {
 		blocks = append(blocks, chartBlock(r.Chart))
@@ -82,7 +97,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 	if len(notes) > 0 {
 		elems := make([]slack.MixedElement, 0, len(notes))
 		for _, n := range notes[:min(len(notes), maxContextElems)] {
-			elems = append(elems, plain(truncate(n, maxSectionText)))
+			elems = append(elems, plain(bot.Clip(n, maxSectionText)))
 		}
 		blocks = append(blocks, slack.NewContextBlock("actions_notes", elems...))
 	}
@@ -100,7 +115,7 @@ func render(r bot.Reply) ([]slack.Block, string) {
 // the cost of large replies.
 func fallbackText(r bot.Reply) string {
 	r.Table, r.Chart, r.Menus, r.Buttons = nil, nil, nil, nil
-	return truncate(bot.PlainText(r), maxMessageText)
+	return bot.Clip(bot.PlainText(r), maxMessageText)
 }
 
 // summaryBlocks packs summary lines into as few sections as the 3000-char
@@ -117,7 +132,7 @@ func summaryBlocks(lines []string) []slack.Block {
 		}
 	}
 	for i, line := range lines {
-		line = truncate(line, maxSectionText)
+		line = bot.Clip(line, maxSectionText)
 		n := runeLen(line)
 		if curLen > 0 && curLen+1+n > maxSectionText {
 			if len(out) == maxSummaryBlocks-2 { // room for this block and a note
@@ -148,7 +163,7 @@ func chartBlock(c *bot.Chart) slack.Block {
 	}
 	var b strings.Builder
 	if c.Title != "" {
-		b.WriteString("*" + slackEscape(oneLine(truncate(c.Title, 200))) + "*\n")
+		b.WriteString("*" + escapeClip(bot.OneLine(c.Title), 200) + "*\n")
 	}
 	b.WriteString("```\n")
 	for _, p := range pts {
@@ -158,7 +173,7 @@ func chartBlock(c *bot.Chart) slack.Block {
 		}
 		label := chartLabel(p.Label)
 		b.WriteString(label + strings.Repeat(" ", width-runeLen(label)) + " " +
-			strings.Repeat("█", n) + " " + strconv.FormatFloat(p.Value, 'f', -1, 64) + "\n")
+			strings.Repeat("█", n) + " " + chartValue(p.Value) + "\n")
 	}
 	if len(c.Points) > len(pts) {
 		fmt.Fprintf(&b, "… %d more\n", len(c.Points)-len(pts))
@@ -168,10 +183,19 @@ func chartBlock(c *bot.Chart) slack.Block {
 		nil, nil, slack.SectionBlockOptionBlockID("chart"))
 }
 
-// chartLabel keeps a label on one line, short, and unable to end the code
-// block it sits in.
+// chartLabel keeps a label on one line, short (escaped included), and
+// unable to end the code block it sits in.
 func chartLabel(s string) string {
-	return slackEscape(strings.ReplaceAll(oneLine(truncate(s, 40)), "`", "'"))
+	return escapeClip(strings.ReplaceAll(bot.OneLine(s), "`", "'"), 40)
+}
+
+// chartValue writes a value short: plain digits up to 1e15, else with an
+// exponent (1e300 in plain digits is 301 characters).
+func chartValue(v float64) string {
+	if math.Abs(v) >= 1e15 {
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // warningBlocks puts warnings in context blocks: up to 10 elements each,
@@ -184,7 +208,7 @@ func warningBlocks(ws []string) []slack.Block {
 			elems = append(elems, plain(fmt.Sprintf("… %d more warning(s) not shown", len(ws)-i)))
 			break
 		}
-		elems = append(elems, plain(truncate("⚠ "+w, maxSectionText)))
+		elems = append(elems, plain(bot.Clip("⚠ "+w, maxSectionText)))
 		if len(elems) == maxContextElems {
 			out = append(out, slack.NewContextBlock(fmt.Sprintf("warnings_%d", len(out)), elems...))
 			elems = nil
@@ -263,7 +287,7 @@ func buttonElement(id string, b bot.Button) *slack.ButtonBlockElement {
 	if label == "" {
 		label = b.ActionID
 	}
-	btn := slack.NewButtonBlockElement(id, b.Value, plain(truncate(oneLine(label), maxButtonText)))
+	btn := slack.NewButtonBlockElement(id, b.Value, plain(bot.Clip(bot.OneLine(label), maxButtonText)))
 	switch b.Style {
 	case bot.Primary:
 		btn.WithStyle(slack.StylePrimary)
@@ -277,13 +301,13 @@ func buttonElement(id string, b bot.Button) *slack.ButtonBlockElement {
 }
 
 func confirmFor(b bot.Button) *slack.ConfirmationBlockObject {
-	label := truncate(oneLine(b.Label), maxConfirmLabel)
+	label := bot.Clip(bot.OneLine(b.Label), maxConfirmLabel)
 	if label == "" {
 		label = "Yes"
 	}
 	c := slack.NewConfirmationBlockObject(
-		plain(truncate("Are you sure?", maxConfirmTitle)),
-		plain(truncate(b.Confirm, maxConfirmText)),
+		plain(bot.Clip("Are you sure?", maxConfirmTitle)),
+		plain(bot.Clip(b.Confirm, maxConfirmText)),
 		plain(label),
 		plain("Cancel"),
 	)
@@ -328,34 +352,36 @@ func section(id, text string) *slack.SectionBlock {
 	return slack.NewSectionBlock(plain(text), nil, nil, slack.SectionBlockOptionBlockID(id))
 }
 
-func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-func runeLen(s string) int { return utf8.RuneCountInString(s) }
-
-// truncate cuts s to at most n characters, ending with "…" when cut. It
-// counts runes and never splits one; invalid UTF-8 is replaced first so
-// Slack never receives a broken sequence.
-func truncate(s string, n int) string {
+// escapeClip escapes s for mrkdwn (& < >) and cuts the result to at most
+// n characters, ending with "…" when cut, never inside an entity: Slack's
+// limits count the escaped text.
+func escapeClip(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if n <= 0 {
 		return ""
 	}
-	if runeLen(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for j := range s {
-		if count == n-1 {
-			i = j
-			break
+	var b strings.Builder
+	count := 0
+	for i, r := range s {
+		e := string(r)
+		switch r {
+		case '&':
+			e = "&amp;"
+		case '<':
+			e = "&lt;"
+		case '>':
+			e = "&gt;"
 		}
-		count++
+		w := utf8.RuneCountInString(e)
+		// Room for "…" unless this is the end of s.
+		if rest := s[i+utf8.RuneLen(r):]; count+w > n || (count+w == n && rest != "") {
+			b.WriteString("…")
+			return b.String()
+		}
+		b.WriteString(e)
+		count += w
 	}
-	return s[:i] + "…"
+	return b.String()
 }
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }

@@ -371,34 +371,6 @@ func TestRenderLimits(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		n    int
-		want string
-	}{
-		{"short", "abc", 5, "abc"},
-		{"exact", "abcde", 5, "abcde"},
-		{"cut ascii", "abcdef", 5, "abcd…"},
-		{"cut multibyte", "åäöüß", 3, "åä…"},
-		{"cut emoji", "🙂🙂🙂🙂", 2, "🙂…"},
-		{"invalid utf8", "a\xffb", 5, "a\uFFFDb"},
-		{"zero", "abc", 0, ""},
-		{"one", "abc", 1, "…"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got := truncate(tc.in, tc.n)
-			if got != tc.want || !utf8.ValidString(got) {
-				t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestParseActionID(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{

@@ -134,7 +134,7 @@ func (a *Adapter) fromInteraction(cb slack.InteractionCallback, received time.Ti
 	}
 	req.ReplyTo = a.newResponder(req, cb.ResponseURL, ref)
 	if isHomeClick(cb) {
-		req.ReplyTo = a.homeResponder(req)
+		req.ReplyTo = a.homeResponder(req, cb.Team.ID)
 		// No channel message carried the button: a job it starts reports
 		// in the clicker's direct messages with the app.
 		req.Origin = bot.Destination{Platform: bot.Slack, Channel: cb.User.ID}

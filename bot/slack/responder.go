@@ -124,7 +124,7 @@ func (r *responder) send(ctx context.Context, rep bot.Reply, blocks []slack.Bloc
 		return fmt.Errorf("reply to %s: no channel and no usable response_url", r.user)
 	}
 	if rep.Visibility == bot.InChannel {
-		_, err := r.post.postMessage(ctx, r.channel, blocks, text)
+		_, _, err := r.post.postMessage(ctx, r.channel, blocks, text)
 		return err
 	}
 	return r.post.postEphemeral(ctx, r.channel, r.user, blocks, text)
@@ -132,6 +132,10 @@ func (r *responder) send(ctx context.Context, rep bot.Reply, blocks []slack.Bloc
 
 // isDM: Slack direct-message channel ids start with D.
 func isDM(channel string) bool { return strings.HasPrefix(channel, "D") }
+
+// isUser reports a user id (U…, or W… on Enterprise Grid) where a channel
+// is expected: posting to it opens the direct message with that person.
+func isUser(id string) bool { return strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") }
 
 // trustedResponseURL accepts only Slack's hooks (https, *.slack.com) or,
 // for tests and proxies, the configured API URL's origin: a response_url

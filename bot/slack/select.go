@@ -37,9 +37,9 @@ func selectMenus(m bot.Menu, uniqueID func(string) string, room int) ([]slack.Bl
 			tooLong++
 			continue
 		}
-		label := truncate(oneLine(o.Label), maxOptionText)
+		label := bot.Clip(bot.OneLine(o.Label), maxOptionText)
 		if label == "" {
-			label = truncate(o.Value, maxOptionText)
+			label = bot.Clip(o.Value, maxOptionText)
 		}
 		opts = append(opts, slack.NewOptionBlockObject(o.Value, plain(label), nil))
 	}
@@ -55,7 +55,7 @@ func selectMenus(m bot.Menu, uniqueID func(string) string, room int) ([]slack.Bl
 		if len(opts) > maxSelectOptions {
 			label = fmt.Sprintf("%s: %s … %s", m.Label, chunk[0].Text.Text, chunk[len(chunk)-1].Text.Text)
 		}
-		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain(truncate(oneLine(label), maxPlaceholder)), uniqueID(m.ActionID), chunk...)
+		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain(bot.Clip(bot.OneLine(label), maxPlaceholder)), uniqueID(m.ActionID), chunk...)
 		if m.Confirm != "" {
 			sel.Confirm = confirmFor(bot.Button{Label: "Yes", Confirm: m.Confirm, Style: bot.Danger})
 		}

@@ -88,7 +88,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			return
 		}
 		if ack(nil) {
-			a.submits.Go(func() { a.submitEnvelope(ctx, envelope, req) })
+			a.submits.Go(func() { a.submitEnvelope(ctx, envelope, req, cmd.TeamID) })
 		}
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
@@ -103,7 +103,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 			}
 			return
 		}
-		a.submits.Go(func() { a.submitEnvelope(ctx, envelope, req) })
+		a.submits.Go(func() { a.submitEnvelope(ctx, envelope, req, cb.Team.ID) })
 	case socketmode.EventTypeEventsAPI:
 		ack(nil)
 		if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {
@@ -138,7 +138,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, client acker, evt socketmod
 // The envelope is acked, so the request must end queued or with a notice
 // even when the connection is shutting down: ctx's cancellation is
 // dropped, the dedupe and the e-mail lookup have bounds of their own.
-func (a *Adapter) submitEnvelope(ctx context.Context, envelope string, req bot.Request) {
+func (a *Adapter) submitEnvelope(ctx context.Context, envelope string, req bot.Request, team string) {
 	ctx = context.WithoutCancel(ctx)
 	dctx, cancel := context.WithTimeout(ctx, guardTimeout)
 	dup := a.redelivered(dctx, envelope)
@@ -146,12 +146,13 @@ func (a *Adapter) submitEnvelope(ctx context.Context, envelope string, req bot.R
 	if dup {
 		return
 	}
-	a.submitAcked(ctx, req)
+	a.submitAcked(ctx, req, team)
 }
 
-// submitAcked looks up the e-mail and queues an acked request.
-func (a *Adapter) submitAcked(ctx context.Context, req bot.Request) {
-	a.withEmail(ctx, &req)
+// submitAcked looks up the e-mail and queues an acked request that came
+// from the workspace team.
+func (a *Adapter) submitAcked(ctx context.Context, req bot.Request, team string) {
+	a.withEmail(ctx, &req, team)
 	a.queue(ctx, req)
 }
 

@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -14,7 +15,10 @@ import (
 // in the whole list. It shows every row it is given; a table longer than a
 // Slack table holds (a reply that was not fitted, see Fit) is cut with a
 // note rather than have Slack refuse the whole message.
-func tableBlocks(t *bot.Table) []slack.Block {
+//
+// hasCSV says whether the reply carries a CSV, the only place a cut row
+// can be read.
+func tableBlocks(t *bot.Table, hasCSV bool) []slack.Block {
 	if len(t.Columns) == 0 {
 		return nil
 	}
@@ -23,14 +27,14 @@ func tableBlocks(t *bot.Table) []slack.Block {
 	tb := slack.NewTableBlock("table")
 	header := make([]slack.TableCell, cols)
 	for i := range cols {
-		header[i] = slack.NewTableRawTextCell(truncate(t.Columns[i], maxCellText))
+		header[i] = slack.NewTableRawTextCell(bot.Clip(t.Columns[i], maxCellText))
 	}
 	tb.AddRow(header...)
 	rows := min(len(t.Rows), maxTableRows-1)
 	for _, row := range t.Rows[:rows] {
 		cells := make([]slack.TableCell, cols)
 		for i := range cols {
-			cells[i] = slack.NewTableRawTextCell(truncate(row[i], maxCellText)) // numbers as text: raw_number was once rejected
+			cells[i] = slack.NewTableRawTextCell(bot.Clip(row[i], maxCellText)) // numbers as text: raw_number was once rejected
 		}
 		tb.AddRow(cells...)
 	}
@@ -40,7 +44,11 @@ func tableBlocks(t *bot.Table) []slack.Block {
 		notes = append(notes, rt+".")
 	}
 	if len(t.Rows) > rows {
-		notes = append(notes, fmt.Sprintf("Only %d of these %d rows fit a Slack table; the attached CSV has them all.", rows, len(t.Rows)))
+		note := fmt.Sprintf("Only %d of these %d rows fit a Slack table.", rows, len(t.Rows))
+		if hasCSV {
+			note += " The attached CSV has them all."
+		}
+		notes = append(notes, note)
 	}
 	if len(t.Columns) > cols {
 		notes = append(notes, fmt.Sprintf("Showing %d of %d columns.", cols, len(t.Columns)))
@@ -49,6 +57,16 @@ func tableBlocks(t *bot.Table) []slack.Block {
 		out = append(out, slack.NewContextBlock("table_notes", plain(strings.Join(notes, " "))))
 	}
 	return out
+}
+
+// tableRowJSON is the JSON size of a row as tableBlocks renders it.
+func tableRowJSON(row []string) int {
+	cells := make([]slack.TableCell, len(row))
+	for i, c := range row {
+		cells[i] = slack.NewTableRawTextCell(bot.Clip(c, maxCellText))
+	}
+	b, _ := json.Marshal(cells) // strings always encode
+	return len(b)
 }
 
 // factBlocks shows facts as section fields, label in bold over its value,
@@ -63,8 +81,8 @@ func factBlocks(fs []bot.Fact) []slack.Block {
 		}
 		var fields []*slack.TextBlockObject
 		for _, f := range fs[start:min(start+maxSectionFields, len(fs))] {
-			label := truncate(oneLine(f.Label), 200)
-			text := "*" + slackEscape(label) + "*\n" + slackEscape(truncate(f.Value, maxFieldText-runeLen(label)-10))
+			label := escapeClip(bot.OneLine(f.Label), 200)
+			text := "*" + label + "*\n" + escapeClip(f.Value, maxFieldText-runeLen(label)-3)
 			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, text, false, true))
 		}
 		out = append(out, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("facts_%d", len(out)))))

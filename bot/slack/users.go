@@ -67,49 +67,57 @@ func (l *emailLookups) disabled() string {
 	return ""
 }
 
-// cachedEmail fills req's e-mail from the cache and reports whether that
-// is all there is to do (lookups off, or the user is cached), i.e.
-// whether withEmail would not call Slack.
-func (a *Adapter) cachedEmail(req *bot.Request) bool {
-	if a.users == nil || a.users.disabled() != "" {
-		return true
-	}
-	email, ok := a.users.cache.Get(req.User.ID, a.now())
-	if ok {
-		req.User.Email = email
-	}
-	return ok
-}
-
-// withEmail adds the user's verified e-mail to req when lookups are on.
-func (a *Adapter) withEmail(ctx context.Context, req *bot.Request) {
-	if a.cachedEmail(req) {
+// withEmail adds the user's verified e-mail to req when lookups are on
+// and the user is a full member of team, the workspace the request came
+// from.
+// A failed lookup is logged and not cached: the request goes on without
+// an e-mail and the next one tries again.
+func (a *Adapter) withEmail(ctx context.Context, req *bot.Request, team string) {
+	if a.users == nil || a.users.disabled() != "" || team == "" {
 		return
 	}
-	now := a.now()
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	defer cancel()
-	email, err := a.lookupEmail(ctx, req.User.ID)
+	email, err := a.users.cache.Fetch(ctx, team+"/"+req.User.ID, a.now(), lookupTimeout, func(ctx context.Context) (string, error) {
+		return a.lookupEmail(ctx, req.User.ID, team)
+	})
 	if err != nil {
 		if !a.scopeMissing(ctx, err) {
 			a.log.WarnContext(ctx, "slack users.info failed; going on without e-mail", "user", req.User.ID, "err", err)
 		}
-		return // not cached: the next request tries again
+		return
 	}
-	a.users.cache.Put(req.User.ID, email, now)
 	req.User.Email = email
 }
 
-func (a *Adapter) lookupEmail(ctx context.Context, id string) (string, error) {
+// lookupEmail returns the e-mail of user id, a member of team, or "" when
+// the address is not one a policy should trust.
+func (a *Adapter) lookupEmail(ctx context.Context, id, team string) (string, error) {
 	u, err := a.api.GetUserInfoContext(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("users.info %s: %w", id, err)
 	}
-	// Bots and deleted users have no address a policy should trust.
-	if u.ID != id || u.IsBot || u.Deleted {
+	if u.ID != id || !trustedMember(u, team) {
 		return "", nil
 	}
 	return strings.ToLower(strings.TrimSpace(u.Profile.Email)), nil
+}
+
+// trustedMember reports whether u's e-mail can stand for a person in
+// team's organisation. Bots and deleted users have none; guests
+// (restricted, ultra-restricted) and people from other organisations
+// (strangers in a shared channel, another workspace) set their own
+// profile address, which would let them pass as anyone a policy names
+// by e-mail. An Enterprise Grid member counts in any of their grid's
+// workspaces.
+func trustedMember(u *slack.User, team string) bool {
+	switch {
+	case u.IsBot || u.Deleted || u.IsRestricted || u.IsUltraRestricted || u.IsStranger:
+		return false
+	case team == "":
+		return false
+	case u.TeamID == team:
+		return true
+	}
+	return u.Enterprise.EnterpriseID != "" && slices.Contains(u.Enterprise.Teams, team)
 }
 
 // scopeMissing turns the lookups off when err is Slack's missing_scope
@@ -128,10 +136,13 @@ func (a *Adapter) scopeMissing(ctx context.Context, err error) bool {
 }
 
 // onResponseHeaders reads X-OAuth-Scopes, which Slack sends with every Web
-// API answer: lookups go off when the token lacks users:read.email and on
-// again once it has it (the app was reinstalled with the scope).
-func (a *Adapter) onResponseHeaders(_ string, h http.Header) {
-	if a.users == nil {
+// API answer: lookups go off when the bot token lacks users:read.email and
+// on again once it has it (the app was reinstalled with the scope). The
+// apps.* methods (apps.connections.open, at every socket-mode connect)
+// are called with the app-level token, whose scopes say nothing of the
+// bot token's.
+func (a *Adapter) onResponseHeaders(method string, h http.Header) {
+	if a.users == nil || strings.HasPrefix(method, "apps.") {
 		return
 	}
 	raw := h.Get("X-OAuth-Scopes")
@@ -170,7 +181,7 @@ func (a *Adapter) probeEmailScope(ctx context.Context) {
 	a.users.probes.Go(func() {
 		ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		defer cancel()
-		if _, err := a.lookupEmail(ctx, probeUser); err != nil && !a.scopeMissing(ctx, err) {
+		if _, err := a.lookupEmail(ctx, probeUser, ""); err != nil && !a.scopeMissing(ctx, err) {
 			a.log.DebugContext(ctx, "slack e-mail scope probe", "err", err)
 		}
 	})

@@ -32,8 +32,20 @@ func TestUserEmails(t *testing.T) {
 				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"is_bot":true,"profile":{"email":"bot@example.com"}}}`, id)
 			case "UGONE":
 				fmt.Fprint(w, `{"ok":false,"error":"user_not_found"}`)
+			case "UGUEST":
+				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T1","is_restricted":true,"profile":{"email":"boss@example.com"}}}`, id)
+			case "UULTRA":
+				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T1","is_ultra_restricted":true,"profile":{"email":"boss@example.com"}}}`, id)
+			case "USTRANGER":
+				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T1","is_stranger":true,"profile":{"email":"boss@example.com"}}}`, id)
+			case "UOTHER": // another workspace, e.g. through a shared channel
+				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T2","profile":{"email":"boss@example.com"}}}`, id)
+			case "UOTHERGRID":
+				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T2","enterprise_user":{"enterprise_id":"E2","teams":["T2"]},"profile":{"email":"boss@example.com"}}}`, id)
+			case "UGRID": // an Enterprise Grid member whose home workspace is another
+				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T9","enterprise_user":{"enterprise_id":"E1","teams":["T9","T1"]},"profile":{"email":"ugrid@example.com"}}}`, id)
 			default:
-				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"profile":{"email":" %s@Example.com "}}}`, id, strings.ToLower(id))
+				fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T1","profile":{"email":" %s@Example.com "}}}`, id, strings.ToLower(id))
 			}
 		})
 	})
@@ -65,6 +77,13 @@ func TestUserEmails(t *testing.T) {
 		{"UBOT", "", 3},
 		{"UGONE", "", 4}, // failed lookup: no e-mail, the request still goes on
 		{"UGONE", "", 5}, // failures are not cached
+		// Guests and people of other organisations set their own address.
+		{"UGUEST", "", 6},
+		{"UULTRA", "", 7},
+		{"USTRANGER", "", 8},
+		{"UOTHER", "", 9},
+		{"UOTHERGRID", "", 10},
+		{"UGRID", "ugrid@example.com", 11},
 	}
 	for i, s := range steps {
 		if got := send(s.user); got != s.email || lookups.Load() != s.lookups {
@@ -72,7 +91,7 @@ func TestUserEmails(t *testing.T) {
 		}
 	}
 	clock.Advance(2 * time.Hour)
-	if got := send("U1"); got != "u1@example.com" || lookups.Load() != 6 {
+	if got := send("U1"); got != "u1@example.com" || lookups.Load() != 12 {
 		t.Errorf("after the ttl: %q with %d lookups", got, lookups.Load())
 	}
 }
@@ -116,7 +135,7 @@ func TestUserEmailsWithoutScope(t *testing.T) {
 					case tc.missing && !strings.Contains(*scopes.Load(), "users:read.email"):
 						fmt.Fprintf(w, `{"ok":false,"error":"missing_scope","needed":"users:read.email","provided":%q}`, *scopes.Load())
 					case strings.Contains(*scopes.Load(), "users:read.email") || *scopes.Load() == "":
-						fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"profile":{"email":"%s@example.com"}}}`, id, strings.ToLower(id))
+						fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T1","profile":{"email":"%s@example.com"}}}`, id, strings.ToLower(id))
 					default: // users:read without the e-mail scope: no address
 						fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"profile":{}}}`, id)
 					}
@@ -172,7 +191,7 @@ func TestUserEmailsWithoutScope(t *testing.T) {
 			}
 			// More answers without the scope: still one log line.
 			for range 2 {
-				_, _ = a.lookupEmail(t.Context(), "U3")
+				_, _ = a.lookupEmail(t.Context(), "U3", "T1")
 			}
 			if n := strings.Count(logs.String(), "e-mail lookups turned off"); n != 1 {
 				t.Fatalf("logged %d times that lookups are off, want once:\n%s", n, logs)
@@ -180,7 +199,7 @@ func TestUserEmailsWithoutScope(t *testing.T) {
 			// Reinstalled with the scope: the next answer turns lookups on.
 			withScope := "commands,users:read,users:read.email"
 			scopes.Store(&withScope)
-			if _, err := a.lookupEmail(t.Context(), "U3"); err != nil {
+			if _, err := a.lookupEmail(t.Context(), "U3", "T1"); err != nil {
 				t.Fatal(err)
 			}
 			if err := a.Ready(t.Context()); err != nil {
@@ -208,4 +227,41 @@ func startAdapter(t *testing.T, a *Adapter) {
 			t.Errorf("Start: %v", err)
 		}
 	})
+}
+
+// TestAppTokenScopesIgnored: apps.connections.open, called with the
+// app-level token at every socket-mode connect, answers with that token's
+// scopes (connections:write): they do not turn the bot token's e-mail
+// lookups off; a bot-token answer without the scope still does.
+func TestAppTokenScopesIgnored(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t, func(c slacktest.Customize) {
+		c.Handle("/apps.connections.open", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-OAuth-Scopes", "connections:write")
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"ok":true,"url":"wss://wss.example.invalid/link/?ticket=t"}`)
+		})
+		c.Handle("/users.info", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-OAuth-Scopes", "commands,chat:write,users:read")
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"ok":true,"user":{"id":"U1","team_id":"T1","profile":{}}}`)
+		})
+	})
+	a, err := New(Config{BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: f.GetAPIURL()}, newRecorder(), neverSeen{},
+		WithUserEmails(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.api.StartSocketModeContext(t.Context()); err != nil {
+		t.Fatalf("apps.connections.open: %v", err)
+	}
+	if why := a.users.disabled(); why != "" {
+		t.Fatalf("lookups off after apps.connections.open: %s", why)
+	}
+	if _, err := a.lookupEmail(t.Context(), "U1", "T1"); err != nil {
+		t.Fatal(err)
+	}
+	if a.users.disabled() == "" {
+		t.Fatal("a bot-token answer without users:read.email left lookups on")
+	}
 }

@@ -26,6 +26,10 @@ var (
 	ErrStaleTimestamp = errors.New("slack: request timestamp outside the 5 minute window")
 	ErrBadSignature   = errors.New("slack: invalid request signature")
 	ErrReplay         = errors.New("slack: replayed request")
+	// ErrNoSecret: without a signing secret the HMAC key would be empty
+	// and anyone could sign, so nothing is accepted (socket mode has no
+	// secret and no HTTP endpoint).
+	ErrNoSecret = errors.New("slack: no signing secret configured")
 )
 
 // ReplayGuard remembers keys for a while; store.Store provides it.
@@ -46,28 +50,43 @@ type verifier struct {
 	guard  ReplayGuard
 }
 
+// precheck checks what can be checked before the body is read: a secret
+// to check against, both headers, a fresh timestamp and a well-formed
+// signature. It returns the decoded signature and the timestamp, so a
+// stranger's request is refused without reading its body.
+func (v verifier) precheck(h http.Header, now time.Time) (sig []byte, ts string, err error) {
+	if len(v.secret) == 0 {
+		return nil, "", ErrNoSecret
+	}
+	sigHdr, ts := h.Get("X-Slack-Signature"), h.Get("X-Slack-Request-Timestamp")
+	if sigHdr == "" || ts == "" {
+		return nil, "", ErrMissingHeaders
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || sec <= 0 {
+		return nil, "", ErrBadTimestamp
+	}
+	if d := now.Sub(time.Unix(sec, 0)).Abs(); d > maxSkew {
+		return nil, "", ErrStaleTimestamp
+	}
+	hexSig, ok := strings.CutPrefix(sigHdr, "v0=")
+	if !ok {
+		return nil, "", ErrBadSignature
+	}
+	sig, err = hex.DecodeString(hexSig)
+	if err != nil || len(sig) != sha256.Size {
+		return nil, "", ErrBadSignature
+	}
+	return sig, ts, nil
+}
+
 // check verifies the signature at now and returns the request's replay
 // key. A request that passes is Slack's, but may be a replay until fresh
 // says otherwise.
 func (v verifier) check(h http.Header, body []byte, now time.Time) (replayKey string, err error) {
-	sig, ts := h.Get("X-Slack-Signature"), h.Get("X-Slack-Request-Timestamp")
-	if sig == "" || ts == "" {
-		return "", ErrMissingHeaders
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || sec <= 0 {
-		return "", ErrBadTimestamp
-	}
-	if d := now.Sub(time.Unix(sec, 0)).Abs(); d > maxSkew {
-		return "", ErrStaleTimestamp
-	}
-	hexSig, ok := strings.CutPrefix(sig, "v0=")
-	if !ok {
-		return "", ErrBadSignature
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil || len(got) != sha256.Size {
-		return "", ErrBadSignature
+	got, ts, err := v.precheck(h, now)
+	if err != nil {
+		return "", err
 	}
 	mac := hmac.New(sha256.New, v.secret)
 	mac.Write([]byte("v0:" + ts + ":"))

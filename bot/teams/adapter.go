@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -43,6 +44,7 @@ type Adapter struct {
 	warmRetry      time.Duration                 // first retry gap of Start's warm-up
 	publish        PublishFunc                   // nil: files are not linked
 	emails         *bot.TTLCache[string, string] // by AAD object id; nil: no e-mail lookups
+	serviceURLOK   func(*url.URL) bool           // where proactive messages may go
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -66,6 +68,9 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 			return nil, fmt.Errorf("teams: %w", err)
 		}
 	}
+	if o.serviceURLOK == nil {
+		o.serviceURLOK = serviceURLCheck(cfg.TokenURL)
+	}
 	if o.client == nil {
 		// Replies to busy channels go to one serviceUrl host: keep more
 		// than the default 2 idle connections to spare TLS handshakes.
@@ -75,7 +80,7 @@ func New(cfg Config, d Dispatcher, opts ...Option) (*Adapter, error) {
 	}
 	log := o.logger.With("platform", string(bot.Teams))
 	a := &Adapter{cfg: cfg, d: d, log: log, now: o.now, invokeDeadline: o.invokeDeadline, warmRetry: defaultWarmRetry,
-		publish: o.publish}
+		publish: o.publish, serviceURLOK: o.serviceURLOK}
 	a.keys = &keyCache{metadataURL: cfg.OpenIDMetadataURL, client: o.client, now: o.now, log: log}
 	a.auth = newValidator(a.keys, cfg.Issuer, cfg.AppID, o.now)
 	tokens := &tokenSource{url: cfg.TokenURL, clientID: cfg.AppID, secret: cfg.AppPassword, client: o.client, now: o.now,

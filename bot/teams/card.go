@@ -1,6 +1,10 @@
 package teams
 
-import "github.com/infracloudio/msbotbuilder-go/schema"
+import (
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"github.com/qlikbot/qlikbot/bot"
+)
 
 // Adaptive Card 1.5 wire types: only the properties the renderer uses, in
 // a fixed order so golden files are stable.
@@ -13,8 +17,8 @@ const (
 
 type card struct {
 	Type    string       `json:"type"`
-	Schema  string       `json:"$schema"`
-	Version string       `json:"version"`
+	Schema  string       `json:"$schema,omitempty"` // "" in a ShowCard's card
+	Version string       `json:"version,omitempty"`
 	MSTeams *cardMSTeams `json:"msteams,omitempty"`
 	Body    []element    `json:"body"`
 	Actions []cardAction `json:"actions,omitempty"`
@@ -87,10 +91,11 @@ type tableCell struct {
 }
 
 // cardAction is an Action.Execute (with an Action.Submit fallback for
-// clients without Universal Actions), an Action.Submit, or an
-// Action.OpenUrl (a download link: URL, no data). Data carries only the
-// button's action id and value (clickData), or a menu's action id and the
-// id of its choice input (menuData).
+// clients without Universal Actions), an Action.Submit, an Action.OpenUrl
+// (a download link: URL, no data), or an Action.ShowCard (a button that
+// asks for confirmation: Card holds the question and the Action.Execute).
+// Data carries only the button's action id and value (clickData), or a
+// menu's action id and the id of its choice input (menuData).
 type cardAction struct {
 	Type     string      `json:"type"`
 	Title    string      `json:"title"`
@@ -99,6 +104,7 @@ type cardAction struct {
 	Data     any         `json:"data,omitempty"`
 	Style    string      `json:"style,omitempty"`
 	Fallback *cardAction `json:"fallback,omitempty"`
+	Card     *card       `json:"card,omitempty"`
 }
 
 // outActivity is a message the bot sends to the connector.
@@ -122,7 +128,7 @@ const invokeMessageType = "application/vnd.microsoft.activity.message"
 func cardActivity(c *card, summary string) outActivity {
 	return outActivity{
 		Type:        "message",
-		Summary:     clip(summary, 100), // the notification preview
+		Summary:     bot.Clip(summary, 100), // the notification preview
 		Attachments: []schema.Attachment{{ContentType: cardContentType, Content: c}},
 	}
 }

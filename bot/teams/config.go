@@ -92,6 +92,7 @@ type options struct {
 	onRateLimited  func()
 	publish        PublishFunc
 	emailTTL       *time.Duration // nil: DefaultEmailCache
+	serviceURLOK   func(*url.URL) bool
 }
 
 // WithLogger sets the logger (default: discard).
@@ -150,6 +151,20 @@ func WithRateLimitHook(f func()) Option {
 			return errors.New("WithRateLimitHook: nil func")
 		}
 		o.onRateLimited = f
+		return nil
+	}
+}
+
+// WithServiceURLCheck replaces the check of the service URLs proactive
+// messages may go to (default: https on Microsoft's Bot Connector hosts
+// or on the token endpoint's host, see serviceURLCheck). For tests;
+// never set in production.
+func WithServiceURLCheck(ok func(u *url.URL) bool) Option {
+	return func(o *options) error {
+		if ok == nil {
+			return errors.New("WithServiceURLCheck: nil func")
+		}
+		o.serviceURLOK = ok
 		return nil
 	}
 }

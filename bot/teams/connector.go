@@ -56,6 +56,9 @@ func (e *StatusError) Error() string {
 type conversationRef struct {
 	ServiceURL     string
 	ConversationID string
+	// vetted: the service URL passed Deliver's check of Microsoft's
+	// hosts, so it need not have arrived on an activity.
+	vetted bool
 }
 
 // connector is the Bot Connector REST client. Safe for concurrent use.
@@ -106,13 +109,14 @@ func (c *connector) isTrusted(serviceURL string) bool {
 	return ok
 }
 
-func (c *connector) limiter(ref conversationRef) (*rate.Limiter, error) {
-	if !c.isTrusted(ref.ServiceURL) {
-		return nil, errUntrustedServiceURL
+// paceKey is the key ref is paced by, once its service URL is known to
+// be one replies may go to.
+func (c *connector) paceKey(ref conversationRef) (conversationRef, error) {
+	if !ref.vetted && !c.isTrusted(ref.ServiceURL) {
+		return conversationRef{}, errUntrustedServiceURL
 	}
 	// Teams counts a channel's threads as one conversation.
-	key := conversationRef{ServiceURL: strings.TrimSuffix(ref.ServiceURL, "/"), ConversationID: channelOf(ref.ConversationID)}
-	return c.convs.Get(key, time.Now()), nil // Wait reads time.Now too
+	return conversationRef{ServiceURL: strings.TrimSuffix(ref.ServiceURL, "/"), ConversationID: channelOf(ref.ConversationID)}, nil
 }
 
 // post sends a new activity to the conversation, as a reply to replyToID
@@ -135,7 +139,7 @@ func (c *connector) update(ctx context.Context, ref conversationRef, activityID 
 }
 
 func (c *connector) send(ctx context.Context, ref conversationRef, method, path string, act outActivity) (string, error) {
-	lim, err := c.limiter(ref)
+	key, err := c.paceKey(ref)
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -146,7 +150,7 @@ func (c *connector) send(ctx context.Context, ref conversationRef, method, path 
 	target := strings.TrimSuffix(ref.ServiceURL, "/") + path
 	refreshed := false
 	for attempt := 1; ; attempt++ {
-		if err := lim.Wait(ctx); err != nil {
+		if err := c.convs.Wait(ctx, key); err != nil {
 			return "", fmt.Errorf("%s %s: wait for rate limit: %w", method, path, err)
 		}
 		tok, err := c.tokens.get(ctx)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
@@ -34,9 +33,13 @@ func origin(serviceURL, tenant, conversation, cardID string) bot.Destination {
 var errBadDestination = errors.New("teams deliver: bad destination")
 
 // parseDestination checks dst before anything is sent on its word: a
-// Teams conversation in the configured tenant, at an https service URL
-// (plain http only on a loopback host, as in tests).
-func (a *Adapter) parseDestination(dst bot.Destination) (conversationRef, error) {
+// Teams conversation in our tenant (the GUID activities carry, or the
+// tenant as configured; a destination naming none is refused), at a service URL proactive
+// messages may go to (a Microsoft Bot Connector host, see
+// microsoftServiceURL). A destination may come from an operator's file
+// rather than an authenticated activity, and the bot's connector token
+// goes with the message, so the host is checked here, never trusted.
+func (a *Adapter) parseDestination(ctx context.Context, dst bot.Destination) (conversationRef, error) {
 	if dst.Platform != bot.Teams {
 		return conversationRef{}, fmt.Errorf("%w: on %q", errBadDestination, dst.Platform)
 	}
@@ -48,21 +51,73 @@ func (a *Adapter) parseDestination(dst bot.Destination) (conversationRef, error)
 	switch {
 	case err != nil || u.Host == "" || u.User != nil:
 		return conversationRef{}, fmt.Errorf("%w: service URL", errBadDestination)
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname())):
-		return conversationRef{}, fmt.Errorf("%w: service URL is not https", errBadDestination)
+	case !a.serviceURLOK(u):
+		return conversationRef{}, fmt.Errorf("%w: service URL %s is not a Bot Connector host", errBadDestination, u.Redacted())
 	case tc.Conversation == "" || strings.ContainsAny(tc.Conversation, "/?#"):
 		return conversationRef{}, fmt.Errorf("%w: conversation id", errBadDestination)
-	case tc.Tenant != "" && a.cfg.TenantID != "" && !strings.EqualFold(tc.Tenant, a.cfg.TenantID):
-		return conversationRef{}, fmt.Errorf("%w: another tenant", errBadDestination)
+	case tc.Tenant == "":
+		return conversationRef{}, fmt.Errorf("%w: no tenant", errBadDestination)
 	case strings.ContainsAny(dst.Message, "/?#"):
 		return conversationRef{}, fmt.Errorf("%w: activity id", errBadDestination)
 	}
-	return conversationRef{ServiceURL: tc.ServiceURL, ConversationID: tc.Conversation}, nil
+	// The tenant as activities name it (its GUID), or as configured (an
+	// alert rule may name it by its domain, as QLIKBOT_TEAMS_TENANT_ID may).
+	if !strings.EqualFold(tc.Tenant, a.cfg.TenantID) {
+		want, err := a.tenant(ctx)
+		if err != nil {
+			return conversationRef{}, fmt.Errorf("teams deliver: %w", err)
+		}
+		if !strings.EqualFold(tc.Tenant, want) {
+			return conversationRef{}, fmt.Errorf("%w: another tenant", errBadDestination)
+		}
+	}
+	return conversationRef{ServiceURL: tc.ServiceURL, ConversationID: tc.Conversation, vetted: true}, nil
 }
 
-func loopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
+// Hosts of the Bot Connector service that proactive messages may go to:
+// Microsoft's documented Teams service URLs (public cloud, GCC, GCC High,
+// DoD) and the Bot Framework's own channel hosts.
+var (
+	serviceHosts = map[string]bool{
+		"smba.trafficmanager.net":            true,
+		"smba.infra.gcc.teams.microsoft.com": true,
+		"smba.infra.gov.teams.microsoft.us":  true,
+		"smba.infra.dod.teams.microsoft.us":  true,
+	}
+	serviceHostSuffixes = []string{".botframework.com"}
+)
+
+// serviceURLCheck is where proactive messages may go: Microsoft's Bot
+// Connector hosts, and the host of the configured token endpoint (a
+// sovereign cloud's, or a test's). The app password already goes to that
+// endpoint, so the connector token it issues may go there too; an alert
+// rule's destination cannot name any other host.
+func serviceURLCheck(tokenURL string) func(*url.URL) bool {
+	tok, err := url.Parse(tokenURL)
+	return func(u *url.URL) bool {
+		if microsoftServiceURL(u) {
+			return true
+		}
+		return err == nil && tok.Scheme == "https" && u.Scheme == "https" && tok.Host != "" && strings.EqualFold(u.Host, tok.Host)
+	}
+}
+
+// microsoftServiceURL reports whether u is https on the default port at
+// one of Microsoft's Bot Connector hosts.
+func microsoftServiceURL(u *url.URL) bool {
+	if u.Scheme != "https" || (u.Port() != "" && u.Port() != "443") {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	if serviceHosts[host] {
+		return true
+	}
+	for _, suffix := range serviceHostSuffixes {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -77,16 +132,17 @@ func (a *Adapter) Fit(r bot.Reply) int { return a.fit(r) }
 // Deliver sends r proactively, with the bot's connector token: it
 // replaces the activity dst.Message (PUT .../activities/{id}) when r
 // replaces the original and dst names one, else posts a new activity to
-// the conversation (POST .../activities). The service URL comes from a
-// destination the engine keeps sealed (it arrived on an authenticated
-// activity), so it is trusted again after a restart. It returns the
+// the conversation (POST .../activities). The destination may come from
+// a sealed request origin or from an operator's alert rule: either way
+// parseDestination checks its host and tenant, and the service URL is
+// not added to those trusted for inbound replies. It returns the
 // activity posted or replaced.
 func (a *Adapter) Deliver(ctx context.Context, dst bot.Destination, r bot.Reply) (bot.Destination, error) {
-	ref, err := a.parseDestination(dst)
+	ref, err := a.parseDestination(ctx, dst)
 	if err != nil {
 		return dst, err
 	}
-	a.conn.trust(ref.ServiceURL)
+	r = bot.FitDelivered(r, a.fit)
 	act := cardActivity(renderCard(r, a.links(ctx, r.Files)), r.Title)
 	if r.ReplaceOriginal && dst.Message != "" {
 		if err := a.conn.update(ctx, ref, dst.Message, act); err != nil {

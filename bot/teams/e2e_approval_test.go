@@ -80,8 +80,12 @@ func TestApprovalEveryRowOnceThroughNext(t *testing.T) {
 	if n := strings.Count(string(outs), ",deleted\n"); n != 400 {
 		t.Errorf("%d deleted in the outcome's CSV, want 400", n)
 	}
-	if calls := e.conn.recorded(); len(calls) != 1 {
-		t.Errorf("%d messages posted to the conversation; pages go to the clicker only", len(calls))
+	// The request card, then the outcome on it for everyone; the pages
+	// went to the clicker only.
+	calls := e.conn.recorded()
+	if len(calls) != 2 || calls[1].Method != http.MethodPut || calls[1].Path != "/v3/conversations/"+testConv+"/activities/card-9" ||
+		!strings.Contains(cardJSON(t, calls[1].Activity), "Approved: end 400 sessions on vp2") {
+		t.Errorf("connector calls %+v, want the request card and the outcome's update of the clicked card", calls)
 	}
 }
 

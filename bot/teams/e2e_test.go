@@ -1,20 +1,14 @@
 package teams
 
 import (
-	"context"
 	"encoding/json"
+	"github.com/qlikbot/qlikbot/bot/bottest"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
-	"github.com/qlikbot/qlikbot/commands"
-	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
-	"github.com/qlikbot/qlikbot/store"
 )
 
 // AAD object ids of the people in the end-to-end story.
@@ -45,48 +39,8 @@ approval:
 // parsed policy.
 func newE2E(t *testing.T) (*testEnv, *qliksim.Server) {
 	t.Helper()
-	sim, err := qliksim.Start()
-	if err != nil {
-		t.Fatalf("start simulator: %v", err)
-	}
-	t.Cleanup(sim.Close)
-	client, err := qlik.New(qlik.Config{
-		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
-		Resolve: sim.Resolve(), Timeout: 5 * time.Second,
-	})
-	if err != nil {
-		t.Fatalf("qlik client: %v", err)
-	}
-	t.Cleanup(client.Close)
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatalf("open bolt: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	pol, err := authz.Parse([]byte(e2ePolicy))
-	if err != nil {
-		t.Fatalf("parse policy: %v", err)
-	}
-	eng, err := commands.New(client, st, authz.NewStatic(pol))
-	if err != nil {
-		t.Fatalf("commands: %v", err)
-	}
-	d, err := bot.NewDispatcher(eng, bot.WithWorkers(4))
-	if err != nil {
-		t.Fatalf("dispatcher: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		_ = d.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-stopped
-	})
-	return newTestEnv(t, d), sim
+	site := bottest.NewSite(t, 0, e2ePolicy, 0, bottest.SeedLab(), bottest.WithDispatcher(bot.WithWorkers(4)))
+	return newTestEnv(t, site.Dispatcher), site.Sim
 }
 
 func financeSessions(sim *qliksim.Server) []qliksim.Session {
@@ -186,6 +140,9 @@ func approveValue(t *testing.T, act map[string]any) string {
 		t.Fatalf("posted activity %s: %v", b, err)
 	}
 	for _, a := range parsed.Attachments[0].Content.Actions {
+		if a.Type == "Action.ShowCard" && a.Card != nil && len(a.Card.Actions) == 1 {
+			a = a.Card.Actions[0] // Approve asks first
+		}
 		data, _ := a.Data.(map[string]any)
 		if v, _ := data["value"].(string); a.Verb == "qlik.approve" && data["action"] == "qlik.approve" && v != "" && a.Style == "positive" {
 			return v

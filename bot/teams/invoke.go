@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -51,19 +50,30 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 			// The handler answered through ReplyTo: the last card it
 			// meant for the clicked one (a job's "interrupted" notice)
 			// was held back while the invoke was open; it is the answer.
-			rep = replies.held()
+			rep = replies.take()
 		}
-		writeInvoke(w, a.answerInvoke(ctx, req, rep))
+		replies.answer() // anything later goes straight to the conversation
+		writeInvoke(w, a.answerInvoke(ctx, req, replies.next, rep))
+		if updateForAll(rep) {
+			// After the body: the clicker is not kept waiting on the
+			// connector's retries.
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				a.log.DebugContext(ctx, "teams: invoke answer not flushed", "err", err)
+			}
+			if err := replies.next.Respond(context.WithoutCancel(ctx), rep); err != nil {
+				a.log.ErrorContext(ctx, "teams: update the clicked card for the conversation", "request", req.ID, "err", err)
+			}
+		}
 	case <-ctx.Done():
 		// Teams hung up: finish the work and update the card.
-		replies.answered.Store(true)
-		go a.finishLate(workCtx, cancel, req, done)
+		replies.answer()
+		go a.finishLate(workCtx, cancel, req, replies, done)
 	case <-timer.C:
-		replies.answered.Store(true)
+		replies.answer()
 		writeInvoke(w, invokeResponse{StatusCode: http.StatusOK, Type: cardContentType,
 			Value: render(bot.Reply{Kind: bot.Pending, Title: "Working on it …",
 				Summary: []string{"This card will show the outcome when it is done."}})})
-		go a.finishLate(workCtx, cancel, req, done)
+		go a.finishLate(workCtx, cancel, req, replies, done)
 	}
 }
 
@@ -73,36 +83,75 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 // replaces the card for the clicker only, so an interim card sent to
 // everyone meanwhile would stay behind for the others. Once the invoke is
 // answered with "working on it" (or Teams gave up waiting), replies pass:
-// the outcome follows as an update for everyone. Other replies always pass.
+// the outcome follows as an update for everyone, and the last one held
+// back is sent first (flush) unless a later replacing reply covers it.
+// Other replies always pass.
 type invokeReplies struct {
-	next     bot.Responder
-	answered atomic.Bool
+	next bot.Responder
 
-	mu   sync.Mutex
-	last bot.Reply // the last replacing reply held back
+	// send orders what goes to next once the invoke is answered: the
+	// held reply before later ones.
+	send sync.Mutex
+
+	mu       sync.Mutex
+	answered bool
+	last     bot.Reply // the last replacing reply held back
 }
 
 func (r *invokeReplies) Respond(ctx context.Context, rep bot.Reply) error {
-	if rep.ReplaceOriginal && !r.answered.Load() {
-		r.mu.Lock()
+	r.mu.Lock()
+	if rep.ReplaceOriginal && !r.answered {
 		r.last = rep
 		r.mu.Unlock()
 		return nil
 	}
+	r.mu.Unlock()
+	r.send.Lock()
+	defer r.send.Unlock()
+	if rep.ReplaceOriginal {
+		r.mu.Lock()
+		r.last = bot.Reply{} // covered by this one
+		r.mu.Unlock()
+	}
 	return r.next.Respond(ctx, rep)
 }
 
-// held returns the last replacing reply held back (empty when none).
-func (r *invokeReplies) held() bot.Reply {
+// answer records that the invoke was answered: replies pass from now on.
+func (r *invokeReplies) answer() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.last
+	r.answered = true
 }
 
-// finishLate waits for a slow invoke and puts its outcome on the card
-// that now says "working on it".
-func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req bot.Request, done <-chan bot.Reply) {
+// take returns the last replacing reply held back (empty when none) and
+// forgets it.
+func (r *invokeReplies) take() bot.Reply {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := r.last
+	r.last = bot.Reply{}
+	return rep
+}
+
+// flush sends the reply held back before the invoke was answered, if no
+// later one covered it.
+func (r *invokeReplies) flush(ctx context.Context) error {
+	r.send.Lock()
+	defer r.send.Unlock()
+	if rep := r.take(); !rep.IsEmpty() {
+		return r.next.Respond(ctx, rep)
+	}
+	return nil
+}
+
+// finishLate puts on the card that now says "working on it" the reply
+// held back before (a notice sent just before the deadline), then waits
+// for the slow invoke and puts its outcome there.
+func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req bot.Request, replies *invokeReplies, done <-chan bot.Reply) {
 	defer cancel()
+	if err := replies.flush(context.WithoutCancel(ctx)); err != nil {
+		a.log.ErrorContext(ctx, "teams: deliver a held reply after the invoke", "request", req.ID, "err", err)
+	}
 	var rep bot.Reply
 	select {
 	case rep = <-done:
@@ -110,10 +159,9 @@ func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req
 		rep = bot.Reply{Kind: bot.Error, Title: "The action did not finish in time", Summary: []string{"Request " + req.ID + "."}}
 	}
 	if rep.IsEmpty() {
-		// The handler answered through ReplyTo itself, after the invoke
-		// was answered: its last reply is on the card (a job's notice
-		// that it goes on elsewhere, whose outcome comes later). A
-		// "Done" now could cover that outcome.
+		// The handler answered through ReplyTo itself: its last reply is
+		// on the card (a job's notice that it goes on elsewhere, whose
+		// outcome comes later). A "Done" now could cover that outcome.
 		return
 	}
 	rep.ReplaceOriginal = true // the "working on it" card must not stay
@@ -122,16 +170,14 @@ func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req
 	}
 }
 
-// invokeAnswer turns a reply into the invoke response body.
-func invokeAnswer(rep bot.Reply, links []fileLink) invokeResponse {
+// invokeAnswer turns a reply that is not a card into the invoke
+// response's message to the clicker.
+func invokeAnswer(rep bot.Reply) invokeResponse {
 	if rep.IsEmpty() {
 		// The handler answered through ReplyTo itself.
 		return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: "Done."}
 	}
-	if rep.ReplaceOriginal {
-		return invokeResponse{StatusCode: http.StatusOK, Type: cardContentType, Value: renderCard(rep, links)}
-	}
-	return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: clip(bot.PlainText(rep), 4000)}
+	return invokeResponse{StatusCode: http.StatusOK, Type: invokeMessageType, Value: bot.Clip(bot.PlainText(rep), 4000)}
 }
 
 func writeInvoke(w http.ResponseWriter, resp invokeResponse) {

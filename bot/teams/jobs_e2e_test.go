@@ -3,20 +3,18 @@ package teams
 import (
 	"context"
 	"encoding/json"
+	"github.com/qlikbot/qlikbot/bot/bottest"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/commands"
 	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
-	"github.com/qlikbot/qlikbot/store"
 	"github.com/qlikbot/qlikbot/store/seal"
 )
 
@@ -61,55 +59,22 @@ func cardPuts(e *testEnv, cardID string) []string {
 // notice.
 func TestJobOnTheCard(t *testing.T) {
 	t.Parallel()
-	sim, err := qliksim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	var q *gatedQlik
+	sealer := seal.Random() // the state key both engines share
+	site := bottest.NewSite(t, 0, e2ePolicy, 0, bottest.SeedLab(),
+		bottest.WithQlik(func(c *qlik.Client) commands.Qlik {
+			q = &gatedQlik{Client: c, reached: make(chan struct{}), release: make(chan struct{})}
+			return q
+		}),
+		bottest.WithEngine(commands.WithProgress(10, time.Millisecond), commands.WithSealer(sealer)),
+		bottest.WithDispatcher(bot.WithWorkers(4)))
+	sim, client, st, a, d := site.Sim, site.Client, site.Store, site.Engine, site.Dispatcher
 	for i := range 300 {
 		if _, err := sim.AddSession(sim.QRSHost(), "finance", qliksim.Session{UserDirectory: "LAB", UserID: "bulk" + itoa(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	total := len(financeSessions(sim))
-	client, err := qlik.New(qlik.Config{
-		QRSHost: sim.QRSHost(), QRSPort: sim.QRSPort(), QPSPort: sim.QPSPort(),
-		CertPEM: sim.CertPEM(), KeyPEM: sim.KeyPEM(), RootPEM: sim.RootPEM(),
-		Resolve: sim.Resolve(), Timeout: 5 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	pol, err := authz.Parse([]byte(e2ePolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &gatedQlik{Client: client, reached: make(chan struct{}), release: make(chan struct{})}
-	sealer := seal.Random() // the state key both engines share
-	a, err := commands.New(q, st, authz.NewStatic(pol), commands.WithProgress(10, time.Millisecond), commands.WithSealer(sealer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := bot.NewDispatcher(a, bot.WithWorkers(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		_ = d.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-stopped
-	})
 	e := newTestEnv(t, d, WithInvokeDeadline(30*time.Millisecond))
 
 	act := from(messageActivity(e.conn.serviceURL(), "kick finance"), aadRequester, "Rita Requester")
@@ -152,7 +117,7 @@ func TestJobOnTheCard(t *testing.T) {
 
 	// Another engine (a replica, or the next start) resumes it.
 	var blogs syncWriter
-	b, err := commands.New(client, st, authz.NewStatic(pol), commands.WithProgress(10, time.Millisecond), commands.WithSealer(sealer),
+	b, err := commands.New(client, st, site.Policies, commands.WithProgress(10, time.Millisecond), commands.WithSealer(sealer),
 		commands.WithLogger(slog.New(slog.NewTextHandler(&blogs, nil))))
 	if err != nil {
 		t.Fatal(err)

@@ -42,16 +42,22 @@ func TestLimiterIsPerConversation(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.a.conn.trust(e.conn.serviceURL())
-	a1, _ := e.a.conn.limiter(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "a:1"})
-	a1again, _ := e.a.conn.limiter(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "a:1"})
-	a2, _ := e.a.conn.limiter(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "a:2"})
-	if a1 == nil || a1 != a1again || a1 == a2 {
-		t.Fatalf("limiters: a1=%p again=%p a2=%p; want one per conversation", a1, a1again, a2)
+	key := func(conv string) conversationRef {
+		t.Helper()
+		k, err := e.a.conn.paceKey(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: conv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	if key("a:1") != key("a:1") || key("a:1") == key("a:2") {
+		t.Fatalf("keys: a1=%v a2=%v; want one per conversation", key("a:1"), key("a:2"))
 	}
 	// Threads of a channel share the channel's limit: Teams counts them together.
-	ch, _ := e.a.conn.limiter(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "19:ops@thread.tacv2"})
-	thread, _ := e.a.conn.limiter(conversationRef{ServiceURL: e.conn.serviceURL(), ConversationID: "19:ops@thread.tacv2;messageid=17"})
-	if ch == nil || ch != thread {
-		t.Fatalf("a thread got its own limiter (%p, channel %p)", thread, ch)
+	if ch, thread := key("19:ops@thread.tacv2"), key("19:ops@thread.tacv2;messageid=17"); ch != thread {
+		t.Fatalf("a thread got its own key (%v, channel %v)", thread, ch)
+	}
+	if _, err := e.a.conn.paceKey(conversationRef{ServiceURL: "https://elsewhere.example.com/", ConversationID: "a:1"}); err == nil {
+		t.Fatal("an untrusted service URL got a key")
 	}
 }

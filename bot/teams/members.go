@@ -69,21 +69,18 @@ func (a *Adapter) withEmail(ctx context.Context, act activity, req *bot.Request)
 	if a.emails == nil || act.From.ID == "" {
 		return
 	}
-	now := a.now()
-	if email, ok := a.emails.Get(req.User.ID, now); ok {
-		req.User.Email = email
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, memberLookupTimeout)
-	defer cancel()
 	ref := conversationRef{ServiceURL: act.ServiceURL, ConversationID: channelOf(act.Conversation.ID)}
-	m, err := a.conn.member(ctx, ref, act.From.ID)
+	email, err := a.emails.Fetch(ctx, req.User.ID, a.now(), memberLookupTimeout, func(ctx context.Context) (string, error) {
+		m, err := a.conn.member(ctx, ref, act.From.ID)
+		if err != nil {
+			return "", err
+		}
+		return m.vouchedEmail(req.User.ID), nil
+	})
 	if err != nil {
 		a.log.WarnContext(ctx, "teams: member lookup failed; going on without e-mail", "user", req.User.ID, "err", err)
 		return
 	}
-	email := m.vouchedEmail(req.User.ID)
-	a.emails.Put(req.User.ID, email, now)
 	req.User.Email = email
 }
 

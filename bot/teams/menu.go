@@ -35,7 +35,7 @@ func menuElements(ms []bot.Menu) []element {
 	for i, m := range ms {
 		id := choiceIDPrefix + strconv.Itoa(i)
 		set := element{Type: "Input.ChoiceSet", ID: id, Style: "filtered", IsRequired: true,
-			Label: clip(m.Label, maxTitleRunes), Placeholder: clip(placeholder(m), maxLabelRunes*2),
+			Label: bot.Clip(m.Label, maxTitleRunes), Placeholder: bot.Clip(placeholder(m), maxLabelRunes*2),
 			ErrorMessage: "Choose one first."}
 		for j, o := range m.Options {
 			if j == maxChoices {
@@ -45,15 +45,15 @@ func menuElements(ms []bot.Menu) []element {
 			if title == "" {
 				title = o.Value
 			}
-			set.Choices = append(set.Choices, choice{Title: clip(title, maxChoiceRunes), Value: o.Value})
+			set.Choices = append(set.Choices, choice{Title: bot.Clip(title, maxChoiceRunes), Value: o.Value})
 		}
 		if len(set.Choices) == 0 {
 			continue
 		}
 		data := menuData{Action: m.ActionID, Choice: id}
-		title := clip(m.Label, maxLabelRunes)
-		btn := cardAction{Type: "Action.Execute", Title: title, Verb: m.ActionID, Data: data,
-			Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data}}
+		title := bot.Clip(m.Label, maxLabelRunes)
+		btn := confirmed(cardAction{Type: "Action.Execute", Title: title, Verb: m.ActionID, Data: data,
+			Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data}}, m.Confirm)
 		out = append(out, set, element{Type: "ActionSet", Actions: []cardAction{btn}})
 		if n := len(m.Options) - len(set.Choices); n > 0 {
 			out = append(out, subtle(fmt.Sprintf("%d more choices not listed: type the command instead.", n)))

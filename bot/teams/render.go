@@ -80,7 +80,7 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 	c = &card{Type: "AdaptiveCard", Schema: cardSchema, Version: cardVersion, MSTeams: &cardMSTeams{Width: "Full"}}
 	whole = true
 	if r.Title != "" {
-		c.Body = append(c.Body, element{Type: "TextBlock", Text: clip(r.Title, maxTitleRunes), Size: "Large",
+		c.Body = append(c.Body, element{Type: "TextBlock", Text: bot.Clip(r.Title, maxTitleRunes), Size: "Large",
 			Weight: "Bolder", Color: kindColor(r.Kind), Wrap: true})
 	}
 	lines, warns, runes := maxSummaryLines, maxWarnings, maxLineRunes
@@ -94,20 +94,25 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 			c.Body = append(c.Body, textBlock(fmt.Sprintf("... and %d more warnings", len(r.Warnings)-i), "Attention"))
 			break
 		}
-		c.Body = append(c.Body, textBlock("⚠ "+clip(w, runes), "Attention"))
+		c.Body = append(c.Body, textBlock("⚠ "+bot.Clip(w, runes), "Attention"))
 	}
 	if lvl < noChart {
 		c.Body = append(c.Body, chart(r.Chart)...)
 	} else if r.Chart != nil && len(r.Chart.Points) > 0 {
 		c.Body = append(c.Body, subtle("The chart is left out: it does not fit in a Teams card with this table."))
 	}
+	dropped := 0
 	for _, b := range r.Buttons {
-		if len(c.Actions) == maxActions {
-			break
-		}
-		if b.ActionID != "" { // a button that sends nothing is no button
+		switch {
+		case b.ActionID == "": // a button that sends nothing is no button
+		case len(c.Actions) == maxActions:
+			dropped++
+		default:
 			c.Actions = append(c.Actions, action(b))
 		}
+	}
+	if dropped > 0 {
+		c.Body = append(c.Body, subtle(fmt.Sprintf("%d more button(s) left out: a Teams card holds %d. Type the command instead.", dropped, maxActions)))
 	}
 	// Teams shows at most six actions: buttons first (Approve, paging),
 	// then one button per menu, then the download links. A link that does
@@ -122,33 +127,33 @@ func build(r bot.Reply, links []fileLink, lvl shed) (c *card, whole bool) {
 	var downloads []fileLink
 	for _, l := range links {
 		if l.Image {
-			c.Body = append(c.Body, element{Type: "Image", URL: l.URL, AltText: clip(l.Name, maxLabelRunes)})
+			c.Body = append(c.Body, element{Type: "Image", URL: l.URL, AltText: bot.Clip(l.Name, maxLabelRunes)})
 		} else {
 			downloads = append(downloads, l)
 		}
 	}
 	downloads = downloads[:min(len(downloads), max(0, maxCardActions-len(c.Actions)-len(menus)))]
 	for _, l := range downloads {
-		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
+		c.Actions = append(c.Actions, cardAction{Type: "Action.OpenUrl", Title: bot.Clip("Download "+l.Name, maxLabelRunes), URL: l.URL})
 	}
 	links = append(downloads, imageLinks(links)...)
+	// The menus go under the table: rendered first, so the table leaves
+	// room for them (a kick menu of 100 choices is several KB).
+	trailing := menuElements(menus)
+	if len(menus) < len(r.Menus) {
+		trailing = append(trailing, subtle(fmt.Sprintf("%d more menu(s) left out: a Teams card holds %d actions. Type the command instead.", len(r.Menus)-len(menus), maxCardActions)))
+	}
 	if r.Table != nil && len(r.Table.Columns) > 0 {
-		whole = addTable(c, r.Table, r.Files, links) == len(r.Table.Rows)
+		whole = addTable(c, r.Table, r.Files, links, elementsSize(trailing)) == len(r.Table.Rows)
 	} else if n := csvNote(r.Files, links); n != "" {
 		c.Body = append(c.Body, subtle(n))
 	}
-	c.Body = append(c.Body, menuElements(menus)...)
-	if len(menus) < len(r.Menus) {
-		c.Body = append(c.Body, subtle(fmt.Sprintf("%d more menu(s) left out: a Teams card holds %d actions. Type the command instead.", len(r.Menus)-len(menus), maxCardActions)))
-	}
+	c.Body = append(c.Body, trailing...)
 	if len(c.Body) == 0 {
 		c.Body = append(c.Body, textBlock("(no content)", ""))
 	}
 	return c, whole
 }
-
-// Fit is bot.Request.Fit for Teams without download links; see fitter.
-func Fit(r bot.Reply) int { return fitRows(r, nil) }
 
 // fitReserve is room kept free by Fit for what may be added to a reply
 // after it was fitted (an approval's buttons, a longer download URL).
@@ -205,7 +210,7 @@ func summary(lines []string, most, runes int) []element {
 			out = append(out, subtle(fmt.Sprintf("... %d more lines", len(lines)-most)))
 			break
 		}
-		out = append(out, textBlock(cellText(clip(l, runes)), ""))
+		out = append(out, textBlock(cellText(bot.Clip(l, runes)), ""))
 	}
 	return out
 }
@@ -222,7 +227,7 @@ func facts(fs []bot.Fact, most, runes int) []element {
 			set.Facts = append(set.Facts, fact{Title: "…", Value: fmt.Sprintf("%d more", len(fs)-most)})
 			break
 		}
-		set.Facts = append(set.Facts, fact{Title: clip(f.Label, maxLabelRunes*2), Value: clip(f.Value, runes)})
+		set.Facts = append(set.Facts, fact{Title: bot.Clip(f.Label, maxLabelRunes*2), Value: bot.Clip(f.Value, runes)})
 	}
 	return []element{set}
 }
@@ -236,7 +241,7 @@ func chart(ch *bot.Chart) []element {
 	}
 	var out []element
 	if ch.Title != "" {
-		out = append(out, element{Type: "TextBlock", Text: clip(ch.Title, maxTitleRunes), Weight: "Bolder", Wrap: true})
+		out = append(out, element{Type: "TextBlock", Text: bot.Clip(ch.Title, maxTitleRunes), Weight: "Bolder", Wrap: true})
 	}
 	pts := ch.Points
 	if len(pts) > maxChartPoints {
@@ -268,7 +273,7 @@ const nbsp = "\u00a0"
 
 // chartLabel keeps a label short, on one line, with no-break spaces.
 func chartLabel(s string) string {
-	return strings.ReplaceAll(strings.Join(strings.Fields(clip(s, 24)), " "), " ", nbsp)
+	return strings.ReplaceAll(strings.Join(strings.Fields(bot.Clip(s, 24)), " "), " ", nbsp)
 }
 
 func formatValue(v float64) string {
@@ -291,21 +296,43 @@ func action(b bot.Button) cardAction {
 	if title == "" {
 		title = b.ActionID
 	}
-	title = clip(title, maxLabelRunes)
-	return cardAction{Type: "Action.Execute", Title: title, Verb: b.ActionID, Data: data, Style: style,
-		Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data, Style: style}}
+	title = bot.Clip(title, maxLabelRunes)
+	return confirmed(cardAction{Type: "Action.Execute", Title: title, Verb: b.ActionID, Data: data, Style: style,
+		Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data, Style: style}}, b.Confirm)
+}
+
+// confirmed asks before act runs when confirm is set, as Slack's confirm
+// dialog and the console's question do: a ShowCard button of the same
+// title opens the question under it, with act as its only button. It
+// counts as one action of the card; inputs of the card around it (a
+// menu's choice) are sent with act.
+func confirmed(act cardAction, confirm string) cardAction {
+	if confirm == "" {
+		return act
+	}
+	yes := act
+	yes.Title = bot.Clip("Yes, "+strings.ToLower(act.Title[:1])+act.Title[1:], maxLabelRunes)
+	if yes.Fallback != nil {
+		fb := *yes.Fallback
+		fb.Title = yes.Title
+		yes.Fallback = &fb
+	}
+	return cardAction{Type: "Action.ShowCard", Title: act.Title, Style: act.Style, Card: &card{
+		Type: "AdaptiveCard", Body: []element{{Type: "TextBlock", Text: bot.Clip(confirm, maxLineRunes), Wrap: true}},
+		Actions: []cardAction{yes},
+	}}
+}
+
+// elementsSize is the JSON size of els as part of a card's body.
+func elementsSize(els []element) int {
+	if len(els) == 0 {
+		return 0
+	}
+	b, _ := json.Marshal(els)
+	return len(b)
 }
 
 func cardSize(c *card) int {
 	b, _ := json.Marshal(c)
 	return len(b)
-}
-
-// clip shortens s to at most n runes, marking the cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

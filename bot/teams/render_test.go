@@ -125,7 +125,7 @@ func TestRenderShedsAroundTheTable(t *testing.T) {
 }
 
 // TestFittedReplyRendersEveryRow: whatever surrounds the table, a page cut
-// by Fit renders every one of its rows.
+// by fitRows renders every one of its rows.
 func TestFittedReplyRendersEveryRow(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("é<>&", 120)
@@ -136,7 +136,7 @@ func TestFittedReplyRendersEveryRow(t *testing.T) {
 			Chart: &bot.Chart{Points: slices.Repeat([]bot.Point{{Label: big, Value: 3}}, 40)}},
 		hugeReply(),
 	} {
-		n := Fit(rep)
+		n := fitRows(rep, nil)
 		if n < 1 || n >= len(rep.Table.Rows) {
 			t.Fatalf("Fit = %d of %d rows", n, len(rep.Table.Rows))
 		}

@@ -34,8 +34,12 @@ func TestRenderChecks(t *testing.T) {
 					}
 					for _, b := range p.Reply.Buttons {
 						if !slices.ContainsFunc(c.Actions, func(a cardAction) bool {
+							title := a.Title
+							if a.Type == "Action.ShowCard" && b.Confirm != "" && len(a.Card.Actions) == 1 {
+								a = a.Card.Actions[0] // the button asks first
+							}
 							d, ok := a.Data.(clickData)
-							return ok && a.Title == b.Label && d.Action == b.ActionID && d.Value == b.Value
+							return ok && title == b.Label && d.Action == b.ActionID && d.Value == b.Value
 						}) {
 							t.Fatalf("page %d-%d: button %q missing", p.First, p.Last, b.Label)
 						}
@@ -132,6 +136,7 @@ var (
 		"Action.Execute":  {"type", "title", "verb", "data", "style", "fallback"},
 		"Action.Submit":   {"type", "title", "data", "style"},
 		"Action.OpenUrl":  {"type", "title", "url"},
+		"Action.ShowCard": {"type", "title", "style", "card"},
 	}
 	acRequired = map[string][]string{
 		"TextBlock": {"text"}, "FactSet": {"facts"}, "Table": {"columns", "rows"}, "TableRow": {"cells"}, "TableCell": {"items"},
@@ -277,6 +282,26 @@ func (v *acValidator) action(x any, counts bool) {
 	}
 	if title, _ := a["title"].(string); title == "" {
 		v.errorf("action without a title: %v", a)
+	}
+	if typ == "Action.ShowCard" {
+		// A confirmation: its card says what happens and holds the one
+		// action that does it.
+		c, _ := a["card"].(map[string]any)
+		v.object(c, "AdaptiveCard")
+		body, _ := c["body"].([]any)
+		acts, _ := c["actions"].([]any)
+		if len(body) == 0 || len(acts) != 1 {
+			v.errorf("ShowCard with %d body elements and %d actions, want a question and one action", len(body), len(acts))
+		}
+		for _, el := range body {
+			v.element(el)
+		}
+		for _, x := range acts {
+			if inner, _ := x.(map[string]any); inner["type"] != "Action.Execute" {
+				v.errorf("a ShowCard holding %v, want the Action.Execute it confirms", inner["type"])
+			}
+			v.action(x, false)
+		}
 	}
 	if typ == "Action.Execute" {
 		if a["verb"] == "" {

@@ -12,9 +12,10 @@ import (
 // addTable appends the table without the columns empty on every row,
 // with column widths fitted to their content, every row it is given that
 // fits in the size budget (all of them, for a fitted reply), and a note
-// saying where the page sits in the whole list and where the rest is. It
-// returns how many rows it shows.
-func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink) int {
+// saying where the page sits in the whole list and where the rest is,
+// keeping reserve bytes free for what follows it. It returns how many
+// rows it shows.
+func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink, reserve int) int {
 	t = bot.Compact(t)
 	cols := t.Columns
 	if len(cols) > maxColumns {
@@ -23,13 +24,13 @@ func addTable(c *card, t *bot.Table, files []bot.File, links []fileLink) int {
 	tbl := element{Type: "Table", FirstRowAsHeader: true, GridStyle: "accent", Columns: columnWidths(t, len(cols))}
 	header := tableRow{Type: "TableRow", Style: "accent"}
 	for _, h := range cols {
-		header.Cells = append(header.Cells, cell(element{Type: "TextBlock", Text: clip(h, maxCellRunes), Weight: "Bolder", Wrap: true}))
+		header.Cells = append(header.Cells, cell(element{Type: "TextBlock", Text: bot.Clip(h, maxCellRunes), Weight: "Bolder", Wrap: true}))
 	}
 	tbl.Rows = make([]tableRow, 1, len(t.Rows)+1)
 	tbl.Rows[0] = header
 	c.Body = append(c.Body, tbl)
 	idx := len(c.Body) - 1
-	size := cardSize(c) + noteReserve
+	size := cardSize(c) + noteReserve + reserve
 	shown := 0
 	for _, r := range t.Rows {
 		row := tableRowOf(r[:len(cols)])
@@ -90,7 +91,7 @@ func cellText(v string) string {
 	if v == "" {
 		return nbsp
 	}
-	return clip(v, maxCellRunes)
+	return bot.Clip(v, maxCellRunes)
 }
 
 func cell(e element) tableCell { return tableCell{Type: "TableCell", Items: []element{e}} }
@@ -103,7 +104,11 @@ func tableNote(t *bot.Table, shown int, files []bot.File, links []fileLink) stri
 		parts = append(parts, rt+".")
 	}
 	if shown < len(t.Rows) {
-		parts = append(parts, fmt.Sprintf("Only %d of these %d rows fit in a Teams card.", shown, len(t.Rows)))
+		note := fmt.Sprintf("Only %d of these %d rows fit in a Teams card.", shown, len(t.Rows))
+		if !bot.HasCSV(files) {
+			note += " Narrow the query to see the rest."
+		}
+		parts = append(parts, note)
 	}
 	if len(t.Columns) > maxColumns {
 		parts = append(parts, fmt.Sprintf("%d more columns not shown.", len(t.Columns)-maxColumns))
@@ -133,18 +138,18 @@ func csvNote(files []bot.File, links []fileLink) string {
 		switch {
 		case linked[f.Name]:
 		case isImage(f):
-			parts = append(parts, fmt.Sprintf("The chart (%s) cannot be shown in this card; the table holds its figures.", clip(f.Name, 100)))
+			parts = append(parts, fmt.Sprintf("The chart (%s) cannot be shown in this card; the table holds its figures.", bot.Clip(f.Name, 100)))
 		default:
 			missing = append(missing, f.Name)
 		}
 	}
 	if len(down) > 0 {
 		parts = append(parts, fmt.Sprintf("Download the full list (%s) with the button below; the link expires.",
-			clip(strings.Join(down, ", "), 100)))
+			bot.Clip(strings.Join(down, ", "), 100)))
 	}
 	if len(missing) > 0 {
 		parts = append(parts, fmt.Sprintf("The full list (%s) cannot be attached in Teams: narrow the query with a prefix, --proxy or --user.",
-			clip(strings.Join(missing, ", "), 100)))
+			bot.Clip(strings.Join(missing, ", "), 100)))
 	}
 	return strings.Join(parts, " ")
 }
