@@ -185,6 +185,12 @@ func (e *Engine) alerts(ctx context.Context, c *call, cmd Command) bot.Reply {
 	var denial *authz.Decision
 	for _, s := range sites {
 		d := c.policy.Decide(c.subjects, authz.List, authz.Scope{VirtualProxy: "*", Channel: c.req.Channel, Site: s.name})
+		if d.HostRestricted {
+			// An alert sums the whole site (every node): a grant limited
+			// to some hosts does not cover it.
+			d.Allowed = false
+			d.Reason = fmt.Sprintf("%s may %q only on some hosts, and alerts cover every host of site %s", d.Subject, authz.List, s.name)
+		}
 		if d.Allowed {
 			shown = append(shown, s)
 		} else if denial == nil {
