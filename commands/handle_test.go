@@ -128,7 +128,7 @@ func TestNoFullSessionIDLeaves(t *testing.T) {
 		t.Fatalf("%d sessions left, want the 3 outside finance", sessionCount(e))
 	}
 	assertNoFullIDs(t, e, replies...)
-	checkNoFullIDs(t, logs.String())
+	checkNoFullIDs(t, e.sessionIDs(t), logs.String())
 	if !strings.Contains(logs.String(), "sessions ended") {
 		t.Errorf("the log does not record the deletes:\n%s", logs.String())
 	}

@@ -61,7 +61,7 @@ func (e *Engine) homeSessions(g *gathered, r *bot.Reply) {
 			asked[sr.s.name+"\x00"+l.Proxy.Node.HostName]++
 		}
 		for _, pe := range sl.Errors {
-			r.Warnings = append(r.Warnings, g.label(sr.s)+"No answer: "+pe.Error())
+			r.Warnings = append(r.Warnings, g.label(sr.s)+pairFailure("No answer from", pe))
 			failed[sr.s.name+"\x00"+pe.Proxy.Node.HostName]++
 			sessionErrors = true
 		}

@@ -166,7 +166,7 @@ func TestJobResumesAfterACrash(t *testing.T) {
 				strings.Count(string(f.r.Files[0].Data), "\n") != jobSessions+1 {
 				t.Errorf("outcome table of %d rows with %d files, want %d rows and the CSV of all %d", len(f.r.Table.Rows), len(f.r.Files), jobFitRows, jobSessions)
 			}
-			checkNoFullIDs(t, joined(f.r)+string(bot.TableCSV(f.r.Table))+string(f.r.Files[0].Data))
+			checkNoFullIDs(t, e.sessionIDs(t), joined(f.r)+string(bot.TableCSV(f.r.Table))+string(f.r.Files[0].Data))
 
 			rows := jobAudit(t, st, pending)
 			checkOneOutcomePerTarget(t, rows["delete"], ids)
@@ -376,7 +376,7 @@ func TestJobsList(t *testing.T) {
 	if strings.Contains(row, pending) || strings.Contains(joined(r), "1 job running, 0 jobs waiting") == false {
 		t.Errorf("jobs reply: %s\n%s", joined(r), row)
 	}
-	checkNoFullIDs(t, joined(r)+row)
+	checkNoFullIDs(t, e.sessionIDs(t), joined(r)+row)
 	if d := ask("UVIEWER", "jobs"); d.Kind != bot.Denied {
 		t.Errorf("a viewer may list jobs: %v %s", d.Kind, joined(d))
 	}
