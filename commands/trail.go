@@ -73,14 +73,17 @@ func (e *Engine) event(c *call, ev store.Event) store.Event {
 	}
 	// Belt and braces: whatever a caller put in the event, no session id
 	// reaches the trail in full.
-	ev.Command, ev.Target, ev.Reason, ev.Outcome = redactIDs(ev.Command), redactIDs(ev.Target), redactIDs(ev.Reason), redactIDs(ev.Outcome)
+	// The approval id the store knows (c.pending) is kept.
+	ev.Command, ev.Target = redactIDs(ev.Command, c.pending), redactIDs(ev.Target, c.pending)
+	ev.Reason, ev.Outcome = redactIDs(ev.Reason, c.pending), redactIDs(ev.Outcome, c.pending)
 	return ev
 }
 
 // auditText is a command line as the audit trail and replies quote it:
-// session ids cut to handles, at most 500 bytes.
-func auditText(s string) string {
-	s = redactIDs(s)
+// session ids cut to handles (but the approval ids of keep), at most 500
+// bytes.
+func auditText(s string, keep ...string) string {
+	s = redactIDs(s, keep...)
 	if len(s) > 500 {
 		return clip(s[:500]) + "..."
 	}
@@ -117,7 +120,7 @@ func (e *Engine) mustCommandRow(ctx context.Context, c *call) error {
 
 // commandEvent is the command's audit row, not yet filled in.
 func (e *Engine) commandEvent(c *call, outcome string) store.Event {
-	return store.Event{Action: "command", Command: auditText(c.text), Decision: c.decision, Reason: c.reason,
+	return store.Event{Action: "command", Command: auditText(c.text, c.pending), Decision: c.decision, Reason: c.reason,
 		Target: c.target, Pending: c.pending, Outcome: outcome}
 }
 
