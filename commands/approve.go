@@ -178,6 +178,9 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return e.done("approve", *refusal, "")
 	}
 	c.note("allowed", reason, a.scopeText())
+	if r := e.pastExpiry(c, a, p, "approve"); r != nil {
+		return *r
+	}
 	if !e.jobs.accepting() {
 		return e.done("approve", e.notNow(c), "")
 	}
@@ -219,15 +222,7 @@ func (e *Engine) startJob(ctx context.Context, c *call, id string, p store.Pendi
 	}
 	c.audited = true // the command row went in with the claim
 	run := e.newJobRun(id, rec, c, lease, nil)
-	// What the store claimed must be the record that was verified, within
-	// its sealed expiry (the store's expiry index is not sealed).
-	switch {
-	case !now.Before(a.Expires):
-		err = fmt.Errorf("%w: the store let it be decided after its sealed expiry %s", errUnverified, a.Expires.UTC())
-	case !sameRecord(p, claimed):
-		err = fmt.Errorf("%w: the record changed in the store between reading and deciding it", errUnverified)
-	}
-	if err != nil {
+	if err := claimedSame(p, claimed); err != nil {
 		e.refuseJob(ctx, run, err)
 		r := e.done("approve", e.unverified(c), "")
 		return nil, &r
@@ -285,10 +280,13 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	if dec == "denied" {
 		return e.done("reject", e.denied(c, e.mayApprove(c, a)), "")
 	}
+	if r := e.pastExpiry(c, a, p, "reject"); r != nil {
+		return *r
+	}
 	if err := e.mustCommandRow(ctx, c); err != nil { // in the trail before the claim
 		return e.done("reject", e.storeDown(c, "write the audit record", err), "")
 	}
-	claimed, err := e.claim(ctx, c, id, p, a, store.StateRejected)
+	claimed, err := e.claim(ctx, c, id, p, store.StateRejected)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "reject"); r != nil {
 		return *r
 	}
@@ -298,21 +296,41 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	return e.done("reject", rep, "rejected")
 }
 
-// claim decides the pending action once (store.Claim). What the store
-// claimed must be the record that was verified, and the store must agree
-// with the sealed expiry (its expiry index is not sealed): a claim won
-// after the sealed expiry is a tampered record.
-func (e *Engine) claim(ctx context.Context, c *call, id string, p store.Pending, a action, decision store.State) (store.Pending, error) {
-	now := e.now()
-	claimed, err := e.st.Claim(ctx, id, decision, c.subject, now)
-	switch {
-	case err != nil:
-	case !now.Before(a.Expires):
-		err = fmt.Errorf("%w: the store let it be decided after its sealed expiry %s", errUnverified, a.Expires.UTC())
-	case !sameRecord(p, claimed):
-		err = fmt.Errorf("%w: the record changed in the store between reading and deciding it", errUnverified)
+// claim decides the pending action once (store.Claim); what the store
+// claimed must be the record that was verified.
+func (e *Engine) claim(ctx context.Context, c *call, id string, p store.Pending, decision store.State) (store.Pending, error) {
+	claimed, err := e.st.Claim(ctx, id, decision, c.subject, e.now())
+	if err != nil {
+		return claimed, err
 	}
-	return claimed, err
+	return claimed, claimedSame(p, claimed)
+}
+
+// claimedSame checks that what the store claimed (Claim, StartJob) is the
+// record that was verified: nothing swapped it in between.
+func claimedSame(verified, claimed store.Pending) error {
+	if !sameRecord(verified, claimed) {
+		return fmt.Errorf("%w: the record changed in the store between reading and deciding it", errUnverified)
+	}
+	return nil
+}
+
+// pastExpiry refuses, before anything is claimed or written, a decision
+// on an approval past its sealed expiry: the store's expiry index is not
+// sealed and the sweep may not have run yet (ExpireDue expires and audits
+// it). Nil while it has not expired.
+func (e *Engine) pastExpiry(c *call, a action, p store.Pending, verb string) *bot.Reply {
+	if e.now().Before(a.Expires) {
+		return nil
+	}
+	r := e.done(verb, expiredReply(a, p), "")
+	return &r
+}
+
+// expiredReply replaces an approval message once the request expired.
+func expiredReply(a action, p store.Pending) bot.Reply {
+	return bot.Reply{Kind: bot.Warning, Title: "Expired: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true,
+		Summary: []string{fmt.Sprintf("This request expired at %s UTC; nothing was ended. Ask again if it is still needed.", p.ExpiresAt.UTC().Format(time.DateTime))}}
 }
 
 // claimFailed turns a failed Claim into a reply (nil when the claim won).
@@ -336,9 +354,7 @@ func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed
 				Outcome: "expired at " + p.ExpiresAt.UTC().Format(time.RFC3339) + "; " + verb + " click refused"})
 			observed = "expired"
 		}
-		r = bot.Reply{Kind: bot.Warning, Title: "Expired: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true,
-			Summary: []string{fmt.Sprintf("This request expired at %s UTC; nothing was ended. Ask again if it is still needed.", p.ExpiresAt.UTC().Format(time.DateTime))}}
-		r = e.done(verb, r, observed)
+		r = e.done(verb, expiredReply(a, p), observed)
 		return &r
 	case errors.Is(err, store.ErrNotFound):
 		r = bot.Reply{Kind: bot.Info, Title: "Unknown or expired approval", Summary: []string{"This approval request is unknown or expired."}, Visibility: bot.Ephemeral}
