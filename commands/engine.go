@@ -424,6 +424,7 @@ func (e *Engine) expireEvent(sweep string, p store.Pending) store.Event {
 		a = action{}
 	} else {
 		c.req = bot.Request{Platform: bot.Platform(a.Requester.Platform), Channel: a.Requester.Channel}
+		c.site = a.siteName()
 	}
 	return e.event(c, store.Event{Action: "expire", Pending: p.ID, Command: auditText(a.Command), Reason: reason,
 		Target: a.scopeText(), Outcome: "expired unanswered at " + p.ExpiresAt.UTC().Format(time.RFC3339)})
