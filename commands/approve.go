@@ -189,6 +189,9 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return *r
 	}
 	run.stop = e.jobs.add(id)
+	if e.inBackground(run) {
+		return e.done("approve", e.runInBackground(ctx, c, run), "approved")
+	}
 	defer e.jobs.end(id)
 	if c.req.Action != nil && run.rec.Origin.Message != "" {
 		run.notify = c.req.ReplyTo // a click: its message shows progress

@@ -97,7 +97,8 @@ type options struct {
 	// holder names this engine in job leases; leaseTTL: see WithJobLease.
 	holder   string
 	leaseTTL time.Duration
-	watch    *watchSetup // see WithWatch; nil: the watcher's commands say it is off
+	watch    *watchSetup   // see WithWatch; nil: the watcher's commands say it is off
+	deliver  bot.Deliverer // see WithDeliverer; nil: approved jobs run within the request
 }
 
 // Option configures an Engine.
