@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -221,6 +222,9 @@ func (e *Engine) startJob(ctx context.Context, c *call, id string, p store.Pendi
 	claimed, lease, err := e.st.StartJob(ctx, store.JobStart{PendingID: id, By: c.subject, Now: now, Data: data,
 		Holder: e.holder, LeaseTTL: e.leaseTTL, Events: events})
 	if err != nil {
+		if r := e.startLanded(ctx, c, id, rec, data, err); r != nil {
+			return nil, r
+		}
 		return nil, e.claimFailed(ctx, c, id, p, claimed, a, err, "approve")
 	}
 	c.audited = true // the command row went in with the claim
@@ -231,6 +235,47 @@ func (e *Engine) startJob(ctx context.Context, c *call, id string, p store.Pendi
 		return nil, &r
 	}
 	return run, nil
+}
+
+// startLanded handles a StartJob that failed without saying why (its
+// answer may be lost while its write landed): the job is read back. When
+// it is there as written, the claim and the command row went in (nothing
+// more is written) and the job runs by itself once the lease this
+// process never got lapses (ResumeJobs); the reply says so. Nil when the
+// error is a known refusal or the job is not there: claimFailed answers.
+func (e *Engine) startLanded(ctx context.Context, c *call, id string, rec jobRecord, data []byte, startErr error) *bot.Reply {
+	if errors.Is(startErr, errUnverified) || errors.Is(startErr, store.ErrDecided) || errors.Is(startErr, store.ErrExpired) ||
+		errors.Is(startErr, store.ErrNotFound) {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	j, _, err := e.st.GetJob(rctx, id)
+	var r bot.Reply
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && !bytes.Equal(j.Data, data):
+		return nil
+	case err != nil:
+		e.log.Error("job start: the store failed and cannot say whether the job was recorded", "request_id", c.id, "job", id,
+			"err", redactIDs(startErr.Error()), "read_err", redactIDs(err.Error()))
+		r = bot.Reply{Kind: bot.Error, Title: "State store unavailable", Visibility: bot.Ephemeral, Summary: []string{
+			"The state store failed while recording the approval and cannot say whether it was recorded. If it was, the job runs by itself " +
+				"within about " + durationWords(e.resumeWithin()) + " and its outcome replaces the approval message; " + e.cmdName + " jobs shows it. " +
+				"If it was not, the request is still pending. The operators have the details in the log (request " + c.id + ")."}}
+	default:
+		c.audited = true // the command row went in with the job
+		e.log.Warn("job start: the store's answer was lost but the job is recorded; it is resumed once its lease lapses",
+			"request_id", c.id, "job", id, "err", redactIDs(startErr.Error()))
+		run := e.newJobRun(id, rec, c, store.Lease{}, nil)
+		r = bot.Reply{Kind: bot.Pending, Title: rec.Action.progressTitle(0), Visibility: bot.InChannel, ReplaceOriginal: rec.Origin.Message != "",
+			Summary: []string{run.who() + ".",
+				"The state store's answer was lost, but the job is recorded: it starts by itself within about " + durationWords(e.resumeWithin()) +
+					", and its outcome replaces this message (" + e.cmdName + " jobs shows it meanwhile)."}}
+		r = e.done("approve", r, "approved")
+		return &r
+	}
+	r = e.done("approve", r, "")
+	return &r
 }
 
 // refuseJob closes a job that must not run (what it rests on does not
@@ -302,7 +347,18 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 // claim decides the pending action once (store.Claim); what the store
 // claimed must be the record that was verified.
 func (e *Engine) claim(ctx context.Context, c *call, id string, p store.Pending, decision store.State) (store.Pending, error) {
-	claimed, err := e.st.Claim(ctx, id, decision, c.subject, e.now())
+	now := e.now()
+	claimed, err := e.st.Claim(ctx, id, decision, c.subject, now)
+	if err != nil && !errors.Is(err, store.ErrDecided) && !errors.Is(err, store.ErrExpired) && !errors.Is(err, store.ErrNotFound) {
+		// The answer may be lost while the write landed: read it back.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		back, rerr := e.st.GetPending(rctx, id)
+		cancel()
+		if rerr == nil && back.State == decision && back.DecidedBy == c.subject && back.DecidedAt.Sub(now).Abs() < time.Millisecond {
+			e.log.Warn("claim: the store's answer was lost but the decision is recorded", "request_id", c.id, "pending", id, "err", redactIDs(err.Error()))
+			claimed, err = back, nil
+		}
+	}
 	if err != nil {
 		return claimed, err
 	}

@@ -64,6 +64,10 @@ func WithJobLease(ttl time.Duration) Option {
 	}
 }
 
+// resumeWithin is how soon a job nobody runs is resumed by itself: its
+// lease lapses, then the next ResumeJobs scan takes it.
+func (e *Engine) resumeWithin() time.Duration { return e.leaseTTL + ResumeEvery }
+
 // jobRecord is a job as sealed in the store.
 type jobRecord struct {
 	Action   action   `json:"action"`

@@ -2,11 +2,13 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/store"
 )
 
 // TestApprovedJobRunsInBackground: with a Deliverer, an approved kick of
@@ -78,5 +80,84 @@ func TestApprovedJobRunsInBackground(t *testing.T) {
 			}
 			checkOneOutcomePerTarget(t, jobAudit(t, e.st, pending)["delete"], ids)
 		})
+	}
+}
+
+// lostAnswerStore writes StartJob but loses its answer (as a connection
+// cut after the write would).
+type lostAnswerStore struct{ Store }
+
+func (s lostAnswerStore) StartJob(ctx context.Context, js store.JobStart) (store.Pending, store.Lease, error) {
+	if _, _, err := s.Store.StartJob(ctx, js); err != nil {
+		return store.Pending{}, store.Lease{}, err
+	}
+	return store.Pending{}, store.Lease{}, errors.New("read tcp: connection reset by peer")
+}
+
+// TestStartJobAnswerLost: when StartJob's write lands but its answer is
+// lost, the approval is not reported as "nothing was done": the job is
+// read back, the reply says it runs by itself, no second command row is
+// written, and ResumeJobs carries it out once the lease lapses, each
+// session deleted once.
+func TestStartJobAnswerLost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	pending := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	eng := e.jobEngine(t, e.client, lostAnswerStore{e.st}, WithJobLease(300*time.Millisecond))
+	r := clickAs(t, eng, "ULEAD2", ActionApprove, pending)
+	if r.Kind != bot.Pending || !strings.Contains(joined(r), "the job is recorded: it starts by itself") || len(e.deletes()) != 0 {
+		t.Fatalf("approve with its answer lost: %v %s; DELETEs %d", r.Kind, joined(r), len(e.deletes()))
+	}
+	rows := 0
+	for _, ev := range e.audit(t) {
+		if ev.Action == "command" && ev.RequestID == "click-ULEAD2" {
+			rows++
+		}
+	}
+	if rows != 1 {
+		t.Errorf("%d command rows for the click, want 1", rows)
+	}
+	out := newDeliveries()
+	waitUntil(t, 30*time.Second, "the job to be resumed", func() bool {
+		n, err := e.jobEngine(t, e.client, e.st).ResumeJobs(t.Context(), out)
+		return n == 1 && err == nil
+	})
+	await(t, out.final, 30*time.Second, "the job's outcome")
+	if f := finalOf(t, out.all()); f.r.Kind != bot.Success || !strings.Contains(joined(f.r), "Deleted 2, already gone 0, failed 0") {
+		t.Errorf("outcome %v: %s", f.r.Kind, joined(f.r))
+	}
+	for _, id := range []string{user1ID, user2ID} {
+		if n := e.deleteCounts()[id]; n != 1 {
+			t.Errorf("session %s got %d DELETEs, want 1", hd(id), n)
+		}
+	}
+}
+
+// lostClaimStore writes Claim but loses its answer.
+type lostClaimStore struct{ Store }
+
+func (s lostClaimStore) Claim(ctx context.Context, id string, decision store.State, by string, now time.Time) (store.Pending, error) {
+	if _, err := s.Store.Claim(ctx, id, decision, by, now); err != nil {
+		return store.Pending{}, err
+	}
+	return store.Pending{}, errors.New("read tcp: connection reset by peer")
+}
+
+// TestRejectAnswerLost: a reject whose Claim landed but whose answer was
+// lost is read back and reported as rejected, not "nothing was done".
+func TestRejectAnswerLost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	pending := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	eng := e.jobEngine(t, e.client, lostClaimStore{e.st})
+	r := clickAs(t, eng, "ULEAD2", ActionReject, pending)
+	if r.Kind != bot.Info || !strings.HasPrefix(r.Title, "Rejected") {
+		t.Fatalf("reject with its answer lost: %v %s", r.Kind, joined(r))
+	}
+	if p, err := e.st.GetPending(t.Context(), pending); err != nil || p.State != store.StateRejected {
+		t.Errorf("state %v, %v", p.State, err)
+	}
+	if n := countAudit(e.audit(t), "reject", "rejected"); n != 1 {
+		t.Errorf("%d reject rows, want 1", n)
 	}
 }
