@@ -62,9 +62,13 @@ type requester struct {
 	Platform  string   `json:"platform"`
 	Channel   string   `json:"channel,omitempty"`
 	RequestID string   `json:"requestId"`
-	// People the requester was, under the policy of the request (the
-	// two-person rule also holds if the people section changes since).
+	// People the requester was, under the policy of the request (records
+	// sealed before Identities; kept for them).
 	People []string `json:"people,omitempty"`
+	// Identities: every subject the requester was under the policy of the
+	// request (authz.Identities: theirs and their people's), so the
+	// two-person rule holds whatever the people section says later.
+	Identities []string `json:"identities,omitempty"`
 }
 
 type target struct {
@@ -165,6 +169,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if name, ok := c.policy.Person(c.subjects); ok {
 		a.Requester.People = []string{name}
 	}
+	a.Requester.Identities = c.policy.Identities(c.subjects)
 	switch {
 	case cmd.Verb == VerbKick && cmd.User != nil:
 		a.Kind, a.Permission, a.User = "logout", authz.Logout, cmd.User.String()

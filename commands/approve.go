@@ -121,9 +121,10 @@ func holdsEverywhere(c *call, perm authz.Permission, a action) authz.Decision {
 
 // isRequester reports whether c is the person who asked for a: the same
 // subject or verified e-mail, or the same person of the policy's people,
-// now or as recorded when the request was made.
+// now or as recorded (sealed) when the request was made.
 func (e *Engine) isRequester(c *call, a action) bool {
 	return c.policy.SamePerson(c.subjects, a.Requester.Subjects) ||
+		c.policy.SamePerson(c.subjects, a.Requester.Identities) ||
 		slices.ContainsFunc(a.Requester.People, func(n string) bool { return c.policy.IsPerson(c.subjects, n) })
 }
 
