@@ -77,7 +77,7 @@ func TestOnePersonOneApprover(t *testing.T) {
 		asker     who
 		text      string
 		approver  who
-		revoke    bool // replace the policy by one without the asker's grant before the click
+		revoke    bool   // replace the policy by one without the asker's grant before the click
 		edit      string // replace the policy by this one before the click
 		want      string
 		approved  bool
