@@ -268,13 +268,16 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	p := store.Pending{ID: newID(16), CreatedAt: a.Created, ExpiresAt: a.Expires, State: store.StatePending}
 	c.pending = p.ID
 	p.Data = e.sealer.Seal(sealKind, p.ID, data)
-	if err := e.mustCommandRow(ctx, c); err != nil { // in the trail before the request exists
+	// Both rows are in the trail before the request exists (Home finds
+	// approvals through the second); a request that then cannot be saved
+	// gets its failure recorded after them (commandRow).
+	requested := store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")}
+	if err := e.mustCommandRow(ctx, c, requested); err != nil {
 		return e.storeDown(c, "write the audit record", err)
 	}
 	if err := e.st.CreatePending(ctx, p); err != nil {
 		return e.storeDown(c, "save the approval request", err)
 	}
-	e.audit(ctx, c, store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
 	rep := bot.Reply{
 		Kind:  bot.Pending,
 		Title: "Approval needed: " + a.title(),

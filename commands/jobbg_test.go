@@ -161,3 +161,38 @@ func TestRejectAnswerLost(t *testing.T) {
 		t.Errorf("%d reject rows, want 1", n)
 	}
 }
+
+// noPendingStore cannot save approval requests.
+type noPendingStore struct{ Store }
+
+func (noPendingStore) CreatePending(context.Context, store.Pending) error {
+	return errors.New("disk full")
+}
+
+// TestApprovalRequestRowsAndFailure: the command row and the
+// request-approval row go in before the request is saved, in one write;
+// when the request then cannot be saved, the failure is recorded after
+// them, and Home offers nothing to approve.
+func TestApprovalRequestRowsAndFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	eng := e.jobEngine(t, e.client, noPendingStore{e.st})
+	r := askAs(t, eng, "ULEAD", "kick finance")
+	if r.Kind != bot.Error || !strings.Contains(joined(r), "Could not save the approval request") {
+		t.Fatalf("kick with the store refusing the request: %v %s", r.Kind, joined(r))
+	}
+	var acts []string
+	for _, ev := range e.audit(t) { // newest first
+		if ev.RequestID == "req-ULEAD" {
+			acts = append(acts, ev.Action+":"+ev.Outcome)
+		}
+	}
+	if len(acts) != 3 || acts[1] != "request-approval:2 sessions" || !strings.HasPrefix(acts[0], "outcome:error: Could not save the approval request") ||
+		acts[2] != "command:" {
+		t.Errorf("audit rows of the request (newest first): %q", acts)
+	}
+	home := eng.Home(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN2"}})
+	if len(home.Buttons) != 0 {
+		t.Errorf("home offers %+v for a request never saved", home.Buttons)
+	}
+}

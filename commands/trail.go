@@ -98,6 +98,11 @@ func (c *call) note(decision, reason, target string) {
 // commandRow writes the command's audit row once; later calls do nothing.
 func (e *Engine) commandRow(ctx context.Context, c *call, outcome string) {
 	if c.audited {
+		if outcome != "" {
+			// The row went in before the command acted (mustCommandRow,
+			// StartJob): what went wrong after is recorded after it.
+			e.audit(ctx, c, store.Event{Action: "outcome", Command: auditText(c.text, c.pending), Pending: c.pending, Target: c.target, Outcome: outcome})
+		}
 		return
 	}
 	c.audited = true
@@ -107,11 +112,11 @@ func (e *Engine) commandRow(ctx context.Context, c *call, outcome string) {
 // mustCommandRow writes the command's audit row before the command acts:
 // an error means nothing may be done (and the row is left for Handle to
 // try again with the refusal as its outcome).
-func (e *Engine) mustCommandRow(ctx context.Context, c *call) error {
+func (e *Engine) mustCommandRow(ctx context.Context, c *call, also ...store.Event) error {
 	if c.audited {
 		return nil
 	}
-	if err := e.mustAudit(ctx, c, e.commandEvent(c, "")); err != nil {
+	if err := e.mustAudit(ctx, c, append([]store.Event{e.commandEvent(c, "")}, also...)...); err != nil {
 		return err
 	}
 	c.audited = true
