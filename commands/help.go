@@ -48,7 +48,7 @@ var specs = map[string]spec{
 		examples: []string{"help", "help kick"},
 	},
 	VerbSessions: {
-		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true, "from": true, "to": true, "site": true},
+		flags:    map[string]bool{"proxy": true, "user": true, "sort": true, "page": true, "from": true, "to": true, "after": true, "before": true, "site": true},
 		prefixes: true,
 		forms:    []string{`sessions [PREFIX ...] [--proxy HOST ...] [--user DIR\ID] [--sort FIELD] [--page N]`},
 		short:    "sessions [PREFIX ...] [flags]",
@@ -59,7 +59,8 @@ var specs = map[string]spec{
 			"--proxy limits the nodes: a host name or a node name as proxies shows them (e.g. dev1).",
 			"--sort: prefix (default), proxyhost, proxyname, userdir, userid, username.",
 			"Each session shows its handle (the first 8 or more hex digits of its id), never the id.",
-			"Long lists come a page at a time, with the full list as CSV.",
+			"Long lists come a page at a time, with the full list as CSV; Next and Previous page by key",
+			"(--after KEY, --before KEY), so sessions ending between clicks neither skip nor repeat a row.",
 			"--site NAME: one Qlik Sense site; without it, every site you may see, with a Site column.",
 		},
 		examples: []string{"sessions finance", "sessions default win --sort userid", `sessions --user LAB\testuser_1`, "sessions --site test"},
