@@ -172,7 +172,7 @@ func (e *Engine) bareKick(ctx context.Context, c *call) (bot.Reply, bool) {
 
 func clipLabel(s string) string {
 	if len(s) > maxMenuLabel {
-		return clip(s[:60])
+		return clip(s)
 	}
 	return s
 }

@@ -333,8 +333,10 @@ func appendFold(list []string, v string) []string {
 }
 
 // clip shortens user input quoted back in messages.
-func clip(s string) string {
-	const n = 60
+func clip(s string) string { return clipN(s, 60) }
+
+// clipN cuts s to at most n bytes, at a rune boundary, marked by "...".
+func clipN(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -83,11 +83,7 @@ func (e *Engine) event(c *call, ev store.Event) store.Event {
 // session ids cut to handles (but the approval ids of keep), at most 500
 // bytes.
 func auditText(s string, keep ...string) string {
-	s = redactIDs(s, keep...)
-	if len(s) > 500 {
-		return clip(s[:500]) + "..."
-	}
-	return s
+	return clipN(redactIDs(s, keep...), 500)
 }
 
 // note records the command's decision for its audit row.
