@@ -79,6 +79,18 @@ func TestHome(t *testing.T) {
 	}) {
 		t.Error("opening home is not in the audit trail")
 	}
+	// One row per opening, with its decision, as for any command.
+	e2 := newEnv(t, envConfig{})
+	e2.eng.Home(t.Context(), bot.Request{ID: "home-1", Platform: bot.Slack, User: bot.User{ID: "UVIEWER"}})
+	var rows []store.Event
+	for _, ev := range e2.audit(t) {
+		if ev.RequestID == "home-1" {
+			rows = append(rows, ev)
+		}
+	}
+	if len(rows) != 1 || rows[0].Action != "command" || rows[0].Decision != "allowed" || rows[0].Reason == "" {
+		t.Errorf("home's audit rows: %+v", rows)
+	}
 }
 
 // TestHomeFailingPairShowsNoRawError: a node answering 500 is named on
