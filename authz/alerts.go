@@ -200,15 +200,15 @@ func LoadAlertsFile(path string) ([]AlertRule, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules, err := ParseAlerts(data)
+	rules, err := parseAlerts(data)
 	if err != nil {
 		return nil, fmt.Errorf("load alerts %s: %w", path, err)
 	}
 	return rules, nil
 }
 
-// ParseAlerts parses a file holding an alerts section alone.
-func ParseAlerts(data []byte) ([]AlertRule, error) {
+// parseAlerts parses a file holding an alerts section alone.
+func parseAlerts(data []byte) ([]AlertRule, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
