@@ -316,7 +316,7 @@ func alertRepeat(s string) (time.Duration, error) {
 // buildRule checks one rule; errors name the field.
 func buildRule(rs alertRuleSpec, repeat time.Duration) (AlertRule, error) {
 	r := AlertRule{Name: strings.ToLower(rs.Name), Type: AlertType(rs.Type), Repeat: repeat}
-	if !ruleNameRE.MatchString(r.Name) {
+	if CheckRuleName(r.Name) != nil {
 		return r, fmt.Errorf("name: %q; want 1 to 40 letters, digits, - and _, starting with a letter or digit", rs.Name)
 	}
 	if !slices.Contains(alertTypes, r.Type) {
@@ -468,4 +468,13 @@ func typeList() string {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ", ")
+}
+
+// CheckRuleName checks what an alert rule may be called: 1 to 40 of a-z,
+// 0-9, "_" and "-", starting with a letter or digit.
+func CheckRuleName(name string) error {
+	if !ruleNameRE.MatchString(name) {
+		return fmt.Errorf("%q is not a rule name (1 to 40 of a-z, 0-9, _ and -)", name)
+	}
+	return nil
 }

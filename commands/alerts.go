@@ -131,7 +131,7 @@ func silenceText(s store.Silence) string {
 func (e *Engine) silence(ctx context.Context, c *call, value string) bot.Reply {
 	parts := strings.Split(value, "|")
 	bad := bot.Reply{Kind: bot.Usage, Title: "Unknown alert", Visibility: bot.Ephemeral, Summary: []string{"That button does not name an alert."}}
-	if len(parts) != 4 || (parts[0] != "1h" && parts[0] != "resolved") || !ruleNameRE.MatchString(parts[1]) ||
+	if len(parts) != 4 || (parts[0] != "1h" && parts[0] != "resolved") || authz.CheckRuleName(parts[1]) != nil ||
 		authz.CheckSiteName(parts[2]) != nil || len(parts[3]) > 256 {
 		c.note("denied", "not an alert", "")
 		return bad

@@ -91,7 +91,7 @@ func (e *Engine) mayView(c *call, a action) *bot.Reply {
 		c.note("allowed", "the requester sees what they asked for", a.scopeText())
 		return nil
 	}
-	list := holdsEverywhere(c, authz.List, a)
+	list := holdsEverywhere(c.policy, c.subjects, c.req.Channel, authz.List, a)
 	if list.Allowed {
 		c.note("allowed", list.Reason, a.scopeText())
 		return nil

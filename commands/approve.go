@@ -104,15 +104,26 @@ func (a action) scopes(channel string) []authz.Scope {
 // mayApprove checks c holds Approve on every (virtual proxy, node) of the
 // action; the first refusal is returned.
 func (e *Engine) mayApprove(c *call, a action) authz.Decision {
-	return holdsEverywhere(c, authz.Approve, a)
+	return holdsEverywhere(c.policy, c.subjects, c.req.Channel, authz.Approve, a)
 }
 
-// holdsEverywhere checks c holds perm on every (virtual proxy, node) of
-// the action, in c's channel; the first refusal is returned.
-func holdsEverywhere(c *call, perm authz.Permission, a action) authz.Decision {
+// mayReject answers whether c may reject a: the requester may withdraw,
+// anyone else needs the approve right (the decision, for the reason and
+// the refusal).
+func (e *Engine) mayReject(c *call, a action) (authz.Decision, bool) {
+	if e.isRequester(c, a) {
+		return authz.Decision{Allowed: true, Reason: "the requester withdraws"}, true
+	}
+	d := e.mayApprove(c, a)
+	return d, d.Allowed
+}
+
+// holdsEverywhere checks subjects hold perm under pol on every (virtual
+// proxy, node) of the action, in channel; the first refusal is returned.
+func holdsEverywhere(pol *authz.Policy, subjects []string, channel string, perm authz.Permission, a action) authz.Decision {
 	var last authz.Decision
-	for _, s := range a.scopes(c.req.Channel) {
-		if last = c.policy.Decide(c.subjects, perm, s); !last.Allowed {
+	for _, s := range a.scopes(channel) {
+		if last = pol.Decide(subjects, perm, s); !last.Allowed {
 			break
 		}
 	}
@@ -132,13 +143,7 @@ func (e *Engine) isRequester(c *call, a action) bool {
 // current policy, the permission they asked with on every place of the
 // action (a grant revoked since must not be carried out by an approval).
 func (e *Engine) requesterStillAllowed(c *call, a action) authz.Decision {
-	var last authz.Decision
-	for _, s := range a.scopes(a.Requester.Channel) {
-		if last = c.policy.Decide(a.Requester.Subjects, a.Permission, s); !last.Allowed {
-			break
-		}
-	}
-	return last
+	return holdsEverywhere(c.policy, a.Requester.Subjects, a.Requester.Channel, a.Permission, a)
 }
 
 // checkApprover answers whether c may approve a, with the reason for the
@@ -316,19 +321,13 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	if r != nil {
 		return *r
 	}
-	// The requester may withdraw; anyone else needs the approve right.
-	dec, reason := "allowed", "the requester withdraws"
-	if !e.isRequester(c, a) {
-		d := e.mayApprove(c, a)
-		if reason = d.Reason; !d.Allowed {
-			dec = "denied"
-		}
-	}
+	d, ok := e.mayReject(c, a)
 	c.pending = id
-	c.note(dec, reason, a.scopeText())
-	if dec == "denied" {
-		return e.done("reject", e.denied(c, e.mayApprove(c, a)), "")
+	if !ok {
+		c.note("denied", d.Reason, a.scopeText())
+		return e.done("reject", e.denied(c, d), "")
 	}
+	c.note("allowed", d.Reason, a.scopeText())
 	if r := e.pastExpiry(c, a, p, "reject"); r != nil {
 		return *r
 	}

@@ -53,8 +53,7 @@ func (e *Engine) Precheck(ctx context.Context, req bot.Request) (bot.Reply, bool
 		}
 		return bot.Reply{}, false
 	}
-	// The requester may withdraw; anyone else needs the approve right.
-	if d := e.mayApprove(c, a); !d.Allowed && !e.isRequester(c, a) {
+	if d, ok := e.mayReject(c, a); !ok {
 		return e.denied(c, d), true
 	}
 	return bot.Reply{}, false
