@@ -414,17 +414,10 @@ func (r *jobRun) outcomeReply() bot.Reply {
 
 // interruptedReply says where a stopped job stands and that it goes on.
 func (r *jobRun) interruptedReply() bot.Reply {
-	t := counts(r.outs)
-	return bot.Reply{
-		Kind:  bot.Pending,
-		Title: r.rec.Action.progressTitle(t.done()),
-		Summary: []string{r.who(),
-			fmt.Sprintf("So far: deleted %d, already gone %d, failed %d; %d to go", t.deleted, t.gone, t.failed, len(r.outs)-t.done()),
-			"Interrupted: qlikbot is restarting. The job goes on by itself when qlikbot is back or on another replica; this message will show the outcome.",
-		},
-		Visibility:      bot.InChannel,
-		ReplaceOriginal: true,
-	}
+	rep := progressReply(r, counts(r.outs))
+	rep.Summary = append(rep.Summary,
+		"Interrupted: qlikbot is restarting. The job goes on by itself when qlikbot is back or on another replica; this message will show the outcome.")
+	return rep
 }
 
 func earliest(a, b time.Time) time.Time {
