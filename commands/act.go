@@ -105,17 +105,18 @@ func decodeAction(data []byte) (action, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return a, fmt.Errorf("decode pending action: %w", err)
 	}
-	if a.Site != "" && authz.CheckSiteName(a.Site) != nil {
-		return a, fmt.Errorf("decode pending action: bad site %q", clip(a.Site))
-	}
-	if err := checkTargets(a); err != nil {
+	if err := checkAction(a); err != nil {
 		return a, fmt.Errorf("decode pending action: %w", err)
 	}
 	return a, nil
 }
 
-// checkTargets checks stored targets as if typed: they go into URLs.
-func checkTargets(a action) error {
+// checkAction checks a stored action's site and targets as if typed:
+// they go into URLs.
+func checkAction(a action) error {
+	if a.Site != "" && authz.CheckSiteName(a.Site) != nil {
+		return fmt.Errorf("bad site %q", clip(a.Site))
+	}
 	for _, t := range a.Targets {
 		if checkPrefix(t.Prefix) != nil || !validHost(t.Host) || !uuidRE.MatchString(t.SessionID) {
 			return fmt.Errorf("bad target %q", clip(t.text(a.handles())))

@@ -196,3 +196,27 @@ func TestApprovalRequestRowsAndFailure(t *testing.T) {
 		t.Errorf("home offers %+v for a request never saved", home.Buttons)
 	}
 }
+
+// TestOpenJobChecksSite: a job sealed with the engine's own key whose site
+// would not pass as typed is refused like an approval with one.
+func TestOpenJobChecksSite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	id := strings.Repeat("ab", 16)
+	rec := jobRecord{Approver: approver{Subject: "slack:UADMIN"}, Action: action{Kind: "kick", Site: "bad/site",
+		Targets: []target{{Prefix: "finance", Host: central, SessionID: user1ID}}}}
+	data, err := e.eng.sealJob(id, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.openJob(id, data); !errors.Is(err, errUnverified) {
+		t.Errorf("openJob of a job for site %q: %v, want errUnverified", rec.Action.Site, err)
+	}
+	rec.Action.Site = "default"
+	if data, err = e.eng.sealJob(id, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.openJob(id, data); err != nil {
+		t.Errorf("openJob of a good job: %v", err)
+	}
+}
