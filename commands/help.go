@@ -176,8 +176,9 @@ var specs = map[string]spec{
 		details: []string{
 			"The N most recent events (default 20, at most 200), newest first, one row per command.",
 			"--user: a subject (slack:U0LEAD), an id, a name or a person of the policy.",
-			"--action: command, request-approval, approve, reject, expire, delete, tamper, or a command",
-			"(kick, sessions ...). Reads of the audit trail itself are left out unless --action audit.",
+			"--action: command, request-approval, approve, reject, expire, delete, tamper, outcome (what went",
+			"wrong after a command's row was written), or a command (kick, sessions ...). Reads of the audit",
+			"trail itself are left out unless --action audit.",
 			"--since: 30m, 2h, 7d, a date (2026-11-22, UTC) or an RFC 3339 time.",
 		},
 		examples: []string{"audit", "audit 50 --action delete --since 2h", "audit --user lead"},

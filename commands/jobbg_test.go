@@ -191,6 +191,10 @@ func TestApprovalRequestRowsAndFailure(t *testing.T) {
 		acts[2] != "command:" {
 		t.Errorf("audit rows of the request (newest first): %q", acts)
 	}
+	if a := e.ask(t, "UADMIN", "audit --action outcome"); a.Table == nil || len(a.Table.Rows) != 1 ||
+		!strings.Contains(strings.Join(a.Table.Rows[0], " "), "outcome finance") {
+		t.Errorf("audit --action outcome: %s %+v", joined(a), a.Table)
+	}
 	home := eng.Home(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN2"}})
 	if len(home.Buttons) != 0 {
 		t.Errorf("home offers %+v for a request never saved", home.Buttons)
@@ -220,3 +224,4 @@ func TestOpenJobChecksSite(t *testing.T) {
 		t.Errorf("openJob of a good job: %v", err)
 	}
 }
+

@@ -143,7 +143,7 @@ func outcomeOf(r bot.Reply) string {
 // auditActions are what --action accepts: the trail's actions, then the
 // command verbs (matching command rows).
 func auditActions() []string {
-	return append([]string{"command", "decision", "request-approval", "approve", "reject", "expire", "delete", "job", "tamper", "silence", "unsilence"}, verbOrder...)
+	return append([]string{"command", "decision", "request-approval", "approve", "reject", "expire", "delete", "job", "tamper", "silence", "unsilence", "outcome"}, verbOrder...)
 }
 
 // checkActor keeps a --user filter to one printable word.
