@@ -224,4 +224,3 @@ func TestOpenJobChecksSite(t *testing.T) {
 		t.Errorf("openJob of a good job: %v", err)
 	}
 }
-
