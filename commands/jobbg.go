@@ -55,7 +55,10 @@ func (e *Engine) runInBackground(ctx context.Context, c *call, run *jobRun) bot.
 	run.prog = e.progressFor(run, run.notify)
 	first := e.firstProgress(run)
 	if c.req.ReplyTo != nil {
-		if err := c.req.ReplyTo.Respond(ctx, first); err != nil {
+		sctx, cancel := run.sendContext(ctx) // before the lease, which nobody renews yet, lapses
+		err := c.req.ReplyTo.Respond(sctx, first)
+		cancel()
+		if err != nil {
 			e.log.Warn("job: first progress message not delivered", "request_id", c.id, "job", run.id, "err", err)
 		} else {
 			first = bot.Reply{}
