@@ -76,12 +76,12 @@ func (e *Engine) AlertReply(n watch.Notice) bot.Reply {
 // button per user (a menu for more than a few): the command a click runs
 // is the typed "kick --user DIR\ID", with its checks and its approval.
 func (e *Engine) kickChoices(n watch.Notice, buttons []bot.Button) ([]bot.Button, []bot.Menu) {
-	return kickMenu(e.kickOptions(n), buttons)
+	return kickButtonsOrMenu(e.kickOptions(n), buttons)
 }
 
-// kickMenu adds kicks as buttons, or as a menu when there are more than
-// a few.
-func kickMenu(kicks []bot.Option, buttons []bot.Button) ([]bot.Button, []bot.Menu) {
+// kickButtonsOrMenu adds kicks as buttons, or as a menu (kickUserMenu)
+// when there are more than a few.
+func kickButtonsOrMenu(kicks []bot.Option, buttons []bot.Button) ([]bot.Button, []bot.Menu) {
 	if len(kicks) == 0 {
 		return buttons, nil
 	}
@@ -91,7 +91,7 @@ func kickMenu(kicks []bot.Option, buttons []bot.Button) ([]bot.Button, []bot.Men
 		}
 		return buttons, nil
 	}
-	return buttons, []bot.Menu{{Label: "Kick a user", Placeholder: "Choose a user to log out", ActionID: ActionRun, Options: kicks}}
+	return buttons, []bot.Menu{kickUserMenu(kicks)}
 }
 
 // kickOptions are the "kick --user" of each user an alert names (users
@@ -270,7 +270,7 @@ func (e *Engine) alerts(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	e.paginate(c, &reply, cmd, []string{"Rule", "Site", "State", "Since (UTC)", "What", "Silenced"}, rows, "alerts.csv")
 	var menus []bot.Menu
-	reply.Buttons, menus = kickMenu(kick, reply.Buttons)
+	reply.Buttons, menus = kickButtonsOrMenu(kick, reply.Buttons)
 	reply.Menus = append(reply.Menus, menus...)
 	if len(silenceMenu) > 0 {
 		reply.Menus = append(reply.Menus, bot.Menu{Label: "Silence for 1 h", Placeholder: "Choose an alert", ActionID: ActionSilence, Options: silenceMenu})
