@@ -169,7 +169,7 @@ var specs = map[string]spec{
 		examples: []string{"jobs"},
 	},
 	VerbAudit: {
-		flags:   map[string]bool{"user": true, "action": true, "since": true, "page": true, "from": true, "to": true, "site": true},
+		flags:   map[string]bool{"user": true, "action": true, "since": true, "page": true, "from": true, "to": true, "after": true, "before": true, "site": true},
 		forms:   []string{"audit [N] [--user WHO] [--action ACTION] [--since WHEN]"},
 		short:   "audit [N] [filters]",
 		summary: "recent actions (needs the audit right everywhere)",

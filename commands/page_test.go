@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik"
@@ -239,12 +240,65 @@ func TestAuditIsPaged(t *testing.T) {
 	if r.Table == nil || len(r.Table.Rows) != 10 || r.Table.TotalRows != 30 {
 		t.Fatalf("audit: %d rows of %d", len(r.Table.Rows), r.Table.TotalRows)
 	}
-	if len(r.Buttons) != 1 || r.Buttons[0].Value != "audit 30 --from 11" || len(r.Files) != 1 || r.Files[0].Name != "audit.csv" {
+	if len(r.Buttons) != 1 || !strings.HasPrefix(r.Buttons[0].Value, "audit 30 --after ") || len(r.Files) != 1 || r.Files[0].Name != "audit.csv" {
 		t.Fatalf("buttons %+v files %d", r.Buttons, len(r.Files))
 	}
 	p2 := e.click(t, "UADMIN", ActionRun, r.Buttons[0].Value)
 	if p2.Table == nil || p2.Table.Offset != 10 || p2.Visibility != bot.Ephemeral {
 		t.Fatalf("audit page 2: %+v", p2.Table)
+	}
+}
+
+// TestAuditPagingByKey: "audit 30" read a page at a time while events
+// keep arriving (some at the very time of the newest): walking it by Next
+// from the first page and by Previous from the last, each of the 30
+// events listed at the first page is shown exactly once, and none that
+// came since.
+func TestAuditPagingByKey(t *testing.T) {
+	t.Parallel()
+	for _, way := range []struct{ start, button string }{{"audit 30", nextLabel}, {"audit 30 --page 99", prevLabel}} {
+		t.Run(way.button, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{pageSize: 7})
+			for i := range 30 {
+				if i%3 == 0 {
+					e.clk.Advance(time.Minute) // three events share each time
+				}
+				e.ask(t, fmt.Sprintf("U%02d", i), "whoami")
+			}
+			seen := map[string]int{}
+			r := e.ask(t, "UADMIN", way.start)
+			for step := 0; ; step++ {
+				for _, row := range r.Table.Rows {
+					seen[row[1]]++
+				}
+				// Between clicks: one event at the newest time, one later.
+				e.ask(t, fmt.Sprintf("UNEW%02da", step), "whoami")
+				e.clk.Advance(time.Minute)
+				e.ask(t, fmt.Sprintf("UNEW%02db", step), "whoami")
+				next, ok := e.clickFit(t, "UADMIN", r, way.button, nil)
+				if !ok {
+					break
+				}
+				if next.Kind != bot.Info || next.Table == nil {
+					t.Fatalf("page after step %d: %v %s", step, next.Kind, joined(next))
+				}
+				r = next
+			}
+			for i := range 30 {
+				if who := fmt.Sprintf("slack:U%02d", i); seen[who] != 1 {
+					t.Errorf("%s shown %d times, want once", who, seen[who])
+				}
+			}
+			if len(seen) != 30 {
+				t.Errorf("rows of %d subjects shown, want the 30 listed first: %v", len(seen), seen)
+			}
+		})
+	}
+	e := newEnv(t, envConfig{})
+	bad := base64.RawURLEncoding.EncodeToString([]byte("x\x00y"))
+	if r := e.ask(t, "UADMIN", "audit 30 --after "+bad); r.Kind != bot.Usage || !strings.Contains(joined(r), "not a page key") {
+		t.Errorf("a bad audit key: %v %s", r.Kind, joined(r))
 	}
 }
 

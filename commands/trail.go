@@ -230,16 +230,24 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 	}
 	t := &bot.Table{Columns: []string{"Time (UTC)", "Who", "Action", "Target", "Result"}}
 	hidden := 0
+	var match []store.Event // every matching event of the scan, newest first
 	for _, ev := range evs {
-		if len(t.Rows) == cmd.N || (!since.IsZero() && ev.Time.Before(since)) {
+		if !since.IsZero() && ev.Time.Before(since) {
 			break // newest first: the rest is older
 		}
 		if !e.auditMatch(c, cmd, ev) {
-			if cmd.Action == "" && auditVerb(ev) == VerbAudit {
+			if cmd.Action == "" && auditVerb(ev) == VerbAudit && len(match) < cmd.N {
 				hidden++
 			}
 			continue
 		}
+		match = append(match, ev)
+	}
+	window, keys, cmd, ue := auditWindow(match, cmd)
+	if ue != nil {
+		return e.usage(ue)
+	}
+	for _, ev := range window {
 		t.Rows = append(t.Rows, e.auditRow(ev))
 	}
 	summary := []string{fmt.Sprintf("%s, newest first", plural(len(t.Rows), "event"))}
@@ -266,7 +274,7 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 		summary = append(summary, fmt.Sprintf("Searched the newest %d events.", auditScan))
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: summary, Visibility: bot.Ephemeral}
-	e.paginate(c, &reply, cmd, t.Columns, t.Rows, "audit.csv")
+	e.paginateKeyed(c, &reply, cmd, t.Columns, t.Rows, keys, "audit.csv", nil)
 	return reply
 }
 
