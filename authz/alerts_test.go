@@ -171,3 +171,15 @@ func TestLoadAlertsFile(t *testing.T) {
 		t.Errorf("a missing file: %v, want a read error", err)
 	}
 }
+
+func TestCheckRuleName(t *testing.T) {
+	t.Parallel()
+	for name, ok := range map[string]bool{
+		"session-limit": true, "a": true, "rule_2": true, strings.Repeat("a", 40): true,
+		"": false, "-x": false, "Bad": false, "a b": false, strings.Repeat("a", 41): false,
+	} {
+		if err := CheckRuleName(name); (err == nil) != ok {
+			t.Errorf("CheckRuleName(%q) = %v, want ok %v", name, err, ok)
+		}
+	}
+}

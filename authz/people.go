@@ -134,6 +134,28 @@ func (p *Policy) peopleOf(subjects []string) []string {
 	return out
 }
 
+// Identities returns, in canonical spelling and sorted, subjects and
+// every subject of every person they belong to: who the asker is under
+// this policy, kept with a request so that a later edit of the people
+// section cannot make the same human a second person (SamePerson on the
+// result needs no lookup in the policy of the time).
+func (p *Policy) Identities(subjects []string) []string {
+	set := canonicalSubjects(subjects)
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	if p != nil {
+		for _, name := range p.peopleOf(subjects) {
+			if subs, err := p.personSubjects(name); err == nil {
+				out = append(out, subs...)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // SamePerson reports whether two sets of subjects (two requests) are the
 // same person: they share a subject (compared canonically, so the same
 // verified e-mail is the same person) or belong to the same person of the

@@ -89,6 +89,24 @@ func TestPeople(t *testing.T) {
 			t.Errorf("%s: Holders = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+	ids := []struct {
+		subjects, want []string
+	}{
+		{[]string{"slack:U0LEE"}, []string{"console:lead", "email:lee@example.com", "slack:U0LEE", "teams:0a1b2c3d-0000-4000-8000-00000000000f"}},
+		{[]string{"slack:U9", "email:LEE@example.com"}, []string{"console:lead", "email:lee@example.com", "slack:U0LEE", "slack:U9", "teams:0a1b2c3d-0000-4000-8000-00000000000f"}},
+		{[]string{"slack:U0SOLO", "*"}, []string{"slack:U0SOLO"}},
+	}
+	for _, tc := range ids {
+		got := p.Identities(tc.subjects)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Identities(%v) = %v, want %v", tc.subjects, got, tc.want)
+		}
+		// Under a policy without people, the kept identities still tell
+		// the same person.
+		if !(*Policy)(nil).SamePerson([]string{tc.subjects[0]}, got) || !(*Policy)(nil).SamePerson(got[:1], got) {
+			t.Errorf("SamePerson with the kept identities of %v", tc.subjects)
+		}
+	}
 	var nilPolicy *Policy
 	if nilPolicy.Holders(Approve, []Scope{fin}, nil) != nil || nilPolicy.SamePerson([]string{"slack:A"}, []string{"slack:B"}) {
 		t.Error("nil policy")

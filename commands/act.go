@@ -62,9 +62,13 @@ type requester struct {
 	Platform  string   `json:"platform"`
 	Channel   string   `json:"channel,omitempty"`
 	RequestID string   `json:"requestId"`
-	// People the requester was, under the policy of the request (the
-	// two-person rule also holds if the people section changes since).
+	// People the requester was, under the policy of the request (records
+	// sealed before Identities; kept for them).
 	People []string `json:"people,omitempty"`
+	// Identities: every subject the requester was under the policy of the
+	// request (authz.Identities: theirs and their people's), so the
+	// two-person rule holds whatever the people section says later.
+	Identities []string `json:"identities,omitempty"`
 }
 
 type target struct {
@@ -101,17 +105,18 @@ func decodeAction(data []byte) (action, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return a, fmt.Errorf("decode pending action: %w", err)
 	}
-	if a.Site != "" && authz.CheckSiteName(a.Site) != nil {
-		return a, fmt.Errorf("decode pending action: bad site %q", clip(a.Site))
-	}
-	if err := checkTargets(a); err != nil {
+	if err := checkAction(a); err != nil {
 		return a, fmt.Errorf("decode pending action: %w", err)
 	}
 	return a, nil
 }
 
-// checkTargets checks stored targets as if typed: they go into URLs.
-func checkTargets(a action) error {
+// checkAction checks a stored action's site and targets as if typed:
+// they go into URLs.
+func checkAction(a action) error {
+	if a.Site != "" && authz.CheckSiteName(a.Site) != nil {
+		return fmt.Errorf("bad site %q", clip(a.Site))
+	}
 	for _, t := range a.Targets {
 		if checkPrefix(t.Prefix) != nil || !validHost(t.Host) || !uuidRE.MatchString(t.SessionID) {
 			return fmt.Errorf("bad target %q", clip(t.text(a.handles())))
@@ -165,6 +170,7 @@ func (e *Engine) act(ctx context.Context, c *call, cmd Command) bot.Reply {
 	if name, ok := c.policy.Person(c.subjects); ok {
 		a.Requester.People = []string{name}
 	}
+	a.Requester.Identities = c.policy.Identities(c.subjects)
 	switch {
 	case cmd.Verb == VerbKick && cmd.User != nil:
 		a.Kind, a.Permission, a.User = "logout", authz.Logout, cmd.User.String()
@@ -263,13 +269,16 @@ func (e *Engine) requestApproval(ctx context.Context, c *call, a action, warning
 	p := store.Pending{ID: newID(16), CreatedAt: a.Created, ExpiresAt: a.Expires, State: store.StatePending}
 	c.pending = p.ID
 	p.Data = e.sealer.Seal(sealKind, p.ID, data)
-	if err := e.mustCommandRow(ctx, c); err != nil { // in the trail before the request exists
+	// Both rows are in the trail before the request exists (Home finds
+	// approvals through the second); a request that then cannot be saved
+	// gets its failure recorded after them (commandRow).
+	requested := store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")}
+	if err := e.mustCommandRow(ctx, c, requested); err != nil {
 		return e.storeDown(c, "write the audit record", err)
 	}
 	if err := e.st.CreatePending(ctx, p); err != nil {
 		return e.storeDown(c, "save the approval request", err)
 	}
-	e.audit(ctx, c, store.Event{Action: "request-approval", Command: auditText(c.text), Pending: p.ID, Target: a.scopeText(), Outcome: plural(len(a.Targets), "session")})
 	rep := bot.Reply{
 		Kind:  bot.Pending,
 		Title: "Approval needed: " + a.title(),

@@ -76,12 +76,12 @@ func (e *Engine) AlertReply(n watch.Notice) bot.Reply {
 // button per user (a menu for more than a few): the command a click runs
 // is the typed "kick --user DIR\ID", with its checks and its approval.
 func (e *Engine) kickChoices(n watch.Notice, buttons []bot.Button) ([]bot.Button, []bot.Menu) {
-	return kickMenu(e.kickOptions(n), buttons)
+	return kickButtonsOrMenu(e.kickOptions(n), buttons)
 }
 
-// kickMenu adds kicks as buttons, or as a menu when there are more than
-// a few.
-func kickMenu(kicks []bot.Option, buttons []bot.Button) ([]bot.Button, []bot.Menu) {
+// kickButtonsOrMenu adds kicks as buttons, or as a menu (kickUserMenu)
+// when there are more than a few.
+func kickButtonsOrMenu(kicks []bot.Option, buttons []bot.Button) ([]bot.Button, []bot.Menu) {
 	if len(kicks) == 0 {
 		return buttons, nil
 	}
@@ -91,7 +91,7 @@ func kickMenu(kicks []bot.Option, buttons []bot.Button) ([]bot.Button, []bot.Men
 		}
 		return buttons, nil
 	}
-	return buttons, []bot.Menu{{Label: "Kick a user", Placeholder: "Choose a user to log out", ActionID: ActionRun, Options: kicks}}
+	return buttons, []bot.Menu{kickUserMenu(kicks)}
 }
 
 // kickOptions are the "kick --user" of each user an alert names (users
@@ -131,7 +131,7 @@ func silenceText(s store.Silence) string {
 func (e *Engine) silence(ctx context.Context, c *call, value string) bot.Reply {
 	parts := strings.Split(value, "|")
 	bad := bot.Reply{Kind: bot.Usage, Title: "Unknown alert", Visibility: bot.Ephemeral, Summary: []string{"That button does not name an alert."}}
-	if len(parts) != 4 || (parts[0] != "1h" && parts[0] != "resolved") || !ruleNameRE.MatchString(parts[1]) ||
+	if len(parts) != 4 || (parts[0] != "1h" && parts[0] != "resolved") || authz.CheckRuleName(parts[1]) != nil ||
 		authz.CheckSiteName(parts[2]) != nil || len(parts[3]) > 256 {
 		c.note("denied", "not an alert", "")
 		return bad
@@ -185,6 +185,12 @@ func (e *Engine) alerts(ctx context.Context, c *call, cmd Command) bot.Reply {
 	var denial *authz.Decision
 	for _, s := range sites {
 		d := c.policy.Decide(c.subjects, authz.List, authz.Scope{VirtualProxy: "*", Channel: c.req.Channel, Site: s.name})
+		if d.HostRestricted {
+			// An alert sums the whole site (every node): a grant limited
+			// to some hosts does not cover it.
+			d.Allowed = false
+			d.Reason = fmt.Sprintf("%s may %q only on some hosts, and alerts cover every host of site %s", d.Subject, authz.List, s.name)
+		}
 		if d.Allowed {
 			shown = append(shown, s)
 		} else if denial == nil {
@@ -264,7 +270,7 @@ func (e *Engine) alerts(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	e.paginate(c, &reply, cmd, []string{"Rule", "Site", "State", "Since (UTC)", "What", "Silenced"}, rows, "alerts.csv")
 	var menus []bot.Menu
-	reply.Buttons, menus = kickMenu(kick, reply.Buttons)
+	reply.Buttons, menus = kickButtonsOrMenu(kick, reply.Buttons)
 	reply.Menus = append(reply.Menus, menus...)
 	if len(silenceMenu) > 0 {
 		reply.Menus = append(reply.Menus, bot.Menu{Label: "Silence for 1 h", Placeholder: "Choose an alert", ActionID: ActionSilence, Options: silenceMenu})

@@ -91,7 +91,7 @@ func (e *Engine) mayView(c *call, a action) *bot.Reply {
 		c.note("allowed", "the requester sees what they asked for", a.scopeText())
 		return nil
 	}
-	list := holdsEverywhere(c, authz.List, a)
+	list := holdsEverywhere(c.policy, c.subjects, c.req.Channel, authz.List, a)
 	if list.Allowed {
 		c.note("allowed", list.Reason, a.scopeText())
 		return nil
@@ -109,6 +109,9 @@ func (e *Engine) mayView(c *call, a action) *bot.Reply {
 // where the request stands.
 func (e *Engine) requestPage(c *call, cmd Command, p store.Pending, a action) bot.Reply {
 	when := func(t time.Time) string { return t.UTC().Format(time.DateTime) + " UTC" }
+	// p.State, DecidedBy and DecidedAt are the store's, not sealed: shown
+	// only, never acted on (a decision goes through Claim or StartJob and
+	// is checked there).
 	rep := bot.Reply{Visibility: bot.Ephemeral, Summary: []string{
 		"Requested by " + whoText(a.Requester.Name, a.Requester.Subject) + ": " + e.cmdName + " " + auditText(a.Command)}}
 	switch {

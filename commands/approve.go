@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
@@ -103,15 +102,26 @@ func (a action) scopes(channel string) []authz.Scope {
 // mayApprove checks c holds Approve on every (virtual proxy, node) of the
 // action; the first refusal is returned.
 func (e *Engine) mayApprove(c *call, a action) authz.Decision {
-	return holdsEverywhere(c, authz.Approve, a)
+	return holdsEverywhere(c.policy, c.subjects, c.req.Channel, authz.Approve, a)
 }
 
-// holdsEverywhere checks c holds perm on every (virtual proxy, node) of
-// the action, in c's channel; the first refusal is returned.
-func holdsEverywhere(c *call, perm authz.Permission, a action) authz.Decision {
+// mayReject answers whether c may reject a: the requester may withdraw,
+// anyone else needs the approve right (the decision, for the reason and
+// the refusal).
+func (e *Engine) mayReject(c *call, a action) (authz.Decision, bool) {
+	if e.isRequester(c, a) {
+		return authz.Decision{Allowed: true, Reason: "the requester withdraws"}, true
+	}
+	d := e.mayApprove(c, a)
+	return d, d.Allowed
+}
+
+// holdsEverywhere checks subjects hold perm under pol on every (virtual
+// proxy, node) of the action, in channel; the first refusal is returned.
+func holdsEverywhere(pol *authz.Policy, subjects []string, channel string, perm authz.Permission, a action) authz.Decision {
 	var last authz.Decision
-	for _, s := range a.scopes(c.req.Channel) {
-		if last = c.policy.Decide(c.subjects, perm, s); !last.Allowed {
+	for _, s := range a.scopes(channel) {
+		if last = pol.Decide(subjects, perm, s); !last.Allowed {
 			break
 		}
 	}
@@ -120,9 +130,10 @@ func holdsEverywhere(c *call, perm authz.Permission, a action) authz.Decision {
 
 // isRequester reports whether c is the person who asked for a: the same
 // subject or verified e-mail, or the same person of the policy's people,
-// now or as recorded when the request was made.
+// now or as recorded (sealed) when the request was made.
 func (e *Engine) isRequester(c *call, a action) bool {
 	return c.policy.SamePerson(c.subjects, a.Requester.Subjects) ||
+		c.policy.SamePerson(c.subjects, a.Requester.Identities) ||
 		slices.ContainsFunc(a.Requester.People, func(n string) bool { return c.policy.IsPerson(c.subjects, n) })
 }
 
@@ -130,13 +141,7 @@ func (e *Engine) isRequester(c *call, a action) bool {
 // current policy, the permission they asked with on every place of the
 // action (a grant revoked since must not be carried out by an approval).
 func (e *Engine) requesterStillAllowed(c *call, a action) authz.Decision {
-	var last authz.Decision
-	for _, s := range a.scopes(a.Requester.Channel) {
-		if last = c.policy.Decide(a.Requester.Subjects, a.Permission, s); !last.Allowed {
-			break
-		}
-	}
-	return last
+	return holdsEverywhere(c.policy, a.Requester.Subjects, a.Requester.Channel, a.Permission, a)
 }
 
 // checkApprover answers whether c may approve a, with the reason for the
@@ -178,6 +183,9 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return e.done("approve", *refusal, "")
 	}
 	c.note("allowed", reason, a.scopeText())
+	if r := e.pastExpiry(c, a, p, "approve"); r != nil {
+		return *r
+	}
 	if !e.jobs.accepting() {
 		return e.done("approve", e.notNow(c), "")
 	}
@@ -186,6 +194,9 @@ func (e *Engine) approve(ctx context.Context, c *call, id string) bot.Reply {
 		return *r
 	}
 	run.stop = e.jobs.add(id)
+	if e.inBackground(run) {
+		return e.done("approve", e.runInBackground(ctx, c, run), "approved")
+	}
 	defer e.jobs.end(id)
 	if c.req.Action != nil && run.rec.Origin.Message != "" {
 		run.notify = c.req.ReplyTo // a click: its message shows progress
@@ -215,19 +226,14 @@ func (e *Engine) startJob(ctx context.Context, c *call, id string, p store.Pendi
 	claimed, lease, err := e.st.StartJob(ctx, store.JobStart{PendingID: id, By: c.subject, Now: now, Data: data,
 		Holder: e.holder, LeaseTTL: e.leaseTTL, Events: events})
 	if err != nil {
+		if r := e.startLanded(ctx, c, id, rec, data, err); r != nil {
+			return nil, r
+		}
 		return nil, e.claimFailed(ctx, c, id, p, claimed, a, err, "approve")
 	}
 	c.audited = true // the command row went in with the claim
 	run := e.newJobRun(id, rec, c, lease, nil)
-	// What the store claimed must be the record that was verified, within
-	// its sealed expiry (the store's expiry index is not sealed).
-	switch {
-	case !now.Before(a.Expires):
-		err = fmt.Errorf("%w: the store let it be decided after its sealed expiry %s", errUnverified, a.Expires.UTC())
-	case !sameRecord(p, claimed):
-		err = fmt.Errorf("%w: the record changed in the store between reading and deciding it", errUnverified)
-	}
-	if err != nil {
+	if err := claimedSame(p, claimed); err != nil {
 		e.refuseJob(ctx, run, err)
 		r := e.done("approve", e.unverified(c), "")
 		return nil, &r
@@ -272,23 +278,20 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	if r != nil {
 		return *r
 	}
-	// The requester may withdraw; anyone else needs the approve right.
-	dec, reason := "allowed", "the requester withdraws"
-	if !e.isRequester(c, a) {
-		d := e.mayApprove(c, a)
-		if reason = d.Reason; !d.Allowed {
-			dec = "denied"
-		}
-	}
+	d, ok := e.mayReject(c, a)
 	c.pending = id
-	c.note(dec, reason, a.scopeText())
-	if dec == "denied" {
-		return e.done("reject", e.denied(c, e.mayApprove(c, a)), "")
+	if !ok {
+		c.note("denied", d.Reason, a.scopeText())
+		return e.done("reject", e.denied(c, d), "")
+	}
+	c.note("allowed", d.Reason, a.scopeText())
+	if r := e.pastExpiry(c, a, p, "reject"); r != nil {
+		return *r
 	}
 	if err := e.mustCommandRow(ctx, c); err != nil { // in the trail before the claim
 		return e.done("reject", e.storeDown(c, "write the audit record", err), "")
 	}
-	claimed, err := e.claim(ctx, c, id, p, a, store.StateRejected)
+	claimed, err := e.claim(ctx, c, id, p, store.StateRejected)
 	if r := e.claimFailed(ctx, c, id, p, claimed, a, err, "reject"); r != nil {
 		return *r
 	}
@@ -296,57 +299,6 @@ func (e *Engine) reject(ctx context.Context, c *call, id string) bot.Reply {
 	rep := bot.Reply{Kind: bot.Info, Title: "Rejected: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true,
 		Summary: []string{fmt.Sprintf("Rejected by %s; requested by %s. Nothing was ended.", whoText(c.req.User.Name, c.subject), whoText(a.Requester.Name, a.Requester.Subject))}}
 	return e.done("reject", rep, "rejected")
-}
-
-// claim decides the pending action once (store.Claim). What the store
-// claimed must be the record that was verified, and the store must agree
-// with the sealed expiry (its expiry index is not sealed): a claim won
-// after the sealed expiry is a tampered record.
-func (e *Engine) claim(ctx context.Context, c *call, id string, p store.Pending, a action, decision store.State) (store.Pending, error) {
-	now := e.now()
-	claimed, err := e.st.Claim(ctx, id, decision, c.subject, now)
-	switch {
-	case err != nil:
-	case !now.Before(a.Expires):
-		err = fmt.Errorf("%w: the store let it be decided after its sealed expiry %s", errUnverified, a.Expires.UTC())
-	case !sameRecord(p, claimed):
-		err = fmt.Errorf("%w: the record changed in the store between reading and deciding it", errUnverified)
-	}
-	return claimed, err
-}
-
-// claimFailed turns a failed Claim into a reply (nil when the claim won).
-func (e *Engine) claimFailed(ctx context.Context, c *call, id string, p, claimed store.Pending, a action, err error, verb string) *bot.Reply {
-	var r bot.Reply
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, errUnverified):
-		e.tampered(ctx, c, id, err)
-		r = e.unverified(c)
-	case errors.Is(err, store.ErrDecided):
-		r = alreadyDecided(claimed)
-	case errors.Is(err, store.ErrExpired):
-		observed := ""
-		if verb == "reject" {
-			// Claim moved it to expired: audit that here. An approve's
-			// StartJob leaves it to ExpireDue, which expires and audits
-			// it in one write (and counts it).
-			e.audit(ctx, c, store.Event{Action: "expire", Command: auditText(a.Command), Pending: id, Target: a.scopeText(),
-				Outcome: "expired at " + p.ExpiresAt.UTC().Format(time.RFC3339) + "; " + verb + " click refused"})
-			observed = "expired"
-		}
-		r = bot.Reply{Kind: bot.Warning, Title: "Expired: " + a.title(), Visibility: bot.InChannel, ReplaceOriginal: true,
-			Summary: []string{fmt.Sprintf("This request expired at %s UTC; nothing was ended. Ask again if it is still needed.", p.ExpiresAt.UTC().Format(time.DateTime))}}
-		r = e.done(verb, r, observed)
-		return &r
-	case errors.Is(err, store.ErrNotFound):
-		r = bot.Reply{Kind: bot.Info, Title: "Unknown or expired approval", Summary: []string{"This approval request is unknown or expired."}, Visibility: bot.Ephemeral}
-	default:
-		r = e.storeDown(c, "record the decision", err)
-	}
-	r = e.done(verb, r, "")
-	return &r
 }
 
 func whoText(name, subject string) string {

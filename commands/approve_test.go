@@ -215,6 +215,11 @@ func TestApprovalExpires(t *testing.T) {
 	if got := countAudit(e.audit(t), "expire", ""); got != 2 {
 		t.Errorf("expire events %d, want 2", got)
 	}
+	for _, ev := range e.audit(t) {
+		if ev.Action == "expire" && ev.Site != DefaultSite {
+			t.Errorf("expire row of %s names site %q, want %q", ev.Pending, ev.Site, DefaultSite)
+		}
+	}
 	if sessionCount(e) != 5 {
 		t.Errorf("expired approvals ended sessions")
 	}

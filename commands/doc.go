@@ -81,7 +81,10 @@
 //     approval message through a bot.Deliverer. StopJobs (SIGTERM) stops
 //     them after their batches in flight, says so on the message and
 //     releases their leases. /qlik jobs lists them.
-//   - A job of more than 100 sessions (WithProgress) updates the approval
+//   - A job of more than 100 sessions (WithProgress) runs in the
+//     background when the engine has a Deliverer (WithDeliverer, jobbg.go):
+//     the approval is answered with its first progress message and no
+//     dispatcher worker waits for the deletes. It updates the approval
 //     message in place at most every 5 s by the engine's clock. Progress
 //     goes out on its own goroutine and a chance is skipped while the
 //     previous update is still on its way, so the chat platform's pace

@@ -112,24 +112,22 @@ var hexRunRE = regexp.MustCompile(`(?i)\b[0-9a-f]{17,32}\b`)
 
 // redactIDs replaces every session id in s (a command line, an error
 // text) by its handle, so nothing commands writes or logs holds one in
-// full. Runs of 17 to 32 hex digits are cut to a handle too, except in
-// approve and reject commands, whose 32 hex digits are an approval id
-// (not a credential).
-func redactIDs(s string) string {
+// full. Runs of 17 to 32 hex digits are cut to a handle too, except an
+// approval id of keep: one the store knows (not a credential). Anything
+// else typed after approve or reject may be a session id.
+func redactIDs(s string, keep ...string) string {
 	ids := idInTextRE.FindAllString(s, -1)
-	verb, _, _ := strings.Cut(strings.TrimSpace(strings.ToLower(s)), " ")
-	approval := verb == VerbApprove || verb == VerbReject || verb == ActionApprove || verb == ActionReject
-	var runs []string
-	if !approval {
-		runs = hexRunRE.FindAllString(s, -1)
-	}
+	kept := func(m string) bool { return slices.Contains(keep, strings.ToLower(m)) }
+	runs := slices.DeleteFunc(hexRunRE.FindAllString(s, -1), kept)
 	if len(ids) == 0 && len(runs) == 0 {
 		return s
 	}
 	h := newHandles(append(slices.Clone(ids), runs...))
 	s = idInTextRE.ReplaceAllStringFunc(s, h.of)
-	if !approval {
-		s = hexRunRE.ReplaceAllStringFunc(s, h.of)
-	}
-	return s
+	return hexRunRE.ReplaceAllStringFunc(s, func(m string) string {
+		if kept(m) {
+			return m
+		}
+		return h.of(m)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
+	"github.com/qlikbot/qlikbot/store"
 )
 
 func TestHandles(t *testing.T) {
@@ -61,13 +62,26 @@ func TestSessionRefsAndRedaction(t *testing.T) {
 		{"delete finance " + user1ID + " " + strings.ToUpper(user2ID), "delete finance 55142b14 d1b5d953"},
 		{"delete finance " + normID(user1ID), "delete finance 55142b14"},
 		{"delete finance 55142b14 55142b14-8d2d", "delete finance 55142b14 55142b14-8d2d"},
-		{"approve " + approval, "approve " + approval},
-		{"qlik.approve " + approval, "qlik.approve " + approval},
+		{"approve " + approval, "approve abababab"},
+		{"approve " + normID(user1ID), "approve 55142b14"},
+		{"reject " + strings.ToUpper(normID(user1ID)), "reject 55142b14"},
+		{"approve " + user1ID, "approve 55142b14"},
 		{"DELETE /qps/finance/session/" + user1ID + ": 500", "DELETE /qps/finance/session/55142b14: 500"},
 	}
 	for _, tc := range tests {
 		if got := redactIDs(tc.in); got != tc.want {
 			t.Errorf("redactIDs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Only the approval id the store knows is kept.
+	for _, tc := range []struct{ in, keep, want string }{
+		{"approve " + approval, approval, "approve " + approval},
+		{"qlik.approve " + approval, approval, "qlik.approve " + approval},
+		{"approve " + normID(user1ID), approval, "approve 55142b14"},
+		{"reject " + normID(user1ID) + " " + approval, approval, "reject 55142b14 " + approval},
+	} {
+		if got := redactIDs(tc.in, tc.keep); got != tc.want {
+			t.Errorf("redactIDs(%q, %q) = %q, want %q", tc.in, tc.keep, got, tc.want)
 		}
 	}
 }
@@ -128,7 +142,7 @@ func TestNoFullSessionIDLeaves(t *testing.T) {
 		t.Fatalf("%d sessions left, want the 3 outside finance", sessionCount(e))
 	}
 	assertNoFullIDs(t, e, replies...)
-	checkNoFullIDs(t, logs.String())
+	checkNoFullIDs(t, e.sessionIDs(t), logs.String())
 	if !strings.Contains(logs.String(), "sessions ended") {
 		t.Errorf("the log does not record the deletes:\n%s", logs.String())
 	}
@@ -138,4 +152,32 @@ func TestNoFullSessionIDLeaves(t *testing.T) {
 		}
 	}
 	t.Errorf("the typed delete is not in the audit trail with the handle")
+}
+
+// TestApproveTypedSessionIDIsRedacted: a session id typed (or clicked)
+// after approve or reject, with or without dashes, in any case, is not
+// an approval the store knows: the audit trail and the reply show its
+// handle. A real approval id stays in full.
+func TestApproveTypedSessionIDIsRedacted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	var replies []bot.Reply
+	for _, text := range []string{
+		"approve " + normID(user1ID), "reject " + normID(user2ID), "approve " + strings.ToUpper(normID(user3ID)),
+		"approve " + user4ID, "reject " + strings.ToUpper(goranID), "approve --site default " + normID(user1ID),
+	} {
+		replies = append(replies, e.ask(t, "UADMIN", text))
+	}
+	replies = append(replies, e.click(t, "UADMIN", ActionApprove, normID(user2ID)), e.click(t, "UADMIN", ActionReject, normID(user3ID)))
+	assertNoFullIDs(t, e, replies...)
+
+	pending := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+	if r := e.ask(t, "UADMIN", "reject "+pending); r.Kind != bot.Info && r.Kind != bot.Success {
+		t.Fatalf("reject %s: %v %s", pending, r.Kind, joined(r))
+	}
+	if !slices.ContainsFunc(e.audit(t), func(ev store.Event) bool {
+		return ev.Action == "command" && ev.Command == "reject "+pending && ev.Pending == pending
+	}) {
+		t.Errorf("the approval id the store knows is not audited in full: %+v", e.audit(t)[:3])
+	}
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -65,21 +64,12 @@ func (e *Engine) health(ctx context.Context, c *call, cmd Command) bot.Reply {
 	wg.Wait()
 
 	g := &gathered{}
+	se := siteErrors{asked: len(sites)}
 	var shown []siteHealth
-	var usage []*UsageError
-	var failed []siteResult
 	var denial *authz.Decision
 	for _, sh := range res {
-		var ue *UsageError
 		switch {
-		case errors.As(sh.err, &ue):
-			usage = append(usage, ue)
-		case sh.err != nil:
-			failed = append(failed, siteResult{s: sh.s, err: sh.err})
-			if len(sites) > 1 {
-				e.log.Warn("qlik call failed", "request_id", c.id, "site", sh.s.name, "err", redactIDs(sh.err.Error()))
-			}
-			g.warnings = append(g.warnings, fmt.Sprintf("Site %s did not answer (could not %s: %s); its nodes are missing", sh.s.name, failWhat(sh.err), qlikReason(sh.err, false)))
+		case e.noteSiteErr(c, g, &se, sh.s, sh.err, "nodes"):
 		case sh.rep == nil:
 			if denial == nil {
 				denial = sh.denial
@@ -101,17 +91,10 @@ func (e *Engine) health(ctx context.Context, c *call, cmd Command) bot.Reply {
 		reason = denial.Reason
 	}
 	c.note(decision, reason, strings.Join(cmd.Nodes, " "))
-	switch {
-	case len(shown) > 0:
-	case len(failed) == 1 && len(sites) == 1:
-		return e.failReply(c, failed[0].err)
-	case len(failed) > 0:
-		return e.sitesDown(c, failed)
-	case denial != nil:
-		return e.denied(c, *denial)
-	case len(usage) > 0:
-		return e.usage(usage[0])
-	default:
+	if len(shown) == 0 {
+		if r := e.noAnswer(c, se, denial, false); r != nil {
+			return *r
+		}
 		return bot.Reply{Kind: bot.Info, Title: "Engine health", Summary: []string{"No engine services: QRS lists none."}, Visibility: bot.Ephemeral}
 	}
 	return e.healthReply(c, cmd, g, shown)

@@ -2,8 +2,12 @@ package commands
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +71,8 @@ type env struct {
 	eng    *Engine
 	events chan Event
 	sealer *seal.Sealer // shared by every engine of the env, as by replicas
+	idsMu  sync.Mutex
+	ids    map[string]bool // every session id seen (sessionIDs)
 }
 
 type envConfig struct {
@@ -103,6 +109,8 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		t.Fatalf("parse policy: %v", err)
 	}
 	e.eng = e.newEngine(t, e.st, cfg.pageSize)
+	e.sessionIDs(t)       // what the lab holds at the start
+	e.sim.ResetRequests() // tests count the requests commands send
 	return e
 }
 
@@ -275,9 +283,43 @@ func hs(ids ...string) []string {
 // seedIDs are the session ids of the seed lab.
 var seedIDs = []string{goranID, user1ID, user2ID, user3ID, user4ID}
 
-// assertNoFullIDs fails when a reply (text, table, CSV, buttons) or the
-// audit trail holds a session id in full: written as a UUID, or as the 32
-// hex digits of a seed lab id.
+// anyUUIDRE finds any UUID: written here, not taken from the code under test.
+var anyUUIDRE = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// sessionIDs are the real ids of the sessions the simulator holds now
+// (every node, every virtual proxy of its topology), of those it was
+// asked to delete, and of the seed lab. What the simulator held when the
+// env started is among them (newEnv asks), so a session ended since,
+// by a logout as well, is still checked.
+func (e *env) sessionIDs(t *testing.T) []string {
+	t.Helper()
+	e.idsMu.Lock()
+	defer e.idsMu.Unlock()
+	if e.ids == nil {
+		e.ids = map[string]bool{}
+	}
+	for _, id := range seedIDs {
+		e.ids[id] = true
+	}
+	if topo, err := e.client.Topology(t.Context()); err == nil {
+		for _, h := range e.sim.Hosts() {
+			for _, vp := range topo.VirtualProxies {
+				for _, s := range e.sim.Sessions(h, vp.Prefix) {
+					e.ids[s.ID] = true
+				}
+			}
+		}
+	}
+	for _, r := range e.sim.Requests() {
+		if i := strings.LastIndex(r.Path, "/session/"); r.Method == "DELETE" && i >= 0 {
+			e.ids[r.Path[i+len("/session/"):]] = true
+		}
+	}
+	return slices.Collect(maps.Keys(e.ids))
+}
+
+// assertNoFullIDs fails when a reply (text, table, CSV, buttons, menus)
+// or the audit trail holds a session id in full (see checkNoFullIDs).
 func assertNoFullIDs(t *testing.T, e *env, replies ...bot.Reply) {
 	t.Helper()
 	var texts []string
@@ -292,21 +334,37 @@ func assertNoFullIDs(t *testing.T, e *env, replies ...bot.Reply) {
 		for _, b := range r.Buttons {
 			texts = append(texts, b.Label, b.Value, b.Confirm)
 		}
+		for _, m := range r.Menus {
+			texts = append(texts, m.Label, m.Placeholder, m.Confirm)
+			for _, o := range m.Options {
+				texts = append(texts, o.Label, o.Value)
+			}
+		}
 	}
 	for _, ev := range e.audit(t) {
 		texts = append(texts, fmt.Sprintf("%+v", ev))
 	}
-	checkNoFullIDs(t, strings.Join(texts, "\n"))
+	checkNoFullIDs(t, e.sessionIDs(t), strings.Join(texts, "\n"))
 }
 
-func checkNoFullIDs(t *testing.T, s string) {
+// errorReporter is the part of *testing.T checkNoFullIDs uses (its own
+// test hands it a recorder).
+type errorReporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// checkNoFullIDs fails when s holds one of ids in full: with or without
+// its dashes (or with dashes elsewhere), in any case; or any UUID.
+func checkNoFullIDs(t errorReporter, ids []string, s string) {
 	t.Helper()
-	if m := idInTextRE.FindString(s); m != "" {
-		t.Errorf("a full session id %s is shown or audited", m)
+	if m := anyUUIDRE.FindString(s); m != "" {
+		t.Errorf("a UUID %s is shown or audited", m)
 	}
-	for _, id := range seedIDs {
-		if strings.Contains(strings.ToLower(s), normID(id)) {
-			t.Errorf("seed session id %s is shown or audited (without dashes)", id)
+	flat := strings.ToLower(strings.ReplaceAll(s, "-", ""))
+	for _, id := range ids {
+		if n := strings.ToLower(strings.ReplaceAll(id, "-", "")); len(n) >= 16 && strings.Contains(flat, n) {
+			t.Errorf("session id %s is shown or audited in full", id)
 		}
 	}
 }

@@ -20,11 +20,11 @@ import (
 // is audited as the command "home".
 func (e *Engine) Home(ctx context.Context, req bot.Request) bot.Reply {
 	c := e.newCall(req, "home")
-	e.audit(ctx, c, store.Event{Action: "command", Command: c.text})
 	r := bot.Reply{Kind: bot.Info, Title: "Qlik Sense at a glance", Visibility: bot.Ephemeral}
 	r.Summary = []string{fmt.Sprintf("Updated %s UTC. Type %s help for commands.", e.now().UTC().Format("2006-01-02 15:04"), e.cmdName)}
 	g, rr := e.gather(ctx, c, Command{Verb: VerbSessions}, authz.List, true)
-	e.audit(ctx, c, store.Event{Action: "decision", Command: c.text, Decision: c.decision, Reason: c.reason})
+	// One row, with its decision, as for any command (Home only reads).
+	defer func() { e.commandRow(ctx, c, outcomeOf(r)) }()
 	switch {
 	case rr != nil && rr.Kind == bot.Denied, rr == nil && len(g.shown) == 0:
 		r.Summary = append(r.Summary, "You may not see any virtual proxy. Your ids: "+strings.Join(c.subjects, ", ")+"; ask an admin for a grant.")
@@ -61,7 +61,7 @@ func (e *Engine) homeSessions(g *gathered, r *bot.Reply) {
 			asked[sr.s.name+"\x00"+l.Proxy.Node.HostName]++
 		}
 		for _, pe := range sl.Errors {
-			r.Warnings = append(r.Warnings, g.label(sr.s)+"No answer: "+pe.Error())
+			r.Warnings = append(r.Warnings, g.label(sr.s)+pairFailure("No answer from", pe))
 			failed[sr.s.name+"\x00"+pe.Proxy.Node.HostName]++
 			sessionErrors = true
 		}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -77,5 +78,73 @@ func TestHome(t *testing.T) {
 		return ev.Action == "command" && ev.Command == "home" && ev.Subject == "slack:UADMIN2"
 	}) {
 		t.Error("opening home is not in the audit trail")
+	}
+	// One row per opening, with its decision, as for any command.
+	e2 := newEnv(t, envConfig{})
+	e2.eng.Home(t.Context(), bot.Request{ID: "home-1", Platform: bot.Slack, User: bot.User{ID: "UVIEWER"}})
+	var rows []store.Event
+	for _, ev := range e2.audit(t) {
+		if ev.RequestID == "home-1" {
+			rows = append(rows, ev)
+		}
+	}
+	if len(rows) != 1 || rows[0].Action != "command" || rows[0].Decision != "allowed" || rows[0].Reason == "" {
+		t.Errorf("home's audit rows: %+v", rows)
+	}
+}
+
+// TestHomeFailingPairShowsNoRawError: a node answering 500 is named on
+// Home in one sentence, as sessions says it, without the Go error chain,
+// the URL or the body Qlik sent.
+func TestHomeFailingPairShowsNoRawError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	if err := e.sim.SetFault(dev1, qliksim.Fault{ErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.eng.Home(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UADMIN2"}})
+	text := bot.PlainText(r)
+	if r.Kind != bot.Warning || !strings.Contains(text, "No answer from dev1 ("+dev1+") for virtual proxy") {
+		t.Fatalf("home with a failing node: %v\n%s", r.Kind, text)
+	}
+	for _, leak := range []string{"https://", "/qps/", "injected fault", "list sessions of", "Internal server error"} {
+		if strings.Contains(text, leak) {
+			t.Errorf("home shows %q:\n%s", leak, text)
+		}
+	}
+	assertNoFullIDs(t, e, r)
+}
+
+// leakRecorder records what checkNoFullIDs reports.
+type leakRecorder struct{ errs []string }
+
+func (l *leakRecorder) Helper() {}
+func (l *leakRecorder) Errorf(format string, args ...any) {
+	l.errs = append(l.errs, fmt.Sprintf(format, args...))
+}
+
+// TestCheckNoFullIDsCatches: the leak check finds a real id however it
+// is written, and lets handles and approval ids pass.
+func TestCheckNoFullIDsCatches(t *testing.T) {
+	t.Parallel()
+	ids := []string{user1ID, "ABCDEF01-2222-4333-8444-555566667777"}
+	cases := []struct {
+		text string
+		leak bool
+	}{
+		{"kick " + user1ID, true},
+		{"kick " + strings.ToUpper(user1ID), true},
+		{"approve " + normID(user1ID), true},
+		{"value=" + strings.ToUpper(normID(user1ID)) + "|x", true},
+		{"abcdef0122224333-8444555566667777", true},
+		{"menu: Kick abcdef01, pending " + strings.Repeat("a1", 16), false},
+		{"handles " + hd(user1ID) + " " + normID(user1ID)[:16], false},
+	}
+	for _, tc := range cases {
+		var rec leakRecorder
+		checkNoFullIDs(&rec, ids, tc.text)
+		if got := len(rec.errs) > 0; got != tc.leak {
+			t.Errorf("%q: reported %v, want a leak %v", tc.text, rec.errs, tc.leak)
+		}
 	}
 }

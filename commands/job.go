@@ -64,6 +64,10 @@ func WithJobLease(ttl time.Duration) Option {
 	}
 }
 
+// resumeWithin is how soon a job nobody runs is resumed by itself: its
+// lease lapses, then the next ResumeJobs scan takes it.
+func (e *Engine) resumeWithin() time.Duration { return e.leaseTTL + ResumeEvery }
+
 // jobRecord is a job as sealed in the store.
 type jobRecord struct {
 	Action   action   `json:"action"`
@@ -109,8 +113,8 @@ func (e *Engine) sealJob(id string, rec jobRecord) ([]byte, error) {
 	return e.sealer.Seal(jobKind, id, data), nil
 }
 
-// openJob verifies and decodes a stored job; the targets are checked as
-// if typed, as for an approval. Errors wrap errUnverified.
+// openJob verifies and decodes a stored job; its site and targets are
+// checked as if typed, as for an approval (checkAction). Errors wrap errUnverified.
 func (e *Engine) openJob(id string, sealed []byte) (jobRecord, error) {
 	payload, err := e.sealer.Open(jobKind, id, sealed)
 	if err != nil {
@@ -120,7 +124,7 @@ func (e *Engine) openJob(id string, sealed []byte) (jobRecord, error) {
 	if err := json.Unmarshal(payload, &rec); err != nil {
 		return jobRecord{}, fmt.Errorf("%w: decode job: %w", errUnverified, err)
 	}
-	if err := checkTargets(rec.Action); err != nil {
+	if err := checkAction(rec.Action); err != nil {
 		return jobRecord{}, fmt.Errorf("%w: job: %w", errUnverified, err)
 	}
 	if rec.Approver.Subject == "" || len(rec.Action.Targets) == 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 	"github.com/qlikbot/qlikbot/store/storetest"
 )
 
@@ -166,7 +167,7 @@ func TestJobResumesAfterACrash(t *testing.T) {
 				strings.Count(string(f.r.Files[0].Data), "\n") != jobSessions+1 {
 				t.Errorf("outcome table of %d rows with %d files, want %d rows and the CSV of all %d", len(f.r.Table.Rows), len(f.r.Files), jobFitRows, jobSessions)
 			}
-			checkNoFullIDs(t, joined(f.r)+string(bot.TableCSV(f.r.Table))+string(f.r.Files[0].Data))
+			checkNoFullIDs(t, e.sessionIDs(t), joined(f.r)+string(bot.TableCSV(f.r.Table))+string(f.r.Files[0].Data))
 
 			rows := jobAudit(t, st, pending)
 			checkOneOutcomePerTarget(t, rows["delete"], ids)
@@ -376,7 +377,7 @@ func TestJobsList(t *testing.T) {
 	if strings.Contains(row, pending) || strings.Contains(joined(r), "1 job running, 0 jobs waiting") == false {
 		t.Errorf("jobs reply: %s\n%s", joined(r), row)
 	}
-	checkNoFullIDs(t, joined(r)+row)
+	checkNoFullIDs(t, e.sessionIDs(t), joined(r)+row)
 	if d := ask("UVIEWER", "jobs"); d.Kind != bot.Denied {
 		t.Errorf("a viewer may list jobs: %v %s", d.Kind, joined(d))
 	}
@@ -486,5 +487,74 @@ func TestProgressBoundedByLease(t *testing.T) {
 		if d < 0 || d > ttl {
 			t.Errorf("progress reply %d was given %v, want at most the lease's %v", i+1, d, ttl)
 		}
+	}
+}
+
+// TestJobUnknownKeyLeftToKeyHolder: during a key rotation a replica that
+// does not hold the key a job was sealed with neither runs it nor closes
+// it as forged: it audits and logs that, hands the lease back, and the
+// replica holding the key carries the job out.
+func TestJobUnknownKeyLeftToKeyHolder(t *testing.T) {
+	t.Parallel()
+	e := jobEnv(t)
+	newKey := seal.NewKey()
+	holderSealer, err := seal.New(newKey, seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := e.jobEngine(t, e.client, e.st, WithSealer(holderSealer), withWindow(2))
+	pending := pendingID(t, askAs(t, holder, "UADMIN", "kick vp2"))
+	p, err := e.st.GetPending(t.Context(), pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := holder.open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clk.Now()
+	rec := jobRecord{Action: a, Origin: jobOrigin, Approved: now, Approver: approver{Subject: "slack:UADMIN2", Name: "admin2", Platform: "slack", Channel: "C1"}}
+	data, err := holder.sealJob(pending, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, l, err := e.st.StartJob(t.Context(), store.JobStart{PendingID: pending, By: "slack:UADMIN2", Now: now, Data: data, Holder: "gone", LeaseTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.ReleaseLease(t.Context(), l); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs syncBuffer
+	lacking := e.jobEngine(t, e.client, e.st, WithLogger(newTextLogger(&logs))) // e.sealer: not the job's key
+	for range 2 {                                                               // the scan comes back: audited once, logged each time
+		if n, err := lacking.ResumeJobs(t.Context(), newDeliveries()); n != 1 || err != nil {
+			t.Fatalf("ResumeJobs without the key: %d, %v", n, err)
+		}
+		waitUntil(t, 30*time.Second, "the lease to be handed back", func() bool { return !lacking.jobs.isRunning(pending) })
+	}
+	j, _, err := e.st.GetJob(t.Context(), pending)
+	if err != nil || j.Finished() || j.Holder != "" {
+		t.Fatalf("job after the replica without the key: finished %v, holder %q, %v", j.Finished(), j.Holder, err)
+	}
+	rows := jobAudit(t, e.st, pending)
+	if len(rows["tamper"]) != 0 || len(rows["job"]) != 1 || !strings.Contains(rows["job"][0].Outcome, "left to a replica that holds it") {
+		t.Errorf("audit rows: tamper %+v, job %+v", rows["tamper"], rows["job"])
+	}
+	if n := strings.Count(logs.String(), "JOB NOT RUN"); n != 2 {
+		t.Errorf("%d loud log lines, want 2:\n%s", n, logs.String())
+	}
+	if n := len(e.deletes()); n != 0 {
+		t.Fatalf("%d DELETEs by the replica without the key", n)
+	}
+
+	out := newDeliveries()
+	if n, err := holder.ResumeJobs(t.Context(), out); n != 1 || err != nil {
+		t.Fatalf("ResumeJobs with the key: %d, %v", n, err)
+	}
+	await(t, out.final, 60*time.Second, "the job's outcome")
+	if f := finalOf(t, out.all()); f.r.Kind != bot.Success || !strings.Contains(joined(f.r), "Deleted 250, already gone 0, failed 0") {
+		t.Errorf("outcome %v: %s", f.r.Kind, joined(f.r))
 	}
 }

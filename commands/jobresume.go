@@ -7,6 +7,7 @@ import (
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 )
 
 // ResumeJobs looks once for unfinished jobs nobody runs (their holder
@@ -68,6 +69,10 @@ func (e *Engine) resume(ctx context.Context, id string, l store.Lease, stop <-ch
 		return
 	}
 	rec, err := e.openJob(id, j.Data)
+	if errors.Is(err, seal.ErrUnknownKey) {
+		e.leaveToKeyHolder(ctx, sys, id, l, err)
+		return
+	}
 	if err != nil {
 		e.refuseJob(ctx, e.newJobRun(id, jobRecord{}, sys, l, stop), err)
 		return
@@ -104,6 +109,26 @@ func (e *Engine) resume(ctx context.Context, id string, l store.Lease, stop <-ch
 	if _, err := to.Deliver(dctx, rec.Origin, rep); err != nil {
 		e.log.Error("resumed job finished; its outcome was not delivered (it is in the audit trail)", "job", id,
 			"platform", rec.Origin.Platform, "err", err)
+	}
+}
+
+// leaveToKeyHolder hands back a job sealed with a key this replica does
+// not hold: during a key rotation another replica may hold it, so the job
+// is not closed as forged (that would end it for good) but left for one
+// that can verify it. Said loudly in the log each time, and once per
+// process in the audit trail (the scan comes back every ResumeEvery).
+func (e *Engine) leaveToKeyHolder(ctx context.Context, c *call, id string, l store.Lease, why error) {
+	e.log.Error("JOB NOT RUN: it is sealed with a key this replica does not hold; left to a replica that holds it "+
+		"(give every replica the same QLIKBOT_STATE_KEY, and the previous one in QLIKBOT_STATE_OLD_KEYS)",
+		"job", id, "holder", e.holder, "err", redactIDs(why.Error()))
+	if e.jobs.firstUnknownKey(id) {
+		e.audit(ctx, c, store.Event{Action: "job", Pending: id, Reason: why.Error(),
+			Outcome: "not run here: sealed with a key this replica does not hold; left to a replica that holds it"})
+	}
+	rctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := e.st.ReleaseLease(rctx, l); err != nil {
+		e.log.Warn("job: lease not released; it lapses by itself", "job", id, "err", err)
 	}
 }
 

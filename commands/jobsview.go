@@ -64,8 +64,8 @@ func (e *Engine) listJobs(ctx context.Context, c *call) bot.Reply {
 		t.Rows = append(t.Rows, row)
 	}
 	t.TotalRows = len(t.Rows)
-	summary := []string{fmt.Sprintf("%s running, %s waiting to be resumed (it happens by itself within 30 s).",
-		plural(running, "job"), plural(waiting, "job"))}
+	summary := []string{fmt.Sprintf("%s running, %s waiting to be resumed (it happens by itself within %s).",
+		plural(running, "job"), plural(waiting, "job"), durationWords(e.resumeWithin()))}
 	if len(js) == 0 {
 		summary, t = []string{"No approved work is running or waiting to be resumed."}, nil
 	}

@@ -16,6 +16,8 @@ type jobTracker struct {
 	running  map[string]bool
 	idle     chan struct{} // closed once stopping and nothing runs
 	idleDone bool
+	// unknownKey: jobs found sealed with a key not held here (audited once).
+	unknownKey map[string]bool
 }
 
 func newJobTracker() *jobTracker {
@@ -59,6 +61,19 @@ func (t *jobTracker) checkIdle() {
 		t.idleDone = true
 		close(t.idle)
 	}
+}
+
+// firstUnknownKey notes that job id is sealed with a key not held here;
+// true the first time.
+func (t *jobTracker) firstUnknownKey(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.unknownKey == nil {
+		t.unknownKey = map[string]bool{}
+	}
+	first := !t.unknownKey[id]
+	t.unknownKey[id] = true
+	return first
 }
 
 func (t *jobTracker) isRunning(id string) bool {

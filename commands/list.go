@@ -36,6 +36,7 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Sessions", Visibility: listVisibility(c)}
 	var rows [][]string
+	var keys []string // each row's page key: its site, sort fields and handle
 	var nodes []bot.Fact
 	var per, perSite []string
 	chart := &bot.Chart{Title: "Sessions per virtual proxy"}
@@ -43,7 +44,8 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	for _, sr := range g.shown {
 		v, sl := sr.v, sr.sl
 		ss := slices.Clone(sl.Sessions)
-		sortSessions(ss, v.topo, cmd.Sort)
+		fields := sortSessions(ss, v.topo, cmd.Sort)
+		siteKey := fmt.Sprintf("%04d", slices.Index(e.sites, sr.s))
 		ids := make([]string, 0, len(ss))
 		for _, s := range ss {
 			ids = append(ids, s.ID)
@@ -52,8 +54,10 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 		perNode := map[string]int{}
 		perVP := map[string]int{}
 		label := vpLabels(v.topo)
-		for _, s := range ss {
+		for i, s := range ss {
 			rows = append(rows, g.row(sr.s, []string{label(s.VirtualProxy), s.Proxy.Node.Name, s.User().String(), s.UserName, attrText(s.Attributes), h.of(s.ID)}))
+			f := fields[i]
+			keys = append(keys, pageKey(siteKey, f[0], f[1], f[2], f[3], f[4], h.of(s.ID)))
 			perNode[s.Proxy.Node.HostName]++
 			perVP[s.VirtualProxy.ID]++
 		}
@@ -90,8 +94,27 @@ func (e *Engine) sessions(ctx context.Context, c *call, cmd Command) bot.Reply {
 	}
 	e.siteWarnings(&reply, g)
 	reply.Menus = e.proxyMenu(cmd, g)
-	e.paginate(c, &reply, cmd, g.columns(sessionColumns), rows, "sessions.csv")
+	rows, keys = sortByKey(rows, keys)
+	e.paginateKeyed(c, &reply, cmd, g.columns(sessionColumns), rows, keys, "sessions.csv", nil)
 	return reply
+}
+
+// sortByKey orders rows by their page keys (each site's rows come sorted
+// already; the sites then go in the order of their keys).
+func sortByKey(rows [][]string, keys []string) ([][]string, []string) {
+	if slices.IsSorted(keys) {
+		return rows, keys
+	}
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	outRows, outKeys := make([][]string, len(rows)), make([]string, len(keys))
+	for i, j := range idx {
+		outRows[i], outKeys[i] = rows[j], keys[j]
+	}
+	return outRows, outKeys
 }
 
 // siteWarnings adds the warnings of the sites that did not answer.
@@ -133,7 +156,10 @@ func asked(sl *qlik.SessionList, host string) bool {
 // sortSessions orders ss by key (default prefix), then prefix, proxy
 // host, user directory and user id, then id. Each session's sort fields
 // are worked out once (a label reads the topology), not per comparison.
-func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) {
+// sortSessions sorts ss by key (then virtual proxy, host, user directory,
+// user id and id) and returns each sorted session's sort fields, for its
+// page key.
+func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) [][5]string {
 	lower := strings.ToLower
 	label := vpLabels(topo)
 	field := func(s qlik.LocatedSession, k string) string {
@@ -170,11 +196,13 @@ func sortSessions(ss []qlik.LocatedSession, topo *qlik.Topology, key string) {
 		if c := slices.Compare(a.fields[:], b.fields[:]); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.s.ID, b.s.ID)
+		return cmp.Compare(normID(a.s.ID), normID(b.s.ID)) // as the handles compare
 	})
+	fields := make([][5]string, len(ks))
 	for i := range ks {
-		ss[i] = ks[i].s
+		ss[i], fields[i] = ks[i].s, ks[i].fields
 	}
+	return fields
 }
 
 func attrText(as []qlik.Attribute) string {

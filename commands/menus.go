@@ -19,7 +19,7 @@ const maxMenuLabel = 70
 // may log out: one menu whatever the page size, so the paging buttons are
 // never pushed off a card that keeps 5 actions.
 func (e *Engine) kickMenu(c *call, g *gathered, us []*userRow) []bot.Menu {
-	m := bot.Menu{Label: "Kick a user", Placeholder: "Choose a user to log out", ActionID: ActionRun}
+	m := kickUserMenu(nil)
 	if !c.policy.NeedsApproval(authz.Logout) {
 		m.Confirm = "Log this user out now? Every session of theirs shown here ends."
 	}
@@ -37,6 +37,11 @@ func (e *Engine) kickMenu(c *call, g *gathered, us []*userRow) []bot.Menu {
 		return nil
 	}
 	return []bot.Menu{m}
+}
+
+// kickUserMenu is the "Kick a user" menu of kicks ("kick --user" commands).
+func kickUserMenu(kicks []bot.Option) bot.Menu {
+	return bot.Menu{Label: "Kick a user", Placeholder: "Choose a user to log out", ActionID: ActionRun, Options: kicks}
 }
 
 // siteArg is the --site a command made for s carries: its name when the
@@ -172,7 +177,7 @@ func (e *Engine) bareKick(ctx context.Context, c *call) (bot.Reply, bool) {
 
 func clipLabel(s string) string {
 	if len(s) > maxMenuLabel {
-		return clip(s[:60])
+		return clip(s)
 	}
 	return s
 }

@@ -93,26 +93,14 @@ func (e *Engine) gather(ctx context.Context, c *call, cmd Command, perm authz.Pe
 	wg.Wait()
 
 	g := &gathered{}
+	se := siteErrors{asked: len(sites)}
 	var (
-		usage    []*UsageError
-		failed   []siteResult
 		denial   *authz.Decision
 		reasons  []string
 		decision = "denied"
 	)
 	for _, sr := range res {
-		var ue *UsageError
-		switch {
-		case errors.As(sr.err, &ue):
-			usage = append(usage, ue)
-			continue
-		case sr.err != nil:
-			failed = append(failed, sr)
-			if len(sites) > 1 { // one site's failure is its reply, logged there
-				e.log.Warn("qlik call failed", "request_id", c.id, "site", sr.s.name, "err", redactIDs(sr.err.Error()))
-			}
-			g.warnings = append(g.warnings, fmt.Sprintf("Site %s did not answer (could not %s: %s); its rows are missing", sr.s.name,
-				failWhat(sr.err), qlikReason(sr.err, false)))
+		if e.noteSiteErr(c, g, &se, sr.s, sr.err, "rows") {
 			continue
 		}
 		dec, reason := sr.v.decisionText(perm)
@@ -132,23 +120,62 @@ func (e *Engine) gather(ctx context.Context, c *call, cmd Command, perm authz.Pe
 		g.shown = append(g.shown, sr)
 	}
 	c.note(decision, strings.Join(reasons, "; "), "")
-	switch {
-	case len(g.shown) > 0:
+	if len(g.shown) > 0 {
 		return g, nil
-	case len(failed) == 1 && len(sites) == 1:
-		r := e.failReply(c, failed[0].err)
-		return nil, &r
-	case len(failed) > 0:
-		r := e.sitesDown(c, failed)
-		return nil, &r
-	case denial != nil:
-		r := e.denied(c, *denial)
-		return nil, &r
-	case len(usage) == len(sites):
-		r := e.usage(usage[0])
-		return nil, &r
+	}
+	if r := e.noAnswer(c, se, denial, true); r != nil {
+		return nil, r
 	}
 	return g, nil
+}
+
+// siteErrors is what the sites asked for one command could not answer.
+type siteErrors struct {
+	asked  int // sites asked
+	usage  []*UsageError
+	failed []siteResult
+}
+
+// noteSiteErr sorts the error of site s into se (false when err is nil):
+// a usage mistake, or a site that did not answer, logged when several
+// were asked (one site's failure is its reply, logged there) and named in
+// g's warnings, saying that its missing (rows, nodes) are missing.
+func (e *Engine) noteSiteErr(c *call, g *gathered, se *siteErrors, s *site, err error, missing string) bool {
+	var ue *UsageError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &ue):
+		se.usage = append(se.usage, ue)
+	default:
+		se.failed = append(se.failed, siteResult{s: s, err: err})
+		if se.asked > 1 {
+			e.log.Warn("qlik call failed", "request_id", c.id, "site", s.name, "err", redactIDs(err.Error()))
+		}
+		g.warnings = append(g.warnings, fmt.Sprintf("Site %s did not answer (could not %s: %s); its %s are missing", s.name,
+			failWhat(err), qlikReason(err, false), missing))
+	}
+	return true
+}
+
+// noAnswer is the reply when no site has anything to show: the one
+// site's failure, the sites down, the refusal, or the usage mistake
+// (with allUsage, only when every site made it); nil when none applies.
+func (e *Engine) noAnswer(c *call, se siteErrors, denial *authz.Decision, allUsage bool) *bot.Reply {
+	var r bot.Reply
+	switch {
+	case len(se.failed) == 1 && se.asked == 1:
+		r = e.failReply(c, se.failed[0].err)
+	case len(se.failed) > 0:
+		r = e.sitesDown(c, se.failed)
+	case denial != nil:
+		r = e.denied(c, *denial)
+	case len(se.usage) > 0 && (!allUsage || len(se.usage) == se.asked):
+		r = e.usage(se.usage[0])
+	default:
+		return nil
+	}
+	return &r
 }
 
 // gatherSite is one site's part of gather; it only reads c.

@@ -1,13 +1,16 @@
 package commands
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qlikbot/qlikbot/bot"
+	"github.com/qlikbot/qlikbot/qlik"
 	"github.com/qlikbot/qlikbot/qlik/qliksim"
 )
 
@@ -57,6 +60,35 @@ func fitBytes(budget int) func(bot.Reply) int {
 	}
 }
 
+// asRows writes a keyed paging button of r (sessions) as the row flags it
+// stands for: --after the key of the page's last row is --from the next
+// row, --before the key of its first row is --to the row before it. A key
+// of any other row is left as it is (and fails the comparison).
+func asRows(t *testing.T, r bot.Reply, value string) string {
+	t.Helper()
+	cmd, err := Parse(value)
+	if err != nil {
+		t.Fatalf("button %q: %v", value, err)
+	}
+	handleOf := func(key string) string {
+		k, err := base64.RawURLEncoding.DecodeString(key)
+		if err != nil {
+			t.Fatalf("key %q: %v", key, err)
+		}
+		f := strings.Split(string(k), "\x00")
+		return f[len(f)-1]
+	}
+	col := slices.Index(r.Table.Columns, "Session")
+	rows := r.Table.Rows
+	switch {
+	case cmd.After != "" && handleOf(cmd.After) == rows[len(rows)-1][col]:
+		cmd.After, cmd.From = "", r.Table.Offset+len(rows)+1
+	case cmd.Before != "" && handleOf(cmd.Before) == rows[0][col]:
+		cmd.Before, cmd.To = "", r.Table.Offset
+	}
+	return cmd.String()
+}
+
 func TestPagingByRow(t *testing.T) {
 	t.Parallel()
 	lab := qliksim.Generate(qliksim.GenOptions{Users: 40, Sessions: 120, VirtualProxies: 3, Nodes: 2, Seed: 7})
@@ -91,7 +123,7 @@ func TestPagingByRow(t *testing.T) {
 			var values []string
 			for _, b := range r.Buttons {
 				if b.ActionID == ActionRun && strings.HasSuffix(b.Label, " page") {
-					values = append(values, b.Value)
+					values = append(values, asRows(t, r, b.Value))
 				}
 			}
 			if !slices.Equal(values, tc.buttons) {
@@ -158,7 +190,12 @@ func TestPagingFlags(t *testing.T) {
 		{text: "audit 100 --from 51", want: Command{Verb: VerbAudit, N: 100, From: 51}},
 		{text: "sessions --from 0", bad: "give a row number"},
 		{text: "sessions --from x", bad: "give a row number"},
-		{text: "sessions --page 2 --from 3", bad: "one of --page, --from and --to"},
+		{text: "sessions --page 2 --from 3", bad: "one of --page, --from, --to, --after and --before"},
+		{text: "users --page 2 --from 3", bad: "one of --page, --from and --to"},
+		{text: "sessions --after x!", bad: "--after: not a page key"},
+		{text: "users --after AAAA", bad: `unknown flag "--after" for users`},
+		{text: "sessions --after AAAA --to 3", bad: "one of --page"},
+		{text: "sessions --before " + base64.RawURLEncoding.EncodeToString([]byte("0000\x00finance")), want: Command{Verb: VerbSessions, Before: base64.RawURLEncoding.EncodeToString([]byte("0000\x00finance"))}},
 		{text: "kick finance --from 2", bad: `unknown flag "--from" for kick`},
 		{text: "whoami --to 3", bad: `unknown flag "--to" for whoami`},
 	}
@@ -203,12 +240,65 @@ func TestAuditIsPaged(t *testing.T) {
 	if r.Table == nil || len(r.Table.Rows) != 10 || r.Table.TotalRows != 30 {
 		t.Fatalf("audit: %d rows of %d", len(r.Table.Rows), r.Table.TotalRows)
 	}
-	if len(r.Buttons) != 1 || r.Buttons[0].Value != "audit 30 --from 11" || len(r.Files) != 1 || r.Files[0].Name != "audit.csv" {
+	if len(r.Buttons) != 1 || !strings.HasPrefix(r.Buttons[0].Value, "audit 30 --after ") || len(r.Files) != 1 || r.Files[0].Name != "audit.csv" {
 		t.Fatalf("buttons %+v files %d", r.Buttons, len(r.Files))
 	}
 	p2 := e.click(t, "UADMIN", ActionRun, r.Buttons[0].Value)
 	if p2.Table == nil || p2.Table.Offset != 10 || p2.Visibility != bot.Ephemeral {
 		t.Fatalf("audit page 2: %+v", p2.Table)
+	}
+}
+
+// TestAuditPagingByKey: "audit 30" read a page at a time while events
+// keep arriving (some at the very time of the newest): walking it by Next
+// from the first page and by Previous from the last, each of the 30
+// events listed at the first page is shown exactly once, and none that
+// came since.
+func TestAuditPagingByKey(t *testing.T) {
+	t.Parallel()
+	for _, way := range []struct{ start, button string }{{"audit 30", nextLabel}, {"audit 30 --page 99", prevLabel}} {
+		t.Run(way.button, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{pageSize: 7})
+			for i := range 30 {
+				if i%3 == 0 {
+					e.clk.Advance(time.Minute) // three events share each time
+				}
+				e.ask(t, fmt.Sprintf("U%02d", i), "whoami")
+			}
+			seen := map[string]int{}
+			r := e.ask(t, "UADMIN", way.start)
+			for step := 0; ; step++ {
+				for _, row := range r.Table.Rows {
+					seen[row[1]]++
+				}
+				// Between clicks: one event at the newest time, one later.
+				e.ask(t, fmt.Sprintf("UNEW%02da", step), "whoami")
+				e.clk.Advance(time.Minute)
+				e.ask(t, fmt.Sprintf("UNEW%02db", step), "whoami")
+				next, ok := e.clickFit(t, "UADMIN", r, way.button, nil)
+				if !ok {
+					break
+				}
+				if next.Kind != bot.Info || next.Table == nil {
+					t.Fatalf("page after step %d: %v %s", step, next.Kind, joined(next))
+				}
+				r = next
+			}
+			for i := range 30 {
+				if who := fmt.Sprintf("slack:U%02d", i); seen[who] != 1 {
+					t.Errorf("%s shown %d times, want once", who, seen[who])
+				}
+			}
+			if len(seen) != 30 {
+				t.Errorf("rows of %d subjects shown, want the 30 listed first: %v", len(seen), seen)
+			}
+		})
+	}
+	e := newEnv(t, envConfig{})
+	bad := base64.RawURLEncoding.EncodeToString([]byte("x\x00y"))
+	if r := e.ask(t, "UADMIN", "audit 30 --after "+bad); r.Kind != bot.Usage || !strings.Contains(joined(r), "not a page key") {
+		t.Errorf("a bad audit key: %v %s", r.Kind, joined(r))
 	}
 }
 
@@ -329,5 +419,73 @@ func TestListSummariesAreFacts(t *testing.T) {
 		if r := e.ask(t, "UADMIN", tc.text); !slices.Equal(r.Facts, tc.want) {
 			t.Errorf("%s: facts %+v, want %+v", tc.text, r.Facts, tc.want)
 		}
+	}
+}
+
+// liveTargets maps the handle of every session the simulator holds (8
+// digits: the generated ids differ there) to where it is.
+func liveTargets(t *testing.T, e *env) map[string]qlik.DeleteTarget {
+	t.Helper()
+	topo, err := e.client.Topology(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]qlik.DeleteTarget{}
+	for _, h := range e.sim.Hosts() {
+		for _, vp := range topo.VirtualProxies {
+			for _, s := range e.sim.Sessions(h, vp.Prefix) {
+				out[hd(s.ID)] = qlik.DeleteTarget{Prefix: vp.Prefix, Host: h, SessionID: s.ID}
+			}
+		}
+	}
+	return out
+}
+
+// TestPagingLiveListByKey: the sessions list changes between clicks (a
+// session shown on the page ends, a new one starts above the page edge);
+// walking it by Next from the first page and by Previous from the last,
+// every session that was there at the start is still shown exactly once,
+// and no button carries a full id.
+func TestPagingLiveListByKey(t *testing.T) {
+	t.Parallel()
+	for _, way := range []struct{ start, button string }{{"sessions", nextLabel}, {"sessions --from 1000", prevLabel}} {
+		t.Run(way.button, func(t *testing.T) {
+			t.Parallel()
+			lab := qliksim.Generate(qliksim.GenOptions{Users: 30, Sessions: 80, VirtualProxies: 2, Nodes: 2, Seed: 5})
+			e := newEnv(t, envConfig{lab: &lab, pageSize: 10})
+			original := liveTargets(t, e)
+			seen := map[string]int{}
+			r := e.ask(t, "UADMIN", way.start)
+			var buttons []bot.Reply
+			for step := 0; ; step++ {
+				col := slices.Index(r.Table.Columns, "Session")
+				for _, row := range r.Table.Rows {
+					seen[row[col]]++
+				}
+				buttons = append(buttons, bot.Reply{Buttons: r.Buttons})
+				// Between clicks: a session of this page ends, and a new
+				// one starts above everything (the default virtual proxy,
+				// user directory AAA).
+				if tg, ok := liveTargets(t, e)[r.Table.Rows[0][col]]; ok {
+					if o := e.client.DeleteSession(t.Context(), tg); o.Err != nil {
+						t.Fatalf("end %s: %v", hd(tg.SessionID), o.Err)
+					}
+				}
+				if _, err := e.sim.AddSession(e.sim.Hosts()[0], "", qliksim.Session{UserDirectory: "AAA", UserID: fmt.Sprintf("new%03d", step)}); err != nil {
+					t.Fatal(err)
+				}
+				next, ok := e.clickFit(t, "UADMIN", r, way.button, nil)
+				if !ok {
+					break
+				}
+				r = next
+			}
+			for h := range original {
+				if seen[h] != 1 {
+					t.Errorf("session %s shown %d times, want once", h, seen[h])
+				}
+			}
+			assertNoFullIDs(t, e, buttons...)
+		})
 	}
 }

@@ -62,6 +62,8 @@ type Command struct {
 	Page       int           // --page N, 1-based; 0 = first page
 	From       int           // --from ROW: the page starts at this 1-based row (Next)
 	To         int           // --to ROW: the page ends at this 1-based row (Previous)
+	After      string        // --after KEY: the page starts after the row of this key (Next; see pageKey)
+	Before     string        // --before KEY: the page ends before the row of this key (Previous)
 	Min        int           // --min N (users)
 	SessionIDs []string      // delete: full ids or handles (8+ hex digits), lower-case
 	N          int           // audit: number of events
@@ -211,6 +213,8 @@ func (c *Command) setFlag(name, val string) error {
 		c.Since = val
 	case "from", "to":
 		return c.setRow(name, val)
+	case "after", "before":
+		return c.setKey(name, val)
 	case "site":
 		if err := authz.CheckSiteName(val); err != nil {
 			return bad("--site: %v", err)
@@ -329,8 +333,10 @@ func appendFold(list []string, v string) []string {
 }
 
 // clip shortens user input quoted back in messages.
-func clip(s string) string {
-	const n = 60
+func clip(s string) string { return clipN(s, 60) }
+
+// clipN cuts s to at most n bytes, at a rune boundary, marked by "...".
+func clipN(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

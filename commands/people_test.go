@@ -34,6 +34,25 @@ grants:
     virtualProxies: ["*"]
 `
 
+// peopleEditedPolicy is peopleTestPolicy after an edit of the people
+// section: lee is now "leigh", and the Slack id is no longer hers (a
+// grant of its own keeps its rights).
+const peopleEditedPolicy = `
+people:
+  - name: leigh
+    console: [lead]
+roles:
+  lead:  [list, delete, kick, logout, approve]
+  admin: [list, delete, kick, logout, approve, audit]
+grants:
+  - subjects: ["person:leigh", "slack:U1", "slack:ULEAD2"]
+    roles: [lead]
+    virtualProxies: [finance]
+  - subjects: ["slack:UADMIN", "slack:UADMIN2", "teams:t-admin"]
+    roles: [admin]
+    virtualProxies: ["*"]
+`
+
 func mustParse(t *testing.T, src string) *authz.Policy {
 	t.Helper()
 	p, err := authz.Parse([]byte(src))
@@ -58,7 +77,8 @@ func TestOnePersonOneApprover(t *testing.T) {
 		asker     who
 		text      string
 		approver  who
-		revoke    bool // replace the policy by one without the asker's grant before the click
+		revoke    bool   // replace the policy by one without the asker's grant before the click
+		edit      string // replace the policy by this one before the click
 		want      string
 		approved  bool
 		extraUser bool // testuser_1 also has a session on win
@@ -75,6 +95,8 @@ func TestOnePersonOneApprover(t *testing.T) {
 			approver: who{bot.Slack, "ULEAD2", ""}, want: `no grant with "approve" on virtual proxy "win"`},
 		{name: "approver holds both places", asker: who{bot.Slack, "UADMIN", ""}, text: `kick --user LAB\testuser_1`, extraUser: true,
 			approver: who{bot.Slack, "UADMIN2", ""}, approved: true},
+		{name: "people edited since: the person renamed and split", asker: who{bot.Console, "lead", ""}, text: "kick finance",
+			edit: peopleEditedPolicy, approver: who{bot.Slack, "U1", ""}, want: "two-person rule"},
 		{name: "requester's grant revoked since", asker: who{bot.Console, "lead", ""}, text: "kick finance", revoke: true,
 			approver: who{bot.Slack, "UADMIN", ""}, want: "console:lead, who asked, may no longer kick on finance"},
 	}
@@ -102,6 +124,9 @@ func TestOnePersonOneApprover(t *testing.T) {
 			before := sessionCount(e)
 			if tc.revoke {
 				pol.p.Store(mustParse(t, strings.Replace(peopleTestPolicy, `"person:lee", `, "", 1)))
+			}
+			if tc.edit != "" {
+				pol.p.Store(mustParse(t, tc.edit))
 			}
 			click := req(tc.approver)
 			click.Action = &bot.Action{ID: ActionApprove, Value: id, MessageRef: "m1"}

@@ -38,6 +38,8 @@ func (e *Engine) Precheck(ctx context.Context, req bot.Request) (bot.Reply, bool
 	if err != nil || e.siteNamed(a.siteName()) == nil {
 		return bot.Reply{}, false
 	}
+	// The store's State and DecidedBy are not sealed: they only choose a
+	// quick answer here; approve and reject check again through Claim.
 	switch {
 	case p.State == store.StateExpired, p.State == store.StatePending && !e.now().Before(p.ExpiresAt):
 		return unknownApproval(), true
@@ -51,8 +53,7 @@ func (e *Engine) Precheck(ctx context.Context, req bot.Request) (bot.Reply, bool
 		}
 		return bot.Reply{}, false
 	}
-	// The requester may withdraw; anyone else needs the approve right.
-	if d := e.mayApprove(c, a); !d.Allowed && !e.isRequester(c, a) {
+	if d, ok := e.mayReject(c, a); !ok {
 		return e.denied(c, d), true
 	}
 	return bot.Reply{}, false

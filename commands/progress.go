@@ -69,26 +69,28 @@ type reporter struct {
 // place: a typed approve answers with a new message, and a new message
 // every few seconds would flood the channel, so its caller passes nil.
 func (e *Engine) progressFor(r *jobRun, to bot.Responder) *reporter {
-	a := r.rec.Action
-	if len(a.Targets) <= e.progressThreshold || to == nil {
+	if len(r.rec.Action.Targets) <= e.progressThreshold || to == nil {
 		return nil
 	}
-	total := len(a.Targets)
+	return &reporter{e: e, c: r.c, to: to, every: e.progressEvery, last: e.now(), busy: make(chan struct{}, 1), deadline: r.leaseDeadline,
+		render: func(t tally) bot.Reply { return progressReply(r, t) }}
+}
+
+// progressReply is the approval message while job r runs, t done so far.
+func progressReply(r *jobRun, t tally) bot.Reply {
+	a := r.rec.Action
 	lead := []string{r.who()}
 	if r.resumed {
 		lead = append(lead, "Resumed after an interruption.")
 	}
-	return &reporter{e: e, c: r.c, to: to, every: e.progressEvery, last: e.now(), busy: make(chan struct{}, 1), deadline: r.leaseDeadline,
-		render: func(t tally) bot.Reply {
-			return bot.Reply{
-				Kind:  bot.Pending,
-				Title: a.progressTitle(t.done()),
-				Summary: append(append([]string(nil), lead...),
-					fmt.Sprintf("So far: deleted %d, already gone %d, failed %d; %d to go", t.deleted, t.gone, t.failed, total-t.done())),
-				Visibility:      bot.InChannel,
-				ReplaceOriginal: true,
-			}
-		}}
+	return bot.Reply{
+		Kind:  bot.Pending,
+		Title: a.progressTitle(t.done()),
+		Summary: append(lead,
+			fmt.Sprintf("So far: deleted %d, already gone %d, failed %d; %d to go", t.deleted, t.gone, t.failed, len(a.Targets)-t.done())),
+		Visibility:      bot.InChannel,
+		ReplaceOriginal: true,
+	}
 }
 
 func (a action) progressTitle(done int) string {

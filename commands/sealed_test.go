@@ -159,6 +159,14 @@ func TestTamperedApprovalsRefused(t *testing.T) {
 			e.clk.Advance(31 * time.Minute) // past the sealed expiry: the store alone lets it be claimed
 			return id
 		}},
+		{"genuine, the store's expiry index moved, rejected", ActionReject, func(t *testing.T, e *env, prefix string) string {
+			id := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
+			if err := raw.HSet(t.Context(), prefix+"pending:"+id, "exp", timeKey(e.clk.Now().Add(24*time.Hour))).Err(); err != nil {
+				t.Fatal(err)
+			}
+			e.clk.Advance(31 * time.Minute)
+			return id
+		}},
 		{"genuine, copied under another id", ActionApprove, func(t *testing.T, e *env, prefix string) string {
 			id := pendingID(t, e.ask(t, "ULEAD", "kick finance"))
 			rec := readRec(t, prefix, id)
@@ -202,19 +210,30 @@ func TestTamperedApprovalsRefused(t *testing.T) {
 				}
 				return
 			}
+			if n := len(e.deletes()); n != 0 || sessionCount(e) != 5 {
+				t.Errorf("DELETEs %d, sessions %d: a tampered approval touched Qlik", n, sessionCount(e))
+			}
+			// Nothing is claimed: the sealed expiry is checked before the
+			// claim, the rest before that.
+			if state != "pending" {
+				t.Errorf("state %q, want pending", state)
+			}
+			if strings.Contains(tc.name, "index") {
+				// The record verifies and says it expired: it is refused as
+				// expired, before the store (whose index lags) is asked.
+				if r.Kind != bot.Warning || !strings.Contains(joined(r), "This request expired at") || tampers != 0 {
+					t.Errorf("past the sealed expiry: %v %s; tamper events %d", r.Kind, joined(r), tampers)
+				}
+				if evs[0].Action != "command" || evs[0].Decision != "allowed" || !strings.Contains(evs[0].Outcome, "expired") {
+					t.Errorf("command row %+v", evs[0])
+				}
+				return
+			}
 			if r.Kind != bot.Error || r.Visibility != bot.Ephemeral || !strings.Contains(joined(r), "This approval cannot be verified; nothing was done.") {
 				t.Errorf("reply %v: %s", r.Kind, joined(r))
 			}
 			if tampers != 1 {
 				t.Errorf("%d tamper events for %s, want 1", tampers, id)
-			}
-			if n := len(e.deletes()); n != 0 || sessionCount(e) != 5 {
-				t.Errorf("DELETEs %d, sessions %d: a tampered approval touched Qlik", n, sessionCount(e))
-			}
-			// Only the moved expiry index is noticed after the store's claim
-			// (the record itself verifies): decided, yet nothing done.
-			if want := map[bool]string{true: "approved", false: "pending"}[strings.Contains(tc.name, "index")]; state != want {
-				t.Errorf("state %q, want %q", state, want)
 			}
 		})
 	}

@@ -88,7 +88,7 @@ func TestSitesPaging(t *testing.T) {
 	e := newSitesEnv(t, sitesConfig{pageSize: 4})
 	r := e.ask(t, "UVIEWER", "sessions --site test")
 	next := button(t, r, nextLabel)
-	if next.Value != "sessions --site test --from 5" {
+	if asRows(t, r, next.Value) != "sessions --site test --from 5" {
 		t.Errorf("Next on a --site list runs %q, want sessions --site test --from 5", next.Value)
 	}
 	r2 := e.click(t, "UVIEWER", ActionRun, next.Value)

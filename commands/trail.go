@@ -73,18 +73,17 @@ func (e *Engine) event(c *call, ev store.Event) store.Event {
 	}
 	// Belt and braces: whatever a caller put in the event, no session id
 	// reaches the trail in full.
-	ev.Command, ev.Target, ev.Reason, ev.Outcome = redactIDs(ev.Command), redactIDs(ev.Target), redactIDs(ev.Reason), redactIDs(ev.Outcome)
+	// The approval id the store knows (c.pending) is kept.
+	ev.Command, ev.Target = redactIDs(ev.Command, c.pending), redactIDs(ev.Target, c.pending)
+	ev.Reason, ev.Outcome = redactIDs(ev.Reason, c.pending), redactIDs(ev.Outcome, c.pending)
 	return ev
 }
 
 // auditText is a command line as the audit trail and replies quote it:
-// session ids cut to handles, at most 500 bytes.
-func auditText(s string) string {
-	s = redactIDs(s)
-	if len(s) > 500 {
-		return clip(s[:500]) + "..."
-	}
-	return s
+// session ids cut to handles (but the approval ids of keep), at most 500
+// bytes.
+func auditText(s string, keep ...string) string {
+	return clipN(redactIDs(s, keep...), 500)
 }
 
 // note records the command's decision for its audit row.
@@ -95,6 +94,11 @@ func (c *call) note(decision, reason, target string) {
 // commandRow writes the command's audit row once; later calls do nothing.
 func (e *Engine) commandRow(ctx context.Context, c *call, outcome string) {
 	if c.audited {
+		if outcome != "" {
+			// The row went in before the command acted (mustCommandRow,
+			// StartJob): what went wrong after is recorded after it.
+			e.audit(ctx, c, store.Event{Action: "outcome", Command: auditText(c.text, c.pending), Pending: c.pending, Target: c.target, Outcome: outcome})
+		}
 		return
 	}
 	c.audited = true
@@ -104,11 +108,11 @@ func (e *Engine) commandRow(ctx context.Context, c *call, outcome string) {
 // mustCommandRow writes the command's audit row before the command acts:
 // an error means nothing may be done (and the row is left for Handle to
 // try again with the refusal as its outcome).
-func (e *Engine) mustCommandRow(ctx context.Context, c *call) error {
+func (e *Engine) mustCommandRow(ctx context.Context, c *call, also ...store.Event) error {
 	if c.audited {
 		return nil
 	}
-	if err := e.mustAudit(ctx, c, e.commandEvent(c, "")); err != nil {
+	if err := e.mustAudit(ctx, c, append([]store.Event{e.commandEvent(c, "")}, also...)...); err != nil {
 		return err
 	}
 	c.audited = true
@@ -117,7 +121,7 @@ func (e *Engine) mustCommandRow(ctx context.Context, c *call) error {
 
 // commandEvent is the command's audit row, not yet filled in.
 func (e *Engine) commandEvent(c *call, outcome string) store.Event {
-	return store.Event{Action: "command", Command: auditText(c.text), Decision: c.decision, Reason: c.reason,
+	return store.Event{Action: "command", Command: auditText(c.text, c.pending), Decision: c.decision, Reason: c.reason,
 		Target: c.target, Pending: c.pending, Outcome: outcome}
 }
 
@@ -139,7 +143,7 @@ func outcomeOf(r bot.Reply) string {
 // auditActions are what --action accepts: the trail's actions, then the
 // command verbs (matching command rows).
 func auditActions() []string {
-	return append([]string{"command", "decision", "request-approval", "approve", "reject", "expire", "delete", "job", "tamper", "silence", "unsilence"}, verbOrder...)
+	return append([]string{"command", "decision", "request-approval", "approve", "reject", "expire", "delete", "job", "tamper", "silence", "unsilence", "outcome"}, verbOrder...)
 }
 
 // checkActor keeps a --user filter to one printable word.
@@ -226,16 +230,24 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 	}
 	t := &bot.Table{Columns: []string{"Time (UTC)", "Who", "Action", "Target", "Result"}}
 	hidden := 0
+	var match []store.Event // every matching event of the scan, newest first
 	for _, ev := range evs {
-		if len(t.Rows) == cmd.N || (!since.IsZero() && ev.Time.Before(since)) {
+		if !since.IsZero() && ev.Time.Before(since) {
 			break // newest first: the rest is older
 		}
 		if !e.auditMatch(c, cmd, ev) {
-			if cmd.Action == "" && auditVerb(ev) == VerbAudit {
+			if cmd.Action == "" && auditVerb(ev) == VerbAudit && len(match) < cmd.N {
 				hidden++
 			}
 			continue
 		}
+		match = append(match, ev)
+	}
+	window, keys, cmd, ue := auditWindow(match, cmd)
+	if ue != nil {
+		return e.usage(ue)
+	}
+	for _, ev := range window {
 		t.Rows = append(t.Rows, e.auditRow(ev))
 	}
 	summary := []string{fmt.Sprintf("%s, newest first", plural(len(t.Rows), "event"))}
@@ -262,7 +274,7 @@ func (e *Engine) auditTrail(ctx context.Context, c *call, cmd Command) bot.Reply
 		summary = append(summary, fmt.Sprintf("Searched the newest %d events.", auditScan))
 	}
 	reply := bot.Reply{Kind: bot.Info, Title: "Audit trail", Summary: summary, Visibility: bot.Ephemeral}
-	e.paginate(c, &reply, cmd, t.Columns, t.Rows, "audit.csv")
+	e.paginateKeyed(c, &reply, cmd, t.Columns, t.Rows, keys, "audit.csv", nil)
 	return reply
 }
 

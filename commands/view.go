@@ -287,9 +287,9 @@ func unknownPrefix(c *call, s *site, topo *qlik.Topology, p string) string {
 	known := permittedPrefixes(c, s, topo)
 	if strings.EqualFold(p, "default") || p == "-" {
 		return fmt.Sprintf("no virtual proxy has the prefix %q itself (that is what =%s asks for); "+
-			"the default virtual proxy, which has no prefix, is written default; prefixes you may see: %s", p, p, knownPrefixes(c, s, topo))
+			"the default virtual proxy, which has no prefix, is written default; prefixes you may see: %s", p, p, prefixList(known))
 	}
-	return fmt.Sprintf("no virtual proxy has the prefix %q%s; prefixes you may see: %s", p, didYouMean(p, known), knownPrefixes(c, s, topo))
+	return fmt.Sprintf("no virtual proxy has the prefix %q%s; prefixes you may see: %s", p, didYouMean(p, known), prefixList(known))
 }
 
 // permittedPrefixes are the prefixes c may list on site s, as typed.
@@ -303,10 +303,10 @@ func permittedPrefixes(c *call, s *site, topo *qlik.Topology) []string {
 	return ps
 }
 
-// knownPrefixes lists the prefixes c may list, so a mistyped prefix does
-// not hand the whole configuration to someone without rights.
-func knownPrefixes(c *call, s *site, topo *qlik.Topology) string {
-	ps := permittedPrefixes(c, s, topo)
+// prefixList writes the prefixes c may list (permittedPrefixes), so a
+// mistyped prefix does not hand the whole configuration to someone
+// without rights.
+func prefixList(ps []string) string {
 	if len(ps) == 0 {
 		return "none"
 	}

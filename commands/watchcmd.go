@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -55,9 +54,6 @@ func WithWatch(st WatchStore, rules func() []authz.AlertRule) Option {
 // is "DURATION|RULE|SITE|GROUP" with DURATION 1h or resolved.
 const ActionSilence = "qlik.silence"
 
-// ruleNameRE is what a rule may be called (authz checks the policy's).
-var ruleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
-
 // maxRulesNamed bounds subscribe's rules.
 const maxRulesNamed = 100
 
@@ -70,7 +66,7 @@ func (c *Command) setRules(pos []string) error {
 	}
 	for _, p := range pos {
 		r := strings.ToLower(p)
-		if !ruleNameRE.MatchString(r) {
+		if authz.CheckRuleName(r) != nil {
 			return &UsageError{Verb: c.Verb, Problem: fmt.Sprintf("%q is not a rule name (letters, digits, - and _, as alerts lists them)", clip(p))}
 		}
 		c.Rules = appendFold(c.Rules, r)
@@ -101,7 +97,7 @@ func (c Command) validWatch() error {
 		return bad("flag not valid for %s", c.Verb)
 	}
 	for _, r := range c.Rules {
-		if !ruleNameRE.MatchString(r) {
+		if authz.CheckRuleName(r) != nil {
 			return bad("bad rule name %q", clip(r))
 		}
 	}

@@ -40,6 +40,10 @@ grants:
   - subjects: ["slack:UADMIN", "slack:UADMIN2"]
     roles: [admin]
     virtualProxies: ["*"]
+  - subjects: ["slack:UHOSTLIST"]
+    roles: [lister]
+    virtualProxies: ["*"]
+    hosts: ["pro2-win2.lab.ptarmiganlabs.net"]
 approval:
   required: [kick, logout]
 alerts:
@@ -314,6 +318,23 @@ func TestSubscribeCommands(t *testing.T) {
 	}
 	if _, err := watch.OpenDestination(seal.Random(), watch.SubscriptionID("slack", "C1"), subs[0].Dest); err == nil {
 		t.Error("the stored destination opens under another key: it is not sealed")
+	}
+}
+
+// TestAlertsHostLimitedGrant: alerts sum a whole site, so a list grant
+// limited to some hosts does not show them (it would show the sessions
+// of the hosts it may not list).
+func TestAlertsHostLimitedGrant(t *testing.T) {
+	t.Parallel()
+	we := newWatchEnv(t)
+	we.addUser(t, "finance", "crowd", 5)
+	we.sample(t)
+	if r := we.ask(t, "UONCALL", "alerts"); r.Kind != bot.Warning || !strings.Contains(joined(r), "session-limit") {
+		t.Fatalf("on-call sees no firing alert: %v %s", r.Kind, joined(r))
+	}
+	r := we.ask(t, "UHOSTLIST", "alerts")
+	if r.Kind != bot.Denied || strings.Contains(joined(r), "session-limit") || !strings.Contains(joined(r), "only on some hosts") {
+		t.Errorf("a host-limited grant: %v %s", r.Kind, joined(r))
 	}
 }
 

@@ -85,11 +85,14 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, stdin io.Reader, 
 	if err := a.buildAlertRules(); err != nil {
 		return nil, err
 	}
+	a.deliverers = bot.Deliverers{}
 	engineOpts := []commands.Option{
 		commands.WithLogger(log.With("component", "commands")),
 		commands.WithPageSize(cfg.PageSize),
 		commands.WithObserver(a.metrics.observeCommand),
 		commands.WithSealer(a.sealer),
+		// Filled in by buildDeliverers once the adapters exist.
+		commands.WithDeliverer(a.deliverers),
 	}
 	if cfg.SlackMode != "" {
 		// Help and usage text name the slash command as the Slack app

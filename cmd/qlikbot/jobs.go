@@ -44,8 +44,12 @@ func (a *app) resumeJobs(ctx context.Context) error {
 
 // buildDeliverers routes replies without a live request (a resumed job's
 // outcome) to the adapters of this process that can send them.
+// The map is the one the engine was given (WithDeliverer): filled in, not
+// replaced.
 func (a *app) buildDeliverers() {
-	a.deliverers = bot.Deliverers{}
+	if a.deliverers == nil {
+		a.deliverers = bot.Deliverers{}
+	}
 	for _, ad := range a.adapters {
 		if d, ok := ad.(bot.Deliverer); ok {
 			a.deliverers[ad.Name()] = d
