@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -226,23 +227,30 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 	// The node's latency is measured from the moment the call has its
 	// connection to the first byte of the answer: a dial or a TLS
 	// handshake is not the node being busy, and neither is a large body.
-	var connected, firstByte time.Time
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		GotConn:              func(httptrace.GotConnInfo) { connected = time.Now() },
-		GotFirstResponseByte: func() { firstByte = time.Now() },
-	}))
+	// Offsets from start (monotonic), +1 so that 0 is "not yet"; atomics:
+	// the first byte is noted on the transport's reader goroutine, which
+	// may still run when a timed-out call returns.
 	start := time.Now()
+	var connected, firstByte atomic.Int64
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn:              func(httptrace.GotConnInfo) { connected.Store(int64(time.Since(start)) + 1) },
+		GotFirstResponseByte: func() { firstByte.Store(int64(time.Since(start)) + 1) },
+	}))
 	body, status, err := c.send(ctx, req, addr, shownURL)
-	end := time.Now()
-	elapsed := end.Sub(start)
-	from, to := start, end
-	if !connected.IsZero() {
-		from = connected
+	elapsed := time.Since(start)
+	from, to := time.Duration(0), elapsed
+	if d := connected.Load(); d != 0 {
+		from = time.Duration(d - 1)
 	}
-	if !firstByte.IsZero() {
-		to = firstByte
+	signal := loadSignal(ctx, status, err)
+	if d := firstByte.Load(); d != 0 {
+		to = time.Duration(d - 1)
+		if signal == timedOut {
+			// The node began to answer: slow, not hung.
+			signal = answeredError
+		}
 	}
-	if slot.done(loadSignal(ctx, status, err), r.endpoint, to.Sub(from)) {
+	if slot.done(signal, r.endpoint, to-from) {
 		// Nothing has answered since this call was sent: a retry would
 		// only wait out another timeout.
 		err = fmt.Errorf("%w (%w)", err, ErrNodeUnresponsive)

@@ -42,7 +42,8 @@ import (
 // timeout of its own, and until the node answers again one call at a time
 // probes it while the others wait on that probe's fate. A call that finds
 // the node hung may retry once (the retry is a probe); a probe that times
-// out is not retried. Any answer closes the breaker.
+// out is not retried. Any answer, even one that stalls after its first
+// byte, closes the breaker.
 //
 // Because the baseline forgets round trips older than two windows, a node
 // that becomes slower for reasons of its own is not throttled for ever.
