@@ -137,11 +137,15 @@ func check(overlay string, objs []obj) error {
 		c.expect(str(p, "targetPort") != "admin" && at(p, "targetPort") != 9090, "Service qlikbot exposes the admin port")
 	}
 	np := c.find(objs, "NetworkPolicy", "qlikbot")
+	c.expect(str(np, "spec", "podSelector", "matchLabels", "app.kubernetes.io/component") == "bot", "NetworkPolicy qlikbot does not select the bot")
 	for _, rule := range list(np, "spec", "ingress") {
+		// A rule without ports opens every port, the admin one included.
+		admin := len(list(rule, "ports")) == 0
 		for _, p := range list(rule, "ports") {
-			if str(p, "port") == "admin" {
-				c.expect(len(list(rule, "from")) > 0, "NetworkPolicy qlikbot opens the admin port to everyone")
-			}
+			admin = admin || str(p, "port") == "admin" || at(p, "port") == 9090
+		}
+		if admin {
+			c.expect(len(list(rule, "from")) > 0, "NetworkPolicy qlikbot opens the admin port to everyone")
 		}
 	}
 	switch overlay {
