@@ -71,7 +71,7 @@ func TestChecks(t *testing.T) {
 	}
 	tests := []struct {
 		overlay, name, want string
-		breakIt            func(t *testing.T, objs []obj) []obj
+		breakIt             func(t *testing.T, objs []obj) []obj
 	}{
 		{"base", "object outside the namespace", "Service qlikbot is outside namespace qlikbot", func(t *testing.T, objs []obj) []obj {
 			delete(node(t, obj1(t, objs, "Service", "qlikbot"), "metadata"), "namespace")
