@@ -190,7 +190,7 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 	slot, err := nl.acquire(ctx)
 	if errors.Is(err, ErrNodeUnresponsive) {
 		return nil, &ConnError{Addr: addr, Err: err, Hint: fmt.Sprintf(
-			"%s did not answer a call within the timeout of %s and has answered nothing since: not called again until it answers", addr, c.cfg.Timeout)}
+			"%s let a call run out of its timeout of %s and has answered nothing since: this call was not sent (one call at a time tries the node until it answers)", addr, c.cfg.Timeout)}
 	}
 	if err != nil {
 		return nil, err
