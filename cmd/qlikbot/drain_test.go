@@ -8,7 +8,7 @@ import (
 )
 
 // TestShutdownDrain: once signalled, a serving app fails /readyz and still
-// answers on both listeners (a signed Slack command is acked) for
+// answers on both listeners (a signed Slack command is acked and answered) for
 // QLIKBOT_SHUTDOWN_DRAIN; only then does it shut down. The drain's sleep
 // is held open by the test, so nothing here depends on timing.
 func TestShutdownDrain(t *testing.T) {
@@ -47,6 +47,11 @@ func TestShutdownDrain(t *testing.T) {
 	}
 	if code, body := slashCommand(t, public, slackSigningSecret, "U0ADMIN", "help", slack.srv.URL+"/response/drain"); code != http.StatusOK {
 		t.Errorf("signed slash command while draining: %d %q, want 200 (acked)", code, body)
+	}
+	// Answered, not only acked: the dispatcher still works while draining.
+	waitFor(t, 20*time.Second, "the answer to the command sent while draining", func() bool { return len(slack.posts("/response/drain")) > 0 })
+	if got := slack.posts("/response/drain")[0]; !strings.Contains(got, "qlikbot commands") {
+		t.Errorf("answer to help while draining: %s, want the help text", got)
 	}
 	select {
 	case err := <-a.done:
