@@ -56,6 +56,16 @@ func node(t *testing.T, v any, path ...string) obj {
 	return m
 }
 
+// openToAll drops the from of every ingress rule of NetworkPolicy name.
+func openToAll(name string) func(t *testing.T, objs []obj) []obj {
+	return func(t *testing.T, objs []obj) []obj {
+		for _, r := range list(obj1(t, objs, "NetworkPolicy", name), "spec", "ingress") {
+			delete(r.(obj), "from")
+		}
+		return objs
+	}
+}
+
 func botContainer(t *testing.T, objs []obj) obj {
 	return node(t, obj1(t, objs, "Deployment", "qlikbot"), "spec", "template", "spec", "containers", "name=qlikbot")
 }
@@ -102,12 +112,7 @@ func TestChecks(t *testing.T) {
 			node(t, obj1(t, objs, "Service", "qlikbot"), "spec", "ports", "name=http")["targetPort"] = 9090
 			return objs
 		}},
-		{"base", "admin port open to all", "opens the admin port to everyone", func(t *testing.T, objs []obj) []obj {
-			for _, r := range list(obj1(t, objs, "NetworkPolicy", "qlikbot"), "spec", "ingress") {
-				delete(r.(obj), "from")
-			}
-			return objs
-		}},
+		{"base", "admin port open to all", "opens the admin port to everyone", openToAll("qlikbot")},
 		{"base", "a rule for every port", "opens the admin port to everyone", func(t *testing.T, objs []obj) []obj {
 			spec := node(t, obj1(t, objs, "NetworkPolicy", "qlikbot"), "spec")
 			spec["ingress"] = append(list(spec, "ingress"), obj{})
@@ -169,12 +174,7 @@ func TestChecks(t *testing.T) {
 			node(t, obj1(t, objs, "NetworkPolicy", "qlikbot-redis"), "spec", "podSelector", "matchLabels")["app.kubernetes.io/component"] = "bot"
 			return objs
 		}},
-		{"ha", "Redis open to all", "NetworkPolicy qlikbot-redis admits more than the bot's pods", func(t *testing.T, objs []obj) []obj {
-			for _, r := range list(obj1(t, objs, "NetworkPolicy", "qlikbot-redis"), "spec", "ingress") {
-				delete(r.(obj), "from")
-			}
-			return objs
-		}},
+		{"ha", "Redis open to all", "NetworkPolicy qlikbot-redis admits more than the bot's pods", openToAll("qlikbot-redis")},
 		{"ingress", "an extra route", "Ingress routes", func(t *testing.T, objs []obj) []obj {
 			rule := list(obj1(t, objs, "Ingress", "qlikbot"), "spec", "rules")[0]
 			h := node(t, rule, "http")
