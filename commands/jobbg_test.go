@@ -229,7 +229,9 @@ func TestOpenJobChecksSite(t *testing.T) {
 // the platform is down).
 type failingResponder struct{}
 
-func (failingResponder) Respond(context.Context, bot.Reply) error { return errors.New("response_url expired") }
+func (failingResponder) Respond(context.Context, bot.Reply) error {
+	return errors.New("response_url expired")
+}
 
 // TestBackgroundFirstProgressNeverCoversOutcome: when the click's
 // ReplyTo cannot take the first progress message, it goes where the job's
