@@ -69,7 +69,7 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 	c.pending = id
 	a, err := e.open(p)
 	if errors.Is(err, seal.ErrUnknownKey) {
-		r := e.done(verb, e.notVerifiableHere(c, id, err), "")
+		r := e.done(verb, e.notVerifiableHere(c, "approval", id, err, "it is still pending"), "")
 		return p, action{}, &r
 	}
 	if err != nil {
