@@ -9,6 +9,7 @@ import (
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 )
 
 // The pages of an approval. An approval request and, once approved, its
@@ -147,6 +148,9 @@ func (e *Engine) showJob(ctx context.Context, c *call, cmd Command, j store.Job,
 	var res jobResult
 	if err == nil && j.Finished() {
 		res, err = e.openResult(j.ID, j.Result)
+	}
+	if errors.Is(err, seal.ErrUnknownKey) {
+		return e.done(VerbApproval, e.notVerifiableHere(c, "job", j.ID, err, "a replica that holds the key carries it out"), "")
 	}
 	if err != nil {
 		e.tampered(ctx, c, j.ID, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/qlikbot/qlikbot/authz"
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/store"
+	"github.com/qlikbot/qlikbot/store/seal"
 )
 
 var pendingIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -67,6 +68,10 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 	// typed by mistake may be a session id.
 	c.pending = id
 	a, err := e.open(p)
+	if errors.Is(err, seal.ErrUnknownKey) {
+		r := e.done(verb, e.notVerifiableHere(c, "approval", id, err, "it is still pending"), "")
+		return p, action{}, &r
+	}
 	if err != nil {
 		e.tampered(ctx, c, id, err)
 		r := e.done(verb, e.unverified(c), "")

@@ -163,8 +163,8 @@ var specs = map[string]spec{
 		summary: "approved work running or interrupted (needs the audit right)",
 		details: []string{
 			"An approved kick runs as a job recorded in the state store: if qlikbot stops or crashes",
-			"half-way, it goes on by itself within 30 s (on restart or on another replica).",
-			"Lists each job's progress and whether it runs now or waits to be resumed.",
+			"half-way, it goes on by itself once its lease lapses (on restart or on another replica).",
+			"Lists each job's progress, whether it runs now or waits to be resumed, and how soon it is.",
 		},
 		examples: []string{"jobs"},
 	},

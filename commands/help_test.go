@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -49,5 +50,16 @@ func TestDidYouMean(t *testing.T) {
 		if _, err := Parse(in); err == nil || strings.Contains(err.Error(), "did you mean") {
 			t.Errorf("Parse(%q) = %v: no suggestion expected", in, err)
 		}
+	}
+}
+
+// TestHelpJobsNamesNoFixedDelay: the job lease is configurable, so help
+// jobs does not promise a fixed resume delay (jobs says the real one).
+func TestHelpJobsNamesNoFixedDelay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	r := e.eng.Handle(t.Context(), bot.Request{Platform: bot.Console, User: bot.User{ID: "oncall"}, Text: "help jobs"})
+	if text := bot.PlainText(r); !strings.Contains(text, "once its lease lapses") || regexp.MustCompile(`within \d+ ?s\b`).MatchString(text) {
+		t.Errorf("help jobs:\n%s", text)
 	}
 }

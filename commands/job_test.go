@@ -548,6 +548,14 @@ func TestJobUnknownKeyLeftToKeyHolder(t *testing.T) {
 	if n := len(e.deletes()); n != 0 {
 		t.Fatalf("%d DELETEs by the replica without the key", n)
 	}
+	// Its page there says so, and is not taken for tampering either.
+	if r := askAs(t, lacking, "UADMIN", "approval "+pending); r.Title != "Cannot verify this job here" ||
+		!strings.Contains(joined(r), "a replica that holds the key carries it out") {
+		t.Errorf("approval %s without the key: %q %s", pending, r.Title, joined(r))
+	}
+	if rows := jobAudit(t, e.st, pending); len(rows["tamper"]) != 0 {
+		t.Errorf("tamper rows after viewing the job without the key: %+v", rows["tamper"])
+	}
 
 	out := newDeliveries()
 	if n, err := holder.ResumeJobs(t.Context(), out); n != 1 || err != nil {

@@ -57,10 +57,18 @@ func (e *Engine) runInBackground(ctx context.Context, c *call, run *jobRun) bot.
 	if c.req.ReplyTo != nil {
 		sctx, cancel := run.sendContext(ctx) // before the lease, which nobody renews yet, lapses
 		err := c.req.ReplyTo.Respond(sctx, first)
+		if err != nil && run.notify != nil {
+			// Where the job's own updates go, before it starts.
+			err = run.notify.Respond(sctx, first)
+		}
 		cancel()
 		if err != nil {
 			e.log.Warn("job: first progress message not delivered", "request_id", c.id, "job", run.id, "err", err)
-		} else {
+		}
+		if err == nil || first.ReplaceOriginal {
+			// Never the reply when it replaces the approval message:
+			// said once the job runs, it could land after the job's
+			// outcome and cover it. The job's updates show its progress.
 			first = bot.Reply{}
 		}
 	}

@@ -224,3 +224,39 @@ func TestOpenJobChecksSite(t *testing.T) {
 		t.Errorf("openJob of a good job: %v", err)
 	}
 }
+
+// failingResponder cannot answer the request (its response URL expired,
+// the platform is down).
+type failingResponder struct{}
+
+func (failingResponder) Respond(context.Context, bot.Reply) error {
+	return errors.New("response_url expired")
+}
+
+// TestBackgroundFirstProgressNeverCoversOutcome: when the click's
+// ReplyTo cannot take the first progress message, it goes where the job's
+// own updates go (the Deliverer), before the job starts, and is not
+// returned as the click's reply: said once the job runs, it could land
+// after the job's outcome and cover it.
+func TestBackgroundFirstProgressNeverCoversOutcome(t *testing.T) {
+	t.Parallel()
+	e := jobEnv(t)
+	out := newDeliveries()
+	eng := e.jobEngine(t, e.client, e.st, WithDeliverer(out))
+	pending := pendingID(t, askAs(t, eng, "UADMIN", "kick vp2"))
+	r := awaitReply(t, approveJob(t, eng, pending, failingResponder{}), 30*time.Second, "the approval's answer")
+	if !r.IsEmpty() {
+		t.Errorf("the click answered %v %q (replace %v): a reply said after the job started may cover its outcome", r.Kind, r.Title, r.ReplaceOriginal)
+	}
+	await(t, out.final, 60*time.Second, "the job's outcome")
+	if err := eng.StopJobs(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ds := out.all()
+	if len(ds) < 2 || ds[0].r.Title != "Ending 250 sessions on vp2: 0 done" || ds[0].dst != jobOrigin {
+		t.Errorf("first of %d deliveries: %q to %+v, want the first progress message on the approval message", len(ds), ds[0].r.Title, ds[0].dst)
+	}
+	if f := finalOf(t, ds); f.r.Kind != bot.Success {
+		t.Errorf("outcome %v %q", f.r.Kind, f.r.Title)
+	}
+}

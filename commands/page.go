@@ -47,7 +47,7 @@ func encodePageKey(k string) string { return base64.RawURLEncoding.EncodeToStrin
 
 func (c *Command) setKey(name, val string) error {
 	k, err := base64.RawURLEncoding.DecodeString(val)
-	if err != nil || len(k) == 0 || len(k) > maxKeyLen || !utf8.Valid(k) {
+	if err != nil || len(k) == 0 || len(k) > maxKeyLen || !utf8.Valid(k) || !validKey(c.Verb, string(k)) {
 		return &UsageError{Verb: c.Verb, Problem: fmt.Sprintf("--%s: not a page key (the Next and Previous buttons give one)", name)}
 	}
 	if name == "after" {
@@ -57,6 +57,25 @@ func (c *Command) setKey(name, val string) error {
 	}
 	return nil
 }
+
+// validKey checks the shape of a decoded page key of verb: a sessions key
+// is a site's number, the five sort fields and a handle, never longer
+// than handleMax (so no full session id; see sessions);
+// an audit key, what parseAuditKey reads. A hand-typed key of another
+// shape is a usage mistake, not a place in the list.
+func validKey(verb, k string) bool {
+	switch verb {
+	case VerbSessions:
+		f := strings.Split(k, "\x00")
+		return len(f) == 7 && len(f[0]) == 4 && isDigits(f[0]) && len(f[6]) <= handleMax
+	case VerbAudit:
+		_, _, _, ok := parseAuditKey(k)
+		return ok
+	}
+	return false
+}
+
+func isDigits(s string) bool { return strings.Trim(s, "0123456789") == "" }
 
 // keyAt is where a keyed page begins (after) or ends (before) in rows
 // sorted by keys; ok is false when cmd names no key or the list has none.

@@ -179,6 +179,8 @@ func TestPagingWalksBothWays(t *testing.T) {
 
 func TestPagingFlags(t *testing.T) {
 	t.Parallel()
+	enc := func(k string) string { return base64.RawURLEncoding.EncodeToString([]byte(k)) }
+	goodKey := enc("0000\x00finance\x00finance\x00central\x00lab\x00user_1\x00abcdef12")
 	tests := []struct {
 		text string
 		want Command
@@ -194,8 +196,14 @@ func TestPagingFlags(t *testing.T) {
 		{text: "users --page 2 --from 3", bad: "one of --page, --from and --to"},
 		{text: "sessions --after x!", bad: "--after: not a page key"},
 		{text: "users --after AAAA", bad: `unknown flag "--after" for users`},
-		{text: "sessions --after AAAA --to 3", bad: "one of --page"},
-		{text: "sessions --before " + base64.RawURLEncoding.EncodeToString([]byte("0000\x00finance")), want: Command{Verb: VerbSessions, Before: base64.RawURLEncoding.EncodeToString([]byte("0000\x00finance"))}},
+		{text: "sessions --after " + goodKey + " --to 3", bad: "one of --page"},
+		{text: "sessions --before " + goodKey, want: Command{Verb: VerbSessions, Before: goodKey}},
+		{text: "sessions --after AAAA", bad: "--after: not a page key"},
+		{text: "sessions --before " + enc("0000\x00finance"), bad: "--before: not a page key"},
+		{text: "sessions --after " + enc("0000\x00finance\x00a\x00b\x00c\x00d\x00"+user1ID), bad: "--after: not a page key"},
+		{text: "sessions --after " + enc("x000\x00finance\x00a\x00b\x00c\x00d\x00abcdef12"), bad: "--after: not a page key"},
+		{text: "audit 30 --after " + goodKey, bad: "--after: not a page key"},
+		{text: "audit 30 --after " + enc("0000001\x0000000000000000000001\x00000000"), want: Command{Verb: VerbAudit, N: 30, After: enc("0000001\x0000000000000000000001\x00000000")}},
 		{text: "kick finance --from 2", bad: `unknown flag "--from" for kick`},
 		{text: "whoami --to 3", bad: `unknown flag "--to" for whoami`},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/store"
@@ -56,6 +57,22 @@ func (e *Engine) unverified(c *call) bot.Reply {
 	return bot.Reply{Kind: bot.Error, Title: "Cannot verify this approval", Visibility: bot.Ephemeral, Summary: []string{
 		"This approval cannot be verified; nothing was done.",
 		"It is recorded in the audit trail; the operators have the details in the log (request " + c.id + ").",
+	}}
+}
+
+// notVerifiableHere answers a click on a record (an approval, a job)
+// sealed with a key this replica does not hold: during a key rotation
+// another replica may hold it, so it is neither refused as forged nor
+// closed; left says where it stands ("it is still pending"). Logged
+// loudly and recorded in the click's command row.
+func (e *Engine) notVerifiableHere(c *call, kind, id string, err error, left string) bot.Reply {
+	e.log.Error(strings.ToUpper(kind)+" NOT VERIFIABLE HERE: it is sealed with a key this replica does not hold; "+left+
+		" (give every replica the same QLIKBOT_STATE_KEY, and the previous one in QLIKBOT_STATE_OLD_KEYS)",
+		"request_id", c.id, "pending", id, "holder", e.holder, "err", redactIDs(err.Error()))
+	c.note("denied", "cannot be verified here: sealed with a key this replica does not hold; "+left, "")
+	return bot.Reply{Kind: bot.Error, Title: "Cannot verify this " + kind + " here", Visibility: bot.Ephemeral, Summary: []string{
+		"This " + kind + " is sealed with a key this qlikbot replica does not hold (another replica may hold it); nothing was done and " + left + ".",
+		"Try again in a moment; the operators have the details in the log (request " + c.id + ").",
 	}}
 }
 

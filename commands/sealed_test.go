@@ -229,6 +229,16 @@ func TestTamperedApprovalsRefused(t *testing.T) {
 				}
 				return
 			}
+			if strings.Contains(tc.name, "another key") {
+				// A key not held here may be another replica's (a key
+				// rotation): refused as not verifiable here, left pending,
+				// and said in the click's command row, not as tampering.
+				if r.Kind != bot.Error || r.Visibility != bot.Ephemeral || !strings.Contains(joined(r), "nothing was done and it is still pending") ||
+					tampers != 0 || evs[0].Action != "command" || evs[0].Decision != "denied" || !strings.Contains(evs[0].Reason, "cannot be verified here") {
+					t.Errorf("reply %v: %s; tamper events %d; command row %+v", r.Kind, joined(r), tampers, evs[0])
+				}
+				return
+			}
 			if r.Kind != bot.Error || r.Visibility != bot.Ephemeral || !strings.Contains(joined(r), "This approval cannot be verified; nothing was done.") {
 				t.Errorf("reply %v: %s", r.Kind, joined(r))
 			}
@@ -307,5 +317,54 @@ func TestSealerKeyRotation(t *testing.T) {
 				t.Errorf("approved %v, want %v: %v %s", got, tc.ok, r.Kind, joined(r))
 			}
 		})
+	}
+}
+
+// TestApprovalUnknownKeyLeftPending: a click on an approval sealed with a
+// key this replica does not hold (another may, during a key rotation) is
+// neither refused as forged nor closed: the reply says it cannot be
+// verified here, the click's command row says so, no tamper row is
+// written, the request stays pending, and a replica holding the key
+// decides it.
+func TestApprovalUnknownKeyLeftPending(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	holderSealer, err := seal.New(seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := e.jobEngine(t, e.client, e.st, WithSealer(holderSealer))
+	pending := pendingID(t, askAs(t, holder, "ULEAD", "kick finance"))
+
+	var logs syncBuffer
+	lacking := e.jobEngine(t, e.client, e.st, WithLogger(newTextLogger(&logs))) // e.sealer: not the request's key
+	for _, act := range []string{ActionApprove, ActionReject} {
+		r := clickAs(t, lacking, "ULEAD2", act, pending)
+		if r.Title != "Cannot verify this approval here" || r.ReplaceOriginal || !strings.Contains(joined(r), "still pending") {
+			t.Errorf("%s without the key: %q (replace %v) %s", act, r.Title, r.ReplaceOriginal, joined(r))
+		}
+	}
+	if p, err := e.st.GetPending(t.Context(), pending); err != nil || p.State != store.StatePending {
+		t.Fatalf("after clicks on a replica without the key: state %v, %v", p.State, err)
+	}
+	evs := e.audit(t)
+	rows := 0
+	for _, ev := range evs {
+		if ev.Action == "command" && ev.RequestID == "click-ULEAD2" && ev.Pending == pending && ev.Decision == "denied" &&
+			strings.Contains(ev.Reason, "cannot be verified here") {
+			rows++
+		}
+	}
+	if rows != 2 || countAudit(evs, "tamper", "") != 0 {
+		t.Errorf("%d command rows saying so (want 2), %d tamper rows (want 0)", rows, countAudit(evs, "tamper", ""))
+	}
+	if n := strings.Count(logs.String(), "APPROVAL NOT VERIFIABLE HERE"); n != 2 {
+		t.Errorf("%d loud log lines, want 2:\n%s", n, logs.String())
+	}
+	if len(e.deletes()) != 0 {
+		t.Fatal("a replica without the key ended sessions")
+	}
+	if r := clickAs(t, holder, "ULEAD2", ActionApprove, pending); r.Kind != bot.Success {
+		t.Errorf("approve on the replica with the key: %v %q %s", r.Kind, r.Title, joined(r))
 	}
 }

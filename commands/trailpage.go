@@ -35,8 +35,9 @@ func auditWindow(match []store.Event, cmd Command) ([]store.Event, []string, Com
 		if enc == "" {
 			enc, name = cmd.Before, "before"
 		}
-		rank, at, tie, ok := parseAuditKey(enc)
-		if !ok || rank >= cmd.N {
+		k, err := base64.RawURLEncoding.DecodeString(enc)
+		rank, at, tie, ok := parseAuditKey(string(k))
+		if err != nil || !ok || rank >= cmd.N {
 			return nil, nil, cmd, &UsageError{Verb: cmd.Verb, Problem: "--" + name + ": not a page key of this audit list (the Next and Previous buttons give one)"}
 		}
 		// p: the first event after the key's row in the list's order
@@ -65,14 +66,10 @@ func auditWindow(match []store.Event, cmd Command) ([]store.Event, []string, Com
 	return window, keys, cmd, nil
 }
 
-// parseAuditKey reads a page key of auditWindow: the row's rank, its time
-// (Unix ns) and its place among equal times.
-func parseAuditKey(enc string) (rank int, at int64, tie int, ok bool) {
-	k, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	f := strings.Split(string(k), "\x00")
+// parseAuditKey reads a decoded page key of auditWindow: the row's rank,
+// its time (Unix ns) and its place among equal times.
+func parseAuditKey(k string) (rank int, at int64, tie int, ok bool) {
+	f := strings.Split(k, "\x00")
 	if len(f) != 3 {
 		return 0, 0, 0, false
 	}

@@ -184,6 +184,9 @@ func (e *Engine) subscribe(ctx context.Context, c *call, cmd Command) bot.Reply 
 	}
 	sub := store.Subscription{Platform: string(dst.Platform), Channel: dst.Channel, Rules: cmd.Rules, By: c.subject, At: e.now()}
 	sub.Dest = watch.SealDestination(e.sealer, watch.SubscriptionID(sub.Platform, sub.Channel), dst)
+	if r := e.ruleFull(ctx, c, rules, sub, dst); r != nil {
+		return *r
+	}
 	if err := e.watch.st.PutSubscription(ctx, sub); err != nil {
 		if errors.Is(err, store.ErrLimit) {
 			return bot.Reply{Kind: bot.Error, Title: "Too many subscriptions", Visibility: bot.Ephemeral, Summary: []string{
@@ -198,6 +201,56 @@ func (e *Engine) subscribe(ctx context.Context, c *call, cmd Command) bot.Reply 
 	}
 	lines = append(lines, "Alerts that fire now come at the watcher's next sample. "+e.cmdName+" unsubscribe stops them.")
 	return bot.Reply{Kind: bot.Success, Title: "Subscribed to alerts", Summary: lines, Visibility: bot.InChannel}
+}
+
+// ruleFull refuses sub when a rule it would receive already has as many
+// places to post to as an alert record can hold (watch.TargetRoom): the
+// watcher would never post to this one. Nil when every rule has room.
+func (e *Engine) ruleFull(ctx context.Context, c *call, rules []authz.AlertRule, sub store.Subscription, dst bot.Destination) *bot.Reply {
+	subs, err := e.watch.st.ListSubscriptions(ctx)
+	if err != nil {
+		r := e.storeDown(c, "read the subscriptions", err)
+		return &r
+	}
+	me := watch.TargetName(dst)
+	for _, rule := range rules {
+		if !rule.Post.Subscribers || !sub.Wants(rule.Name) {
+			continue
+		}
+		seen := map[string]bool{me: true}
+		used, n := watch.MessageRoom(e.sealer, dst), 1
+		add := func(d bot.Destination) {
+			if name := watch.TargetName(d); !seen[name] {
+				seen[name] = true
+				used += watch.MessageRoom(e.sealer, d)
+				n++
+			}
+		}
+		for _, ch := range rule.Post.Slack {
+			add(bot.Destination{Platform: bot.Slack, Channel: ch})
+		}
+		for _, tc := range rule.Post.Teams { // about as the adapter names it
+			add(bot.Destination{Platform: bot.Teams, Channel: tc.Conversation, Conversation: tc.ServiceURL + "|" + tc.Tenant + "|" + tc.Conversation})
+		}
+		if rule.Post.Console {
+			add(bot.Destination{Platform: bot.Console})
+		}
+		for _, s := range subs {
+			if !s.Wants(rule.Name) {
+				continue
+			}
+			if d, err := watch.OpenDestination(e.sealer, watch.SubscriptionID(s.Platform, s.Channel), s.Dest); err == nil {
+				add(d) // one that does not verify is not posted to
+			}
+		}
+		if used > watch.TargetRoom {
+			c.note("denied", fmt.Sprintf("alert rule %s has as many places to post to as its alerts can hold", rule.Name), rule.Name)
+			return &bot.Reply{Kind: bot.Error, Title: "Too many places for this rule", Visibility: bot.Ephemeral, Summary: []string{
+				fmt.Sprintf("Alert rule %s already posts to %d other places, as many as its alerts can keep track of: "+
+					"it would never post here. Nothing was changed; subscribe to other rules, or unsubscribe a channel first.", rule.Name, n-1)}}
+		}
+	}
+	return nil
 }
 
 func (e *Engine) unsubscribe(ctx context.Context, c *call) bot.Reply {

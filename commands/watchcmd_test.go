@@ -385,3 +385,48 @@ func TestParseWatchCommands(t *testing.T) {
 		t.Error("trend --by user validates")
 	}
 }
+
+// TestSubscribeRefusedWhenRuleFull: channels subscribe to a rule until it
+// has as many places to post to as its alert record can hold; the next is
+// refused with a clear answer and nothing stored, and when the alert
+// fires every channel that was accepted gets its message.
+func TestSubscribeRefusedWhenRuleFull(t *testing.T) {
+	t.Parallel()
+	we := newWatchEnv(t)
+	const most = 1000
+	accepted := 0
+	var refusal bot.Reply
+	for i := range most {
+		r := we.eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UONCALL"}, Channel: fmt.Sprintf("C%04d", i),
+			Text: "subscribe session-limit"})
+		if r.Kind != bot.Success {
+			refusal = r
+			break
+		}
+		accepted++
+	}
+	if accepted == most || accepted < 50 || refusal.Title != "Too many places for this rule" ||
+		!strings.Contains(joined(refusal), fmt.Sprintf("already posts to %d other places", accepted)) {
+		t.Fatalf("after %d subscriptions: %v %q %s", accepted, refusal.Kind, refusal.Title, joined(refusal))
+	}
+	t.Logf("%d channels subscribed before the rule was full", accepted)
+	if subs, err := we.st.ListSubscriptions(t.Context()); err != nil || len(subs) != accepted {
+		t.Fatalf("%d subscriptions stored for %d accepted (%v)", len(subs), accepted, err)
+	}
+	// Another rule still has room.
+	if r := we.eng.Handle(t.Context(), bot.Request{Platform: bot.Slack, User: bot.User{ID: "UONCALL"}, Channel: "CLAST",
+		Text: "subscribe crowded"}); r.Kind != bot.Success {
+		t.Errorf("subscribe to another rule: %v %s", r.Kind, joined(r))
+	}
+	we.addUser(t, "win", "kiosk", 5)
+	we.sample(t)
+	posted := map[string]bool{}
+	for _, p := range we.chat.all() {
+		posted[p.dst.Channel] = true
+	}
+	for i := range accepted {
+		if ch := fmt.Sprintf("C%04d", i); !posted[ch] {
+			t.Fatalf("subscribed channel %s got no alert (%d of %d posted)", ch, len(posted), accepted)
+		}
+	}
+}

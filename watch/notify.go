@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/qlikbot/qlikbot/authz"
@@ -263,9 +262,7 @@ func (w *Watcher) fitTargets(a store.Alert, targets []target) []target {
 		used += messageOverhead + len(m.Target) + len(m.Dest)
 	}
 	for i, t := range targets {
-		dst := t.dst
-		dst.Message = strings.Repeat("x", maxMessageID)
-		used += messageOverhead + len(t.name) + len(SealDestination(w.sealer, messageID(a.Key, t.name), dst))
+		used += MessageRoom(w.sealer, t.dst)
 		if used > store.MaxWatchRecord {
 			if w.said.start("targets:" + a.Key.Rule) {
 				w.log.Error("alert has more targets than its record holds: the rest are not posted to; said once per rule",
