@@ -69,6 +69,11 @@ func (e *Engine) load(ctx context.Context, c *call, id, verb string) (store.Pend
 	c.pending = id
 	a, err := e.open(p)
 	if errors.Is(err, seal.ErrUnknownKey) {
+		// Another replica's key (a rotation) or a forgery under a key of
+		// the forger's own: the store cannot tell, so it stays pending for
+		// a replica that holds the key, and the trail says tamper either way.
+		e.audit(ctx, c, store.Event{Action: "tamper", Pending: id, Reason: err.Error(),
+			Outcome: "refused here; left pending: sealed with a key this replica does not hold (another replica's, or forged)"})
 		r := e.done(verb, e.notVerifiableHere(c, "approval", id, err, "it is still pending"), "")
 		return p, action{}, &r
 	}

@@ -231,10 +231,11 @@ func TestTamperedApprovalsRefused(t *testing.T) {
 			}
 			if strings.Contains(tc.name, "another key") {
 				// A key not held here may be another replica's (a key
-				// rotation): refused as not verifiable here, left pending,
-				// and said in the click's command row, not as tampering.
+				// rotation) or a forger's: refused as not verifiable here,
+				// left pending, said in the click's command row and audited
+				// as tamper.
 				if r.Kind != bot.Error || r.Visibility != bot.Ephemeral || !strings.Contains(joined(r), "nothing was done and it is still pending") ||
-					tampers != 0 || evs[0].Action != "command" || evs[0].Decision != "denied" || !strings.Contains(evs[0].Reason, "cannot be verified here") {
+					tampers != 1 || evs[0].Action != "command" || evs[0].Decision != "denied" || !strings.Contains(evs[0].Reason, "cannot be verified here") {
 					t.Errorf("reply %v: %s; tamper events %d; command row %+v", r.Kind, joined(r), tampers, evs[0])
 				}
 				return
@@ -323,9 +324,9 @@ func TestSealerKeyRotation(t *testing.T) {
 // TestApprovalUnknownKeyLeftPending: a click on an approval sealed with a
 // key this replica does not hold (another may, during a key rotation) is
 // neither refused as forged nor closed: the reply says it cannot be
-// verified here, the click's command row says so, no tamper row is
-// written, the request stays pending, and a replica holding the key
-// decides it.
+// verified here, the click's command row says so, a tamper row is written
+// (the store cannot tell another replica's key from a forger's), the
+// request stays pending, and a replica holding the key decides it.
 func TestApprovalUnknownKeyLeftPending(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{})
@@ -355,8 +356,8 @@ func TestApprovalUnknownKeyLeftPending(t *testing.T) {
 			rows++
 		}
 	}
-	if rows != 2 || countAudit(evs, "tamper", "") != 0 {
-		t.Errorf("%d command rows saying so (want 2), %d tamper rows (want 0)", rows, countAudit(evs, "tamper", ""))
+	if rows != 2 || countAudit(evs, "tamper", "") != 2 {
+		t.Errorf("%d command rows saying so (want 2), %d tamper rows (want 2)", rows, countAudit(evs, "tamper", ""))
 	}
 	if n := strings.Count(logs.String(), "APPROVAL NOT VERIFIABLE HERE"); n != 2 {
 		t.Errorf("%d loud log lines, want 2:\n%s", n, logs.String())
