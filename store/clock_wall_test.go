@@ -1,0 +1,47 @@
+package store_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/qlikbot/qlikbot/store"
+)
+
+// TestBoltSamplesFollowTheWallClock: Bolt's steady clock (leases) stays
+// where the wall clock was when it opened; the wall clock, which the
+// watcher dates its samples by, steps on (NTP after a VM resumed, a boot
+// clock corrected). The samples dated by the wall clock are taken, and a
+// compaction at the wall clock's now keeps them: a guard on the steady
+// clock would refuse every sample until the process restarts.
+func TestBoltSamplesFollowTheWallClock(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	wall := time.Now().Truncate(time.Second)
+	lagging := func() time.Time { return wall.Add(-2 * time.Hour) } // the wall clock stepped 2h on since
+	b := openBolt(t, filepath.Join(t.TempDir(), "state.db"), store.WithLeaseClock(lagging))
+	l, err := b.AcquireLease(ctx, store.WatchLease, "w", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := store.SeriesKey{Metric: "sessions"}
+	for i, at := range []time.Time{wall.Add(-time.Minute), wall} {
+		if err := b.AppendSample(ctx, l, store.Sample{Site: "prod", Time: at, Values: map[store.SeriesKey]float64{key: float64(i)}}); err != nil {
+			t.Fatalf("sample at the wall clock's %s: %v", at, err)
+		}
+	}
+	if err := b.Compact(ctx, wall); err != nil {
+		t.Fatal(err)
+	}
+	h, err := b.QueryHistory(ctx, store.HistoryQuery{Site: "prod", From: wall.Add(-time.Hour), To: wall.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range h.Series {
+		n += len(s.Points)
+	}
+	if n != 2 {
+		t.Errorf("%d points after the compaction, want 2: %+v", n, h)
+	}
+}
