@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/store"
-	"github.com/qlikbot/qlikbot/store/storetest"
 	"github.com/qlikbot/qlikbot/watch"
 )
 
@@ -44,12 +41,7 @@ type legacyMessage struct {
 // in place, through the old destinations.
 func TestAlertRecordWrittenBefore(t *testing.T) {
 	t.Parallel()
-	addr := storetest.StartRedis(t)
-	st, err := store.NewRedis(&redis.Options{Addr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st, c := redisRaw(t)
 	clk := testkit.NewClock(t0)
 	r := newRig(t, st, clk)
 	w := r.fireOnce(t)
@@ -65,8 +57,6 @@ func TestAlertRecordWrittenBefore(t *testing.T) {
 		old.Messages = append(old.Messages, legacyMessage{Target: m.Target, Dest: m.Dest, At: m.At})
 	}
 	rec, _ := json.Marshal(old)
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = c.Close() })
 	field := a.Key.Rule + "\x00" + a.Key.Site + "\x00" + a.Key.Group
 	if err := c.HSet(t.Context(), store.DefaultKeyPrefix+"alerts", field, fmt.Sprintf("%020d", a.Version)+string(rec)).Err(); err != nil {
 		t.Fatal(err)

@@ -8,12 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/store"
-	"github.com/qlikbot/qlikbot/store/storetest"
 	"github.com/qlikbot/qlikbot/watch"
 )
 
@@ -57,14 +54,7 @@ func TestAlertClaimAnswerLost(t *testing.T) {
 // the alert is posted, not blocked for ever by a conflict.
 func TestAlertDamagedRecord(t *testing.T) {
 	t.Parallel()
-	addr := storetest.StartRedis(t)
-	st, err := store.NewRedis(&redis.Options{Addr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = c.Close() })
+	st, c := redisRaw(t)
 	if err := c.HSet(t.Context(), store.DefaultKeyPrefix+"alerts", "session-limit\x00prod\x00", "00000000000000000004{damaged").Err(); err != nil {
 		t.Fatal(err)
 	}

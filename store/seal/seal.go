@@ -255,14 +255,7 @@ func createKeyFile(path string, link func(oldname, newname string) error) ([]byt
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	k := NewKey()
-	_, err = f.WriteString(EncodeKey(k) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeKey(f, k); err != nil {
 		return nil, fmt.Errorf("write state key file: %w", err)
 	}
 	// A link, not a rename: it never replaces a key another process
@@ -289,15 +282,21 @@ func writeKeyInPlace(path string, k []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(EncodeKey(k) + "\n")
+	if err := writeKey(f, k); err != nil {
+		_ = os.Remove(path) // not left empty or partly written
+		return err
+	}
+	return nil
+}
+
+// writeKey writes k to f, syncs and closes it.
+func writeKey(f *os.File, k []byte) error {
+	_, err := f.WriteString(EncodeKey(k) + "\n")
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path) // not left empty or partly written
 	}
 	return err
 }
