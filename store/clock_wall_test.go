@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/store"
 )
 
@@ -43,5 +44,24 @@ func TestBoltSamplesFollowTheWallClock(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d points after the compaction, want 2: %+v", n, h)
+	}
+}
+
+// TestBoltReplayKeysFollowTheWallClock: a replay key outlasts the window
+// of the signature timestamps it guards, which is on the wall clock: after
+// the wall clock stepped back, a key is still seen until the wall clock
+// passes its time, however long the process has run meanwhile.
+func TestBoltReplayKeysFollowTheWallClock(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	wall, steady := testkit.NewClock(t0), testkit.NewClock(t0)
+	b := openBolt(t, filepath.Join(t.TempDir(), "state.db"), store.WithClock(wall.Now), store.WithLeaseClock(steady.Now))
+	if seen, err := b.SeenBefore(ctx, "slack:req:1", 10*time.Minute); err != nil || seen {
+		t.Fatalf("first: seen=%v err=%v", seen, err)
+	}
+	steady.Advance(11 * time.Minute)
+	wall.Advance(time.Minute) // stepped back 10 minutes meanwhile
+	if seen, err := b.SeenBefore(ctx, "slack:req:1", 10*time.Minute); err != nil || !seen {
+		t.Fatalf("replayed 1 minute on, by the wall clock: seen=%v err=%v; want seen", seen, err)
 	}
 }

@@ -27,7 +27,8 @@ type options struct {
 	retention  time.Duration
 	clock      func() time.Time
 	// wall dates what must agree with other clocks (the watcher's sample
-	// times): Bolt refuses samples ahead of it and compacts by it.
+	// times, signature timestamps): Bolt refuses samples ahead of it,
+	// compacts by it and keeps replay keys by it.
 	wall        func() time.Time
 	boltTimeout time.Duration
 	tlsCAFile   string
@@ -116,12 +117,13 @@ func WithRetention(d time.Duration) Option {
 	}
 }
 
-// WithClock sets the clock Bolt uses for SeenBefore, blob expiry and
-// leases (default SteadyClock, from when the store is opened), and the one
-// it refuses samples dated ahead of and compacts by (default the wall
-// clock, which the watcher's sample times follow: a steady clock would
-// refuse every sample for good after the wall clock stepped forward, as
-// NTP does after a VM resumes); tests inject one. Redis keeps replay keys,
+// WithClock sets the clock Bolt uses for blob expiry and leases (default
+// SteadyClock, from when the store is opened), and the one it keeps
+// replay keys by, refuses samples dated ahead of and compacts by (default
+// the wall clock, which signature timestamps and the watcher's sample
+// times follow: a steady clock would refuse every sample for good after
+// the wall clock stepped forward, as NTP does after a VM resumes, and let
+// a replay through after it stepped back); tests inject one. Redis keeps replay keys,
 // blobs and leases with a server-side TTL and does not use it.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
