@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -63,5 +64,34 @@ func TestBoltReplayKeysFollowTheWallClock(t *testing.T) {
 	wall.Advance(time.Minute) // stepped back 10 minutes meanwhile
 	if seen, err := b.SeenBefore(ctx, "slack:req:1", 10*time.Minute); err != nil || !seen {
 		t.Fatalf("replayed 1 minute on, by the wall clock: seen=%v err=%v; want seen", seen, err)
+	}
+}
+
+// TestBoltLeaseExpiresOnTheWallClock: the wall clock stepped an hour on
+// since the store opened (its lease clock did not): a lease taken or
+// renewed for 15 s says it expires 15 s from the wall clock's now, which is
+// what its holder checks with time.Until, not an hour ago.
+func TestBoltLeaseExpiresOnTheWallClock(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	wall, steady := testkit.NewClock(t0.Add(time.Hour)), testkit.NewClock(t0)
+	b := openBolt(t, filepath.Join(t.TempDir(), "state.db"), store.WithClock(wall.Now), store.WithLeaseClock(steady.Now))
+	const ttl = 15 * time.Second
+	l, err := b.AcquireLease(ctx, store.JobLease("j1"), "a", ttl)
+	if err != nil || !l.Expires.Equal(wall.Now().Add(ttl)) {
+		t.Fatalf("AcquireLease = %+v, %v; want it to expire at the wall clock's now+15s", l, err)
+	}
+	held, err := b.AcquireLease(ctx, store.JobLease("j1"), "b", ttl)
+	if !errors.Is(err, store.ErrLeaseHeld) || !held.Expires.Equal(wall.Now().Add(ttl)) {
+		t.Errorf("AcquireLease of a held lease = %+v, %v; want its expiry on the wall clock", held, err)
+	}
+	wall.Advance(5 * time.Second)
+	steady.Advance(5 * time.Second)
+	if l, err = b.RenewLease(ctx, l, ttl); err != nil || !l.Expires.Equal(wall.Now().Add(ttl)) {
+		t.Errorf("RenewLease = %+v, %v; want it to expire at the wall clock's now+15s", l, err)
+	}
+	steady.Advance(ttl + time.Second)
+	if _, err := b.RenewLease(ctx, l, ttl); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("RenewLease past the ttl on the lease clock = %v, want ErrLeaseLost: the store fences by its own clock", err)
 	}
 }
