@@ -159,6 +159,11 @@ func (e *Engine) silence(ctx context.Context, c *call, value string) bot.Reply {
 		s.Until = now.Add(silenceHour)
 	} else {
 		s.UntilResolved = true
+		// It holds the firings that started by CreatedAt: never before
+		// the one read here, whichever replica's clock dated it.
+		if a.FiredAt.After(now) {
+			s.CreatedAt = a.FiredAt
+		}
 	}
 	if err := e.watch.st.PutSilence(ctx, s); err != nil {
 		if errors.Is(err, store.ErrLimit) {

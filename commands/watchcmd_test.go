@@ -262,6 +262,35 @@ func TestSilenceButton(t *testing.T) {
 	}
 }
 
+// TestSilenceUntilResolvedClockBehind: the replica that answers the
+// Silence click runs behind the watcher's clock (by less than nothing a
+// user sees): the silence still holds the firing it was made in, and the
+// watcher neither repeats the alert nor ends the silence as resolved.
+func TestSilenceUntilResolvedClockBehind(t *testing.T) {
+	t.Parallel()
+	we := newWatchEnv(t)
+	we.ask(t, "UONCALL", "subscribe")
+	we.addUser(t, "win", "kiosk", 5)
+	we.sample(t)
+	fired := we.clk.Now()
+	resolved := buttonOf(t, we.chat.all()[0].r, "Silence until resolved")
+	we.clk.Set(fired.Add(-30 * time.Second))
+	if r := we.click(t, "UONCALL", resolved.ActionID, resolved.Value); r.Kind != bot.Success {
+		t.Fatalf("silence: %v %s", r.Kind, joined(r))
+	}
+	we.sample(t)
+	posts := we.chat.all()
+	if len(posts) != 2 || !strings.Contains(bot.PlainText(posts[1].r), "Silenced by slack:UONCALL until it resolves") {
+		t.Fatalf("after the silence: %+v", posts)
+	}
+	if n := countAudit(we.audit(t), "unsilence", ""); n != 0 {
+		t.Errorf("the silence of a firing alert was ended %d times", n)
+	}
+	if silences, err := we.st.ListSilences(t.Context(), we.clk.Now()); err != nil || len(silences) != 1 {
+		t.Errorf("silences: %+v, %v; want the one made", silences, err)
+	}
+}
+
 func buttonOrNil(r bot.Reply, label string) (bot.Button, error) {
 	for _, b := range r.Choices() {
 		if b.Label == label {

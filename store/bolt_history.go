@@ -129,9 +129,9 @@ func (b *Bolt) AppendSample(ctx context.Context, l Lease, s Sample) error {
 		if err := checkCurrent(tx, l, now); err != nil {
 			return err
 		}
-		if s.Time.After(now.Add(MaxSampleAhead)) {
+		if wall := b.o.wall(); s.Time.After(wall.Add(MaxSampleAhead)) {
 			return fmt.Errorf("at %s, the store's clock reads %s: %w", s.Time.Format(time.RFC3339Nano),
-				now.Format(time.RFC3339Nano), ErrSampleAhead)
+				wall.Format(time.RFC3339Nano), ErrSampleAhead)
 		}
 		sb, _, err := openSite(tx, s.Site, true)
 		if err != nil {
@@ -253,7 +253,7 @@ func (b *Bolt) Compact(ctx context.Context, now time.Time) error {
 	if err := checkTime("compaction time", now); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
-	now = compactNow(now, b.o.clock())
+	now = compactNow(now, b.o.wall())
 	var sites []string
 	err := b.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktHist).ForEachBucket(func(k []byte) error {

@@ -35,9 +35,10 @@ func (b *Bolt) StartJob(ctx context.Context, s JobStart) (Pending, Lease, error)
 		return Pending{}, Lease{}, fmt.Errorf("start job %q: %w", id, err)
 	}
 	var (
-		p       Pending
-		l       Lease
-		outcome error // ErrDecided / ErrExpired: nothing written
+		p         Pending
+		l         Lease
+		outcome   error // ErrDecided / ErrExpired: nothing written
+		now, wall time.Time
 	)
 	err = b.db.Update(func(tx *bolt.Tx) error {
 		var err error
@@ -47,7 +48,8 @@ func (b *Bolt) StartJob(ctx context.Context, s JobStart) (Pending, Lease, error)
 		if tx.Bucket(bktJob).Get([]byte(id)) != nil {
 			return errJobExists
 		}
-		if l, err = takeLease(tx, JobLease(id), s.Holder, b.o.clock(), s.LeaseTTL); err != nil {
+		now, wall = b.o.clock(), b.o.wall()
+		if l, err = takeLease(tx, JobLease(id), s.Holder, now, s.LeaseTTL); err != nil {
 			return err // ErrLeaseHeld rolls the claim back too
 		}
 		if err := tx.Bucket(bktJob).Put([]byte(id), rec); err != nil {
@@ -70,7 +72,7 @@ func (b *Bolt) StartJob(ctx context.Context, s JobStart) (Pending, Lease, error)
 	if outcome != nil {
 		return p, Lease{}, fmt.Errorf("start job %q: %w", id, outcome)
 	}
-	return p, l, nil
+	return p, onWall(l, now, wall), nil
 }
 
 // RecordJobBatch appends batch and events in one transaction, if l is

@@ -74,6 +74,19 @@ func checkCurrent(tx *bolt.Tx, l Lease, now time.Time) error {
 	return nil
 }
 
+// onWall is l, whose Expires is on the store's clock at now, with its
+// Expires moved onto the wall clock read with it: what a caller compares
+// with time.Now and time.Until (the store's clock keeps the time it read
+// at the start, so after the wall clock stepped forward by more than a
+// ttl, a job would think every lease lapsed as it took it). A wall reading
+// with a monotonic one (time.Now) keeps it right through later steps too.
+func onWall(l Lease, now, wall time.Time) Lease {
+	if !l.Expires.IsZero() {
+		l.Expires = wall.Add(l.Expires.Sub(now))
+	}
+	return l
+}
+
 // AcquireLease takes name for holder until the store clock's now+ttl.
 func (b *Bolt) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
 	if err := ctx.Err(); err != nil {
@@ -83,12 +96,14 @@ func (b *Bolt) AcquireLease(ctx context.Context, name, holder string, ttl time.D
 		return Lease{}, fmt.Errorf("acquire lease %q: %w", name, err)
 	}
 	var (
-		l    Lease
-		held bool
+		l         Lease
+		held      bool
+		now, wall time.Time
 	)
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		l, err = takeLease(tx, name, holder, b.o.clock(), ttl)
+		now, wall = b.o.clock(), b.o.wall()
+		l, err = takeLease(tx, name, holder, now, ttl)
 		if err == ErrLeaseHeld {
 			held = true
 			return nil
@@ -98,6 +113,7 @@ func (b *Bolt) AcquireLease(ctx context.Context, name, holder string, ttl time.D
 	if err != nil {
 		return Lease{}, fmt.Errorf("acquire lease %q: %w", name, err)
 	}
+	l = onWall(l, now, wall)
 	if held {
 		return l, fmt.Errorf("acquire lease %q: held by %s: %w", name, l.Holder, ErrLeaseHeld)
 	}
@@ -115,8 +131,9 @@ func (b *Bolt) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Leas
 	if ttl <= 0 {
 		return Lease{}, fmt.Errorf("renew lease %q: ttl %s: must be positive", l.Name, ttl)
 	}
+	var now, wall time.Time
 	err := b.db.Update(func(tx *bolt.Tx) error {
-		now := b.o.clock()
+		now, wall = b.o.clock(), b.o.wall()
 		if err := checkCurrent(tx, l, now); err != nil {
 			return err
 		}
@@ -126,7 +143,7 @@ func (b *Bolt) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Leas
 	if err != nil {
 		return Lease{}, fmt.Errorf("renew lease %q: %w", l.Name, err)
 	}
-	return l, nil
+	return onWall(l, now, wall), nil
 }
 
 // ReleaseLease drops l if it is still the live lease of its name.

@@ -91,8 +91,11 @@ func (b *Bolt) RecentAudit(ctx context.Context, n int) ([]Event, error) {
 	return events, nil
 }
 
-// SeenBefore records key until now+ttl (now from the injected clock). A key
-// whose time has passed counts as unseen and is recorded afresh. Concurrent
+// SeenBefore records key until now+ttl (now from the wall clock, or the
+// injected one: a replay key must outlast the window of the signature
+// timestamps it guards, which is on the wall clock, whichever way that
+// steps). A key whose time has passed counts as unseen and is recorded
+// afresh. Concurrent
 // calls share commits (groupCommit): each returns once its key is on disk,
 // so a replay is caught across a crash, yet a burst of them costs about two
 // commits, not one each.
@@ -103,7 +106,7 @@ func (b *Bolt) SeenBefore(ctx context.Context, key string, ttl time.Duration) (b
 	if err := checkSeen(key, ttl); err != nil {
 		return false, fmt.Errorf("replay check: %w", err)
 	}
-	now := b.o.clock()
+	now := b.o.wall()
 	until := now.Add(ttl)
 	if err := checkTime("replay expiry", until); err != nil {
 		return false, fmt.Errorf("replay check: %w", err)

@@ -46,8 +46,8 @@ var ErrSampleOrder = errors.New("store: sample out of order")
 
 // ErrSampleAhead: AppendSample was given a sample dated more than
 // MaxSampleAhead ahead of the store's clock (Redis: the server's; bolt:
-// WithClock). Taken, it would hold back every later sample until real
-// time caught up with it; it was not written.
+// the wall clock, or WithClock). Taken, it would hold back every later
+// sample until real time caught up with it; it was not written.
 var ErrSampleAhead = errors.New("store: sample dated ahead of the store's clock")
 
 // MaxSampleAhead is how far ahead of the store's clock a sample may be

@@ -21,11 +21,15 @@ const (
 type Option func(*options) error
 
 type options struct {
-	logger      *slog.Logger
-	keyPrefix   string
-	auditLimit  int
-	retention   time.Duration
-	clock       func() time.Time
+	logger     *slog.Logger
+	keyPrefix  string
+	auditLimit int
+	retention  time.Duration
+	clock      func() time.Time
+	// wall dates what must agree with other clocks (the watcher's sample
+	// times, signature timestamps): Bolt refuses samples ahead of it,
+	// compacts by it and keeps replay keys by it.
+	wall        func() time.Time
 	boltTimeout time.Duration
 	tlsCAFile   string
 	history     historyRetention
@@ -49,6 +53,7 @@ func newOptions(opts []Option) (*options, error) {
 		auditLimit:  DefaultAuditLimit,
 		retention:   DefaultRetention,
 		clock:       SteadyClock(),
+		wall:        time.Now,
 		boltTimeout: DefaultBoltTimeout,
 		history:     historyRetention{raw: DefaultRawRetention, agg: DefaultAggregateRetention},
 	}
@@ -112,15 +117,20 @@ func WithRetention(d time.Duration) Option {
 	}
 }
 
-// WithClock sets the clock Bolt uses for SeenBefore, blob expiry and leases
-// (default SteadyClock, from when the store is opened); tests inject one. Redis keeps replay keys, blobs and
-// leases with a server-side TTL and does not use it.
+// WithClock sets the clock Bolt uses for blob expiry and leases (default
+// SteadyClock, from when the store is opened), and the one it keeps
+// replay keys by, refuses samples dated ahead of and compacts by (default
+// the wall clock, which signature timestamps and the watcher's sample
+// times follow: a steady clock would refuse every sample for good after
+// the wall clock stepped forward, as NTP does after a VM resumes, and let
+// a replay through after it stepped back); tests inject one. Redis keeps replay keys,
+// blobs and leases with a server-side TTL and does not use it.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {
 			return fmt.Errorf("nil clock")
 		}
-		o.clock = now
+		o.clock, o.wall = now, now
 		return nil
 	}
 }

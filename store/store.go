@@ -30,7 +30,9 @@
 //
 // Lease time: Bolt uses the store's clock (WithClock), and OpenBolt clears
 // leases a previous process left (the file lock proves it is gone), so a
-// restarted process resumes at once. Redis keeps leases with a server-side
+// restarted process resumes at once; the Lease.Expires it returns is on
+// the wall clock (time.Until works), whatever it did since the store
+// opened. Redis keeps leases with a server-side
 // expiry (SET PX), so replicas' clocks need not agree; Lease.Expires is then
 // the holder's conservative local estimate.
 //

@@ -149,9 +149,9 @@ func (s Silence) Active(now time.Time) bool {
 // firedAt, at now. An until-resolved silence holds only the firing it was
 // made in (one that started at or before CreatedAt): should its end at
 // that firing's resolution be missed (made while the watcher resolved it,
-// or the write failed), it never holds back a later firing. This counts
-// on the clocks of the replicas agreeing to within the time it takes to
-// click Silence under a posted alert.
+// or the write failed), it never holds back a later firing. Whoever makes
+// one dates it no earlier than the FiredAt of the firing it read, so the
+// clocks of replicas need not agree for it to hold that firing.
 func (s Silence) Holds(k AlertKey, firedAt, now time.Time) bool {
 	if !s.Matches(k) || !s.Active(now) {
 		return false

@@ -193,6 +193,22 @@ func redisStore(t *testing.T) *store.Redis {
 	return st
 }
 
+// redisRaw is a store on a real redis-server of the test's own, and a
+// plain client of that server, to write records as damage or an older
+// qlikbot left them.
+func redisRaw(t *testing.T) (*store.Redis, *redis.Client) {
+	t.Helper()
+	addr := storetest.StartRedis(t)
+	st, err := store.NewRedis(&redis.Options{Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return st, c
+}
+
 // backends runs f on bolt and on Redis.
 func backends(t *testing.T, f func(t *testing.T, st watch.Store, clk *testkit.Clock)) {
 	t.Run("bolt", func(t *testing.T) {

@@ -143,6 +143,9 @@ func (w *Watcher) settle(ctx context.Context, rd round, key store.AlertKey, r au
 		old = w.openDetail(stored) // one that does not verify differs from d: rewritten
 	}
 	silence := matchingSilence(key, firedAt, rd.silences, rd.now)
+	if d != nil && firingBefore {
+		*d = w.fitDetail(stored, *d)
+	}
 	switch {
 	case d == nil && !firingBefore:
 		return true
@@ -241,37 +244,6 @@ func (w *Watcher) postNew(ctx context.Context, rd round, a store.Alert, d Detail
 	}
 	_, ok = w.put(pctx, rd, a)
 	return ok || w.Holding()
-}
-
-// Sizes for fitTargets: what a message entry holds besides its target and
-// destination (its JSON keys and time), what an alert record holds besides
-// its detail and messages, and the longest message id a platform returns
-// (Slack's ts is 17 bytes, a Teams activity id under 100).
-const (
-	messageOverhead = 64
-	alertOverhead   = 2048
-	maxMessageID    = 128
-)
-
-// fitTargets keeps the targets whose messages fit in a's record once
-// posted (store.MaxWatchRecord): a message posted but not recorded could
-// never be updated. The ones left out are logged, once per rule.
-func (w *Watcher) fitTargets(a store.Alert, targets []target) []target {
-	used := alertOverhead + len(a.Detail)
-	for _, m := range a.Messages {
-		used += messageOverhead + len(m.Target) + len(m.Dest)
-	}
-	for i, t := range targets {
-		used += MessageRoom(w.sealer, t.dst)
-		if used > store.MaxWatchRecord {
-			if w.said.start("targets:" + a.Key.Rule) {
-				w.log.Error("alert has more targets than its record holds: the rest are not posted to; said once per rule",
-					"rule", a.Key.Rule, "site", a.Key.Site, "posted", len(a.Messages)+i, "left out", len(targets)-i)
-			}
-			return targets[:i]
-		}
-	}
-	return targets
 }
 
 // update writes a firing alert's new detail and updates its messages in

@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/internal/testkit"
 	"github.com/qlikbot/qlikbot/store"
-	"github.com/qlikbot/qlikbot/store/storetest"
 	"github.com/qlikbot/qlikbot/watch"
 )
 
@@ -57,14 +55,7 @@ func TestAlertClaimAnswerLost(t *testing.T) {
 // the alert is posted, not blocked for ever by a conflict.
 func TestAlertDamagedRecord(t *testing.T) {
 	t.Parallel()
-	addr := storetest.StartRedis(t)
-	st, err := store.NewRedis(&redis.Options{Addr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = c.Close() })
+	st, c := redisRaw(t)
 	if err := c.HSet(t.Context(), store.DefaultKeyPrefix+"alerts", "session-limit\x00prod\x00", "00000000000000000004{damaged").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,17 +71,10 @@ func TestAlertDamagedRecord(t *testing.T) {
 	}
 }
 
-// TestAlertTargetsFitRecord: an alert with more subscribers than its
-// record can hold the messages of posts to those that fit, records every
-// message it posts (so each can be updated), and does not rewrite the
-// alert every round for the rest.
-func TestAlertTargetsFitRecord(t *testing.T) {
-	t.Parallel()
-	st := redisStore(t)
-	clk := testkit.NewClock(t0)
-	r := newRig(t, st, clk)
-	const subs = 400
-	for i := range subs {
+// subscribe subscribes n Slack channels to every rule in st.
+func subscribe(t *testing.T, r *rig, st store.Store, n int) {
+	t.Helper()
+	for i := range n {
 		ch := fmt.Sprintf("C%08d", i)
 		dst := bot.Destination{Platform: bot.Slack, Channel: ch}
 		if err := st.PutSubscription(t.Context(), store.Subscription{Platform: "slack", Channel: ch,
@@ -98,19 +82,22 @@ func TestAlertTargetsFitRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	addUser(t, r.sim, "win", "kiosk", 5)
-	w := r.watcher(t, "a")
-	// Each round posts to the targets that fit (counting a long message
-	// id for each), until the record is full; every post is recorded.
+}
+
+// fillRecord runs rounds of w while they post: each posts to the targets
+// that fit (counting a long message id for each), until the alert's
+// record is full; every post is recorded. It returns the alert as stored.
+func fillRecord(t *testing.T, r *rig, w *watch.Watcher, subs int) store.Alert {
+	t.Helper()
 	var alert store.Alert
 	for round := range 10 {
 		before := len(r.chat.newPosts())
-		clk.Advance(time.Minute)
+		r.clk.Advance(time.Minute)
 		if !w.Step(t.Context()) {
 			t.Fatal("no sample")
 		}
 		posts := len(r.chat.newPosts())
-		as, err := st.ListAlerts(t.Context())
+		as, err := r.st.ListAlerts(t.Context())
 		if err != nil || len(as) != 1 {
 			t.Fatalf("alerts: %d, %v", len(as), err)
 		}
@@ -130,9 +117,62 @@ func TestAlertTargetsFitRecord(t *testing.T) {
 			if as[0].Version != alert.Version {
 				t.Errorf("a round with nothing to post wrote the alert: version %d, then %d", alert.Version, as[0].Version)
 			}
-			return
+			return as[0]
 		}
 		alert = as[0]
 	}
 	t.Fatal("still posting to more targets after 10 rounds")
+	return store.Alert{}
+}
+
+// TestAlertTargetsFitRecord: an alert with more subscribers than its
+// record can hold the messages of posts to those that fit, records every
+// message it posts (so each can be updated), and does not rewrite the
+// alert every round for the rest (fillRecord). When more users then reach
+// the limit, the messages are still updated (with the users that fit, the
+// summary counting them all), once: the next round, with nothing new,
+// writes nothing.
+func TestAlertTargetsFitRecord(t *testing.T) {
+	t.Parallel()
+	st := redisStore(t)
+	clk := testkit.NewClock(t0)
+	r := newRig(t, st, clk)
+	const subs = 400
+	subscribe(t, r, st, subs)
+	addUser(t, r.sim, "win", "kiosk", 5)
+	w := r.watcher(t, "a")
+	full := fillRecord(t, r, w, subs)
+	for i := range 50 {
+		addUser(t, r.sim, "win", fmt.Sprintf("user-%02d-%s", i, strings.Repeat("x", 80)), 5)
+	}
+	before := len(r.chat.all())
+	clk.Advance(time.Minute)
+	if !w.Step(t.Context()) {
+		t.Fatal("no sample")
+	}
+	updated := 0
+	for _, p := range r.chat.all()[before:] {
+		if !p.reply.ReplaceOriginal || !strings.HasPrefix(p.reply.Title, "firing: 51 users") {
+			t.Fatalf("post after more users fired: %+v; want an update of a message saying 51 users", p.reply)
+		}
+		updated++
+	}
+	as, err := st.ListAlerts(t.Context())
+	if err != nil || len(as) != 1 {
+		t.Fatalf("alerts: %+v, %v", as, err)
+	}
+	if updated != len(full.Messages) || as[0].Version != full.Version+1 {
+		t.Fatalf("%d of %d messages updated, alert at version %d after %d; want each updated", updated, len(full.Messages), as[0].Version, full.Version)
+	}
+	d, err := watch.OpenDetail(r.sealer, as[0])
+	if err != nil || len(d.Items) == 0 || len(d.Items) >= 51 || !strings.HasPrefix(d.Summary, "51 users") {
+		t.Errorf("stored detail: %q with %d items, %v; want the users that fit, counted all", d.Summary, len(d.Items), err)
+	}
+	clk.Advance(time.Minute)
+	if !w.Step(t.Context()) {
+		t.Fatal("no sample")
+	}
+	if again, _ := st.ListAlerts(t.Context()); len(again) != 1 || again[0].Version != as[0].Version {
+		t.Errorf("a round with nothing new wrote the alert again: %+v", again)
+	}
 }

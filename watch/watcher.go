@@ -109,8 +109,12 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithClock injects the clock of sample and alert times (default
-// store.SteadyClock: a step of the wall clock neither blocks the history,
-// which takes only samples later than its newest, nor dates one ahead).
+// time.Now). They are compared with other replicas' clocks (samples,
+// silences, the audit trail) and shown to people, so they follow the wall
+// clock: a clock that kept the time it read at the start would stay off
+// for good after NTP set the wall clock right (at boot, after a VM
+// resumed). A step back skips samples until the clock catches up with
+// the newest; one ahead is refused by the store (ErrSampleAhead).
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {
@@ -202,7 +206,7 @@ func New(sites []Site, st Store, render Renderer, opts ...Option) (*Watcher, err
 		}
 		seen[s.Name] = true
 	}
-	o := options{interval: DefaultInterval, log: slog.New(slog.DiscardHandler), now: store.SteadyClock(),
+	o := options{interval: DefaultInterval, log: slog.New(slog.DiscardHandler), now: time.Now,
 		rules: func() []authz.AlertRule { return nil }, observe: func(Reading) {}}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {

@@ -187,16 +187,22 @@ func ParseKey(s string) ([]byte, error) {
 // The file appears whole or not at all, and survives a crash once this
 // returns: the key is written to a temporary file in the same directory,
 // synced, linked to path (which fails when another process made it first:
-// its key is used), and the directory synced. A file found empty (one
-// being written by an older qlikbot, which wrote in place) is read again
-// for a while before it is refused.
+// its key is used), and the directory synced. Where the file system has
+// no hard links (some network shares) the key is written in place instead
+// (created exclusively, synced). A file found empty (one being written in
+// place) is read again for a while before it is refused.
 func LoadOrCreateKeyFile(path string) (k []byte, created bool, err error) {
+	return loadOrCreateKeyFile(path, os.Link)
+}
+
+// loadOrCreateKeyFile is LoadOrCreateKeyFile making path with link.
+func loadOrCreateKeyFile(path string, link func(oldname, newname string) error) (k []byte, created bool, err error) {
 	for range 10 {
 		k, err := readKeyFile(path, emptyKeyWait)
 		if !errors.Is(err, os.ErrNotExist) {
 			return k, false, err
 		}
-		k, err = createKeyFile(path)
+		k, err = createKeyFile(path, link)
 		if !errors.Is(err, os.ErrExist) {
 			return k, err == nil, err
 		}
@@ -237,7 +243,7 @@ func readKeyFile(path string, wait time.Duration) ([]byte, error) {
 
 // createKeyFile writes a new key to path; an error wrapping os.ErrExist
 // when path exists.
-func createKeyFile(path string) ([]byte, error) {
+func createKeyFile(path string, link func(oldname, newname string) error) ([]byte, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state key file: %w", err)
@@ -249,28 +255,50 @@ func createKeyFile(path string) ([]byte, error) {
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	k := NewKey()
-	_, err = f.WriteString(EncodeKey(k) + "\n")
+	if err := writeKey(f, k); err != nil {
+		return nil, fmt.Errorf("write state key file: %w", err)
+	}
+	// A link, not a rename: it never replaces a key another process
+	// made meanwhile.
+	if lerr := link(tmp, path); lerr != nil {
+		if errors.Is(lerr, os.ErrExist) {
+			return nil, lerr
+		}
+		if err := writeKeyInPlace(path, k); err != nil {
+			return nil, fmt.Errorf("create state key file (%v): %w", lerr, err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("create state key file: sync %s: %w", dir, err)
+	}
+	return k, nil
+}
+
+// writeKeyInPlace creates path exclusively and writes k to it, synced:
+// for a file system without hard links. An error wrapping os.ErrExist
+// when path exists (its maker's key is read, waiting while it is empty).
+func writeKeyInPlace(path string, k []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(f, k); err != nil {
+		_ = os.Remove(path) // not left empty or partly written
+		return err
+	}
+	return nil
+}
+
+// writeKey writes k to f, syncs and closes it.
+func writeKey(f *os.File, k []byte) error {
+	_, err := f.WriteString(EncodeKey(k) + "\n")
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return nil, fmt.Errorf("write state key file: %w", err)
-	}
-	// A link, not a rename: it never replaces a key another process
-	// made meanwhile.
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("create state key file: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("create state key file: sync %s: %w", dir, err)
-	}
-	return k, nil
+	return err
 }
 
 // syncDir makes the entries of dir durable (not possible on Windows,

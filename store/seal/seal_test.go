@@ -222,3 +222,35 @@ func TestKeyFileEmpty(t *testing.T) {
 		t.Errorf("the empty key file was changed: %q, %v", b, err)
 	}
 }
+
+// TestKeyFileWithoutHardLinks: on a file system without hard links the
+// key is written in place, whole, and read back by the next start; a key
+// another process made first is used, not replaced.
+func TestKeyFileWithoutHardLinks(t *testing.T) {
+	t.Parallel()
+	noLinks := func(oldname, newname string) error {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: errors.New("operation not permitted")}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db.key")
+	k1, created, err := loadOrCreateKeyFile(path, noLinks)
+	if err != nil || !created {
+		t.Fatalf("first start: created=%v err=%v", created, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v; want mode 0600", fi, err)
+	}
+	k2, created, err := loadOrCreateKeyFile(path, noLinks)
+	if err != nil || created || !bytes.Equal(k1, k2) {
+		t.Fatalf("second start: created=%v err=%v, same key %v", created, err, bytes.Equal(k1, k2))
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 1 {
+		t.Errorf("directory holds %v (%v), want the key file alone", ents, err)
+	}
+	if err := writeKeyInPlace(path, NewKey()); !errors.Is(err, os.ErrExist) {
+		t.Errorf("writing over a key made first: %v, want ErrExist", err)
+	}
+	if k3, _, err := LoadOrCreateKeyFile(path); err != nil || !bytes.Equal(k1, k3) {
+		t.Errorf("the key was replaced: %v", err)
+	}
+}
