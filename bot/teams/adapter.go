@@ -45,6 +45,7 @@ type Adapter struct {
 	publish        PublishFunc                   // nil: files are not linked
 	emails         *bot.TTLCache[string, string] // by AAD object id; nil: no e-mail lookups
 	serviceURLOK   func(*url.URL) bool           // where proactive messages may go
+	cards          cardGates                     // orders a click's card update before Delivers to that card
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
