@@ -142,7 +142,7 @@ func (a *Adapter) Deliver(ctx context.Context, dst bot.Destination, r bot.Reply)
 	if err != nil {
 		return dst, err
 	}
-	r = bot.FitDelivered(r, a.fit)
+	r = bot.FitDelivered(r, a.fit, a.publish != nil) // files reach Teams only as links
 	act := cardActivity(renderCard(r, a.links(ctx, r.Files)), r.Title)
 	if r.ReplaceOriginal && dst.Message != "" {
 		if err := a.cards.wait(ctx, cardKey{ref.ConversationID, dst.Message}); err != nil {

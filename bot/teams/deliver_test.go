@@ -205,6 +205,32 @@ func TestDeliverFitsTable(t *testing.T) {
 	}
 }
 
+// TestDeliverFitsTableWithoutLinks: without file links no CSV reaches
+// Teams, so a cut table's card names none and says the rest cannot be
+// attached, within the size limit.
+func TestDeliverFitsTableWithoutLinks(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	table := &bot.Table{Columns: []string{"User", "Node"}}
+	for i := range 400 {
+		table.Rows = append(table.Rows, []string{"DOMAIN\\user" + strings.Repeat("x", 40) + string(rune('a'+i%26)), "node1"})
+	}
+	alert := bot.Reply{Kind: bot.Warning, Title: "Firing: too many sessions", Table: table, Visibility: bot.InChannel}
+	if _, err := e.a.Deliver(t.Context(), origin(e.conn.serviceURL(), testTenant, testConv, ""), alert); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	calls := e.conn.recorded()
+	if len(calls) != 1 {
+		t.Fatalf("%d calls", len(calls))
+	}
+	body, _ := json.Marshal(calls[0].Activity)
+	rows := strings.Count(string(body), `"TableRow"`) - 1
+	if rows < 10 || rows >= 400 || strings.Contains(string(body), "rows.csv") ||
+		!strings.Contains(string(body), "no file can be attached here") || len(body) > 40<<10 {
+		t.Errorf("%d rows shown in %d bytes; card %.1500s", rows, len(body), body)
+	}
+}
+
 // TestServiceURLCheckTokenHost: besides Microsoft's hosts, proactive
 // messages may go to the host of the configured token endpoint (which
 // already gets the app password), over https only, and nowhere else.
