@@ -74,6 +74,3 @@ func (g *cardGates) wait(ctx context.Context, k cardKey) error {
 	}
 	return nil
 }
-
-// cardsWaiting is how many Delivers wait for a click's update (tests).
-func (a *Adapter) cardsWaiting() int { return int(a.cards.waiting.Load()) }

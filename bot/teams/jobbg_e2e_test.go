@@ -97,3 +97,6 @@ func TestBackgroundJobOutcomeLast(t *testing.T) {
 		t.Errorf("%d finance sessions left", n)
 	}
 }
+
+// cardsWaiting is how many Delivers wait for a click's update.
+func (a *Adapter) cardsWaiting() int { return int(a.cards.waiting.Load()) }
