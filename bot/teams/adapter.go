@@ -186,7 +186,7 @@ func (a *Adapter) request(ctx context.Context, act activity) (bot.Request, bool)
 		ReceivedAt: a.now(),
 		Fit:        a.fit,
 		// A click's card, where a job it starts reports later.
-		Origin: origin(act.ServiceURL, act.tenantID(), act.Conversation.ID, act.ReplyToID),
+		Origin: origin(act.ServiceURL, act.tenantID(), act.Conversation.ID, act.clickedCard()),
 	}
 	a.withEmail(ctx, act, &req)
 	return req, true
