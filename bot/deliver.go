@@ -83,19 +83,27 @@ const deliveredCSV = "rows.csv"
 // an outcome built elsewhere): when its table holds more rows than fit,
 // the table is cut to those that do and the whole table is attached as a
 // CSV (unless r carries one already), with a line saying so. Every row
-// still reaches the reader. Adapters call it in Deliver.
-func FitDelivered(r Reply, fit func(Reply) int) Reply {
+// still reaches the reader. attach says whether the adapter can attach a
+// file at all (Teams without file links cannot): when it cannot, the
+// table is cut all the same and the line says the rest cannot be shown
+// here, rather than name a file the reader never gets. Adapters call it
+// in Deliver.
+func FitDelivered(r Reply, fit func(Reply) int, attach bool) Reply {
 	if r.Table == nil || fit == nil || len(r.Table.Rows) == 0 {
 		return r
 	}
 	full := r.Table
 	out := r
-	name := csvName(r.Files)
-	if name == "" {
-		name = deliveredCSV
-		out.Files = append(slices.Clip(r.Files), File{Name: name, Type: "text/csv", Data: TableCSV(full)})
+	if attach {
+		name := csvName(r.Files)
+		if name == "" {
+			name = deliveredCSV
+			out.Files = append(slices.Clip(r.Files), File{Name: name, Type: "text/csv", Data: TableCSV(full)})
+		}
+		out.Summary = append(slices.Clip(r.Summary), fmt.Sprintf("Not every row fits in one message: %s holds all %d.", name, len(full.Rows)))
+	} else {
+		out.Summary = append(slices.Clip(r.Summary), fmt.Sprintf("Not every row of %d fits in one message, and no file can be attached here for the rest.", len(full.Rows)))
 	}
-	out.Summary = append(slices.Clip(r.Summary), fmt.Sprintf("Not every row fits in one message: %s holds all %d.", name, len(full.Rows)))
 	n := Request{Fit: fit}.FitRows(out) // with the note and the file it adds
 	if n >= len(full.Rows) {
 		return r

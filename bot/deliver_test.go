@@ -72,18 +72,21 @@ func TestFitDelivered(t *testing.T) {
 		wantRows  int
 		wantFiles []string
 		wantNote  bool // a note naming wantFiles[0]
+		noFiles   bool // the adapter cannot attach a file
 	}{
-		{"cut, CSV attached", Reply{Summary: []string{"s"}, Table: &Table{Columns: []string{"a"}, Rows: rows}}, fitTwo, 2, []string{"rows.csv"}, true},
-		{"cut, its own CSV kept", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows}, Files: []File{own}}, fitTwo, 2, []string{"sessions.csv"}, true},
-		{"fits", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows[:2]}}, fitTwo, 2, nil, false},
-		{"no limit", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows}}, nil, 5, nil, false},
-		{"no table", Reply{Title: "x"}, fitTwo, 0, nil, false},
+		{"cut, CSV attached", Reply{Summary: []string{"s"}, Table: &Table{Columns: []string{"a"}, Rows: rows}}, fitTwo, 2, []string{"rows.csv"}, true, false},
+		{"cut, its own CSV kept", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows}, Files: []File{own}}, fitTwo, 2, []string{"sessions.csv"}, true, false},
+		{"fits", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows[:2]}}, fitTwo, 2, nil, false, false},
+		{"no limit", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows}}, nil, 5, nil, false, false},
+		{"no table", Reply{Title: "x"}, fitTwo, 0, nil, false, false},
+		{"cut, nothing can be attached", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows}}, fitTwo, 2, nil, false, true},
+		{"cut, its own CSV cannot be attached", Reply{Table: &Table{Columns: []string{"a"}, Rows: rows}, Files: []File{own}}, fitTwo, 2, []string{"sessions.csv"}, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			before := PlainText(tc.in)
-			got := FitDelivered(tc.in, tc.fit)
+			got := FitDelivered(tc.in, tc.fit, !tc.noFiles)
 			if PlainText(tc.in) != before || len(tc.in.Files) > 1 {
 				t.Errorf("the reply handed in changed")
 			}
@@ -107,6 +110,9 @@ func TestFitDelivered(t *testing.T) {
 			}
 			if note != tc.wantNote {
 				t.Errorf("summary %q: note %v, want %v", got.Summary, note, tc.wantNote)
+			}
+			if cut := strings.Contains(strings.Join(got.Summary, "\n"), "no file can be attached here"); cut != (tc.noFiles && shown < 5) {
+				t.Errorf("summary %q: the note that nothing can be attached %v, want %v", got.Summary, cut, tc.noFiles && shown < 5)
 			}
 			if !tc.wantNote {
 				return

@@ -51,7 +51,7 @@ func (a *Adapter) Deliver(ctx context.Context, dst bot.Destination, r bot.Reply)
 		// Nobody asked, so there is nobody to show a private reply to.
 		return dst, fmt.Errorf("slack deliver: a private reply cannot be delivered to channel %s", dst.Channel)
 	}
-	r = bot.FitDelivered(r, Fit)
+	r = bot.FitDelivered(r, Fit, true)
 	blocks, text := render(r)
 	out := dst
 	if r.ReplaceOriginal && dst.Message != "" && !isUser(dst.Channel) {

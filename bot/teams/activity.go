@@ -82,6 +82,20 @@ func (a activity) submitClick() (clickData, bool) {
 	return d, true
 }
 
+// clickedCard is the card a click came from (an Action.Execute invoke, or
+// an Action.Submit message carrying our data): its replyToId. A typed
+// message's replyToId, if any, names the thread it was typed in (maybe a
+// person's post), which a reply must never try to replace.
+func (a activity) clickedCard() string {
+	if a.Type == "invoke" {
+		return a.ReplyToID
+	}
+	if _, ok := a.submitClick(); ok {
+		return a.ReplyToID
+	}
+	return ""
+}
+
 // executeClick returns the verb and data of an adaptiveCard/action invoke.
 func (a activity) executeClick() (clickData, error) {
 	var v struct {

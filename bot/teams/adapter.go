@@ -45,6 +45,7 @@ type Adapter struct {
 	publish        PublishFunc                   // nil: files are not linked
 	emails         *bot.TTLCache[string, string] // by AAD object id; nil: no e-mail lookups
 	serviceURLOK   func(*url.URL) bool           // where proactive messages may go
+	cards          cardGates                     // orders a click's card update before Delivers to that card
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -185,7 +186,7 @@ func (a *Adapter) request(ctx context.Context, act activity) (bot.Request, bool)
 		ReceivedAt: a.now(),
 		Fit:        a.fit,
 		// A click's card, where a job it starts reports later.
-		Origin: origin(act.ServiceURL, act.tenantID(), act.Conversation.ID, act.ReplyToID),
+		Origin: origin(act.ServiceURL, act.tenantID(), act.Conversation.ID, act.clickedCard()),
 	}
 	a.withEmail(ctx, act, &req)
 	return req, true

@@ -96,3 +96,32 @@ func TestTableLeavesRoomForMenus(t *testing.T) {
 		t.Errorf("the menu holds %d choices, want %d", choices, maxChoices)
 	}
 }
+
+// TestConfirmTitles: the confirming button's title lowers the first
+// letter, whatever its width, and a menu without a label asks too.
+func TestConfirmTitles(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ label, want string }{
+		{"Approve", "Yes, approve"},
+		{"Übernehmen", "Yes, übernehmen"},
+		{"", "Yes, qlik.kick"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.label, func(t *testing.T) {
+			t.Parallel()
+			c := render(bot.Reply{Title: "Ask", Menus: []bot.Menu{{Label: tc.label, ActionID: "qlik.kick", Confirm: "Sure?",
+				Options: []bot.Option{{Label: "LAB\\ann", Value: "kick ann"}}}}})
+			checkCard(t, c)
+			for _, el := range c.Body {
+				if el.Type != "ActionSet" {
+					continue
+				}
+				if a := el.Actions[0]; a.Card == nil || a.Card.Actions[0].Title != tc.want {
+					t.Errorf("menu %q asks with %+v, want a confirming button %q", tc.label, a, tc.want)
+				}
+				return
+			}
+			t.Errorf("menu %q: no button", tc.label)
+		})
+	}
+}

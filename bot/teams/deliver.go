@@ -142,9 +142,12 @@ func (a *Adapter) Deliver(ctx context.Context, dst bot.Destination, r bot.Reply)
 	if err != nil {
 		return dst, err
 	}
-	r = bot.FitDelivered(r, a.fit)
+	r = bot.FitDelivered(r, a.fit, a.publish != nil) // files reach Teams only as links
 	act := cardActivity(renderCard(r, a.links(ctx, r.Files)), r.Title)
 	if r.ReplaceOriginal && dst.Message != "" {
+		if err := a.cards.wait(ctx, cardKey{ref.ConversationID, dst.Message}); err != nil {
+			return dst, fmt.Errorf("teams deliver: wait for the click's own update of the card: %w", err)
+		}
 		if err := a.conn.update(ctx, ref, dst.Message, act); err != nil {
 			return dst, fmt.Errorf("teams deliver: update card: %w", err)
 		}

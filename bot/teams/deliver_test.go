@@ -172,36 +172,50 @@ func TestDeliverProductionCheck(t *testing.T) {
 }
 
 // TestDeliverFitsTable: a delivered reply that was never fitted (an
-// alert with 400 sessions) shows the rows one card holds and names the
-// CSV that holds them all, in a card within Teams' size limit.
+// alert with 400 sessions) shows the rows one card holds, in a card
+// within Teams' size limit, and names the CSV that holds them all; without
+// file links no CSV reaches Teams, so the card names none and says the
+// rest cannot be attached.
 func TestDeliverFitsTable(t *testing.T) {
 	t.Parallel()
-	pub := &fakePublisher{url: testLink}
-	e := newTestEnv(t, nil, WithFileLinks(pub.publish))
-	table := &bot.Table{Columns: []string{"User", "Node"}}
-	for i := range 400 {
-		table.Rows = append(table.Rows, []string{"DOMAIN\\user" + strings.Repeat("x", 40) + string(rune('a'+i%26)), "node1"})
-	}
-	alert := bot.Reply{Kind: bot.Warning, Title: "Firing: too many sessions", Table: table, Visibility: bot.InChannel}
-	if _, err := e.a.Deliver(t.Context(), origin(e.conn.serviceURL(), testTenant, testConv, ""), alert); err != nil {
-		t.Fatalf("Deliver: %v", err)
-	}
-	calls := e.conn.recorded()
-	if len(calls) != 1 {
-		t.Fatalf("%d calls", len(calls))
-	}
-	body, _ := json.Marshal(calls[0].Activity)
-	rows := strings.Count(string(body), `"TableRow"`) - 1
-	if rows < 10 || rows >= 400 || !strings.Contains(string(body), "rows.csv holds all 400") ||
-		!strings.Contains(string(body), "Download rows.csv") || strings.Contains(string(body), "Only ") {
-		t.Errorf("%d rows shown; card %.1500s", rows, body)
-	}
-	if len(body) > 40<<10 {
-		t.Errorf("activity of %d bytes", len(body))
-	}
-	files := pub.published()
-	if len(files) != 1 || strings.Count(string(files[0].Data), "\n") != 401 {
-		t.Errorf("published %d files; want rows.csv with the header and 400 rows", len(files))
+	for _, links := range []bool{true, false} {
+		t.Run(fmt.Sprintf("links %v", links), func(t *testing.T) {
+			t.Parallel()
+			pub := &fakePublisher{url: testLink}
+			var opts []Option
+			if links {
+				opts = append(opts, WithFileLinks(pub.publish))
+			}
+			e := newTestEnv(t, nil, opts...)
+			table := &bot.Table{Columns: []string{"User", "Node"}}
+			for i := range 400 {
+				table.Rows = append(table.Rows, []string{"DOMAIN\\user" + strings.Repeat("x", 40) + string(rune('a'+i%26)), "node1"})
+			}
+			alert := bot.Reply{Kind: bot.Warning, Title: "Firing: too many sessions", Table: table, Visibility: bot.InChannel}
+			if _, err := e.a.Deliver(t.Context(), origin(e.conn.serviceURL(), testTenant, testConv, ""), alert); err != nil {
+				t.Fatalf("Deliver: %v", err)
+			}
+			calls := e.conn.recorded()
+			if len(calls) != 1 {
+				t.Fatalf("%d calls", len(calls))
+			}
+			body, _ := json.Marshal(calls[0].Activity)
+			rows := strings.Count(string(body), `"TableRow"`) - 1
+			if rows < 10 || rows >= 400 || strings.Contains(string(body), "Only ") || len(body) > 40<<10 {
+				t.Errorf("%d rows shown in %d bytes; card %.1500s", rows, len(body), body)
+			}
+			files := pub.published()
+			if links {
+				if !strings.Contains(string(body), "rows.csv holds all 400") || !strings.Contains(string(body), "Download rows.csv") {
+					t.Errorf("the card does not name and link rows.csv: %.1500s", body)
+				}
+				if len(files) != 1 || strings.Count(string(files[0].Data), "\n") != 401 {
+					t.Errorf("published %d files; want rows.csv with the header and 400 rows", len(files))
+				}
+			} else if strings.Contains(string(body), "rows.csv") || !strings.Contains(string(body), "no file can be attached here") {
+				t.Errorf("without links the card names a CSV or does not say none can be attached: %.1500s", body)
+			}
+		})
 	}
 }
 

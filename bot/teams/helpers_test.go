@@ -261,6 +261,14 @@ func newTestEnv(t testing.TB, d Dispatcher, opts ...Option) *testEnv {
 // post sends an activity to the adapter's handler with the given token.
 func (e *testEnv) post(t *testing.T, token string, act map[string]any) *httptest.ResponseRecorder {
 	t.Helper()
+	rec := httptest.NewRecorder()
+	e.a.Handler().ServeHTTP(rec, postRequest(t, token, act))
+	return rec
+}
+
+// postRequest is the connector's POST of act to the messaging endpoint.
+func postRequest(t *testing.T, token string, act map[string]any) *http.Request {
+	t.Helper()
 	body, err := json.Marshal(act)
 	if err != nil {
 		t.Fatal(err)
@@ -270,9 +278,7 @@ func (e *testEnv) post(t *testing.T, token string, act map[string]any) *httptest
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	rec := httptest.NewRecorder()
-	e.a.Handler().ServeHTTP(rec, req)
-	return rec
+	return req
 }
 
 // validToken signs a token for the fake connector's serviceUrl.

@@ -36,6 +36,9 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 	req.Action = &bot.Action{ID: click.Action, Value: click.Value, MessageRef: act.ReplyToID}
 	replies := &invokeReplies{next: req.ReplyTo}
 	req.ReplyTo = replies
+	// Until this click's own update of the card is out, Deliveries to the
+	// card (a background job's progress and outcome) wait: see cardGates.
+	release := a.cards.hold(cardKey{act.Conversation.ID, act.ReplyToID})
 
 	// The work must not die with the HTTP request when it runs late.
 	workCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateWorkTimeout)
@@ -45,6 +48,7 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 	defer timer.Stop()
 	select {
 	case rep := <-done:
+		defer release()
 		cancel()
 		if rep.IsEmpty() {
 			// The handler answered through ReplyTo: the last card it
@@ -67,13 +71,13 @@ func (a *Adapter) onInvoke(w http.ResponseWriter, r *http.Request, act activity)
 	case <-ctx.Done():
 		// Teams hung up: finish the work and update the card.
 		replies.answer()
-		go a.finishLate(workCtx, cancel, req, replies, done)
+		go a.finishLate(workCtx, cancel, req, replies, release, done)
 	case <-timer.C:
 		replies.answer()
 		writeInvoke(w, invokeResponse{StatusCode: http.StatusOK, Type: cardContentType,
 			Value: render(bot.Reply{Kind: bot.Pending, Title: "Working on it …",
 				Summary: []string{"This card will show the outcome when it is done."}})})
-		go a.finishLate(workCtx, cancel, req, replies, done)
+		go a.finishLate(workCtx, cancel, req, replies, release, done)
 	}
 }
 
@@ -146,12 +150,15 @@ func (r *invokeReplies) flush(ctx context.Context) error {
 
 // finishLate puts on the card that now says "working on it" the reply
 // held back before (a notice sent just before the deadline), then waits
-// for the slow invoke and puts its outcome there.
-func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req bot.Request, replies *invokeReplies, done <-chan bot.Reply) {
+// for the slow invoke and puts its outcome there. Deliveries to the card
+// wait (release) until the held reply is out.
+func (a *Adapter) finishLate(ctx context.Context, cancel context.CancelFunc, req bot.Request, replies *invokeReplies, release func(), done <-chan bot.Reply) {
 	defer cancel()
+	defer release()
 	if err := replies.flush(context.WithoutCancel(ctx)); err != nil {
 		a.log.ErrorContext(ctx, "teams: deliver a held reply after the invoke", "request", req.ID, "err", err)
 	}
+	release()
 	var rep bot.Reply
 	select {
 	case rep = <-done:

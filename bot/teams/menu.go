@@ -51,7 +51,11 @@ func menuElements(ms []bot.Menu) []element {
 			continue
 		}
 		data := menuData{Action: m.ActionID, Choice: id}
-		title := bot.Clip(m.Label, maxLabelRunes)
+		title := m.Label
+		if title == "" {
+			title = m.ActionID // as a button without a label
+		}
+		title = bot.Clip(title, maxLabelRunes)
 		btn := confirmed(cardAction{Type: "Action.Execute", Title: title, Verb: m.ActionID, Data: data,
 			Fallback: &cardAction{Type: "Action.Submit", Title: title, Data: data}}, m.Confirm)
 		out = append(out, set, element{Type: "ActionSet", Actions: []cardAction{btn}})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/qlikbot/qlikbot/bot"
@@ -311,7 +312,7 @@ func confirmed(act cardAction, confirm string) cardAction {
 		return act
 	}
 	yes := act
-	yes.Title = bot.Clip("Yes, "+strings.ToLower(act.Title[:1])+act.Title[1:], maxLabelRunes)
+	yes.Title = bot.Clip("Yes, "+lowerFirst(act.Title), maxLabelRunes)
 	if yes.Fallback != nil {
 		fb := *yes.Fallback
 		fb.Title = yes.Title
@@ -321,6 +322,15 @@ func confirmed(act cardAction, confirm string) cardAction {
 		Type: "AdaptiveCard", Body: []element{{Type: "TextBlock", Text: bot.Clip(confirm, maxLineRunes), Wrap: true}},
 		Actions: []cardAction{yes},
 	}}
+}
+
+// lowerFirst lowers the first letter of s, of any width ("" stays "").
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 // elementsSize is the JSON size of els as part of a card's body.

@@ -27,7 +27,7 @@ func (a *Adapter) responder(act activity) *responder {
 		links:    a.links,
 		ref:      conversationRef{ServiceURL: act.ServiceURL, ConversationID: act.Conversation.ID},
 		threadID: act.ID,
-		cardID:   act.ReplyToID,
+		cardID:   act.clickedCard(),
 	}
 	if act.ReplyToID != "" {
 		r.threadID = act.ReplyToID // answer a click next to its card, not to the click
