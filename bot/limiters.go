@@ -109,3 +109,16 @@ func (l *Limiters[K]) Len() int {
 	defer l.mu.Unlock()
 	return len(l.m)
 }
+
+// Sleep waits d, or until ctx ends (its error then): the pause between
+// retries that a shutdown must be able to cut short.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

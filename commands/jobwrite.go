@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/qlikbot/qlikbot/bot"
 	"github.com/qlikbot/qlikbot/store"
 )
 
@@ -70,7 +71,7 @@ func (r *jobRun) retry(ctx context.Context, what string, write func(context.Cont
 			return fmt.Errorf("%w: %s: the store did not answer before the lease lapsed: %w", errLeaseLost, what, err)
 		}
 		r.e.log.Warn("job: store write failed; retrying", "job", r.id, "what", what, "attempt", attempt, "err", err)
-		if err := sleepCtx(ctx, delay); err != nil {
+		if err := bot.Sleep(ctx, delay); err != nil {
 			return context.Cause(ctx)
 		}
 		delay = min(2*delay, retryMax)
@@ -138,15 +139,4 @@ func containsBytes(list [][]byte, b []byte) bool {
 		}
 	}
 	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

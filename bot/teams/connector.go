@@ -84,7 +84,7 @@ func newConnector(tokens *tokenSource, client *http.Client, log *slog.Logger, no
 		now:     now,
 		client:  client,
 		log:     log,
-		sleep:   sleepCtx,
+		sleep:   bot.Sleep,
 		convs:   bot.NewLimiters[conversationRef](defaultConvRate, defaultConvBurst, maxLimiters),
 		trusted: make(map[string]struct{}),
 	}
@@ -268,15 +268,4 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	return min(d, maxRetryAfter)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
