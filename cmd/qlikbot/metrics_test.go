@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -67,6 +68,17 @@ next:
 	return total
 }
 
+// waitReady waits until the admin listener at base answers /readyz with 200:
+// readiness follows the listeners by a moment (the store's first answer, the
+// Slack handler serving), so a check of what comes after starts from there.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "/readyz 200", func() bool {
+		resp, _ := get(t, base+"/readyz")
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
 func get(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
@@ -108,6 +120,7 @@ func TestMetricsAfterE2E(t *testing.T) {
 			t.Errorf("public listener %s: %s %q, want 404 (admin listener only)", path, resp.Status, body)
 		}
 	}
+	waitReady(t, base) // the store's first answer comes a moment after the listeners open
 	if resp, body := get(t, base+"/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz with Qlik and the store up: %s %s", resp.Status, body)
 	}
