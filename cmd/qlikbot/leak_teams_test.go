@@ -164,6 +164,41 @@ func (f *fakeTeams) post(t *testing.T, base string, act map[string]any) (int, st
 // approveRE finds the Approve action's data on a posted card.
 var approveRE = regexp.MustCompile(`"action":"qlik\.approve","value":"([0-9a-f]{32})"`)
 
+// startTeamsBot runs the real program as a Teams bot against the fake Bot
+// Framework teams (its OpenID keys, its token endpoint, its CA), with
+// policy, a bolt store and the download links at its own public listener,
+// plus the extra settings; it returns once that listener answers.
+func startTeamsBot(t *testing.T, teams *fakeTeams, policy string, extra ...string) (bot *botProc, base, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	policyFile := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	base = "http://" + addr
+	env := cleanEnv(append([]string{
+		"QLIKBOT_STORE=bolt://" + filepath.Join(dir, "state.db"),
+		"QLIKBOT_POLICY=" + policyFile,
+		"QLIKBOT_HTTP_ADDR=" + addr, "QLIKBOT_ADMIN_ADDR=off",
+		"QLIKBOT_PUBLIC_URL=" + base,
+		"QLIKBOT_TEAMS_APP_ID=" + leakTeamsApp, "QLIKBOT_TEAMS_APP_PASSWORD=" + leakTeamsPass,
+		"QLIKBOT_TEAMS_TENANT_ID=" + leakTeamsTenant,
+		"QLIKBOT_TEAMS_OPENID_URL=" + teams.srv.URL + "/v1/.well-known/openidconfiguration",
+		"QLIKBOT_TEAMS_TOKEN_URL=" + teams.srv.URL + "/tenant/oauth2/v2.0/token",
+		"SSL_CERT_FILE=" + teams.caFile(t),
+	}, extra...)...)
+	bot = startBot(t, env, dir)
+	waitFor(t, 60*time.Second, "qlikbot's public listener", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	return bot, base, dir
+}
+
 // TestNoSessionIDLeaksTeams runs the real program (the demo's built-in
 // simulators, debug log) as a Teams bot: real JWTs checked against the
 // fake's OpenID keys, replies to the fake connector, the CSV of long lists
@@ -173,35 +208,11 @@ var approveRE = regexp.MustCompile(`"action":"qlik\.approve","value":"([0-9a-f]{
 func TestNoSessionIDLeaksTeams(t *testing.T) {
 	t.Parallel()
 	teams := newFakeTeams(t)
-	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(leakPolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	base := "http://" + addr
-	env := cleanEnv(
-		"QLIKBOT_STORE=bolt://"+filepath.Join(dir, "state.db"),
-		"QLIKBOT_POLICY="+policy,
+	bot, base, dir := startTeamsBot(t, teams, leakPolicy,
 		"QLIKBOT_LOG_LEVEL=debug", "QLIKBOT_LOG_FORMAT=json",
 		"QLIKBOT_PAGE_SIZE=1",
 		"QLIKBOT_USER_RATE=1000", "QLIKBOT_USER_BURST=1000",
-		"QLIKBOT_HTTP_ADDR="+addr, "QLIKBOT_ADMIN_ADDR=off",
-		"QLIKBOT_PUBLIC_URL="+base,
-		"QLIKBOT_TEAMS_APP_ID="+leakTeamsApp, "QLIKBOT_TEAMS_APP_PASSWORD="+leakTeamsPass,
-		"QLIKBOT_TEAMS_TENANT_ID="+leakTeamsTenant,
-		"QLIKBOT_TEAMS_OPENID_URL="+teams.srv.URL+"/v1/.well-known/openidconfiguration",
-		"QLIKBOT_TEAMS_TOKEN_URL="+teams.srv.URL+"/tenant/oauth2/v2.0/token",
-		"SSL_CERT_FILE="+teams.caFile(t),
 	)
-	bot := startBot(t, env, dir)
-	waitFor(t, 60*time.Second, "qlikbot's public listener", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
 
 	// The demo's prod site is the seed lab: the finance sessions are
 	// kicked, one session elsewhere is ended by its pasted full id.

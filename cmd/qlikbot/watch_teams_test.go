@@ -5,8 +5,6 @@ import (
 	"image/png"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,33 +32,7 @@ var imageRE = regexp.MustCompile(`\{"type":"Image","url":"([^"]+)","altText":"tr
 func TestWatchTeams(t *testing.T) {
 	t.Parallel()
 	teams := newFakeTeams(t)
-	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(watchTeamsPolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	base := "http://" + addr
-	env := cleanEnv(
-		"QLIKBOT_STORE=bolt://"+filepath.Join(dir, "state.db"),
-		"QLIKBOT_POLICY="+policy,
-		"QLIKBOT_WATCH_INTERVAL=1s",
-		"QLIKBOT_HTTP_ADDR="+addr, "QLIKBOT_ADMIN_ADDR=off",
-		"QLIKBOT_PUBLIC_URL="+base,
-		"QLIKBOT_TEAMS_APP_ID="+leakTeamsApp, "QLIKBOT_TEAMS_APP_PASSWORD="+leakTeamsPass,
-		"QLIKBOT_TEAMS_TENANT_ID="+leakTeamsTenant,
-		"QLIKBOT_TEAMS_OPENID_URL="+teams.srv.URL+"/v1/.well-known/openidconfiguration",
-		"QLIKBOT_TEAMS_TOKEN_URL="+teams.srv.URL+"/tenant/oauth2/v2.0/token",
-		"SSL_CERT_FILE="+teams.caFile(t),
-	)
-	startBot(t, env, dir)
-	waitFor(t, 60*time.Second, "qlikbot's public listener", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
+	_, base, _ := startTeamsBot(t, teams, watchTeamsPolicy, "QLIKBOT_WATCH_INTERVAL=1s")
 	n := 0
 	say := func(text string) string {
 		t.Helper()
