@@ -223,8 +223,9 @@ func warningBlocks(ws []string) []slack.Block {
 // actionBlocks renders menus as select menus and buttons, 25 elements to
 // an actions block. Buttons come first for room: paging buttons must never
 // be pushed off by menus. A button or option whose value or action id is
-// too long is left out rather than cut: both are opaque to us, and a cut
-// value would mean something else. Duplicate action ids in one message are
+// too long (or not UTF-8: JSON would widen each bad byte to three) is left
+// out rather than cut: both are opaque to us, and a cut value would mean
+// something else. Duplicate action ids in one message are
 // made unique with a "#n" suffix (Slack rejects duplicates) that
 // parseActionID strips again. The notes say what was left out.
 func actionBlocks(menus []bot.Menu, bs []bot.Button) ([]slack.Block, []string) {
@@ -250,7 +251,7 @@ func actionBlocks(menus []bot.Menu, bs []bot.Button) ([]slack.Block, []string) {
 	for _, b := range bs {
 		id := uniqueID(b.ActionID)
 		if b.ActionID == "" || len(id) > maxActionID || len(b.Value) > maxButtonValue ||
-			len(buttons) == room || !utf8.ValidString(b.Value) {
+			len(buttons) == room || !utf8.ValidString(b.Value) || !utf8.ValidString(b.ActionID) {
 			dropped++
 			continue
 		}

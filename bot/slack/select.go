@@ -47,7 +47,7 @@ func selectMenus(m bot.Menu, uniqueID func(string) string, room int) ([]slack.Bl
 	left := 0
 	for start := 0; start < len(opts); start += maxSelectOptions {
 		chunk := opts[start:min(start+maxSelectOptions, len(opts))]
-		if len(out) == min(room, maxSelectsPerMenu) || m.ActionID == "" || len(m.ActionID) > maxActionID-4 {
+		if len(out) == min(room, maxSelectsPerMenu) || m.ActionID == "" || len(m.ActionID) > maxActionID-4 || !utf8.ValidString(m.ActionID) {
 			left = len(opts) - start
 			break
 		}
